@@ -1,0 +1,38 @@
+// The event: the value that flows from a door through the router to the handlers.
+//
+// An event is immutable once the intake has stamped its id and creation time; it is shared
+// between the router queue, the handler pools and the write-behind through event_ptr
+// (shared_ptr<const event>), so every reader may use it from any thread without locking.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace pubsub {
+
+using event_id = std::int64_t;
+
+// Wall-clock microseconds since the Unix epoch: what the timestamptz columns store.
+std::int64_t now_us();
+
+enum class event_status : std::uint8_t { pending, processing, completed, failed, cancelled };
+std::string_view to_string(event_status s);
+
+inline constexpr int min_priority = 1;
+inline constexpr int max_priority = 10;  // 10 is the most urgent (SPEC 2)
+inline constexpr int default_priority = 5;
+
+struct event {
+    event_id id = 0;
+    int priority = default_priority;
+    std::int64_t created_us = 0;
+    std::string type;
+    std::string source;
+    std::string data_json;  // a JSON object, compact text, as it will be stored in event_data
+};
+
+using event_ptr = std::shared_ptr<const event>;
+
+}  // namespace pubsub

@@ -1,0 +1,32 @@
+// A subscriber: one row of tpubsub_subscribers, as the router and the handlers see it.
+//
+// Plain value; the router holds the active set in an immutable snapshot
+// (shared_ptr<const subscriber_set>) that is swapped whole on reload, so readers never lock.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace pubsub {
+
+enum class job_type : std::uint8_t { import, inbox_processor, report, custom, noop };
+inline constexpr int job_type_count = 5;
+
+std::string_view to_string(job_type t);
+std::optional<job_type> parse_job_type(std::string_view s);
+
+struct subscriber {
+    std::int64_t id = 0;
+    std::string name;
+    std::string event_type;   // "*" matches every type
+    std::string filter_json;  // "{}" when absent
+    job_type job = job_type::noop;
+    std::optional<std::int32_t> config_id;
+    std::string script_path;
+    bool is_active = true;
+    int max_retries = 3;
+    int timeout_s = 300;
+};
+
+}  // namespace pubsub

@@ -1,0 +1,169 @@
+#include "storage/pg.h"
+
+#include <libpq-fe.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+
+namespace pubsub::pg {
+
+void query_result::deleter::operator()(pg_result* r) const { PQclear(r); }
+void connection::deleter::operator()(pg_conn* c) const { PQfinish(c); }
+
+query_result::query_result(pg_result* r) : r_(r) {}
+int query_result::rows() const { return r_ ? PQntuples(r_.get()) : 0; }
+int query_result::columns() const { return r_ ? PQnfields(r_.get()) : 0; }
+bool query_result::is_null(int row, int col) const { return PQgetisnull(r_.get(), row, col) != 0; }
+
+std::string_view query_result::get(int row, int col) const {
+    return {PQgetvalue(r_.get(), row, col),
+            static_cast<std::size_t>(PQgetlength(r_.get(), row, col))};
+}
+
+std::optional<std::string> query_result::get_opt(int row, int col) const {
+    if (is_null(row, col)) return std::nullopt;
+    return std::string(get(row, col));
+}
+
+std::int64_t query_result::get_int(int row, int col) const {
+    if (is_null(row, col)) return 0;
+    return std::strtoll(PQgetvalue(r_.get(), row, col), nullptr, 10);
+}
+
+int query_result::column_index(const char* name) const { return PQfnumber(r_.get(), name); }
+
+result<connection> connection::open(const std::string& dsn) {
+    pg_conn* c = PQconnectdb(dsn.c_str());
+    if (c == nullptr) return status::error("out of memory connecting to PostgreSQL");
+    if (PQstatus(c) != CONNECTION_OK) {
+        std::string why = PQerrorMessage(c);
+        PQfinish(c);
+        while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
+        return status::error("cannot connect to PostgreSQL (" + redact_dsn(dsn) + "): " + why);
+    }
+    // Quiet NOTICEs such as "relation already exists, skipping" from idempotent migrations.
+    PQsetNoticeProcessor(c, [](void*, const char*) {}, nullptr);
+    return connection(c);
+}
+
+connection::~connection() = default;
+
+bool connection::is_ok() const { return c_ && PQstatus(c_.get()) == CONNECTION_OK; }
+int connection::socket() const { return PQsocket(c_.get()); }
+
+std::string connection::last_error() const {
+    std::string why = c_ ? PQerrorMessage(c_.get()) : "no connection";
+    while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
+    return why;
+}
+
+static std::string result_error(pg_result* r, const connection& c) {
+    std::string why = r ? PQresultErrorMessage(r) : "";
+    while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
+    return why.empty() ? c.last_error() : why;
+}
+
+status connection::exec(const std::string& sql) {
+    pg_result* r = PQexec(c_.get(), sql.c_str());
+    auto st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+        std::string why = result_error(r, *this);
+        PQclear(r);
+        return status::error(why);
+    }
+    PQclear(r);
+    return status();
+}
+
+result<query_result> connection::query(const std::string& sql,
+                                       const std::vector<std::optional<std::string>>& params) {
+    std::vector<const char*> values;
+    values.reserve(params.size());
+    for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+    pg_result* r = PQexecParams(c_.get(), sql.c_str(), static_cast<int>(values.size()), nullptr,
+                                values.data(), nullptr, nullptr, 0);
+    auto st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+        std::string why = result_error(r, *this);
+        PQclear(r);
+        return status::error(why);
+    }
+    return query_result(r);
+}
+
+status connection::copy_in(const std::string& copy_sql, std::string_view data) {
+    pg_result* r = PQexec(c_.get(), copy_sql.c_str());
+    if (!r || PQresultStatus(r) != PGRES_COPY_IN) {
+        std::string why = result_error(r, *this);
+        PQclear(r);
+        return status::error(why);
+    }
+    PQclear(r);
+    // Send in chunks: libpq buffers, and very large single calls only add a copy.
+    constexpr std::size_t chunk = 1 << 20;
+    for (std::size_t off = 0; off < data.size(); off += chunk) {
+        auto n = std::min(chunk, data.size() - off);
+        if (PQputCopyData(c_.get(), data.data() + off, static_cast<int>(n)) != 1) {
+            return status::error("COPY send failed: " + last_error());
+        }
+    }
+    if (PQputCopyEnd(c_.get(), nullptr) != 1) return status::error("COPY end failed: " + last_error());
+    status out;
+    while (pg_result* end = PQgetResult(c_.get())) {
+        if (PQresultStatus(end) != PGRES_COMMAND_OK && out.ok()) {
+            out = status::error(result_error(end, *this));
+        }
+        PQclear(end);
+    }
+    return out;
+}
+
+std::string connection::quote_identifier(std::string_view id) const {
+    char* q = PQescapeIdentifier(c_.get(), id.data(), id.size());
+    if (!q) return "\"\"";
+    std::string out(q);
+    PQfreemem(q);
+    return out;
+}
+
+void append_copy_text(std::string& out, std::string_view s) {
+    for (char ch : s) {
+        switch (ch) {
+            case '\\': out += "\\\\"; break;
+            case '\t': out += "\\t"; break;
+            case '\n': out += "\\n"; break;
+            case '\r': out += "\\r"; break;
+            default: out += ch;
+        }
+    }
+}
+
+void append_timestamp(std::string& out, std::int64_t us) {
+    std::time_t secs = static_cast<std::time_t>(us / 1000000);
+    long frac = static_cast<long>(us % 1000000);
+    if (frac < 0) {
+        frac += 1000000;
+        --secs;
+    }
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    char buf[48];
+    int n = std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d.%06ld+00",
+                          tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                          tm.tm_sec, frac);
+    out.append(buf, static_cast<std::size_t>(n));
+}
+
+std::string redact_dsn(std::string_view dsn) {
+    std::string out(dsn);
+    auto pos = out.find("password=");
+    if (pos != std::string::npos) {
+        auto end = out.find(' ', pos);
+        out.replace(pos, (end == std::string::npos ? out.size() : end) - pos, "password=***");
+    }
+    return out;
+}
+
+}  // namespace pubsub::pg
