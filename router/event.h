@@ -27,10 +27,16 @@ inline constexpr int default_priority = 5;
 struct event {
     event_id id = 0;
     int priority = default_priority;
+    int attempt = 1;  // 1 for a new event; retry_count + 1 when resumed after a restart
+    bool from_table = false;  // the row already exists (resumed, or inserted by SQL)
     std::int64_t created_us = 0;
     std::string type;
     std::string source;
     std::string data_json;  // a JSON object, compact text, as it will be stored in event_data
+
+    // IMPORTANT: owned by the write-behind thread alone (written and read only there): the
+    // highest transition seq already committed for this event, 0 while its row is unwritten.
+    mutable std::uint32_t persisted_seq = 0;
 };
 
 using event_ptr = std::shared_ptr<const event>;

@@ -1,0 +1,42 @@
+// request: parsing and validation of one NDJSON request line of the socket door (SPEC 3.1),
+// and the JSON reply lines.
+//
+// parse_request() is a pure function of its input; the parser object is per thread (simdjson
+// parsers are not thread-safe, and reusing one avoids allocation per line).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "router/intake.h"
+#include "router/result.h"
+
+namespace pubsub {
+
+struct parsed_request {
+    event_draft draft;
+    ack_mode ack = ack_mode::durable;
+};
+
+class request_parser {
+public:
+    request_parser();
+    ~request_parser();
+    request_parser(const request_parser&) = delete;
+    request_parser& operator=(const request_parser&) = delete;
+
+    // Errors name the field and the problem, e.g. `priority must be an integer from 1 to 10
+    // (got 11)`, `unknown field "foo"`, `malformed JSON: ...`.
+    result<parsed_request> parse(std::string_view line);
+
+private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
+
+std::string ok_reply(event_id id);           // {"ok":true,"event_id":123}\n
+std::string error_reply(std::string_view e);  // {"ok":false,"error":"..."}\n
+void append_json_string(std::string& out, std::string_view s);
+
+}  // namespace pubsub

@@ -1,0 +1,155 @@
+#include "ingest/socket_server.h"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/post.hpp>
+#include <cerrno>
+#include <cstring>
+#include <list>
+#include <optional>
+#include <thread>
+
+#include "ingest/socket_session.h"
+
+namespace pubsub {
+
+namespace asio = boost::asio;
+using local = asio::local::stream_protocol;
+
+struct socket_server::impl : std::enable_shared_from_this<socket_server::impl> {
+    impl(socket_options o, intake& in)
+        : opts(std::move(o)), shared{io, in, {}, opts.max_line, opts.max_inflight} {}
+
+    socket_options opts;
+    asio::io_context io;
+    session_shared shared;
+    std::optional<local::acceptor> acceptor;
+    std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+    std::list<std::weak_ptr<socket_session>> sessions;  // io thread only
+    std::thread thread;
+    std::atomic<std::uint64_t> connections{0}, refused{0};
+
+    void log(int level, const std::string& m) {
+        if (opts.log) opts.log(level, m);
+    }
+
+    bool peer_allowed(int fd) {
+        if (opts.allowed_uids.empty() && opts.allowed_gids.empty()) return true;
+        ucred cred{};
+        socklen_t len = sizeof cred;
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return false;
+        if (cred.uid == 0 || cred.uid == getuid()) return true;
+        auto& u = opts.allowed_uids;
+        auto& g = opts.allowed_gids;
+        return std::find(u.begin(), u.end(), cred.uid) != u.end() ||
+               std::find(g.begin(), g.end(), cred.gid) != g.end();
+    }
+
+    void do_accept() {
+        acceptor->async_accept([self = shared_from_this()](const boost::system::error_code& ec,
+                                                           local::socket sock) {
+            if (ec) {
+                if (ec == asio::error::operation_aborted) return;
+                self->log(2, "socket door: accept failed: " + ec.message());
+            } else if (!self->peer_allowed(sock.native_handle())) {
+                self->refused.fetch_add(1, std::memory_order_relaxed);
+                self->log(2, "socket door: refused a peer whose uid/gid is not allowed");
+            } else {
+                self->connections.fetch_add(1, std::memory_order_relaxed);
+                auto s = std::make_shared<socket_session>(std::move(sock), self->shared);
+                self->sessions.remove_if([](const auto& w) { return w.expired(); });
+                self->sessions.push_back(s);
+                s->start();
+            }
+            if (self->acceptor && self->acceptor->is_open()) self->do_accept();
+        });
+    }
+};
+
+socket_server::socket_server(socket_options opts, intake& in)
+    : impl_(std::make_shared<impl>(std::move(opts), in)) {}
+
+socket_server::~socket_server() { stop(); }
+
+static status clear_stale_socket(const std::string& path) {
+    struct stat st{};
+    if (lstat(path.c_str(), &st) != 0) return status();
+    if (!S_ISSOCK(st.st_mode)) {
+        return status::error("socket path " + path + " exists and is not a socket");
+    }
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+    int rc = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    ::close(fd);
+    if (rc == 0) return status::error("another process is already serving " + path);
+    ::unlink(path.c_str());
+    return status();
+}
+
+status socket_server::start() {
+    auto& m = *impl_;
+    if (m.opts.path.size() >= sizeof(sockaddr_un{}.sun_path)) {
+        return status::error("socket path too long (" + std::to_string(m.opts.path.size()) +
+                             " bytes, at most 107): " + m.opts.path);
+    }
+    if (status s = clear_stale_socket(m.opts.path); !s.ok()) return s;
+    boost::system::error_code ec;
+    m.acceptor.emplace(m.io);
+    m.acceptor->open(local(), ec);
+    // Bind under a restrictive umask so the socket is never briefly wider than its mode.
+    mode_t old = ::umask(0177);
+    if (!ec) m.acceptor->bind(local::endpoint(m.opts.path), ec);
+    ::umask(old);
+    if (!ec) m.acceptor->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) return status::error("cannot listen on " + m.opts.path + ": " + ec.message());
+    if (::chmod(m.opts.path.c_str(), static_cast<mode_t>(m.opts.mode)) != 0) {
+        return status::error("cannot chmod " + m.opts.path + ": " + std::strerror(errno));
+    }
+    m.work.emplace(asio::make_work_guard(m.io));
+    m.do_accept();
+    m.thread = std::thread([impl = impl_] { impl->io.run(); });
+    return status();
+}
+
+void socket_server::stop_accepting() noexcept {
+    auto impl = impl_;
+    if (!impl->thread.joinable()) return;
+    impl->shared.accepting.store(false, std::memory_order_release);
+    asio::post(impl->io, [impl] {
+        boost::system::error_code ignored;
+        if (impl->acceptor) impl->acceptor->close(ignored);
+        for (auto& w : impl->sessions) {
+            if (auto s = w.lock()) s->stop_reading();
+        }
+    });
+}
+
+void socket_server::stop() noexcept {
+    auto impl = impl_;
+    if (!impl->thread.joinable()) return;
+    stop_accepting();
+    asio::post(impl->io, [impl] {
+        for (auto& w : impl->sessions) {
+            if (auto s = w.lock()) s->close();
+        }
+        impl->sessions.clear();
+        impl->work.reset();
+        impl->io.stop();
+    });
+    impl->thread.join();
+    ::unlink(impl->opts.path.c_str());
+}
+
+socket_counters socket_server::counters() const {
+    return {impl_->connections.load(), impl_->shared.lines.load(), impl_->shared.errors.load(),
+            impl_->refused.load()};
+}
+
+}  // namespace pubsub

@@ -1,0 +1,63 @@
+// socket_server: the Unix-socket door (SPEC 3.1): newline-delimited JSON, pipelined.
+//
+// DESIGN: one io_context run by one thread owns the acceptor and every session, so session
+// state needs no locks; durable acks arrive from the write-behind thread and are posted back.
+// Each session reads lines, hands each to the intake, and writes one reply per line strictly
+// in request order (a slot per line; replies are flushed as the front slots complete), so a
+// quick error reply never overtakes an earlier durable ack. Back-pressure: a session stops
+// reading while it has max_inflight unanswered lines. A line longer than max_line gets an error
+// reply and the connection is closed after the earlier replies are written.
+// Lifecycle: start() binds (refusing to steal a socket another process is serving) and starts
+// the thread; stop_accepting() closes the acceptor and stops reading (replies still flow);
+// stop() closes everything and joins. Both idempotent and noexcept.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "router/intake.h"
+#include "router/result.h"
+
+namespace pubsub {
+
+struct socket_options {
+    std::string path;
+    unsigned mode = 0660;
+    std::size_t max_line = 1 << 20;
+    std::size_t max_inflight = 65536;
+    std::vector<uid_t> allowed_uids;  // empty: any peer the file mode lets in
+    std::vector<gid_t> allowed_gids;
+    std::function<void(int level, const std::string&)> log;
+};
+
+struct socket_counters {
+    std::uint64_t connections = 0;
+    std::uint64_t lines = 0;
+    std::uint64_t errors = 0;
+    std::uint64_t refused_peers = 0;
+};
+
+class socket_server {
+public:
+    socket_server(socket_options opts, intake& in);
+    ~socket_server();
+    socket_server(const socket_server&) = delete;
+    socket_server& operator=(const socket_server&) = delete;
+
+    status start();
+    void stop_accepting() noexcept;
+    void stop() noexcept;
+    socket_counters counters() const;
+
+private:
+    struct impl;
+    std::shared_ptr<impl> impl_;
+};
+
+}  // namespace pubsub

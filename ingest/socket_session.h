@@ -1,0 +1,63 @@
+// socket_session: one client connection of the socket door. Internal to ingest/.
+// Lives on the door's io_context thread only (see socket_server.h for the design).
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ingest/request.h"
+#include "router/intake.h"
+
+namespace pubsub {
+
+struct session_shared {
+    boost::asio::io_context& io;
+    intake& in;
+    request_parser parser;  // io thread only
+    std::size_t max_line;
+    std::size_t max_inflight;
+    std::atomic<std::uint64_t> lines{0}, errors{0};
+    std::atomic<bool> accepting{true};
+};
+
+class socket_session : public std::enable_shared_from_this<socket_session> {
+public:
+    socket_session(boost::asio::local::stream_protocol::socket sock, session_shared& shared);
+    void start();
+    void stop_reading();
+    void close();
+
+private:
+    void do_read();
+    void on_read(const boost::system::error_code& ec, std::size_t n);
+    void handle_line(std::string_view line);
+    void reject_oversized();
+    void complete(std::uint64_t seq, std::string reply);
+    void flush();
+    void maybe_finish();
+
+    boost::asio::local::stream_protocol::socket sock_;
+    session_shared& shared_;
+    std::vector<char> rbuf_;
+    std::string partial_;
+    struct slot {
+        bool ready = false;
+        std::string reply;
+    };
+    std::deque<slot> slots_;
+    std::uint64_t first_seq_ = 0;  // seq of slots_.front()
+    std::uint64_t next_seq_ = 0;
+    std::string wbuf_;
+    std::string out_;
+    bool writing_ = false;
+    bool reading_ = false;
+    bool read_done_ = false;  // EOF, error, oversized line or stop
+    bool closed_ = false;
+};
+
+}  // namespace pubsub

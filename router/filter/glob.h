@@ -1,0 +1,37 @@
+// Glob patterns of the filter language: * any bytes, ? one UTF-8 character, \ escapes * ? \.
+//
+// A pattern is kept as written (the raw text) in the AST; compile_glob() turns it into tokens
+// for the matcher. A "?" consumes one byte plus the continuation bytes (10xxxxxx) after it.
+// Pure functions, thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pubsub::filter_detail {
+
+inline constexpr std::int16_t glob_star = -1;
+inline constexpr std::int16_t glob_any = -2;  // ?
+
+// Token list: a byte value 0..255, glob_star or glob_any. Consecutive stars are merged.
+using glob_tokens = std::vector<std::int16_t>;
+glob_tokens compile_glob(std::string_view raw);
+
+bool glob_has_wildcard(std::string_view raw);  // an unescaped * or ?
+std::string glob_unescape(std::string_view raw);  // the literal, escapes removed
+std::string glob_literal_prefix(const glob_tokens& t);  // bytes before the first wildcard
+std::string glob_literal_suffix(const glob_tokens& t);  // bytes after the last wildcard
+
+// Greedy matcher with one backtrack point (linear in practice, O(n*m) at worst).
+bool glob_match(const glob_tokens& t, std::string_view s);
+
+// The length in bytes of the UTF-8 character starting at s[i] (one byte plus continuations).
+inline std::size_t utf8_char_len(std::string_view s, std::size_t i) {
+    std::size_t j = i + 1;
+    while (j < s.size() && (static_cast<unsigned char>(s[j]) & 0xC0) == 0x80) ++j;
+    return j - i;
+}
+
+}  // namespace pubsub::filter_detail

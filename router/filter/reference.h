@@ -1,0 +1,48 @@
+// The reference interpreter: a plain tree walk over a simdjson DOM of the event.
+//
+// It is the oracle the compiled matcher is tested against, and what explain_mismatch uses, so
+// it favours obviousness over speed. reference_event parses the event once so that a caller
+// looping over many filters (tests, the benchmark) does not re-parse per filter.
+// A reference_event is not thread-safe; the functions are reentrant.
+#pragma once
+
+#include <simdjson.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "router/filter/filter.h"
+
+namespace pubsub::filter_detail {
+
+// The value at a path: missing, or present with its scalar items (one for a scalar, the
+// scalar elements for an array, none for an object).
+struct field_value {
+    bool present = false;
+    std::vector<value_ref> items;
+};
+
+class reference_event {
+public:
+    explicit reference_event(const event_view& e);
+    reference_event(const reference_event&) = delete;
+    reference_event& operator=(const reference_event&) = delete;
+
+    field_value lookup(const field_path& p) const;
+
+private:
+    event_view view_;
+    simdjson::dom::parser parser_;
+    simdjson::dom::element data_;
+    bool data_ok_ = false;
+};
+
+bool reference_match(const filter& f, const reference_event& e);
+std::optional<std::string> explain_mismatch(const filter& f, const reference_event& e);
+
+// Condition semantics on one field value, shared by nothing else on purpose.
+bool reference_condition(const condition& c, const field_value& v);
+bool reference_glob(std::string_view raw_pattern, std::string_view s);
+
+}  // namespace pubsub::filter_detail

@@ -1,0 +1,56 @@
+// intake: turns a validated request from any door into a routed, persisted event.
+//
+// submit() stamps the id (from an id_source) and the creation time, records the `pending`
+// transition with the write-behind, and enqueues the event for routing at once: routing never
+// waits for the database. With ack_mode::durable the callback runs after the pending row is
+// committed (group commit: the whole batch shares one commit); with ack_mode::queued it runs
+// before submit() returns. Errors (no ids, buffer full, shutting down) are reported through
+// the callback, and such an event is neither persisted nor routed.
+// Thread-safe: every door may call submit() from its own threads.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <string>
+
+#include "router/event.h"
+#include "router/result.h"
+#include "router/router.h"
+#include "router/transition_log.h"
+
+namespace pubsub {
+
+enum class ack_mode { durable, queued };
+
+struct event_draft {
+    std::string type;
+    std::string source;
+    std::string data_json = "{}";
+    int priority = default_priority;
+};
+
+class id_source {
+public:
+    virtual ~id_source() = default;
+    // Thread-safe; never blocks on the network on the fast path.
+    virtual result<event_id> next_id() = 0;
+};
+
+using ack_callback = std::function<void(const result<event_id>&)>;
+
+class intake {
+public:
+    intake(id_source& ids, transition_log& log, router& r) : ids_(ids), log_(log), router_(r) {}
+
+    void submit(event_draft draft, ack_mode mode, ack_callback done);
+    // After close(), submit() refuses with "shutting down". Thread-safe, idempotent.
+    void close() { closed_.store(true, std::memory_order_release); }
+
+private:
+    id_source& ids_;
+    transition_log& log_;
+    router& router_;
+    std::atomic<bool> closed_{false};
+};
+
+}  // namespace pubsub

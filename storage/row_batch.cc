@@ -1,0 +1,177 @@
+#include "storage/row_batch.h"
+
+#include <algorithm>
+#include <charconv>
+
+#include "storage/pg.h"
+
+namespace pubsub {
+
+void row_batch::add(transition&& t, std::int64_t now, durable_callback& ready_ack) {
+    const event& ev = *t.ev;
+    if (t.seq <= ev.persisted_seq) {  // already committed by a newer transition
+        if (t.on_durable) ready_ack = std::move(t.on_durable);
+        if (t.status == event_status::pending && !ev.from_table) ++stale_pending_;
+        return;
+    }
+    auto [it, inserted] = rows_.try_emplace(ev.id);
+    pending_row& row = it->second;
+    if (inserted) {
+        row.ev = t.ev;
+        row.first_seen_us = now;
+        if (oldest_us_ == 0) oldest_us_ = now;
+    }
+    if (t.on_durable) row.acks.push_back(std::move(t.on_durable));
+    if (t.status == event_status::pending && !ev.from_table) row.has_pending = true;
+    if (t.status == event_status::processing) row.processed_us = t.at_us;
+    if (t.status == event_status::completed || t.status == event_status::failed ||
+        t.status == event_status::cancelled) {
+        row.completed_us = t.at_us;
+    }
+    if (t.seq > row.seq) {
+        row.seq = t.seq;
+        row.status = t.status;
+        row.retry_count = t.retry_count;
+        row.error = std::move(t.error);
+    }
+}
+
+std::vector<pending_row> row_batch::take(std::size_t max) {
+    std::vector<pending_row> out;
+    out.reserve(std::min(max, rows_.size()));
+    auto it = rows_.begin();
+    while (it != rows_.end() && out.size() < max) {
+        out.push_back(std::move(it->second));
+        it = rows_.erase(it);
+    }
+    oldest_us_ = 0;
+    for (const auto& [id, row] : rows_) {
+        if (oldest_us_ == 0 || row.first_seen_us < oldest_us_) oldest_us_ = row.first_seen_us;
+    }
+    return out;
+}
+
+void row_batch::merge(pending_row& into, pending_row&& from) {
+    // `from` is older (it was taken before `into` was added).
+    for (auto& ack : from.acks) into.acks.push_back(std::move(ack));
+    into.has_pending = into.has_pending || from.has_pending;
+    if (into.processed_us == 0) into.processed_us = from.processed_us;
+    if (into.completed_us == 0) into.completed_us = from.completed_us;
+    if (from.seq > into.seq) {
+        into.seq = from.seq;
+        into.status = from.status;
+        into.retry_count = from.retry_count;
+        into.error = std::move(from.error);
+    }
+    into.first_seen_us = std::min(into.first_seen_us, from.first_seen_us);
+}
+
+void row_batch::restore(std::vector<pending_row>&& rows) {
+    for (auto& row : rows) {
+        auto [it, inserted] = rows_.try_emplace(row.ev->id);
+        if (inserted) {
+            it->second = std::move(row);
+        } else {
+            merge(it->second, std::move(row));
+        }
+        if (oldest_us_ == 0 || it->second.first_seen_us < oldest_us_) {
+            oldest_us_ = it->second.first_seen_us;
+        }
+    }
+}
+
+namespace {
+
+void append_int(std::string& out, std::int64_t v) {
+    char buf[24];
+    auto r = std::to_chars(buf, buf + sizeof buf, v);
+    out.append(buf, r.ptr);
+}
+
+void append_ts_or_null(std::string& out, std::int64_t us) {
+    if (us == 0) {
+        out += "\\N";
+    } else {
+        pg::append_timestamp(out, us);
+    }
+}
+
+}  // namespace
+
+// Columns: event_id, is_new, event_type, event_source, event_data, status, priority,
+// created_at, processed_at, completed_at, error_message, retry_count.
+void encode_stage_rows(const std::vector<pending_row>& rows, std::string& out) {
+    for (const auto& row : rows) {
+        const event& ev = *row.ev;
+        const bool is_new = row.is_new();
+        append_int(out, ev.id);
+        out += is_new ? "\tt\t" : "\tf\t";
+        if (is_new) {
+            pg::append_copy_text(out, ev.type);
+            out += '\t';
+            pg::append_copy_text(out, ev.source);
+            out += '\t';
+            pg::append_copy_text(out, ev.data_json);
+        } else {
+            out += "\\N\t\\N\t\\N";
+        }
+        out += '\t';
+        out += to_string(row.status);
+        out += '\t';
+        append_int(out, ev.priority);
+        out += '\t';
+        append_ts_or_null(out, is_new ? ev.created_us : 0);
+        out += '\t';
+        const bool final_state = row.status == event_status::completed ||
+                                 row.status == event_status::failed ||
+                                 row.status == event_status::cancelled;
+        // A new row that went straight to a final state (no subscriber) was processed when it
+        // completed: keep created_at <= processed_at <= completed_at true for every row.
+        std::int64_t processed = row.processed_us;
+        if (processed == 0 && is_new && final_state) processed = row.completed_us;
+        append_ts_or_null(out, processed);
+        out += '\t';
+        append_ts_or_null(out, final_state ? row.completed_us : 0);
+        out += '\t';
+        if (row.error.empty()) {
+            out += "\\N";
+        } else {
+            pg::append_copy_text(out, row.error);
+        }
+        out += '\t';
+        append_int(out, row.retry_count);
+        out += '\n';
+    }
+}
+
+std::string stage_table_sql() {
+    return "CREATE TEMP TABLE IF NOT EXISTS pubsub_stage ("
+           "event_id bigint, is_new bool, event_type text, event_source text, event_data jsonb, "
+           "status text, priority smallint, created_at timestamptz, processed_at timestamptz, "
+           "completed_at timestamptz, error_message text, retry_count int) "
+           "ON COMMIT DELETE ROWS";
+}
+
+std::string stage_copy_sql() { return "COPY pg_temp.pubsub_stage FROM STDIN"; }
+
+std::string merge_sql(const std::string& s) {
+    return "INSERT INTO " + s + ".tpubsub_events AS e (event_id, event_type, event_source, "
+           "event_data, status, priority, created_at, processed_at, completed_at, "
+           "error_message, retry_count) "
+           "SELECT event_id, event_type, event_source, event_data, status, priority, "
+           "created_at, processed_at, completed_at, error_message, retry_count "
+           "FROM pg_temp.pubsub_stage WHERE is_new "
+           "ON CONFLICT (event_id) DO UPDATE SET status = EXCLUDED.status, "
+           "processed_at = coalesce(EXCLUDED.processed_at, e.processed_at), "
+           "completed_at = coalesce(EXCLUDED.completed_at, e.completed_at), "
+           "error_message = coalesce(EXCLUDED.error_message, e.error_message), "
+           "retry_count = EXCLUDED.retry_count; "
+           "UPDATE " + s + ".tpubsub_events AS e SET status = st.status, "
+           "processed_at = coalesce(st.processed_at, e.processed_at), "
+           "completed_at = coalesce(st.completed_at, e.completed_at), "
+           "error_message = coalesce(st.error_message, e.error_message), "
+           "retry_count = st.retry_count "
+           "FROM pg_temp.pubsub_stage st WHERE NOT st.is_new AND e.event_id = st.event_id";
+}
+
+}  // namespace pubsub

@@ -1,0 +1,66 @@
+// row_batch: the write-behind's coalescing buffer, and the COPY encoding of a batch.
+//
+// Holds at most one pending_row per event id; add() merges each transition into it (the highest
+// seq decides status, timestamps are kept from every transition), so a batch writes one row per
+// event whatever the number of its transitions. Not thread-safe: owned by the writer thread.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "router/transition_log.h"
+
+namespace pubsub {
+
+struct pending_row {
+    event_ptr ev;
+    std::uint32_t seq = 0;  // highest seq merged; 0 = only acks, no state change
+    event_status status = event_status::pending;
+    std::int64_t processed_us = 0;
+    std::int64_t completed_us = 0;
+    int retry_count = 0;
+    std::string error;
+    std::vector<durable_callback> acks;
+    std::int64_t first_seen_us = 0;
+    bool has_pending = false;  // the event's `pending` transition is merged here
+
+    // The row must be inserted (not only updated) when it was never committed.
+    bool is_new() const { return ev->persisted_seq == 0 && !ev->from_table; }
+};
+
+class row_batch {
+public:
+    // Merges t. A transition older than what is already committed changes nothing; its ack (if
+    // any) is returned through `ready_ack` to be called at once, since its row is durable.
+    void add(transition&& t, std::int64_t now, durable_callback& ready_ack);
+
+    // Moves up to max rows out of the batch (oldest insertion order is not guaranteed).
+    std::vector<pending_row> take(std::size_t max);
+    // Puts rows back after a failed write, merging with anything added meanwhile.
+    void restore(std::vector<pending_row>&& rows);
+
+    std::size_t size() const { return rows_.size(); }
+    bool empty() const { return rows_.empty(); }
+    std::int64_t oldest_us() const { return oldest_us_; }
+    // Number of `pending` transitions found already committed since the last call.
+    std::int64_t take_stale_pending() { return std::exchange(stale_pending_, 0); }
+
+private:
+    void merge(pending_row& into, pending_row&& from);
+    std::unordered_map<event_id, pending_row> rows_;
+    std::int64_t oldest_us_ = 0;  // first_seen of the oldest row, 0 when empty
+    std::int64_t stale_pending_ = 0;
+};
+
+// Appends the COPY text-format lines of rows for the staging table (see stage_columns).
+void encode_stage_rows(const std::vector<pending_row>& rows, std::string& out);
+
+// SQL of the staging table and of the merge that moves it into <schema>.tpubsub_events.
+std::string stage_table_sql();
+std::string stage_copy_sql();
+std::string merge_sql(const std::string& quoted_schema);
+
+}  // namespace pubsub

@@ -1,0 +1,77 @@
+// write_behind: persists every event transition to <schema>.tpubsub_events in batches.
+//
+// DESIGN: record() pushes onto a lock-free queue (any thread, never blocks) and posts one wake
+// to the writer's io_context. The writer thread drains the queue into a map keyed by event id,
+// coalescing all transitions of one event (the highest seq wins, timestamps are merged), so an
+// event that goes pending -> processing -> completed inside one batch costs one row write.
+// A batch is cut when it reaches max_batch_rows or when its oldest transition has waited
+// `linger`; while a batch is being written the next one accumulates (group commit).
+// One batch = one transaction: COPY into a temp staging table, then one INSERT ... ON CONFLICT
+// for new rows and one UPDATE for existing ones, then COMMIT. The statements are idempotent, so
+// a batch whose COMMIT outcome is unknown (connection lost) is simply written again.
+// Durable acks ride on transitions and are called after their batch commits.
+//
+// Failure policy (STYLE 7): on a database error the batch stays in memory, the writer
+// reconnects with exponential backoff, and the error sticks in stats() until a batch commits.
+// New events keep being admitted until max_unpersisted_events rows are held unwritten; past
+// that admit() refuses them with a clear error. Nothing admitted is dropped.
+// Thread-safety: record(), admit(), stats() from any thread; start()/stop() from one owner.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "router/transition_log.h"
+
+namespace pubsub {
+
+struct write_behind_options {
+    std::string dsn;
+    std::string schema = "dba";
+    std::size_t max_batch_rows = 16384;
+    std::chrono::microseconds linger{200};
+    std::size_t max_unpersisted_events = 1'000'000;
+    std::chrono::milliseconds reconnect_min{50};
+    std::chrono::milliseconds reconnect_max{5000};
+    std::function<void(int level, const std::string&)> log;  // 0 debug, 1 info, 2 warn, 3 error
+};
+
+struct write_behind_stats {
+    std::uint64_t batches = 0;
+    std::uint64_t rows = 0;
+    std::uint64_t transitions = 0;
+    std::uint64_t failures = 0;
+    std::size_t unpersisted_events = 0;  // admitted events whose row is not committed yet
+    std::size_t held_rows = 0;           // coalesced rows waiting for a batch
+    bool healthy = true;
+    std::string last_error;
+    std::int64_t last_commit_us = 0;
+    double last_batch_ms = 0;
+    std::size_t last_batch_rows = 0;
+};
+
+class write_behind final : public transition_log {
+public:
+    explicit write_behind(write_behind_options opts);
+    ~write_behind() override;
+    write_behind(const write_behind&) = delete;
+    write_behind& operator=(const write_behind&) = delete;
+
+    void start();
+    // Flushes everything held, retrying until `deadline`; then stops the thread. Durable acks
+    // still waiting at the deadline are failed. Idempotent, noexcept.
+    void stop(std::chrono::steady_clock::time_point deadline) noexcept;
+
+    void record(transition t) override;
+    status admit() const override;
+    write_behind_stats stats() const;
+
+private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
+
+}  // namespace pubsub
