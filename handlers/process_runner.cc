@@ -6,7 +6,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <string.h>
-#include <sys/pidfd.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -139,6 +139,18 @@ std::vector<char*> c_array(const std::vector<std::string>& v) {
     return out;
 }
 
+// Every signal, including glibc's internal ones (32 and 33, below SIGRTMIN): sigfillset leaves
+// those out, and glibc's posix_spawn would then set them to SIG_IGN in the child, which exec
+// keeps. Setting the bits directly mirrors glibc's own __sigaddset on its sigset_t layout.
+sigset_t every_signal() {
+    sigset_t all;
+    sigfillset(&all);
+    constexpr int word_bits = 8 * sizeof(all.__val[0]);
+    for (int sig = 32; sig < SIGRTMIN; ++sig)
+        all.__val[(sig - 1) / word_bits] |= 1UL << ((sig - 1) % word_bits);
+    return all;
+}
+
 struct child_pipes {
     pipe_pair in, out, err;
 };
@@ -155,8 +167,7 @@ pid_t spawn_child(const process_spec& spec, child_pipes& p, int dir_fd, std::str
     if (dir_fd >= 0) posix_spawn_file_actions_addfchdir_np(&fa, dir_fd);
     posix_spawn_file_actions_addclosefrom_np(&fa, 3);
 
-    sigset_t all, none;
-    sigfillset(&all);
+    sigset_t all = every_signal(), none;
     sigemptyset(&none);
     posix_spawnattr_setsigdefault(&attr, &all);
     posix_spawnattr_setsigmask(&attr, &none);
@@ -179,7 +190,9 @@ pid_t spawn_child(const process_spec& spec, child_pipes& p, int dir_fd, std::str
 // Watches one child for exit without reaping it (the zombie keeps pid and pgid reserved).
 class exit_watch {
   public:
-    explicit exit_watch(pid_t pid) : pid_(pid), pidfd_(::pidfd_open(pid, 0)) {}
+    // glibc 2.36's <sys/pidfd.h> lacks extern "C", hence the raw syscall. A pidfd is CLOEXEC.
+    explicit exit_watch(pid_t pid)
+        : pid_(pid), pidfd_(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0))) {}
     int poll_fd() const { return pidfd_.get(); }  // -1: no pidfd, poll with a tick instead
     bool exited() {
         if (exited_) return true;
@@ -218,7 +231,7 @@ class session {
 
   private:
     void kill_group(int sig, clock_type::time_point now);
-    void pump(clock_type::time_point now);
+    void pump(clock_type::time_point until, bool watching);
     void write_stdin();
     static void drain(unique_fd& fd, tail_buffer& buf);
 
@@ -254,19 +267,19 @@ void session::run(clock_type::time_point start) {
         if (!killed_ && (exited || (timed_out_ && now >= kill_at_))) kill_group(SIGKILL, now);
         if (exited && !out_fd_.open() && !err_fd_.open()) return;
         if (killed_ && now >= drain_until_) return;  // pipes held by an escaped process
-        pump(!timed_out_ ? deadline : !killed_ ? kill_at_ : drain_until_);
+        pump(!timed_out_ ? deadline : !killed_ ? kill_at_ : drain_until_, !exited);
     }
 }
 
-// One poll() round, waiting at most until `until`.
-void session::pump(clock_type::time_point until) {
+// One poll() round, waiting at most until `until`, or until the child exits if `watching` (the
+// caller's view: re-asking here could miss an exit that happens in between).
+void session::pump(clock_type::time_point until, bool watching) {
     pollfd fds[4];
     int n = 0;
     auto add = [&](int fd, short events) { fds[n++] = pollfd{fd, events, 0}; };
     if (in_.open()) add(in_.get(), POLLOUT);
     if (out_fd_.open()) add(out_fd_.get(), POLLIN);
     if (err_fd_.open()) add(err_fd_.get(), POLLIN);
-    bool watching = !watch_.exited();
     if (watching && watch_.poll_fd() >= 0) add(watch_.poll_fd(), POLLIN);
 
     auto wait = std::chrono::ceil<milliseconds>(until - clock_type::now());
