@@ -1,0 +1,145 @@
+#include "handlers/process_job_runner.h"
+
+#include "handlers/command_template.h"
+#include "handlers/process_runner.h"
+#include "handlers/script_path.h"
+
+namespace pubsub {
+
+namespace {
+
+void append_json_string(std::string& out, std::string_view s) {
+    out += '"';
+    for (unsigned char c : s) {
+        switch (c) {
+            case '"': out += "\\\""; break;
+            case '\\': out += "\\\\"; break;
+            case '\n': out += "\\n"; break;
+            case '\r': out += "\\r"; break;
+            case '\t': out += "\\t"; break;
+            default:
+                if (c < 0x20) {
+                    static const char* hex = "0123456789abcdef";
+                    out += "\\u00";
+                    out += hex[c >> 4];
+                    out += hex[c & 15];
+                } else {
+                    out += static_cast<char>(c);
+                }
+        }
+    }
+    out += '"';
+}
+
+process_spec base_spec(const delivery& d, const handler_settings& s) {
+    const event& ev = *d.group->ev();
+    const subscriber& sub = *d.sub;
+    process_spec spec;
+    spec.env = {"PATH=" + s.safe_path,
+                "PUBSUB_EVENT_ID=" + std::to_string(ev.id),
+                "PUBSUB_EVENT_TYPE=" + ev.type,
+                "PUBSUB_EVENT_SOURCE=" + ev.source,
+                "PUBSUB_SUBSCRIBER=" + sub.name,
+                "PUBSUB_CONFIG_ID=" + (sub.config_id ? std::to_string(*sub.config_id) : ""),
+                "PUBSUB_ATTEMPT=" + std::to_string(d.group->attempt())};
+    spec.stdin_data = event_json_for_handler(d);
+    spec.timeout = std::chrono::seconds(sub.timeout_s > 0 ? sub.timeout_s : 300);
+    return spec;
+}
+
+run_outcome from_process(const process_outcome& out) {
+    if (out.success()) return {};
+    return {false, out.describe()};
+}
+
+class custom_runner final : public job_runner {
+public:
+    explicit custom_runner(handler_settings s) : s_(std::move(s)) {}
+    run_outcome run(const delivery& d) override {
+        if (d.sub->script_path.empty()) {
+            return {false, "subscriber \"" + d.sub->name + "\" has no script_path"};
+        }
+        auto script = resolve_script(d.sub->script_path, s_.scripts_dirs);
+        if (!script.ok()) return {false, script.message()};
+        process_spec spec = base_spec(d, s_);
+        spec.argv = {*script};
+        return from_process(run_process(spec));
+    }
+
+private:
+    handler_settings s_;
+};
+
+class command_runner final : public job_runner {
+public:
+    command_runner(command_template t, handler_settings s) : t_(std::move(t)), s_(std::move(s)) {}
+    run_outcome run(const delivery& d) override {
+        const event& ev = *d.group->ev();
+        if (t_.uses(placeholder::config_id) && !d.sub->config_id) {
+            return {false, "subscriber \"" + d.sub->name + "\" has no config_id, which the " +
+                               std::string(to_string(d.sub->job)) + " command needs"};
+        }
+        placeholders p;
+        p.config_id = d.sub->config_id;
+        p.event_id = ev.id;
+        p.event_type = ev.type;
+        p.event_source = ev.source;
+        p.subscriber = d.sub->name;
+        p.attempt = d.group->attempt();
+        process_spec spec = base_spec(d, s_);
+        spec.argv = t_.render(p);
+        return from_process(run_process(spec));
+    }
+
+private:
+    command_template t_;
+    handler_settings s_;
+};
+
+class unconfigured_runner final : public job_runner {
+public:
+    explicit unconfigured_runner(std::string why) : why_(std::move(why)) {}
+    run_outcome run(const delivery&) override { return {false, why_}; }
+
+private:
+    std::string why_;
+};
+
+}  // namespace
+
+std::string event_json_for_handler(const delivery& d) {
+    const event& ev = *d.group->ev();
+    std::string j = "{\"event_id\":" + std::to_string(ev.id) + ",\"event_type\":";
+    append_json_string(j, ev.type);
+    j += ",\"event_source\":";
+    append_json_string(j, ev.source);
+    j += ",\"event_data\":";
+    j += ev.data_json.empty() ? "{}" : ev.data_json;
+    j += ",\"priority\":" + std::to_string(ev.priority) +
+         ",\"attempt\":" + std::to_string(d.group->attempt()) + ",\"subscriber\":";
+    append_json_string(j, d.sub->name);
+    j += "}";
+    return j;
+}
+
+result<std::shared_ptr<job_runner>> make_job_runner(job_type type, const handler_settings& s) {
+    switch (type) {
+        case job_type::noop: return std::shared_ptr<job_runner>(std::make_shared<noop_runner>());
+        case job_type::custom:
+            return std::shared_ptr<job_runner>(std::make_shared<custom_runner>(s));
+        default: break;
+    }
+    auto it = s.job_commands.find(type);
+    if (it == s.job_commands.end() || it->second.empty()) {
+        return std::shared_ptr<job_runner>(std::make_shared<unconfigured_runner>(
+            "no --job-command configured for job type " + std::string(to_string(type))));
+    }
+    auto t = parse_command_template(it->second);
+    if (!t.ok()) {
+        return status::error("--job-command " + std::string(to_string(type)) + ": " +
+                             t.message());
+    }
+    return std::shared_ptr<job_runner>(std::make_shared<command_runner>(std::move(*t), s));
+}
+
+}  // namespace pubsub

@@ -1,0 +1,35 @@
+// process_job_runner: the job runners that start a process per delivery (SPEC 5a), and the
+// factory that picks the runner for each job type from the daemon's settings.
+//
+// custom: runs the subscriber's script_path, which must resolve inside a --scripts-dir.
+// import / inbox_processor / report: run the --job-command configured for the type, with
+// {config_id}, {event_id}, {event_type}, {event_source}, {subscriber}, {attempt} substituted.
+// Either way: no shell, the event JSON on stdin, a scrubbed environment (PATH plus the
+// PUBSUB_* variables), the subscriber's timeout, exit 0 = success, otherwise the stderr tail
+// becomes the error. Thread-safe: run() keeps no state between calls.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "handlers/job_runner.h"
+#include "router/result.h"
+
+namespace pubsub {
+
+struct handler_settings {
+    std::vector<std::string> scripts_dirs;
+    std::map<job_type, std::string> job_commands;
+    std::string safe_path = "/usr/local/bin:/usr/bin:/bin";
+};
+
+// The runner for one job type; fails only on a malformed --job-command. A job type that
+// lacks its command gets a runner that fails every delivery with that reason.
+result<std::shared_ptr<job_runner>> make_job_runner(job_type type, const handler_settings& s);
+
+// The event as the JSON object handlers read on stdin.
+std::string event_json_for_handler(const delivery& d);
+
+}  // namespace pubsub

@@ -1,0 +1,95 @@
+#include "storage/listener.h"
+
+#include <libpq-fe.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cstdint>
+
+namespace pubsub {
+
+using steady = std::chrono::steady_clock;
+
+pg_listener::pg_listener(listener_options opts) : opts_(std::move(opts)) {
+    wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+}
+
+pg_listener::~pg_listener() {
+    stop();
+    if (wake_fd_ >= 0) ::close(wake_fd_);
+}
+
+void pg_listener::start() {
+    if (thread_.joinable()) return;
+    thread_ = std::thread([this] { run(); });
+}
+
+void pg_listener::stop() noexcept {
+    if (!thread_.joinable()) return;
+    stopping_.store(true, std::memory_order_release);
+    std::uint64_t one = 1;
+    [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
+    thread_.join();
+}
+
+void pg_listener::sleep_for(std::chrono::milliseconds d) {
+    pollfd p{wake_fd_, POLLIN, 0};
+    ::poll(&p, 1, static_cast<int>(d.count()));
+}
+
+void pg_listener::run() {
+    std::chrono::milliseconds backoff{100};
+    std::string last_error;
+    while (!stopping_.load(std::memory_order_acquire)) {
+        auto c = pg::connection::open(opts_.dsn);
+        status s = c.ok() ? status() : c.error();
+        for (const auto& ch : opts_.channels) {
+            if (s.ok()) s = c->exec("LISTEN " + c->quote_identifier(ch));
+        }
+        if (!s.ok()) {
+            if (s.message() != last_error && opts_.log) {
+                opts_.log(3, "listener: " + s.message() + "; retrying");
+            }
+            last_error = s.message();
+            sleep_for(backoff);
+            backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+            continue;
+        }
+        if (!last_error.empty() && opts_.log) opts_.log(1, "listener: connected again");
+        last_error.clear();
+        backoff = std::chrono::milliseconds(100);
+        connected_.store(true, std::memory_order_relaxed);
+        if (opts_.on_connect) opts_.on_connect(*c);
+        serve(*c);
+        connected_.store(false, std::memory_order_relaxed);
+    }
+}
+
+void pg_listener::serve(pg::connection& conn) {
+    auto next_tick = steady::now() + opts_.tick_interval;
+    while (!stopping_.load(std::memory_order_acquire)) {
+        auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_tick - steady::now());
+        pollfd fds[2] = {{conn.socket(), POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+        int rc = ::poll(fds, 2, wait.count() > 0 ? static_cast<int>(wait.count()) : 0);
+        if (rc > 0 && (fds[0].revents & (POLLIN | POLLERR | POLLHUP))) {
+            if (PQconsumeInput(conn.raw()) == 0) {
+                if (opts_.log) opts_.log(2, "listener: connection lost: " + conn.last_error());
+                return;
+            }
+            while (PGnotify* n = PQnotifies(conn.raw())) {
+                std::string channel = n->relname;
+                std::string payload = n->extra ? n->extra : "";
+                PQfreemem(n);
+                if (opts_.on_notify) opts_.on_notify(conn, channel, payload);
+            }
+        }
+        if (steady::now() >= next_tick) {
+            next_tick = steady::now() + opts_.tick_interval;
+            if (opts_.on_tick) opts_.on_tick(conn);
+        }
+        if (!conn.is_ok()) return;
+    }
+}
+
+}  // namespace pubsub

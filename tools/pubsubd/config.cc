@@ -1,0 +1,121 @@
+#include "config.h"
+
+#include <CLI/CLI.hpp>
+
+namespace pubsub {
+
+namespace {
+
+// Splits "TYPE=VALUE" and checks TYPE names a job type.
+std::optional<std::string> split_typed(const std::string& item, job_type& type,
+                                       std::string& value, const char* flag) {
+    auto eq = item.find('=');
+    if (eq == std::string::npos) {
+        return std::string(flag) + " expects TYPE=VALUE, got \"" + item + "\"";
+    }
+    auto t = parse_job_type(item.substr(0, eq));
+    if (!t) {
+        return std::string(flag) + ": unknown job type \"" + item.substr(0, eq) +
+               "\" (import, inbox_processor, report, custom, noop)";
+    }
+    type = *t;
+    value = item.substr(eq + 1);
+    return std::nullopt;
+}
+
+}  // namespace
+
+config_outcome parse_config(int argc, char** argv) {
+    daemon_config c;
+    CLI::App app{"pubsubd: the pubsub event router daemon"};
+    std::vector<std::string> job_commands, concurrency;
+    std::string socket_mode = "0660";
+    app.set_config("--config", "", "Config file (TOML or INI, keys are the long flag names)")
+        ->envname("PUBSUB_CONFIG");
+    app.add_option("--dsn", c.dsn, "PostgreSQL connection string (default: embedded cluster)")
+        ->envname("PUBSUB_DSN");
+    app.add_option("--schema", c.schema, "Schema of the pubsub tables")->envname("PUBSUB_SCHEMA");
+    app.add_option("--data-dir", c.data_dir, "Embedded mode folder")->envname("PUBSUB_DATA_DIR");
+    app.add_option("--socket", c.socket_path, "Unix socket path (default DATA_DIR/pubsub.sock)")
+        ->envname("PUBSUB_SOCKET");
+    app.add_option("--socket-mode", socket_mode, "Socket file mode, octal")
+        ->envname("PUBSUB_SOCKET_MODE");
+    app.add_option("--watch", c.watch_dirs, "Directory to watch (repeatable)")
+        ->envname("PUBSUB_WATCH");
+    app.add_option("--scripts-dir", c.scripts_dirs, "Allowlisted folder for custom scripts")
+        ->envname("PUBSUB_SCRIPTS_DIR");
+    app.add_option("--job-command", job_commands, "TYPE=COMMAND for import/inbox_processor/report")
+        ->envname("PUBSUB_JOB_COMMAND");
+    app.add_option("--concurrency", concurrency, "TYPE=N threads for a job type's pool")
+        ->envname("PUBSUB_CONCURRENCY");
+    app.add_option("--log-level", c.log_level, "debug, info, warn or error")
+        ->envname("PUBSUB_LOG_LEVEL");
+    app.add_option("--node-name", c.node_name, "Name of this node in tpubsub_nodes")
+        ->envname("PUBSUB_NODE_NAME");
+    app.add_option("--max-batch-rows", c.max_batch_rows, "Rows per write-behind transaction")
+        ->envname("PUBSUB_MAX_BATCH_ROWS");
+    app.add_option("--linger-us", c.linger_us, "Longest wait to fill a write-behind batch")
+        ->envname("PUBSUB_LINGER_US");
+    app.add_option("--max-unpersisted", c.max_unpersisted,
+                   "Events held in memory while the database lags; beyond, new events are refused")
+        ->envname("PUBSUB_MAX_UNPERSISTED");
+    app.add_option("--drain-timeout", c.drain_timeout_s, "Seconds to drain work on SIGTERM")
+        ->envname("PUBSUB_DRAIN_TIMEOUT");
+    app.add_option("--db-wait", c.db_wait_s, "Seconds to wait for the database at start")
+        ->envname("PUBSUB_DB_WAIT");
+    app.add_option("--max-line-bytes", c.max_line_bytes, "Longest request line on the socket")
+        ->envname("PUBSUB_MAX_LINE_BYTES");
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp&) {
+        return {std::nullopt, app.help(), 0};
+    } catch (const CLI::ParseError& e) {
+        return {std::nullopt,
+                "pubsubd: " + std::string(e.what()) + "\nRun with --help for usage.",
+                e.get_exit_code() == 0 ? 2 : e.get_exit_code()};
+    }
+    config_outcome out;
+    out.exit_code = 2;
+    try {
+        std::size_t used = 0;
+        c.socket_mode = static_cast<unsigned>(std::stoul(socket_mode, &used, 8));
+        if (used != socket_mode.size() || c.socket_mode > 0777) throw std::invalid_argument("");
+    } catch (...) {
+        out.message = "pubsubd: --socket-mode must be an octal mode like 0660, got \"" +
+                      socket_mode + "\"";
+        return out;
+    }
+    for (const auto& item : job_commands) {
+        job_type t;
+        std::string v;
+        if (auto e = split_typed(item, t, v, "--job-command")) {
+            out.message = "pubsubd: " + *e;
+            return out;
+        }
+        c.job_commands[t] = v;
+    }
+    for (const auto& item : concurrency) {
+        job_type t;
+        std::string v;
+        if (auto e = split_typed(item, t, v, "--concurrency")) {
+            out.message = "pubsubd: " + *e;
+            return out;
+        }
+        int n = 0;
+        try {
+            n = std::stoi(v);
+        } catch (...) {
+        }
+        if (n < 1 || n > 1024) {
+            out.message = "pubsubd: --concurrency " + item + ": N must be 1..1024";
+            return out;
+        }
+        c.concurrency[t] = n;
+    }
+    if (c.socket_path.empty()) c.socket_path = c.data_dir + "/pubsub.sock";
+    out.config = std::move(c);
+    out.exit_code = 0;
+    return out;
+}
+
+}  // namespace pubsub

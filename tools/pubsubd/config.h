@@ -1,0 +1,44 @@
+// config: pubsubd's settings from flags, PUBSUB_<NAME> environment variables and a config file
+// (flags win over the environment, which wins over the file). Start-up only; throws nothing:
+// parse_config() returns the error text (or the help text, with exit code 0).
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "router/subscriber.h"
+
+namespace pubsub {
+
+struct daemon_config {
+    std::string dsn;  // empty: embedded cluster under data_dir
+    std::string schema = "dba";
+    std::string data_dir = ".data";
+    std::string socket_path;  // default data_dir/pubsub.sock
+    unsigned socket_mode = 0660;
+    std::vector<std::string> watch_dirs;
+    std::vector<std::string> scripts_dirs;
+    std::map<job_type, std::string> job_commands;
+    std::map<job_type, int> concurrency;
+    std::string config_file;
+    std::string log_level = "info";
+    std::string node_name;  // default host:socket path
+    std::size_t max_batch_rows = 16384;
+    int linger_us = 200;
+    std::size_t max_unpersisted = 1'000'000;
+    int drain_timeout_s = 10;
+    int db_wait_s = 30;
+    std::size_t max_line_bytes = 1 << 20;
+};
+
+struct config_outcome {
+    std::optional<daemon_config> config;
+    std::string message;  // error or help text when config is empty
+    int exit_code = 0;
+};
+
+config_outcome parse_config(int argc, char** argv);
+
+}  // namespace pubsub

@@ -1,0 +1,281 @@
+#include "daemon.h"
+
+#include <signal.h>
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <thread>
+
+#include "handlers/pool_set.h"
+#include "handlers/process_job_runner.h"
+#include "ingest/socket_server.h"
+#include "logger.h"
+#include "node_info.h"
+#include "router/intake.h"
+#include "router/router.h"
+#include "storage/embedded_pg.h"
+#include "storage/event_store.h"
+#include "storage/id_allocator.h"
+#include "storage/listener.h"
+#include "storage/migrations.h"
+#include "storage/subscriber_store.h"
+#include "storage/write_behind.h"
+
+namespace pubsub {
+
+namespace {
+
+using steady = std::chrono::steady_clock;
+
+std::string q(std::string_view v) {
+    std::string out = "\"";
+    for (char c : v) {
+        if (c == '"' || c == '\\') out += '\\';
+        out += c;
+    }
+    return out + "\"";
+}
+
+// Connects, retrying until db_wait_s has passed; logs each distinct error once.
+result<pg::connection> connect_with_wait(const std::string& dsn, int wait_s) {
+    auto until = steady::now() + std::chrono::seconds(wait_s);
+    std::string last;
+    for (;;) {
+        auto c = pg::connection::open(dsn);
+        if (c.ok() || steady::now() >= until) return c;
+        if (c.message() != last) log_line(log_level::warn, "waiting for the database: " + c.message());
+        last = c.message();
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+}
+
+void reload_subscribers(pg::connection& conn, const std::string& schema, router& r) {
+    std::vector<std::string> skipped;
+    auto subs = load_subscribers(conn, schema, &skipped);
+    if (!subs.ok()) {
+        log_line(log_level::error, subs.message());
+        return;
+    }
+    auto snap = build_snapshot(std::move(*subs));
+    for (const auto& s : skipped) log_line(log_level::error, "subscriber skipped: " + s);
+    for (const auto& [name, why] : snap->skipped) {
+        log_line(log_level::error, "subscriber skipped: " + why, "subscriber=" + q(name));
+    }
+    auto count = snap->subscribers.size();
+    r.set_subscribers(std::move(snap));
+    log_line(log_level::debug, "subscribers loaded", "active=" + std::to_string(count));
+}
+
+std::string node_info_json(const router& r, const write_behind& wb, const socket_server& door,
+                           const pool_set& pools) {
+    auto rc = r.counters();
+    auto ws = wb.stats();
+    auto sc = door.counters();
+    std::string j = "{\"queue_depth\":{";
+    for (int p = max_priority; p >= min_priority; --p) {
+        j += "\"" + std::to_string(p) + "\":" + std::to_string(r.depth(p));
+        if (p > min_priority) j += ",";
+    }
+    j += "},\"routed\":" + std::to_string(rc.dispatched) +
+         ",\"deliveries\":" + std::to_string(rc.deliveries) +
+         ",\"unmatched\":" + std::to_string(rc.unmatched) +
+         ",\"socket_lines\":" + std::to_string(sc.lines) +
+         ",\"socket_errors\":" + std::to_string(sc.errors) +
+         ",\"write_behind\":{\"healthy\":" + (ws.healthy ? "true" : "false") +
+         ",\"batches\":" + std::to_string(ws.batches) + ",\"rows\":" + std::to_string(ws.rows) +
+         ",\"unpersisted\":" + std::to_string(ws.unpersisted_events) +
+         ",\"failures\":" + std::to_string(ws.failures) + "},\"pools\":{";
+    for (int t = 0; t < job_type_count; ++t) {
+        auto pc = pools.counters(static_cast<job_type>(t));
+        j += "\"" + std::string(to_string(static_cast<job_type>(t))) + "\":{\"threads\":" +
+             std::to_string(pc.threads) + ",\"busy\":" + std::to_string(pc.busy) +
+             ",\"queued\":" + std::to_string(pc.queued) +
+             ",\"succeeded\":" + std::to_string(pc.succeeded) +
+             ",\"failed\":" + std::to_string(pc.failed) + "}";
+        if (t + 1 < job_type_count) j += ",";
+    }
+    return j + "}}";
+}
+
+int wait_for_stop_signal(const sigset_t& set, const std::function<void()>& on_hup) {
+    for (;;) {
+        int sig = 0;
+        if (sigwait(&set, &sig) != 0) continue;
+        if (sig == SIGHUP) {
+            on_hup();
+            continue;
+        }
+        return sig;
+    }
+}
+
+}  // namespace
+
+int run_daemon(const daemon_config& cfg) {
+    // Signals are handled by sigwait() on this thread; every thread spawned below inherits
+    // the blocked mask, so no handler ever runs on a worker.
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    signal(SIGPIPE, SIG_IGN);
+
+    std::optional<embedded_cluster> cluster;
+    std::string dsn = cfg.dsn;
+    if (dsn.empty()) {
+        embedded_options eo;
+        eo.data_dir = cfg.data_dir;
+        eo.log = [](embedded_log_level l, std::string_view m) {
+            log_line(l == embedded_log_level::warning ? log_level::warn : log_level::info,
+                     std::string(m), "component=embedded_pg");
+        };
+        cluster.emplace(eo);
+        if (status s = cluster->start(); !s.ok()) {
+            log_line(log_level::error, "embedded PostgreSQL failed: " + s.message());
+            return 1;
+        }
+        dsn = cluster->dsn();
+    } else {
+        std::error_code ec;
+        std::filesystem::create_directories(std::filesystem::path(cfg.socket_path).parent_path(),
+                                            ec);
+    }
+    auto stop_cluster = [&] {
+        if (cluster) (void)cluster->stop();
+    };
+
+    auto conn = connect_with_wait(dsn, cfg.db_wait_s);
+    if (!conn.ok()) {
+        log_line(log_level::error, conn.message());
+        stop_cluster();
+        return 1;
+    }
+    auto applied = apply_migrations(*conn, cfg.schema);
+    if (!applied.ok()) {
+        log_line(log_level::error, "migrations failed: " + applied.message());
+        stop_cluster();
+        return 1;
+    }
+    if (*applied > 0) log_line(log_level::info, "migrations applied", "count=" + std::to_string(*applied));
+
+    write_behind_options wo;
+    wo.dsn = dsn;
+    wo.schema = cfg.schema;
+    wo.max_batch_rows = cfg.max_batch_rows;
+    wo.linger = std::chrono::microseconds(cfg.linger_us);
+    wo.max_unpersisted_events = cfg.max_unpersisted;
+    wo.log = log_hook("write_behind");
+    write_behind wb(wo);
+
+    id_allocator ids({dsn, cfg.schema, 16384, std::chrono::milliseconds(2000), log_hook("ids")});
+    if (status s = ids.start(); !s.ok()) {
+        log_line(log_level::error, s.message());
+        stop_cluster();
+        return 1;
+    }
+
+    pool_set pools;
+    handler_settings hs;
+    hs.scripts_dirs = cfg.scripts_dirs;
+    hs.job_commands = cfg.job_commands;
+    for (int t = 0; t < job_type_count; ++t) {
+        auto type = static_cast<job_type>(t);
+        auto it = cfg.concurrency.find(type);
+        int threads = it != cfg.concurrency.end() ? it->second : (type == job_type::noop ? 1 : 4);
+        auto runner = make_job_runner(type, hs);
+        if (!runner.ok()) {
+            log_line(log_level::error, runner.message());
+            stop_cluster();
+            return 2;
+        }
+        pools.configure(type, std::move(*runner), threads);
+    }
+
+    router rt({}, wb, pools);
+    intake in(ids, wb, rt);
+    reload_subscribers(*conn, cfg.schema, rt);
+
+    wb.start();
+    pools.start();
+    rt.start();
+
+    // Resume what a crash or an earlier stop left open (single-node assumption; see README).
+    auto open = load_open_events(*conn, cfg.schema, 10'000'000);
+    if (!open.ok()) {
+        log_line(log_level::error, open.message());
+    } else if (!open->empty()) {
+        log_line(log_level::info, "resuming open events", "count=" + std::to_string(open->size()));
+        for (auto& ev : *open) rt.enqueue(std::move(ev));
+    }
+
+    socket_options so;
+    so.path = cfg.socket_path;
+    so.mode = cfg.socket_mode;
+    so.max_line = cfg.max_line_bytes;
+    so.log = log_hook("socket");
+    socket_server door(so, in);
+
+    node_identity node = make_node_identity(cfg.node_name, cfg.socket_path);
+    bool first_beat = true;
+    int ticks = 0;
+    listener_options lo;
+    lo.dsn = dsn;
+    lo.channels = {"tpubsub_subscribers"};
+    lo.on_connect = [&](pg::connection& c) { reload_subscribers(c, cfg.schema, rt); };
+    lo.on_notify = [&](pg::connection& c, const std::string&, const std::string&) {
+        reload_subscribers(c, cfg.schema, rt);
+    };
+    lo.on_tick = [&](pg::connection& c) {
+        if (ticks++ % 5 != 0) return;  // heartbeat every 5 s
+        heartbeat(c, cfg.schema, node, node_info_json(rt, wb, door, pools), first_beat);
+        first_beat = false;
+    };
+    lo.log = log_hook("listener");
+    pg_listener listener(lo);
+    listener.start();
+
+    if (status s = door.start(); !s.ok()) {
+        log_line(log_level::error, s.message());
+        listener.stop();
+        rt.stop(steady::now());
+        pools.stop(steady::now());
+        wb.stop(steady::now() + std::chrono::seconds(cfg.drain_timeout_s));
+        ids.stop();
+        stop_cluster();
+        return 1;
+    }
+    log_line(log_level::info, "pubsubd started",
+             "socket=" + q(cfg.socket_path) + " schema=" + q(cfg.schema) +
+                 " node=" + q(node.node_id) + (cluster ? " embedded=true" : " embedded=false"));
+
+    int sig = wait_for_stop_signal(set, [&] {
+        log_line(log_level::info, "SIGHUP: reloading subscribers");
+        auto c = pg::connection::open(dsn);
+        if (c.ok()) reload_subscribers(*c, cfg.schema, rt);
+    });
+    log_line(log_level::info, "stopping", "signal=" + std::to_string(sig));
+
+    auto drain_deadline = steady::now() + std::chrono::seconds(cfg.drain_timeout_s);
+    door.stop_accepting();
+    in.close();
+    rt.stop(drain_deadline);
+    pools.stop(drain_deadline);
+    wb.stop(drain_deadline + std::chrono::seconds(cfg.drain_timeout_s));
+    door.stop();
+    listener.stop();
+    ids.stop();
+    if (auto c = pg::connection::open(dsn); c.ok()) remove_node(*c, cfg.schema, node);
+    auto ws = wb.stats();
+    log_line(log_level::info, "stopped",
+             "rows=" + std::to_string(ws.rows) + " batches=" + std::to_string(ws.batches) +
+                 " unpersisted=" + std::to_string(ws.unpersisted_events));
+    conn = status::error("closed");
+    stop_cluster();
+    return ws.unpersisted_events == 0 ? 0 : 1;
+}
+
+}  // namespace pubsub

@@ -1,0 +1,21 @@
+// pubsubd: the pubsub event router daemon. See README.md and SPEC.md section 6.
+#include <cstdio>
+
+#include "config.h"
+#include "daemon.h"
+#include "logger.h"
+
+int main(int argc, char** argv) {
+    auto cfg = pubsub::parse_config(argc, argv);
+    if (!cfg.config) {
+        std::fprintf(cfg.exit_code == 0 ? stdout : stderr, "%s\n", cfg.message.c_str());
+        return cfg.exit_code;
+    }
+    pubsub::log_level level;
+    if (!pubsub::parse_log_level(cfg.config->log_level, level)) {
+        std::fprintf(stderr, "pubsubd: --log-level must be debug, info, warn or error\n");
+        return 2;
+    }
+    pubsub::set_log_level(level);
+    return pubsub::run_daemon(*cfg.config);
+}
