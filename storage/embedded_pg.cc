@@ -114,7 +114,7 @@ void close_other_fds() {
 }
 
 struct child_result {
-    int code = -1;  // exit status, or 128 + signal
+    int code = -1;       // exit status, or 128 + signal
     std::string output;  // stdout and stderr, interleaved
 };
 
@@ -293,15 +293,15 @@ std::string conninfo_value(const std::string& v) {
 }
 
 std::string make_dsn(const fs::path& root, const std::string& db, const std::string& role) {
-    return "host=" + conninfo_value((root / "sock").string()) +
-           " port=" + std::to_string(k_port) + " dbname=" + conninfo_value(db) +
-           " user=" + conninfo_value(role);
+    return "host=" + conninfo_value((root / "sock").string()) + " port=" + std::to_string(k_port) +
+           " dbname=" + conninfo_value(db) + " user=" + conninfo_value(role);
 }
 
 // Holds an exclusive flock on a file for its lifetime.
 class file_lock {
-public:
-    explicit file_lock(const fs::path& p) : fd_(open(p.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600)) {
+  public:
+    explicit file_lock(const fs::path& p)
+        : fd_(open(p.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600)) {
         if (fd_ >= 0) {
             while (flock(fd_, LOCK_EX) != 0 && errno == EINTR) {
             }
@@ -314,7 +314,7 @@ public:
     file_lock& operator=(const file_lock&) = delete;
     bool ok() const { return fd_ >= 0; }
 
-private:
+  private:
     int fd_;
 };
 
@@ -370,6 +370,13 @@ std::pair<pid_state, long> postmaster_state(const fs::path& pgdata) {
     if (pid <= 0) return {pid_state::dead, pid};
     if (kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) return {pid_state::dead, pid};
     const fs::path proc = "/proc/" + std::to_string(pid);
+    // A zombie (no init reaping in some containers) holds nothing, but the server would see
+    // its pid alive and refuse to start: treat it like a reused pid.
+    std::string stat = read_text(proc / "stat");
+    auto close_paren = stat.rfind(')');
+    if (close_paren != std::string::npos && stat.compare(close_paren, 4, ") Z ") == 0) {
+        return {pid_state::reused, pid};
+    }
     std::string comm = read_text(proc / "comm");
     if (!comm.empty() && comm.rfind("postgres", 0) != 0) return {pid_state::reused, pid};
     std::error_code ec;
@@ -385,7 +392,8 @@ std::string server_options(const fs::path& root, const std::vector<std::string>&
     return o;
 }
 
-constexpr const char* k_pubsub_conf = R"(# Written by pubsub at initdb time; edit freely (it is included from postgresql.conf).
+constexpr const char* k_pubsub_conf =
+    R"(# Written by pubsub at initdb time; edit freely (it is included from postgresql.conf).
 # listen_addresses, port and unix_socket_directories are set on the command line at each start.
 # Tuned for a write-heavy event router on a small machine.
 max_connections = 100
@@ -476,8 +484,8 @@ status embedded_cluster::locate_or_create_root(const identity& m) {
     if (fs::is_symlink(st)) {
         root_ = fs::read_symlink(link, ec);
         if (!fs::exists(root_, ec)) {
-            log(embedded_log_level::warning, "cluster folder " + root_.string() +
-                                                 " (linked from " + link.string() +
+            log(embedded_log_level::warning, "cluster folder " + root_.string() + " (linked from " +
+                                                 link.string() +
                                                  ") is gone; creating a new, empty cluster");
         }
         return make_dir(root_, 0700, m);
@@ -486,7 +494,8 @@ status embedded_cluster::locate_or_create_root(const identity& m) {
         root_ = link;
         if (!can_traverse(m, root_)) {
             return status::error("cluster folder " + root_.string() + " is not reachable by user " +
-                                 m.name + " (a parent folder denies traversal); allow it with "
+                                 m.name +
+                                 " (a parent folder denies traversal); allow it with "
                                  "chmod o+x on the parents or move the data dir");
         }
         return status();
@@ -516,14 +525,16 @@ status embedded_cluster::locate_or_create_root(const identity& m) {
         }
         if (!make_dir(c, 0700, m).ok() || !can_traverse(m, c)) continue;
         fs::create_directory_symlink(c, link, ec);
-        if (ec) return status::error("cannot create symlink " + link.string() + ": " + ec.message());
+        if (ec)
+            return status::error("cannot create symlink " + link.string() + ": " + ec.message());
         root_ = c;
         log(embedded_log_level::warning, why + "; the cluster lives in " + c.string() +
                                              " instead (" + link.string() + " links to it)");
         return status();
     }
-    return status::error(why + ", and no fallback folder was usable (tried /var/lib/pubsub, "
-                               "~/.local/share/pubsub, /var/tmp)");
+    return status::error(why +
+                         ", and no fallback folder was usable (tried /var/lib/pubsub, "
+                         "~/.local/share/pubsub, /var/tmp)");
 }
 
 // initdb into data.init, then rename to data: a half-made cluster is never mistaken for one.
@@ -567,10 +578,12 @@ status embedded_cluster::clear_leftovers(const fs::path& pgdata) {
                              "; kill them and retry");
     }
     if (state == pid_state::reused) {
-        log(embedded_log_level::warning, "removing stale postmaster.pid (pid " +
-                                             std::to_string(pid) + " is not its server)");
+        log(embedded_log_level::warning,
+            "removing stale postmaster.pid (pid " + std::to_string(pid) + " is not its server)");
         std::error_code ec;
         fs::remove(pgdata / "postmaster.pid", ec);
+        // The socket lock names the same pid; the socket folder is private to this cluster.
+        fs::remove(root_ / "sock" / (std::string(k_socket_name + 1) + ".lock"), ec);
     } else {
         log(embedded_log_level::warning, "the server in " + pgdata.string() +
                                              " did not shut down cleanly (pid " +
@@ -594,8 +607,7 @@ status embedded_cluster::ensure_running(const identity& m) {
     if (!r) return status::error("pg_ctl start failed: " + r.message());
     if (r->code != 0 || ping_settled(admin, std::chrono::seconds(10)) != PQPING_OK) {
         return status::error("pg_ctl start failed; see " + log_file().string() + ": " +
-                             tail_lines(read_text(log_file()), 5) + " " +
-                             tail_lines(r->output, 2));
+                             tail_lines(read_text(log_file()), 5) + " " + tail_lines(r->output, 2));
     }
     return status();
 }
@@ -628,9 +640,8 @@ status embedded_cluster::stop() noexcept {
         const fs::path pgdata = root_ / "data";
         if (postmaster_state(pgdata).first != pid_state::ours) return status();
         log(embedded_log_level::info, "stopping PostgreSQL in " + pgdata.string());
-        auto r = run_program(*who, root_,
-                             {"pg_ctl", "stop", "-D", pgdata.string(), "-m", "fast", "-w", "-t",
-                              "60"});
+        auto r = run_program(
+            *who, root_, {"pg_ctl", "stop", "-D", pgdata.string(), "-m", "fast", "-w", "-t", "60"});
         if (!r) return status::error("pg_ctl stop failed: " + r.message());
         if (r->code != 0 && postmaster_state(pgdata).first == pid_state::ours) {
             return status::error("pg_ctl stop failed: " + tail_lines(r->output, 4));

@@ -65,7 +65,7 @@ struct embedded_options {
 };
 
 class embedded_cluster {
-public:
+  public:
     explicit embedded_cluster(embedded_options options);
     ~embedded_cluster();  // does not stop the server; see "Lifetime" above
     embedded_cluster(const embedded_cluster&) = delete;
@@ -91,7 +91,7 @@ public:
     // a ping), or nullopt. Never starts anything.
     static std::optional<std::string> find_running(const std::filesystem::path& data_dir);
 
-private:
+  private:
     using identity = detail::pg_identity;
     status start_locked(const identity& who);
     status locate_or_create_root(const identity& who);

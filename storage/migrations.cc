@@ -46,8 +46,7 @@ result<bool> apply_in_transaction(pg::connection& conn, const std::string& q,
         !st.ok()) {
         return st;
     }
-    auto st = conn.exec("CREATE SCHEMA IF NOT EXISTS " + q +
-                        "; CREATE TABLE IF NOT EXISTS " + q +
+    auto st = conn.exec("CREATE SCHEMA IF NOT EXISTS " + q + "; CREATE TABLE IF NOT EXISTS " + q +
                         ".tpubsub_migrations (version int PRIMARY KEY, name text NOT NULL, "
                         "applied_at timestamptz NOT NULL DEFAULT now())");
     if (!st.ok()) return st;
@@ -56,8 +55,9 @@ result<bool> apply_in_transaction(pg::connection& conn, const std::string& q,
     if (!seen) return seen.error();
     if (seen->rows() > 0) return false;
     if (st = conn.exec(with_schema(f.sql, q)); !st.ok()) return st;
-    auto rec = conn.query("INSERT INTO " + q + ".tpubsub_migrations (version, name) VALUES ($1, $2)",
-                          {std::to_string(version), std::string(f.name)});
+    auto rec =
+        conn.query("INSERT INTO " + q + ".tpubsub_migrations (version, name) VALUES ($1, $2)",
+                   {std::to_string(version), std::string(f.name)});
     if (!rec) return rec.error();
     return true;
 }

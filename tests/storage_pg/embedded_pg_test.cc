@@ -1,0 +1,187 @@
+// embedded_cluster: first start, reuse, stop, restart, crash recovery and the short-path
+// fallback, each in a private temp folder (the fixture cluster is not touched). Runs as root
+// (the server then runs as `postgres`) or as a normal user.
+#include <pwd.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "storage/embedded_pg.h"
+#include "storage/pg.h"
+
+namespace pubsub {
+namespace {
+
+namespace fs = std::filesystem;
+
+class embedded_pg_test : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        base_ = fs::temp_directory_path() /
+                ("pubsub-emb-" + std::to_string(getpid()) + "-" +
+                 ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        fs::remove_all(base_);
+        fs::create_directories(base_);
+        chmod(base_.c_str(), 0755);
+    }
+    void TearDown() override {
+        for (auto& c : clusters_) (void)c->stop();
+        std::error_code ec;
+        for (const auto& d : fallbacks_) fs::remove_all(d, ec);
+        fs::remove_all(base_, ec);
+    }
+    embedded_cluster& make(const fs::path& data_dir, std::vector<std::string> settings = {}) {
+        embedded_options opt;
+        opt.data_dir = data_dir;
+        opt.database = "pubsub_emb";
+        opt.settings = std::move(settings);
+        opt.log = [this](embedded_log_level level, std::string_view line) {
+            (level == embedded_log_level::warning ? warnings_ : infos_) += std::string(line) + "\n";
+        };
+        clusters_.push_back(std::make_unique<embedded_cluster>(opt));
+        return *clusters_.back();
+    }
+    static std::string one_value(const std::string& dsn, const std::string& sql) {
+        auto conn = pg::connection::open(dsn);
+        if (!conn) return "connect failed: " + conn.message();
+        auto q = conn->query(sql);
+        if (!q) return "query failed: " + q.message();
+        if (q->rows() == 0) return "";
+        return std::string(q->get(0, 0));
+    }
+    static long postmaster_pid(const embedded_cluster& c) {
+        std::ifstream in(c.cluster_dir() / "data" / "postmaster.pid");
+        long pid = 0;
+        in >> pid;
+        return pid;
+    }
+    static void kill_postmaster(const embedded_cluster& c) {
+        long pid = postmaster_pid(c);
+        ASSERT_GT(pid, 0);
+        ASSERT_EQ(kill(static_cast<pid_t>(pid), SIGKILL), 0);
+        for (int i = 0; i < 100 && kill(static_cast<pid_t>(pid), 0) == 0; ++i) {
+            std::ifstream st("/proc/" + std::to_string(pid) + "/stat");
+            std::string line;
+            std::getline(st, line);
+            if (line.find(") Z ") != std::string::npos) break;  // zombie: nobody reaps it
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+    }
+    static std::string expected_role() {
+        if (geteuid() == 0) return "postgres";
+        return getpwuid(geteuid())->pw_name;
+    }
+
+    fs::path base_;
+    std::vector<std::unique_ptr<embedded_cluster>> clusters_;
+    std::vector<fs::path> fallbacks_;
+    std::string infos_, warnings_;
+};
+
+TEST_F(embedded_pg_test, starts_reuses_stops_restarts_and_recovers_from_kill_9) {
+    const fs::path data = base_ / "data";
+    auto& c = make(data, {"work_mem=16MB"});
+    auto st = c.start();
+    ASSERT_TRUE(st.ok()) << st.message() << "\n" << infos_ << warnings_;
+    ASSERT_FALSE(c.dsn().empty());
+    EXPECT_FALSE(fs::is_symlink(data / "pg")) << warnings_;
+    struct stat sb {};
+    ASSERT_EQ(stat(data.c_str(), &sb), 0);
+    EXPECT_EQ(sb.st_mode & 0777, geteuid() == 0 ? 0711u : 0700u);
+    ASSERT_EQ(stat((c.cluster_dir() / "data").c_str(), &sb), 0);
+    EXPECT_EQ(sb.st_uid, geteuid() == 0 ? getpwnam("postgres")->pw_uid : geteuid());
+
+    EXPECT_EQ(one_value(c.dsn(), "SELECT current_database()"), "pubsub_emb");
+    EXPECT_EQ(one_value(c.dsn(), "SELECT current_user"), expected_role());
+    EXPECT_EQ(one_value(c.dsn(), "SHOW listen_addresses"), "");
+    EXPECT_EQ(one_value(c.dsn(), "SHOW fsync"), "on");
+    EXPECT_EQ(one_value(c.dsn(), "SHOW synchronous_commit"), "on");
+    EXPECT_EQ(one_value(c.dsn(), "SHOW server_encoding"), "UTF8");
+    EXPECT_EQ(one_value(c.dsn(), "SHOW work_mem"), "16MB");
+    EXPECT_EQ(one_value(c.dsn(), "SHOW shared_buffers"), "128MB");  // from pubsub.conf
+    EXPECT_EQ(embedded_cluster::find_running(data), c.dsn());
+
+    auto& again = make(data);  // a second process finds the server running
+    ASSERT_TRUE(again.start().ok());
+    EXPECT_EQ(again.dsn(), c.dsn());
+    EXPECT_NE(infos_.find("reusing"), std::string::npos) << infos_;
+
+    ASSERT_TRUE(c.stop().ok());
+    EXPECT_EQ(embedded_cluster::find_running(data), std::nullopt);
+    EXPECT_TRUE(c.stop().ok());  // idempotent
+
+    st = c.start();
+    ASSERT_TRUE(st.ok()) << st.message();
+    ASSERT_EQ(one_value(c.dsn(), "CREATE TABLE kept AS SELECT 42 AS v"), "");
+
+    // A crash: the postmaster dies, postmaster.pid stays; start() recovers and keeps the data.
+    kill_postmaster(c);
+    st = c.start();
+    ASSERT_TRUE(st.ok()) << st.message() << "\n" << warnings_;
+    EXPECT_EQ(one_value(c.dsn(), "SELECT v FROM kept"), "42");
+
+    // After a reboot the old pid may belong to an unrelated live process.
+    kill_postmaster(c);
+    const fs::path pidfile = c.cluster_dir() / "data" / "postmaster.pid";
+    std::ifstream in(pidfile);
+    std::string first, rest((std::istreambuf_iterator<char>(in)), {});
+    in.close();
+    rest = rest.substr(rest.find('\n'));
+    std::ofstream(pidfile) << getpid() << rest;
+    st = c.start();
+    ASSERT_TRUE(st.ok()) << st.message() << "\n" << warnings_;
+    EXPECT_NE(warnings_.find("stale postmaster.pid"), std::string::npos) << warnings_;
+    EXPECT_EQ(one_value(c.dsn(), "SELECT v FROM kept"), "42");
+    EXPECT_TRUE(c.stop().ok());
+}
+
+// As root: a data dir the `postgres` user cannot traverse. Otherwise: a path too long for a
+// Unix socket. Either way the cluster moves to a short folder that data_dir/pg links to.
+TEST_F(embedded_pg_test, falls_back_to_a_short_path_and_links_it) {
+    fs::path data;
+    if (geteuid() == 0) {
+        fs::create_directories(base_ / "locked");
+        chmod((base_ / "locked").c_str(), 0700);
+        data = base_ / "locked" / "data";
+    } else {
+        data = base_ / std::string(100, 'x') / "data";
+    }
+    auto& c = make(data);
+    auto st = c.start();
+    ASSERT_TRUE(st.ok()) << st.message() << "\n" << infos_ << warnings_;
+    ASSERT_TRUE(fs::is_symlink(data / "pg"));
+    fallbacks_.push_back(fs::read_symlink(data / "pg"));
+    EXPECT_NE(warnings_.find("instead"), std::string::npos) << warnings_;
+    EXPECT_LT((c.cluster_dir() / "sock/.s.PGSQL.5432").string().size(), 108u);
+    EXPECT_EQ(one_value(c.dsn(), "SELECT current_database()"), "pubsub_emb");
+    EXPECT_EQ(embedded_cluster::find_running(data), c.dsn());
+
+    ASSERT_TRUE(c.stop().ok());
+    auto& again = make(data);  // follows the link
+    st = again.start();
+    ASSERT_TRUE(st.ok()) << st.message();
+    EXPECT_EQ(again.dsn(), c.dsn());
+}
+
+TEST_F(embedded_pg_test, refuses_a_setting_with_a_quote) {
+    auto& c = make(base_ / "data", {"application_name='x"});
+    auto st = c.start();
+    ASSERT_FALSE(st.ok());
+    EXPECT_NE(st.message().find("bad server setting"), std::string::npos) << st.message();
+}
+
+TEST_F(embedded_pg_test, find_running_is_empty_for_an_unknown_dir) {
+    EXPECT_EQ(embedded_cluster::find_running(base_ / "nothing-here"), std::nullopt);
+    auto& c = make(base_ / "never-started");
+    EXPECT_TRUE(c.stop().ok());
+}
+
+}  // namespace
+}  // namespace pubsub
