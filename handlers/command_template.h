@@ -26,6 +26,10 @@
 
 namespace pubsub {
 
+// GCC 12's -Wshadow flags the scoped enumerator event_id against the type pubsub::event_id,
+// though placeholder::event_id can never be confused with it.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wshadow"
 enum class placeholder : std::uint8_t {
     config_id,
     event_id,
@@ -34,6 +38,7 @@ enum class placeholder : std::uint8_t {
     subscriber,
     attempt
 };
+#pragma GCC diagnostic pop
 std::string_view to_string(placeholder p);  // "config_id"
 
 // The values of one delivery. The views must outlive the render() call only.
