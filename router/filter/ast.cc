@@ -5,18 +5,30 @@ namespace pubsub::filter_detail {
 
 std::string_view op_name(op o) {
     switch (o) {
-        case op::eq: return "$eq";
-        case op::ne: return "$ne";
-        case op::gt: return "$gt";
-        case op::gte: return "$gte";
-        case op::lt: return "$lt";
-        case op::lte: return "$lte";
-        case op::in: return "$in";
-        case op::nin: return "$nin";
-        case op::exists: return "$exists";
-        case op::prefix: return "$prefix";
-        case op::suffix: return "$suffix";
-        case op::glob: return "$glob";
+        case op::eq:
+            return "$eq";
+        case op::ne:
+            return "$ne";
+        case op::gt:
+            return "$gt";
+        case op::gte:
+            return "$gte";
+        case op::lt:
+            return "$lt";
+        case op::lte:
+            return "$lte";
+        case op::in:
+            return "$in";
+        case op::nin:
+            return "$nin";
+        case op::exists:
+            return "$exists";
+        case op::prefix:
+            return "$prefix";
+        case op::suffix:
+            return "$suffix";
+        case op::glob:
+            return "$glob";
     }
     return "$?";
 }

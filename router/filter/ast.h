@@ -65,13 +65,13 @@ namespace pubsub {
 
 // A parsed, validated filter. Immutable; share it as filter_ptr across threads freely.
 class filter {
-public:
+  public:
     explicit filter(filter_detail::node root) : root_(std::move(root)) {}
     const filter_detail::node& root() const { return root_; }
     // True for {} (and empty text): matches every event of the subscriber's type.
     bool matches_everything() const { return root_.fields.empty() && root_.children.empty(); }
 
-private:
+  private:
     filter_detail::node root_;
 };
 

@@ -14,21 +14,32 @@ bool equals_any(const std::vector<value_ref>& list, const value_ref& v) {
 // The positive test for one value; $ne/$nin/$exists are handled by the caller.
 bool holds(const compiled_condition& c, const value_ref& v) {
     switch (c.kind) {
-        case op::eq: return values_equal(v, c.operand);
-        case op::in: return equals_any(c.list, v);
-        case op::prefix: return v.kind == value_kind::string && v.s.starts_with(c.operand.s);
-        case op::suffix: return v.kind == value_kind::string && v.s.ends_with(c.operand.s);
-        case op::glob: return v.kind == value_kind::string && glob_match(c.glob, v.s);
-        default: break;
+        case op::eq:
+            return values_equal(v, c.operand);
+        case op::in:
+            return equals_any(c.list, v);
+        case op::prefix:
+            return v.kind == value_kind::string && v.s.starts_with(c.operand.s);
+        case op::suffix:
+            return v.kind == value_kind::string && v.s.ends_with(c.operand.s);
+        case op::glob:
+            return v.kind == value_kind::string && glob_match(c.glob, v.s);
+        default:
+            break;
     }
     std::optional<int> cmp = compare_values(v, c.operand);
     if (!cmp) return false;
     switch (c.kind) {
-        case op::gt: return *cmp > 0;
-        case op::gte: return *cmp >= 0;
-        case op::lt: return *cmp < 0;
-        case op::lte: return *cmp <= 0;
-        default: return false;
+        case op::gt:
+            return *cmp > 0;
+        case op::gte:
+            return *cmp >= 0;
+        case op::lt:
+            return *cmp < 0;
+        case op::lte:
+            return *cmp <= 0;
+        default:
+            return false;
     }
 }
 
@@ -76,13 +87,15 @@ compiled_node compile_node(const node& n, path_set& paths) {
 
 bool evaluate(const compiled_node& n, const extract_state& ev) {
     switch (n.kind) {
-        case node::kind_t::negate: return !evaluate(n.children[0], ev);
+        case node::kind_t::negate:
+            return !evaluate(n.children[0], ev);
         case node::kind_t::any:
             for (const compiled_node& c : n.children) {
                 if (evaluate(c, ev)) return true;
             }
             return false;
-        case node::kind_t::all: break;
+        case node::kind_t::all:
+            break;
     }
     for (const compiled_field& f : n.fields) {
         const slot_state& st = ev.slot(f.slot);

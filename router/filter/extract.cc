@@ -31,24 +31,25 @@ std::uint32_t path_set::intern(const field_path& p) {
 
 struct extract_state::impl {
     od::parser parser;
-    std::string padded;                // copy of data_json when the caller cannot prove padding
-    std::vector<std::uint32_t> seen;   // per trie node: epoch of the last visit
+    std::string padded;               // copy of data_json when the caller cannot prove padding
+    std::vector<std::uint32_t> seen;  // per trie node: epoch of the last visit
     std::uint32_t epoch = 0;
     std::vector<slot_state>* slots = nullptr;
     std::vector<value_ref>* items = nullptr;
     const path_set* paths = nullptr;
 
+    bool push_number(od::value v) {
+        std::optional<value_ref> n = parse_json_number(v.raw_json_token());
+        if (!n) return false;
+        items->push_back(*n);
+        return true;
+    }
+
     // Appends the scalar in v to items; false on a JSON error. Non-scalars are ignored.
     bool push_scalar(od::value v, od::json_type t) {
         switch (t) {
-            case od::json_type::number: {
-                od::number num;
-                if (v.get_number().get(num)) return false;
-                if (num.is_int64()) items->push_back(make_int(num.get_int64()));
-                else if (num.is_uint64()) items->push_back(make_uint(num.get_uint64()));
-                else items->push_back(make_double(num.get_double()));
-                return true;
-            }
+            case od::json_type::number:
+                return push_number(v);
             case od::json_type::string: {
                 std::string_view s;
                 if (v.get_string().get(s)) return false;
@@ -61,8 +62,11 @@ struct extract_state::impl {
                 items->push_back(make_bool(b));
                 return true;
             }
-            case od::json_type::null: items->push_back(make_null()); return true;
-            default: return true;
+            case od::json_type::null:
+                items->push_back(make_null());
+                return true;
+            default:
+                return true;
         }
     }
 
@@ -126,8 +130,10 @@ struct extract_state::impl {
         od::document doc;
         simdjson::error_code err;
         if (e.data_padded) {
-            err = parser.iterate(e.data_json.data(), e.data_json.size(),
-                                 e.data_json.size() + simdjson::SIMDJSON_PADDING).get(doc);
+            err = parser
+                      .iterate(e.data_json.data(), e.data_json.size(),
+                               e.data_json.size() + simdjson::SIMDJSON_PADDING)
+                      .get(doc);
         } else {
             padded.assign(e.data_json);
             padded.reserve(e.data_json.size() + simdjson::SIMDJSON_PADDING);

@@ -21,7 +21,7 @@ inline constexpr std::uint32_t slot_event_type = 0;
 inline constexpr std::uint32_t slot_event_source = 1;
 
 class path_set {
-public:
+  public:
     path_set();
     // Build time: the slot of a path, adding it if new.
     std::uint32_t intern(const field_path& p);
@@ -34,7 +34,7 @@ public:
     };
     const std::vector<trie_node>& nodes() const { return nodes_; }
 
-private:
+  private:
     std::vector<trie_node> nodes_;  // nodes_[0] is the event_data object itself
     std::uint32_t slot_count_ = 2;
 };
@@ -47,7 +47,7 @@ struct slot_state {
 // Per-thread scratch of extraction. Strings in items point into the on-demand parser's buffer
 // or into the event_view, valid until the next extract() on this state. Not thread-safe.
 class extract_state {
-public:
+  public:
     extract_state();
     ~extract_state();
     extract_state(const extract_state&) = delete;
@@ -61,7 +61,7 @@ public:
 
     struct impl;  // the parser and the walk, in extract.cc
 
-private:
+  private:
     std::unique_ptr<impl> impl_;
     std::vector<slot_state> slots_;
     std::vector<value_ref> items_;

@@ -25,10 +25,12 @@
 //     element equals (so [] passes $ne and fails $eq). Only scalar elements count; objects and
 //     nested arrays never equal anything. An object value only counts for $exists (and $ne/$nin
 //     hold on it).
-//   - Duplicate keys in event_data: the first occurrence counts.
-//   - event_data that is not a JSON object (or is malformed) makes every event_data path
-//     missing; the compiled matcher only reads what it needs, so on malformed text it may see
-//     the fields before the error.
+//   - Duplicate keys in event_data: the first occurrence counts. Keys are compared unescaped.
+//   - Integers in events beyond 64 bits count as the nearest double (in filters they are
+//     refused).
+//   - event_data that is not a JSON object makes every event_data path missing. Malformed
+//     JSON is outside the contract (the doors validate events): no crash, but which fields
+//     are seen is unspecified (both evaluators read only what they need).
 //   - {}, null, "" and whitespace match every event of the subscriber's event_type.
 //
 // Thread-safety: parse_filter is reentrant; a filter is immutable; reference_match and

@@ -19,8 +19,8 @@ inline constexpr std::int16_t glob_any = -2;  // ?
 using glob_tokens = std::vector<std::int16_t>;
 glob_tokens compile_glob(std::string_view raw);
 
-bool glob_has_wildcard(std::string_view raw);  // an unescaped * or ?
-std::string glob_unescape(std::string_view raw);  // the literal, escapes removed
+bool glob_has_wildcard(std::string_view raw);           // an unescaped * or ?
+std::string glob_unescape(std::string_view raw);        // the literal, escapes removed
 std::string glob_literal_prefix(const glob_tokens& t);  // bytes before the first wildcard
 std::string glob_literal_suffix(const glob_tokens& t);  // bytes after the last wildcard
 

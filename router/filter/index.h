@@ -6,7 +6,6 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <string>
 #include <unordered_map>
@@ -21,7 +20,7 @@ using posting = std::vector<std::uint32_t>;
 
 // Exact values (equality and $in), hashed with hash_value. Keys view strings owned elsewhere.
 class eq_index {
-public:
+  public:
     void add(const value_ref& key, std::uint32_t sub);
     bool empty() const { return entries_.empty(); }
     template <class F>
@@ -33,7 +32,7 @@ public:
         }
     }
 
-private:
+  private:
     struct entry {
         value_ref key;
         posting subs;
@@ -45,7 +44,7 @@ private:
 // Literal prefixes (or suffixes, from_end) of strings. A probe hashes the event string one
 // byte at a time (FNV-1a) and looks up only the lengths some literal has: O(length of s).
 class affix_index {
-public:
+  public:
     explicit affix_index(bool from_end) : from_end_(from_end) {}
     void add(const std::string& literal, std::uint32_t sub);
     bool empty() const { return entries_.empty(); }
@@ -61,7 +60,7 @@ public:
         }
     }
 
-private:
+  private:
     static constexpr std::uint64_t fnv_offset = 0xcbf29ce484222325ULL;
     static std::uint64_t step(std::uint64_t h, char c) {
         return (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ULL;
@@ -88,12 +87,13 @@ private:
 // Numeric bounds: lower bounds ($gt/$gte) ascending, upper bounds ($lt/$lte) descending. A
 // probe walks only the bounds the value satisfies.
 class range_index {
-public:
+  public:
     void add(const compiled_condition& c, std::uint32_t sub);
     void finish();  // sorts; call once after the last add
     bool empty() const { return lower_.empty() && upper_.empty(); }
     template <class F>
     void probe(const value_ref& v, F&& f) const {
+        if (!is_number(v.kind)) return;
         for (const bound& b : lower_) {
             int cmp = *compare_values(v, b.value);
             if (cmp < 0) break;
@@ -106,7 +106,7 @@ public:
         }
     }
 
-private:
+  private:
     struct bound {
         value_ref value;
         bool strict;
@@ -132,7 +132,6 @@ struct compiled_matcher::program {
     std::vector<std::uint32_t> out_index;               // program-local id -> subscriber_index
     std::vector<filter_detail::slot_index> slots;       // by slot
     filter_detail::posting always;                      // evaluated on every event
-    std::deque<std::string> owned;                      // literals the indexes view
 
     static std::unique_ptr<program> build(const std::vector<const matcher_entry*>& entries);
 };

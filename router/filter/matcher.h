@@ -37,7 +37,7 @@ struct matcher_entry {
 // Per-thread working memory of match(): the on-demand parser and buffers. Not thread-safe;
 // reusable across matchers. Allocates only while its buffers grow.
 class match_scratch {
-public:
+  public:
     match_scratch();
     ~match_scratch();
     match_scratch(const match_scratch&) = delete;
@@ -46,12 +46,12 @@ public:
     struct impl;
     impl& get() { return *impl_; }
 
-private:
+  private:
     std::unique_ptr<impl> impl_;
 };
 
 class compiled_matcher {
-public:
+  public:
     // Builds the indexes. Subscriber indexes are expected to be distinct. Allocates; not for
     // the hot path.
     explicit compiled_matcher(const std::vector<matcher_entry>& entries);
@@ -66,7 +66,7 @@ public:
 
     struct program;  // one event_type group, in index.h
 
-private:
+  private:
     const program* program_for(std::string_view type) const;
 
     struct type_table;

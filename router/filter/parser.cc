@@ -1,6 +1,6 @@
 // parse_filter: JSON text -> validated AST, with messages that name the path and the problem.
-#include <set>
 #include <simdjson.h>
+#include <set>
 
 #include "router/filter/filter.h"
 #include "router/filter/glob.h"
@@ -24,20 +24,28 @@ std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
 std::optional<value_ref> as_scalar(dom::element e) {
     switch (e.type()) {
-        case dom::element_type::INT64: return make_int(int64_t(e));
-        case dom::element_type::UINT64: return make_uint(uint64_t(e));
-        case dom::element_type::DOUBLE: return make_double(double(e));
-        case dom::element_type::STRING: return make_string(std::string_view(e));
-        case dom::element_type::BOOL: return make_bool(bool(e));
-        case dom::element_type::NULL_VALUE: return make_null();
-        default: return std::nullopt;
+        case dom::element_type::INT64:
+            return make_int(int64_t(e));
+        case dom::element_type::UINT64:
+            return make_uint(uint64_t(e));
+        case dom::element_type::DOUBLE:
+            return make_double(double(e));
+        case dom::element_type::STRING:
+            return make_string(std::string_view(e));
+        case dom::element_type::BOOL:
+            return make_bool(bool(e));
+        case dom::element_type::NULL_VALUE:
+            return make_null();
+        default:
+            return std::nullopt;
     }
 }
 
-field_path parse_path(std::string_view key, const std::string& where) {
+// ctx prefixes messages about the object ("$or[0]: "), where prefixes paths ("$or[0].").
+field_path parse_path(std::string_view key, const std::string& ctx, const std::string& where) {
     field_path p;
     p.text = std::string(key);
-    if (key.empty()) fail(where + "empty field path");
+    if (key.empty()) fail(ctx + "empty field path");
     if (key == "event_type") return p;
     p.root = field_root::event_source;
     if (key == "event_source" || key == "source") return p;
@@ -47,7 +55,7 @@ field_path parse_path(std::string_view key, const std::string& where) {
         fail(where + "event_data: a path needs a key below event_data, e.g. event_data.name");
     }
     if (rest.substr(0, 11) != "event_data.") {
-        fail(where + "unknown field " + quoted(key) +
+        fail(ctx + "unknown field " + quoted(key) +
              " (paths start with event_type, event_source, source or event_data.)");
     }
     rest.remove_prefix(11);
@@ -63,8 +71,8 @@ field_path parse_path(std::string_view key, const std::string& where) {
 }
 
 std::optional<op> op_from(std::string_view name) {
-    static constexpr op all[] = {op::eq,  op::ne,  op::gt,     op::gte,    op::lt,     op::lte,
-                                 op::in,  op::nin, op::exists, op::prefix, op::suffix, op::glob};
+    static constexpr op all[] = {op::eq, op::ne,  op::gt,     op::gte,    op::lt,     op::lte,
+                                 op::in, op::nin, op::exists, op::prefix, op::suffix, op::glob};
     for (op o : all) {
         if (op_name(o) == name) return o;
     }
@@ -143,11 +151,12 @@ void parse_conditions(dom::element value, field_test& t, const std::string& wher
 
 node parse_object(dom::element e, const std::string& where, int depth);
 
-node parse_list(std::string_view name, dom::element arg, const std::string& where, int depth) {
+node parse_list(std::string_view name, dom::element arg, const std::string& ctx,
+                const std::string& where, int depth) {
     node n;
     n.kind = name == "$or" ? node::kind_t::any : node::kind_t::all;
     if (!arg.is_array() || dom::array(arg).size() == 0) {
-        fail(where + std::string(name) + " needs a non-empty array of filters");
+        fail(ctx + std::string(name) + " needs a non-empty array of filters");
     }
     std::size_t k = 0;
     for (dom::element sub : dom::array(arg)) {
@@ -157,43 +166,42 @@ node parse_list(std::string_view name, dom::element arg, const std::string& wher
     return n;
 }
 
-node parse_combinator(std::string_view name, dom::element arg, const std::string& where,
-                      int depth) {
-    if (name == "$or" || name == "$and") return parse_list(name, arg, where, depth);
+node parse_combinator(std::string_view name, dom::element arg, const std::string& ctx,
+                      const std::string& where, int depth) {
+    if (name == "$or" || name == "$and") return parse_list(name, arg, ctx, where, depth);
     if (name != "$not") {
-        fail(where + "unknown operator " + quoted(name) +
+        fail(ctx + "unknown operator " + quoted(name) +
              " at the top of a filter (expected $or, $and or $not)");
     }
     node n;
     n.kind = node::kind_t::negate;
-    if (!arg.is_object()) fail(where + "$not needs a filter object");
+    if (!arg.is_object()) fail(ctx + "$not needs a filter object");
     n.children.push_back(parse_object(arg, where + "$not", depth + 1));
     return n;
 }
 
 node parse_object(dom::element e, const std::string& at, int depth) {
-    std::string where = at.empty() ? at : at + ".";
-    if (!e.is_object()) fail(at.empty() ? "filter must be a JSON object" : at + ": must be a filter object");
-    if (depth > max_depth) fail(where + "filter nested too deeply (limit 32 levels)");
+    const std::string where = at.empty() ? at : at + ".";
+    const std::string ctx = at.empty() ? at : at + ": ";
+    if (!e.is_object()) fail(ctx + "filter must be a JSON object");
+    if (depth > max_depth) fail(ctx + "filter nested too deeply (limit 32 levels)");
     node n;
     std::set<std::string_view> seen;
     for (dom::key_value_pair kv : dom::object(e)) {
-        if (!seen.insert(kv.key).second) fail(where + "duplicate key " + quoted(kv.key));
+        if (!seen.insert(kv.key).second) fail(ctx + "duplicate key " + quoted(kv.key));
         if (!kv.key.empty() && kv.key[0] == '$') {
-            n.children.push_back(parse_combinator(kv.key, kv.value, where, depth));
+            n.children.push_back(parse_combinator(kv.key, kv.value, ctx, where, depth));
             continue;
         }
         field_test t;
-        t.path = parse_path(kv.key, where);
+        t.path = parse_path(kv.key, ctx, where);
         parse_conditions(kv.value, t, where);
         n.fields.push_back(std::move(t));
     }
     return n;
 }
 
-bool blank(std::string_view s) {
-    return s.find_first_not_of(" \t\r\n") == std::string_view::npos;
-}
+bool blank(std::string_view s) { return s.find_first_not_of(" \t\r\n") == std::string_view::npos; }
 
 }  // namespace
 

@@ -7,37 +7,66 @@ namespace pubsub {
 namespace filter_detail {
 namespace {
 
-namespace dom = simdjson::dom;
+namespace od = simdjson::ondemand;
 
-std::optional<value_ref> scalar_of(dom::element e) {
-    switch (e.type()) {
-        case dom::element_type::INT64: return make_int(int64_t(e));
-        case dom::element_type::UINT64: return make_uint(uint64_t(e));
-        case dom::element_type::DOUBLE: return make_double(double(e));
-        case dom::element_type::STRING: return make_string(std::string_view(e));
-        case dom::element_type::BOOL: return make_bool(bool(e));
-        case dom::element_type::NULL_VALUE: return make_null();
-        default: return std::nullopt;
+// The scalar in v (strings copied into `strings`), or nullopt for objects, arrays and errors.
+std::optional<value_ref> scalar_of(od::value v, std::deque<std::string>& strings) {
+    od::json_type t;
+    if (v.type().get(t)) return std::nullopt;
+    std::string_view s;
+    bool b = false;
+    switch (t) {
+        case od::json_type::number:
+            return parse_json_number(v.raw_json_token());
+        case od::json_type::string:
+            if (v.get_string().get(s)) return std::nullopt;
+            return make_string(strings.emplace_back(s));
+        case od::json_type::boolean:
+            if (v.get_bool().get(b)) return std::nullopt;
+            return make_bool(b);
+        case od::json_type::null:
+            return make_null();
+        default:
+            return std::nullopt;
     }
+}
+
+// The value of the first field named `key` (after unescaping).
+bool find_first(od::object obj, std::string_view key, od::value& out) {
+    for (auto field : obj) {
+        std::string_view k;
+        if (field.unescaped_key().get(k)) return false;
+        if (k == key) return !field.value().get(out);
+    }
+    return false;
 }
 
 bool holds_for_one(const condition& c, const value_ref& v) {
     std::optional<int> cmp = compare_values(v, c.operand.ref());
     switch (c.kind) {
-        case op::eq: return values_equal(v, c.operand.ref());
-        case op::gt: return cmp && *cmp > 0;
-        case op::gte: return cmp && *cmp >= 0;
-        case op::lt: return cmp && *cmp < 0;
-        case op::lte: return cmp && *cmp <= 0;
+        case op::eq:
+            return values_equal(v, c.operand.ref());
+        case op::gt:
+            return cmp && *cmp > 0;
+        case op::gte:
+            return cmp && *cmp >= 0;
+        case op::lt:
+            return cmp && *cmp < 0;
+        case op::lte:
+            return cmp && *cmp <= 0;
         case op::in:
             for (const scalar& s : c.list) {
                 if (values_equal(v, s.ref())) return true;
             }
             return false;
-        case op::prefix: return v.kind == value_kind::string && v.s.starts_with(c.operand.s);
-        case op::suffix: return v.kind == value_kind::string && v.s.ends_with(c.operand.s);
-        case op::glob: return v.kind == value_kind::string && reference_glob(c.operand.s, v.s);
-        default: return false;
+        case op::prefix:
+            return v.kind == value_kind::string && v.s.starts_with(c.operand.s);
+        case op::suffix:
+            return v.kind == value_kind::string && v.s.ends_with(c.operand.s);
+        case op::glob:
+            return v.kind == value_kind::string && reference_glob(c.operand.s, v.s);
+        default:
+            return false;
     }
 }
 
@@ -70,7 +99,8 @@ bool eval_all(const node& n, const reference_event& e, std::string* why) {
 
 bool eval(const node& n, const reference_event& e, std::string* why) {
     switch (n.kind) {
-        case node::kind_t::all: return eval_all(n, e, why);
+        case node::kind_t::all:
+            return eval_all(n, e, why);
         case node::kind_t::negate:
             if (!eval(n.children[0], e, nullptr)) return true;
             if (why) *why = "$not: the inner filter matched";
@@ -91,29 +121,38 @@ bool eval(const node& n, const reference_event& e, std::string* why) {
 
 }  // namespace
 
-reference_event::reference_event(const event_view& e) : view_(e) {
-    simdjson::padded_string padded(e.data_json);
-    data_ok_ = !parser_.parse(padded).get(data_) && data_.is_object();
+reference_event::reference_event(const event_view& e) : view_(e), data_(e.data_json) {
+    data_ok_ = !parser_.iterate(data_).get(doc_);
 }
 
 field_value reference_event::lookup(const field_path& p) const {
     field_value v;
     if (p.root != field_root::event_data) {
         v.present = true;
-        v.items.push_back(make_string(p.root == field_root::event_type ? view_.type : view_.source));
+        v.items.push_back(
+            make_string(p.root == field_root::event_type ? view_.type : view_.source));
         return v;
     }
+    od::object obj;
+    od::value cur;
     if (!data_ok_) return v;
-    dom::element cur = data_;
-    for (const std::string& key : p.keys) {
-        if (!cur.is_object() || dom::object(cur).at_key(key).get(cur)) return v;
+    doc_.rewind();
+    if (doc_.get_object().get(obj)) return v;
+    for (std::size_t k = 0; k < p.keys.size(); ++k) {
+        if (k > 0 && cur.get_object().get(obj)) return v;
+        if (!find_first(obj, p.keys[k], cur)) return v;
     }
     v.present = true;
-    if (std::optional<value_ref> s = scalar_of(cur)) {
-        v.items.push_back(*s);
-    } else if (cur.is_array()) {
-        for (dom::element item : dom::array(cur)) {
-            if (std::optional<value_ref> s = scalar_of(item)) v.items.push_back(*s);
+    od::json_type t;
+    od::array arr;
+    if (cur.type().get(t)) return field_value{};
+    if (t != od::json_type::array) {
+        if (std::optional<value_ref> x = scalar_of(cur, v.strings)) v.items.push_back(*x);
+    } else if (!cur.get_array().get(arr)) {
+        for (auto el : arr) {
+            od::value ev;
+            if (el.get(ev)) break;
+            if (std::optional<value_ref> x = scalar_of(ev, v.strings)) v.items.push_back(*x);
         }
     }
     return v;
@@ -174,7 +213,7 @@ std::optional<std::string> explain_mismatch(const filter& f, const event_view& e
 
 event_view make_event_view(const event& e) {
     event_view v{e.type, e.source, e.data_json};
-    v.data_padded = e.data_json.capacity() >= e.data_json.size() + SIMDJSON_PADDING;
+    v.data_padded = e.data_json.capacity() >= e.data_json.size() + simdjson::SIMDJSON_PADDING;
     return v;
 }
 

@@ -1,13 +1,15 @@
-// The reference interpreter: a plain tree walk over a simdjson DOM of the event.
+// The reference interpreter: a plain tree walk; each path is looked up by its own fresh scan of
+// event_data (simdjson on-demand, rewound per lookup, first matching key wins).
 //
 // It is the oracle the compiled matcher is tested against, and what explain_mismatch uses, so
-// it favours obviousness over speed. reference_event parses the event once so that a caller
-// looping over many filters (tests, the benchmark) does not re-parse per filter.
+// it favours obviousness over speed. reference_event holds the padded copy of the event so
+// that a caller looping over many filters (tests, the benchmark) copies it only once.
 // A reference_event is not thread-safe; the functions are reentrant.
 #pragma once
 
 #include <simdjson.h>
 
+#include <deque>
 #include <optional>
 #include <string>
 #include <vector>
@@ -21,20 +23,22 @@ namespace pubsub::filter_detail {
 struct field_value {
     bool present = false;
     std::vector<value_ref> items;
+    std::deque<std::string> strings;  // what the string items view
 };
 
 class reference_event {
-public:
+  public:
     explicit reference_event(const event_view& e);
     reference_event(const reference_event&) = delete;
     reference_event& operator=(const reference_event&) = delete;
 
     field_value lookup(const field_path& p) const;
 
-private:
+  private:
     event_view view_;
-    simdjson::dom::parser parser_;
-    simdjson::dom::element data_;
+    simdjson::padded_string data_;
+    mutable simdjson::ondemand::parser parser_;
+    mutable simdjson::ondemand::document doc_;
     bool data_ok_ = false;
 };
 

@@ -1,6 +1,7 @@
 // Canonical numbers, exact comparisons and hashing of value_ref.
 #include "router/filter/value.h"
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <functional>
@@ -21,16 +22,16 @@ int compare_integral_with_real(const value_ref& a, double d) {
     if (d >= two_pow_64) return -1;
     if (d < -two_pow_63) return 1;
     double x = a.kind == value_kind::integer ? static_cast<double>(a.i) : static_cast<double>(a.u);
-    return sign_of(x < d, x > d);
+    return sign_of(x<d, x> d);
 }
 
 int compare_numbers(const value_ref& a, const value_ref& b) {
     using k = value_kind;
-    if (a.kind == k::real && b.kind == k::real) return sign_of(a.d < b.d, a.d > b.d);
+    if (a.kind == k::real && b.kind == k::real) return sign_of(a.d<b.d, a.d> b.d);
     if (b.kind == k::real) return compare_integral_with_real(a, b.d);
     if (a.kind == k::real) return -compare_integral_with_real(b, a.d);
-    if (a.kind == k::integer && b.kind == k::integer) return sign_of(a.i < b.i, a.i > b.i);
-    if (a.kind == k::uinteger && b.kind == k::uinteger) return sign_of(a.u < b.u, a.u > b.u);
+    if (a.kind == k::integer && b.kind == k::integer) return sign_of(a.i<b.i, a.i> b.i);
+    if (a.kind == k::uinteger && b.kind == k::uinteger) return sign_of(a.u<b.u, a.u> b.u);
     return a.kind == k::integer ? -1 : 1;  // every uinteger is above every integer
 }
 
@@ -85,15 +86,45 @@ value_ref make_string(std::string_view s) {
     return v;
 }
 
+std::optional<value_ref> parse_json_number(std::string_view raw) {
+    const std::size_t b = raw.find_first_not_of(" \t\r\n");
+    const std::size_t e = raw.find_last_not_of(" \t\r\n");
+    if (b == std::string_view::npos) return std::nullopt;
+    raw = raw.substr(b, e - b + 1);
+    if (raw.find_first_not_of("0123456789-+.eE") != std::string_view::npos) return std::nullopt;
+    const char* first = raw.data();
+    const char* last = raw.data() + raw.size();
+    if (raw.find_first_of(".eE") == std::string_view::npos) {
+        std::int64_t i = 0;
+        if (auto r = std::from_chars(first, last, i); r.ec == std::errc() && r.ptr == last) {
+            return make_int(i);
+        }
+        std::uint64_t u = 0;
+        if (auto r = std::from_chars(first, last, u); r.ec == std::errc() && r.ptr == last) {
+            return make_uint(u);
+        }
+    }
+    double d = 0;
+    auto r = std::from_chars(first, last, d);
+    if (r.ec != std::errc() || r.ptr != last) return std::nullopt;
+    return make_double(d);
+}
+
 bool values_equal(const value_ref& a, const value_ref& b) {
     if (a.kind != b.kind) return false;
     switch (a.kind) {
-        case value_kind::null: return true;
-        case value_kind::boolean: return a.b == b.b;
-        case value_kind::integer: return a.i == b.i;
-        case value_kind::uinteger: return a.u == b.u;
-        case value_kind::real: return a.d == b.d;
-        case value_kind::string: return a.s == b.s;
+        case value_kind::null:
+            return true;
+        case value_kind::boolean:
+            return a.b == b.b;
+        case value_kind::integer:
+            return a.i == b.i;
+        case value_kind::uinteger:
+            return a.u == b.u;
+        case value_kind::real:
+            return a.d == b.d;
+        case value_kind::string:
+            return a.s == b.s;
     }
     return false;
 }
@@ -102,7 +133,7 @@ std::optional<int> compare_values(const value_ref& a, const value_ref& b) {
     if (is_number(a.kind) && is_number(b.kind)) return compare_numbers(a, b);
     if (a.kind == value_kind::string && b.kind == value_kind::string) {
         int c = a.s.compare(b.s);
-        return sign_of(c < 0, c > 0);
+        return sign_of(c<0, c> 0);
     }
     return std::nullopt;
 }
@@ -110,28 +141,44 @@ std::optional<int> compare_values(const value_ref& a, const value_ref& b) {
 std::uint64_t hash_value(const value_ref& v) {
     std::uint64_t h = static_cast<std::uint64_t>(v.kind) * 0x9e3779b97f4a7c15ULL;
     switch (v.kind) {
-        case value_kind::null: break;
-        case value_kind::boolean: h += v.b; break;
-        case value_kind::integer: h += static_cast<std::uint64_t>(v.i); break;
-        case value_kind::uinteger: h += v.u; break;
-        case value_kind::real: h += std::hash<double>{}(v.d); break;
-        case value_kind::string: h += std::hash<std::string_view>{}(v.s); break;
+        case value_kind::null:
+            break;
+        case value_kind::boolean:
+            h += v.b;
+            break;
+        case value_kind::integer:
+            h += static_cast<std::uint64_t>(v.i);
+            break;
+        case value_kind::uinteger:
+            h += v.u;
+            break;
+        case value_kind::real:
+            h += std::hash<double>{}(v.d);
+            break;
+        case value_kind::string:
+            h += std::hash<std::string_view>{}(v.s);
+            break;
     }
     return mix(h);
 }
 
 std::string describe(const value_ref& v) {
     switch (v.kind) {
-        case value_kind::null: return "null";
-        case value_kind::boolean: return v.b ? "true" : "false";
-        case value_kind::integer: return std::to_string(v.i);
-        case value_kind::uinteger: return std::to_string(v.u);
+        case value_kind::null:
+            return "null";
+        case value_kind::boolean:
+            return v.b ? "true" : "false";
+        case value_kind::integer:
+            return std::to_string(v.i);
+        case value_kind::uinteger:
+            return std::to_string(v.u);
         case value_kind::real: {
             char buf[32];
             std::snprintf(buf, sizeof buf, "%.17g", v.d);
             return buf;
         }
-        case value_kind::string: break;
+        case value_kind::string:
+            break;
     }
     std::string out = "\"";
     for (char c : v.s) {

@@ -37,6 +37,12 @@ inline bool is_number(value_kind k) {
     return k == value_kind::integer || k == value_kind::uinteger || k == value_kind::real;
 }
 
+// A JSON number token (whitespace around it allowed) in canonical form; nullopt if it is not
+// one. Integers beyond 64 bits become the nearest double, as JSON allows. Used for event values
+// instead of simdjson's number getters (3.0.1's get_number() returns 0 for 9223372036854775808.0
+// and its DOM refuses a whole document for one integer beyond 64 bits).
+std::optional<value_ref> parse_json_number(std::string_view raw);
+
 // Equality: same type and same value; numbers compare exactly, never across types.
 bool values_equal(const value_ref& a, const value_ref& b);
 

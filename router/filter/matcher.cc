@@ -1,0 +1,96 @@
+// compiled_matcher: grouping by event_type and the per-event probe of the indexes.
+#include "router/filter/matcher.h"
+
+#include <algorithm>
+#include <map>
+#include <unordered_map>
+
+#include "router/filter/index.h"
+
+namespace pubsub {
+
+using namespace filter_detail;
+
+struct match_scratch::impl {
+    extract_state fields;
+    std::vector<std::uint32_t> seen;  // per program-local subscriber: epoch of its last check
+    std::uint32_t epoch = 0;
+};
+
+match_scratch::match_scratch() : impl_(std::make_unique<impl>()) {}
+match_scratch::~match_scratch() = default;
+
+namespace {
+struct string_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+}  // namespace
+
+struct compiled_matcher::type_table {
+    std::unordered_map<std::string, std::unique_ptr<program>, string_hash, std::equal_to<>> map;
+};
+
+compiled_matcher::compiled_matcher(const std::vector<matcher_entry>& entries)
+    : by_type_(std::make_unique<type_table>()) {
+    std::map<std::string, std::vector<const matcher_entry*>> typed;
+    std::vector<const matcher_entry*> any;
+    for (const matcher_entry& e : entries) {
+        if (e.filter) filters_.push_back(e.filter);
+        if (e.event_type == "*") {
+            any.push_back(&e);
+        } else {
+            typed[e.event_type].push_back(&e);
+        }
+    }
+    for (auto& [type, list] : typed) {
+        list.insert(list.end(), any.begin(), any.end());
+        by_type_->map.emplace(type, program::build(list));
+    }
+    if (!any.empty()) any_type_ = program::build(any);
+}
+
+compiled_matcher::~compiled_matcher() = default;
+
+const compiled_matcher::program* compiled_matcher::program_for(std::string_view type) const {
+    auto it = by_type_->map.find(type);
+    return it != by_type_->map.end() ? it->second.get() : any_type_.get();
+}
+
+void compiled_matcher::match(const event_view& e, match_scratch& scratch,
+                             std::vector<std::uint32_t>& out) const {
+    const program* p = program_for(e.type);
+    if (!p) return;
+    match_scratch::impl& s = scratch.get();
+    if (s.seen.size() < p->filters.size()) s.seen.resize(p->filters.size(), s.epoch);
+    if (++s.epoch == 0) {
+        std::fill(s.seen.begin(), s.seen.end(), 0);
+        s.epoch = 1;
+    }
+    s.fields.extract(p->paths, e);
+    auto check = [&](std::uint32_t sub) {
+        if (s.seen[sub] == s.epoch) return;
+        s.seen[sub] = s.epoch;
+        if (evaluate(p->filters[sub], s.fields)) out.push_back(p->out_index[sub]);
+    };
+    auto check_all = [&](const posting& subs) {
+        for (std::uint32_t sub : subs) check(sub);
+    };
+    const value_ref* items = s.fields.items();
+    for (std::uint32_t slot = 0; slot < p->slots.size(); ++slot) {
+        const slot_state& st = s.fields.slot(slot);
+        if (!st.present) continue;
+        const slot_index& idx = p->slots[slot];
+        check_all(idx.exists);
+        for (std::uint32_t k = st.begin; k < st.end; ++k) {
+            idx.eq.probe(items[k], check_all);
+            idx.range.probe(items[k], check);
+            if (items[k].kind != value_kind::string) continue;
+            idx.prefix.probe(items[k].s, check_all);
+            idx.suffix.probe(items[k].s, check_all);
+        }
+    }
+    check_all(p->always);
+}
+
+}  // namespace pubsub

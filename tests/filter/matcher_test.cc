@@ -1,0 +1,113 @@
+// compiled_matcher specifics: grouping by event type, dedup, padding paths, scratch reuse.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "tests/filter/test_util.h"
+
+namespace pubsub::testing {
+namespace {
+
+std::vector<std::uint32_t> run(const compiled_matcher& m, const event_view& ev) {
+    match_scratch scratch;
+    std::vector<std::uint32_t> out;
+    m.match(ev, scratch, out);
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+TEST(CompiledMatcher, GroupsByEventTypeAndStar) {
+    compiled_matcher m({
+        {0, "import_complete", nullptr},
+        {1, "import_complete", must_parse(R"({"event_data.n":{"$gt":5}})")},
+        {2, "*", nullptr},
+        {3, "*", must_parse(R"({"event_type":"file_*"})")},
+        {4, "file_received", must_parse("{}")},
+    });
+    std::string data = R"({"n":6})";
+    EXPECT_EQ(run(m, {"import_complete", "s", data}), (std::vector<std::uint32_t>{0, 1, 2}));
+    EXPECT_EQ(run(m, {"file_received", "s", data}), (std::vector<std::uint32_t>{2, 3, 4}));
+    EXPECT_EQ(run(m, {"file_other", "s", data}), (std::vector<std::uint32_t>{2, 3}));
+    EXPECT_EQ(run(m, {"report_sent", "s", data}), (std::vector<std::uint32_t>{2}));
+}
+
+TEST(CompiledMatcher, EmptyMatcherMatchesNothing) {
+    compiled_matcher m({});
+    EXPECT_TRUE(run(m, {"x", "y", "{}"}).empty());
+}
+
+TEST(CompiledMatcher, EachSubscriberAtMostOnce) {
+    compiled_matcher m({
+        {9, "t", must_parse(R"({"event_data.v":{"$in":[1,2,3,1]}})")},
+        {8, "t", must_parse(R"({"event_data.v":{"$gt":0},"event_data.w":{"$exists":true}})")},
+        {7, "t", must_parse(R"({"event_data.v":{"$ne":5}})")},
+    });
+    std::string data = R"({"v":[1,2,3,1],"w":[]})";
+    EXPECT_EQ(run(m, {"t", "s", data}), (std::vector<std::uint32_t>{7, 8, 9}));
+}
+
+TEST(CompiledMatcher, PaddedAndCopiedPathsAgree) {
+    compiled_matcher m({{1, "*", must_parse(R"({"event_data.a":"x*"})")}});
+    event e;
+    e.type = "t";
+    e.data_json = R"({"a":"xyz"})";
+    e.data_json.reserve(e.data_json.size() + 64);
+    event_view padded = make_event_view(e);
+    EXPECT_TRUE(padded.data_padded);
+    EXPECT_EQ(run(m, padded), (std::vector<std::uint32_t>{1}));
+    event_view copied{e.type, e.source, e.data_json};
+    EXPECT_EQ(run(m, copied), (std::vector<std::uint32_t>{1}));
+    event small;
+    small.data_json = "{}";
+    small.data_json.shrink_to_fit();
+    EXPECT_FALSE(make_event_view(small).data_padded);
+}
+
+TEST(CompiledMatcher, ScratchIsReusableAcrossMatchersAndEvents) {
+    compiled_matcher big({{0, "*", must_parse(R"({"event_data.a":1})")},
+                          {1, "*", must_parse(R"({"event_data.b.c":2})")},
+                          {2, "*", must_parse(R"({"event_data.a":{"$exists":false}})")}});
+    compiled_matcher small({{5, "*", must_parse(R"({"event_data.b.c":{"$gte":2}})")}});
+    match_scratch scratch;
+    std::vector<std::uint32_t> out;
+    std::string d1 = R"({"a":1,"b":{"c":2}})", d2 = R"({"b":{"c":3}})";
+    for (int round = 0; round < 3; ++round) {
+        out.clear();
+        big.match({"t", "s", d1}, scratch, out);
+        std::sort(out.begin(), out.end());
+        EXPECT_EQ(out, (std::vector<std::uint32_t>{0, 1}));
+        out.clear();
+        small.match({"t", "s", d2}, scratch, out);
+        EXPECT_EQ(out, (std::vector<std::uint32_t>{5}));
+        out.clear();
+        big.match({"t", "s", d2}, scratch, out);
+        EXPECT_EQ(out, (std::vector<std::uint32_t>{2}));
+    }
+}
+
+TEST(CompiledMatcher, SharedAnchorsAndAllIndexKinds) {
+    std::vector<matcher_entry> entries;
+    const char* filters[] = {
+        R"({"event_data.ext":"csv","event_data.name":"sales_*"})",
+        R"({"event_data.ext":"csv","event_data.name":"*_2024.csv"})",
+        R"({"event_data.ext":"csv","event_data.name":"*2024*"})",
+        R"({"event_data.path":{"$prefix":"/in/"},"event_data.size":{"$gt":100}})",
+        R"({"event_data.path":{"$suffix":".csv"},"event_data.size":{"$lte":100}})",
+        R"({"event_data.size":{"$gte":1000}})",
+        R"({"event_data.size":{"$lt":1000}})",
+        R"({"event_data.name":{"$exists":true}})",
+        R"({"event_data.name":{"$glob":"sales_eu_2024.csv"}})",
+        R"({"event_data.size":{"$gt":"a"}})",
+    };
+    for (std::uint32_t k = 0; k < std::size(filters); ++k) {
+        entries.push_back({k, "file_received", must_parse(filters[k])});
+    }
+    compiled_matcher m(entries);
+    std::string data =
+        R"({"ext":"csv","name":"sales_eu_2024.csv","path":"/in/sales_eu_2024.csv","size":100})";
+    EXPECT_EQ(run(m, {"file_received", "w", data}),
+              (std::vector<std::uint32_t>{0, 1, 2, 4, 6, 7, 8}));
+}
+
+}  // namespace
+}  // namespace pubsub::testing
