@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "router/event.h"
+#include "router/result.h"
 #include "router/subscriber.h"
 
 namespace pubsub {
@@ -31,6 +32,9 @@ struct subscriber_set {
 };
 
 using subscriber_snapshot = std::shared_ptr<const subscriber_set>;
+
+// Checks a subscriber's event_filter (SPEC 5); the error names the path and the problem.
+status validate_subscriber_filter(std::string_view filter_json);
 
 // Builds a snapshot from the active subscribers; a subscriber that cannot be compiled is
 // skipped (listed in `skipped`), never fatal.

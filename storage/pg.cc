@@ -33,6 +33,11 @@ std::int64_t query_result::get_int(int row, int col) const {
 }
 
 int query_result::column_index(const char* name) const { return PQfnumber(r_.get(), name); }
+std::string_view query_result::name(int col) const { return PQfname(r_.get(), col); }
+bool query_result::is_json(int col) const {
+    Oid t = PQftype(r_.get(), col);
+    return t == 114 || t == 3802;  // json, jsonb (pg_type.dat)
+}
 
 result<connection> connection::open(const std::string& dsn) {
     pg_conn* c = PQconnectdb(dsn.c_str());

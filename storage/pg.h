@@ -31,6 +31,8 @@ public:
     std::optional<std::string> get_opt(int row, int col) const;
     std::int64_t get_int(int row, int col) const;  // 0 for null
     int column_index(const char* name) const;      // -1 when absent
+    std::string_view name(int col) const;
+    bool is_json(int col) const;  // json or jsonb column (for JSON output)
 
 private:
     struct deleter {

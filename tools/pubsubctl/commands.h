@@ -1,0 +1,37 @@
+// The pubsubctl commands; each returns the process exit code.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "ctl_context.h"
+
+namespace pubsub::ctl {
+
+struct emit_args {
+    std::string type, source, data = "{}", ack = "durable";
+    int priority = 5;
+};
+int emit(const context& ctx, const emit_args& a);  // a.type empty: NDJSON from stdin
+
+struct list_args {
+    std::string status, type;
+    int limit = 50;
+};
+int events_list(const context& ctx, const list_args& a);
+int events_show(const context& ctx, const std::string& id);
+
+struct subscriber_args {
+    std::string name, event_type, filter = "{}", job_type, script;
+    std::optional<int> config_id;
+    int max_retries = 3, timeout_s = 300;
+    bool inactive = false;
+};
+int subscribers_add(const context& ctx, const subscriber_args& a);
+int subscribers_list(const context& ctx);
+int subscribers_remove(const context& ctx, const std::string& name_or_id);
+
+int show_status(const context& ctx);
+int migrate(const context& ctx);
+
+}  // namespace pubsub::ctl

@@ -1,0 +1,75 @@
+// pubsubctl: the operator's command line (SPEC 6). Thin: parses arguments with CLI11 and calls
+// one function per command (commands.h).
+#include <CLI/CLI.hpp>
+
+#include "commands.h"
+
+using namespace pubsub::ctl;
+
+int main(int argc, char** argv) {
+    CLI::App app{"pubsubctl: operate the pubsub event router"};
+    app.require_subcommand(1);
+    context ctx;
+    app.add_option("--dsn", ctx.dsn, "PostgreSQL connection string")->envname("PUBSUB_DSN");
+    app.add_option("--schema", ctx.schema, "Schema of the pubsub tables")->envname("PUBSUB_SCHEMA");
+    app.add_option("--data-dir", ctx.data_dir, "pubsubd's embedded-mode folder")
+        ->envname("PUBSUB_DATA_DIR");
+    app.add_option("--socket", ctx.socket, "pubsubd's socket")->envname("PUBSUB_SOCKET");
+    app.add_flag("--json", ctx.json, "JSON output for listings");
+    int rc = 0;
+
+    emit_args ea;
+    auto* emit_cmd = app.add_subcommand("emit", "Emit one event (flags) or NDJSON lines (stdin)");
+    emit_cmd->add_option("--type,-t", ea.type, "event_type (omit to read NDJSON from stdin)");
+    emit_cmd->add_option("--source,-s", ea.source, "event_source");
+    emit_cmd->add_option("--data,-d", ea.data, "event_data as a JSON object");
+    emit_cmd->add_option("--priority,-p", ea.priority, "1..10, 10 most urgent");
+    emit_cmd->add_option("--ack", ea.ack, "durable or queued");
+    emit_cmd->callback([&] { rc = emit(ctx, ea); });
+
+    auto* events = app.add_subcommand("events", "List and inspect events");
+    events->require_subcommand(1);
+    list_args la;
+    auto* list = events->add_subcommand("list", "Newest first");
+    list->add_option("--status", la.status, "pending, processing, completed, failed, cancelled");
+    list->add_option("--type", la.type, "event_type");
+    list->add_option("--limit", la.limit, "rows");
+    list->callback([&] { rc = events_list(ctx, la); });
+    std::string event_id;
+    auto* show = events->add_subcommand("show", "One event in full");
+    show->add_option("ID", event_id)->required();
+    show->callback([&] { rc = events_show(ctx, event_id); });
+
+    auto* subs = app.add_subcommand("subscribers", "Manage subscribers");
+    subs->require_subcommand(1);
+    subscriber_args sa;
+    auto* add = subs->add_subcommand("add", "Add a subscriber");
+    add->add_option("--name", sa.name)->required();
+    add->add_option("--event-type", sa.event_type, "event_type, or * for every type")->required();
+    add->add_option("--job-type", sa.job_type, "import, inbox_processor, report, custom, noop")
+        ->required();
+    add->add_option("--filter", sa.filter, "event_filter, a JSON object (SPEC 5)");
+    add->add_option("--config-id", sa.config_id);
+    add->add_option("--script", sa.script, "script_path for custom");
+    add->add_option("--max-retries", sa.max_retries);
+    add->add_option("--timeout", sa.timeout_s, "seconds");
+    add->add_flag("--inactive", sa.inactive, "add disabled");
+    add->callback([&] { rc = subscribers_add(ctx, sa); });
+    subs->add_subcommand("list", "All subscribers")->callback([&] { rc = subscribers_list(ctx); });
+    std::string target;
+    auto* remove = subs->add_subcommand("remove", "Remove by name or id");
+    remove->add_option("NAME_OR_ID", target)->required();
+    remove->callback([&] { rc = subscribers_remove(ctx, target); });
+
+    app.add_subcommand("status", "Nodes and event counts")->callback([&] { rc = show_status(ctx); });
+    app.add_subcommand("migrate", "Apply the schema migrations")->callback([&] {
+        rc = migrate(ctx);
+    });
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    }
+    return rc;
+}

@@ -1,0 +1,62 @@
+// pubsubctl subscribers add|list|remove.
+#include <iostream>
+
+#include "commands.h"
+#include "router/matcher.h"
+#include "router/subscriber.h"
+#include "storage/subscriber_store.h"
+
+namespace pubsub::ctl {
+
+int subscribers_add(const context& ctx, const subscriber_args& a) {
+    subscriber s;
+    s.name = a.name;
+    s.event_type = a.event_type;
+    s.filter_json = a.filter;
+    auto job = parse_job_type(a.job_type);
+    if (!job) {
+        return fail("unknown --job-type \"" + a.job_type +
+                    "\" (import, inbox_processor, report, custom, noop)");
+    }
+    s.job = *job;
+    if (s.job == job_type::custom && a.script.empty()) {
+        return fail("--job-type custom needs --script PATH");
+    }
+    s.config_id = a.config_id;
+    s.script_path = a.script;
+    s.max_retries = a.max_retries;
+    s.timeout_s = a.timeout_s;
+    s.is_active = !a.inactive;
+    if (pubsub::status v = validate_subscriber_filter(s.filter_json); !v.ok()) {
+        return fail("invalid --filter: " + v.message());
+    }
+    auto c = ctx.connect();
+    if (!c.ok()) return fail(c.message());
+    auto id = insert_subscriber(*c, ctx.schema, s);
+    if (!id.ok()) return fail(id.message());
+    std::cout << "subscriber " << s.name << " added with id " << *id << "\n";
+    return 0;
+}
+
+int subscribers_list(const context& ctx) {
+    auto c = ctx.connect();
+    if (!c.ok()) return fail(c.message());
+    auto r = c->query("SELECT subscriber_id, subscriber_name, event_type, event_filter, job_type, "
+                      "config_id, script_path, is_active, max_retries, timeout_s FROM " +
+                      ctx.table(*c, "tpubsub_subscribers") + " ORDER BY subscriber_id");
+    if (!r.ok()) return fail(r.message());
+    print_rows(*r, ctx.json);
+    return 0;
+}
+
+int subscribers_remove(const context& ctx, const std::string& name_or_id) {
+    auto c = ctx.connect();
+    if (!c.ok()) return fail(c.message());
+    auto removed = remove_subscriber(*c, ctx.schema, name_or_id);
+    if (!removed.ok()) return fail(removed.message());
+    if (!*removed) return fail("no subscriber named or numbered " + name_or_id);
+    std::cout << "subscriber " << name_or_id << " removed\n";
+    return 0;
+}
+
+}  // namespace pubsub::ctl

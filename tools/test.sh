@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Set-up command 2: install what is missing, build everything, run the whole test suite:
+# unit and integration tests (CTest starts and stops a private PostgreSQL itself), the fuzz
+# smoke runs, then the concurrency tests again under ThreadSanitizer.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source tools/deps.sh
+pubsub_install_deps --test
+start=$(date +%s)
+pubsub_build build -DPUBSUB_BUILD_TESTS=ON -DPUBSUB_BUILD_BENCH=ON
+(cd build && ctest --output-on-failure --timeout 900 -j1)
+# ThreadSanitizer: only the tests marked TSAN (our own concurrency code), in a second build.
+cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPUBSUB_SANITIZE=thread \
+  -DPUBSUB_BUILD_BENCH=OFF >/dev/null
+cmake --build build-tsan --target tsan_tests -j"$(nproc)"
+(cd build-tsan && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+  ctest --output-on-failure -L tsan)
+echo "pubsub: test suite finished in $(( $(date +%s) - start ))s"
