@@ -1,0 +1,152 @@
+// pool_set: deliveries run on the pool of their job type; failing and missing runners fail the
+// event with their error; stop() drains what is queued.
+#include "handlers/pool_set.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "tests/router/memory_log.h"
+
+namespace pubsub {
+namespace {
+
+using test::memory_log;
+
+class failing_runner final : public job_runner {
+  public:
+    run_outcome run(const delivery& d) override {
+        ++runs;
+        return {false, "boom on event " + std::to_string(d.group->ev()->id)};
+    }
+    std::atomic<int> runs{0};
+};
+
+class counting_runner final : public job_runner {
+  public:
+    run_outcome run(const delivery&) override {
+        ++runs;
+        return {};
+    }
+    std::atomic<int> runs{0};
+};
+
+auto far_deadline() { return std::chrono::steady_clock::now() + std::chrono::seconds(30); }
+
+std::shared_ptr<const subscriber> sub_of(job_type job, std::int64_t id = 1) {
+    return std::make_shared<const subscriber>(test::make_sub(id, "t", job));
+}
+
+delivery one(memory_log& log, event_id id, job_type job, int deliveries = 1) {
+    auto g = std::make_shared<delivery_group>(test::make_event(id, 5), deliveries, 1, log);
+    return delivery{g, sub_of(job)};
+}
+
+TEST(pool_set, noop_runner_completes_every_delivery) {
+    constexpr int n = 3000;
+    memory_log log;
+    pool_set pools;
+    pools.configure(job_type::noop, std::make_shared<noop_runner>(), 3);
+    pools.start();
+    std::vector<std::thread> ts;
+    for (int t = 0; t < 2; ++t) {
+        ts.emplace_back([&, t] {
+            for (int i = 0; i < n / 2; ++i) {
+                pools.submit(one(log, t * n + i + 1, job_type::noop));
+            }
+        });
+    }
+    for (auto& t : ts) t.join();
+    ASSERT_TRUE(log.wait_for_finals(n));
+    pools.stop(far_deadline());
+    auto c = pools.counters(job_type::noop);
+    EXPECT_EQ(c.started, static_cast<std::uint64_t>(n));
+    EXPECT_EQ(c.succeeded, static_cast<std::uint64_t>(n));
+    EXPECT_EQ(c.failed, 0u);
+    EXPECT_EQ(c.busy, 0);
+    EXPECT_EQ(c.queued, 0u);
+    for (auto& [id, rs] : log.by_event()) {
+        ASSERT_EQ(rs.size(), 2u) << id;
+        EXPECT_EQ(rs[0].status, event_status::processing);
+        EXPECT_EQ(rs[1].status, event_status::completed);
+    }
+}
+
+TEST(pool_set, failing_runner_fails_the_event_with_its_error) {
+    memory_log log;
+    pool_set pools;
+    auto failing = std::make_shared<failing_runner>();
+    pools.configure(job_type::report, failing, 2);
+    pools.start();
+    for (int i = 1; i <= 100; ++i) pools.submit(one(log, i, job_type::report));
+    ASSERT_TRUE(log.wait_for_finals(100));
+    pools.stop(far_deadline());
+    EXPECT_EQ(failing->runs, 100);
+    EXPECT_EQ(pools.counters(job_type::report).failed, 100u);
+    for (auto& [id, rs] : log.by_event()) {
+        ASSERT_EQ(rs.back().status, event_status::failed);
+        EXPECT_EQ(rs.back().error, "boom on event " + std::to_string(id));
+    }
+}
+
+TEST(pool_set, job_type_without_runner_fails_clearly) {
+    memory_log log;
+    pool_set pools;
+    pools.start();
+    pools.submit(one(log, 1, job_type::inbox_processor));
+    ASSERT_TRUE(log.wait_for_finals(1));
+    pools.stop(far_deadline());
+    auto fin = log.all().back();
+    EXPECT_EQ(fin.status, event_status::failed);
+    EXPECT_EQ(fin.error, "no handler configured for job type inbox_processor");
+}
+
+// One event with deliveries on two pools: it fails when one of them fails, once.
+TEST(pool_set, group_across_pools_fails_if_one_fails) {
+    memory_log log;
+    pool_set pools;
+    auto ok = std::make_shared<counting_runner>();
+    pools.configure(job_type::noop, ok, 2);
+    pools.configure(job_type::custom, std::make_shared<failing_runner>(), 2);
+    pools.start();
+    constexpr int n = 200;
+    for (int i = 1; i <= n; ++i) {
+        auto g = std::make_shared<delivery_group>(test::make_event(i, 5), 2, 1, log);
+        pools.submit(delivery{g, sub_of(job_type::noop)});
+        pools.submit(delivery{g, sub_of(job_type::custom, 2)});
+    }
+    ASSERT_TRUE(log.wait_for_finals(n));
+    pools.stop(far_deadline());
+    EXPECT_EQ(ok->runs, n);
+    for (auto& [id, rs] : log.by_event()) {
+        int finals = 0, processing = 0;
+        for (auto& r : rs) {
+            finals += test::is_final(r.status) ? 1 : 0;
+            processing += r.status == event_status::processing ? 1 : 0;
+        }
+        EXPECT_EQ(finals, 1) << id;
+        EXPECT_EQ(processing, 1) << id;
+        EXPECT_EQ(rs.back().status, event_status::failed);
+        EXPECT_EQ(rs.back().error, "boom on event " + std::to_string(id));
+    }
+}
+
+TEST(pool_set, stop_runs_what_was_queued_before_the_deadline) {
+    constexpr int n = 500;
+    memory_log log;
+    pool_set pools;
+    auto runner = std::make_shared<counting_runner>();
+    pools.configure(job_type::noop, runner, 2);
+    for (int i = 1; i <= n; ++i) pools.submit(one(log, i, job_type::noop));  // before start
+    pools.start();
+    pools.stop(far_deadline());
+    EXPECT_EQ(runner->runs, n);
+    EXPECT_TRUE(log.wait_for_finals(n));
+    pools.stop(far_deadline());  // idempotent
+    EXPECT_EQ(pools.counters(job_type::noop).threads, 0);
+}
+
+}  // namespace
+}  // namespace pubsub
