@@ -385,10 +385,11 @@ std::pair<pid_state, long> postmaster_state(const fs::path& pgdata) {
     return {fs::equivalent(cwd, pgdata, ec) ? pid_state::ours : pid_state::reused, pid};
 }
 
-std::string server_options(const fs::path& root, const std::vector<std::string>& settings) {
+std::string server_options(const fs::path& root, const embedded_options& opt) {
     std::string o = "-p " + std::to_string(k_port) + " -k '" + (root / "sock").string() +
                     "' -c listen_addresses=''";
-    for (const auto& s : settings) o += " -c '" + s + "'";
+    if (!opt.durable) o += " -c fsync=off";
+    for (const auto& s : opt.settings) o += " -c '" + s + "'";
     return o;
 }
 
@@ -545,9 +546,17 @@ status embedded_cluster::ensure_initialised(const identity& m) {
     const fs::path tmp = root_ / "data.init";
     fs::remove_all(tmp, ec);
     log(embedded_log_level::info, "creating PostgreSQL cluster in " + pgdata.string());
-    auto r = run_program(m, root_,
-                         {"initdb", "-D", tmp.string(), "-U", m.name, "--auth-local=trust",
-                          "--auth-host=reject", "--locale=C", "--encoding=UTF8"});
+    std::vector<std::string> args = {"initdb",
+                                     "-D",
+                                     tmp.string(),
+                                     "-U",
+                                     m.name,
+                                     "--auth-local=trust",
+                                     "--auth-host=reject",
+                                     "--locale=C",
+                                     "--encoding=UTF8"};
+    if (!opt_.durable) args.push_back("--no-sync");
+    auto r = run_program(m, root_, args);
     if (!r) return status::error("initdb failed: " + r.message());
     if (r->code != 0) return status::error("initdb failed: " + tail_lines(r->output, 6));
     if (auto st = write_text(tmp / "pubsub.conf", k_pubsub_conf, m); !st.ok()) return st;
@@ -603,7 +612,7 @@ status embedded_cluster::ensure_running(const identity& m) {
     log(embedded_log_level::info, "starting PostgreSQL in " + pgdata.string());
     auto r = run_program(m, root_,
                          {"pg_ctl", "start", "-D", pgdata.string(), "-w", "-t", "120", "-l",
-                          log_file().string(), "-o", server_options(root_, opt_.settings)});
+                          log_file().string(), "-o", server_options(root_, opt_)});
     if (!r) return status::error("pg_ctl start failed: " + r.message());
     if (r->code != 0 || ping_settled(admin, std::chrono::seconds(10)) != PQPING_OK) {
         return status::error("pg_ctl start failed; see " + log_file().string() + ": " +

@@ -60,6 +60,9 @@ struct embedded_options {
     // Extra server settings ("name=value"), passed with -c at each start; they override
     // pubsub.conf. Values may not contain a single quote.
     std::vector<std::string> settings;
+    // false: initdb --no-sync and fsync=off, for throwaway clusters in tests. Never for data
+    // that matters: a machine crash can corrupt such a cluster.
+    bool durable = true;
     // Receives one line per notable step (initdb, start, reuse, fallback). May be empty.
     std::function<void(embedded_log_level, std::string_view)> log;
 };
