@@ -9,7 +9,7 @@ namespace {
 
 using namespace filter_detail;
 
-enum class anchor_kind : std::uint8_t { eq, in, prefix, suffix, range, exists };
+enum class anchor_kind : std::uint8_t { eq, in, prefix, suffix, infix, range, exists };
 
 // An indexable condition of a subscriber's top-level conjunction: if the filter matches, this
 // condition holds, so indexing the subscriber under it loses nothing.
@@ -25,17 +25,25 @@ std::string key_of(std::uint32_t slot, char tag, std::string_view what) {
     return std::to_string(slot) + tag + std::string(what);
 }
 
-std::optional<anchor> affix_anchor(std::uint32_t slot, const compiled_condition& c,
-                                   const std::string& pre, const std::string& suf) {
-    anchor a{anchor_kind::prefix, slot, &c, pre, {}};
-    if (pre.empty() && !suf.empty()) {
-        a.kind = anchor_kind::suffix;
-        a.literal = suf;
-    } else if (pre.empty() && c.kind == op::glob) {
-        return std::nullopt;  // "*x*": nothing literal at either end
-    }
-    a.keys.push_back(key_of(slot, a.kind == anchor_kind::prefix ? '<' : '>', a.literal));
+anchor affix_anchor(anchor_kind kind, std::uint32_t slot, const compiled_condition& c,
+                    std::string literal) {
+    const char tag = kind == anchor_kind::prefix ? '<' : kind == anchor_kind::suffix ? '>' : '~';
+    anchor a{kind, slot, &c, std::move(literal), {}};
+    a.keys.push_back(key_of(slot, tag, a.literal));
     return a;
+}
+
+// A glob offers its literal prefix, its literal suffix and every gram of its literal runs;
+// the cheapest wins.
+void glob_anchors(std::uint32_t slot, const compiled_condition& c, std::vector<anchor>& out) {
+    std::string pre = glob_literal_prefix(c.glob), suf = glob_literal_suffix(c.glob);
+    if (!pre.empty()) out.push_back(affix_anchor(anchor_kind::prefix, slot, c, pre));
+    if (!suf.empty()) out.push_back(affix_anchor(anchor_kind::suffix, slot, c, suf));
+    for (const std::string& run : glob_literal_runs(c.glob)) {
+        for (std::size_t i = 0; i + 3 <= run.size(); ++i) {
+            out.push_back(affix_anchor(anchor_kind::infix, slot, c, run.substr(i, 3)));
+        }
+    }
 }
 
 std::optional<anchor> anchor_of(std::uint32_t slot, const compiled_condition& c) {
@@ -49,11 +57,9 @@ std::optional<anchor> anchor_of(std::uint32_t slot, const compiled_condition& c)
             for (const value_ref& v : c.list) a.keys.push_back(key_of(slot, '=', describe(v)));
             return a;
         case op::prefix:
-            return affix_anchor(slot, c, std::string(c.operand.s), "");
+            return affix_anchor(anchor_kind::prefix, slot, c, std::string(c.operand.s));
         case op::suffix:
-            return affix_anchor(slot, c, "", std::string(c.operand.s));
-        case op::glob:
-            return affix_anchor(slot, c, glob_literal_prefix(c.glob), glob_literal_suffix(c.glob));
+            return affix_anchor(anchor_kind::suffix, slot, c, std::string(c.operand.s));
         case op::gt:
         case op::gte:
         case op::lt:
@@ -76,7 +82,11 @@ void collect(const compiled_node& n, std::vector<anchor>& out) {
     if (n.kind != node::kind_t::all) return;
     for (const compiled_field& f : n.fields) {
         for (const compiled_condition& c : f.conditions) {
-            if (std::optional<anchor> a = anchor_of(f.slot, c)) out.push_back(std::move(*a));
+            if (c.kind == op::glob) {
+                glob_anchors(f.slot, c, out);
+            } else if (std::optional<anchor> a = anchor_of(f.slot, c)) {
+                out.push_back(std::move(*a));
+            }
         }
     }
     for (const compiled_node& child : n.children) collect(child, out);
@@ -95,6 +105,8 @@ std::uint64_t cost(const anchor& a, const share_counts& counts) {
         case anchor_kind::prefix:
         case anchor_kind::suffix:
             return shared + (a.literal.empty() ? 500 : a.literal.size() < 3 ? 20 : 0);
+        case anchor_kind::infix:
+            return 40 + shared;  // one probe per byte, weaker than affixes
         case anchor_kind::range:
             return 1000 + shared;
         case anchor_kind::exists:
@@ -116,6 +128,9 @@ void insert(const anchor& a, std::uint32_t sub, slot_index& idx) {
             break;
         case anchor_kind::suffix:
             idx.suffix.add(a.literal, sub);
+            break;
+        case anchor_kind::infix:
+            idx.infix.add(a.literal, sub);
             break;
         case anchor_kind::range:
             idx.range.add(*a.cond, sub);

@@ -47,6 +47,19 @@ std::string glob_literal_suffix(const glob_tokens& t) {
     return out;
 }
 
+std::vector<std::string> glob_literal_runs(const glob_tokens& t) {
+    std::vector<std::string> runs(1);
+    for (std::int16_t tok : t) {
+        if (tok >= 0) {
+            runs.back() += static_cast<char>(tok);
+        } else if (!runs.back().empty()) {
+            runs.emplace_back();
+        }
+    }
+    if (runs.back().empty()) runs.pop_back();
+    return runs;
+}
+
 bool glob_match(const glob_tokens& t, std::string_view s) {
     std::size_t p = 0, i = 0;
     std::size_t star_p = std::string_view::npos, star_i = 0;

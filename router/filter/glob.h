@@ -23,6 +23,7 @@ bool glob_has_wildcard(std::string_view raw);           // an unescaped * or ?
 std::string glob_unescape(std::string_view raw);        // the literal, escapes removed
 std::string glob_literal_prefix(const glob_tokens& t);  // bytes before the first wildcard
 std::string glob_literal_suffix(const glob_tokens& t);  // bytes after the last wildcard
+std::vector<std::string> glob_literal_runs(const glob_tokens& t);  // the literal stretches
 
 // Greedy matcher with one backtrack point (linear in practice, O(n*m) at worst).
 bool glob_match(const glob_tokens& t, std::string_view s);

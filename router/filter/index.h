@@ -84,6 +84,30 @@ class affix_index {
     std::unordered_map<std::uint64_t, std::vector<std::uint32_t>> by_hash_;
 };
 
+// Three-byte substrings ("grams") of the literal runs inside globs like "*_orders_*": a probe
+// looks up every gram of the event string, O(length of s).
+class gram_index {
+  public:
+    static std::uint32_t code(std::string_view three) {
+        return static_cast<std::uint32_t>(static_cast<unsigned char>(three[0])) << 16 |
+               static_cast<std::uint32_t>(static_cast<unsigned char>(three[1])) << 8 |
+               static_cast<unsigned char>(three[2]);
+    }
+    void add(std::string_view three, std::uint32_t sub) { grams_[code(three)].push_back(sub); }
+    bool empty() const { return grams_.empty(); }
+    template <class F>
+    void probe(std::string_view s, F&& f) const {
+        if (grams_.empty()) return;
+        for (std::size_t i = 0; i + 3 <= s.size(); ++i) {
+            auto it = grams_.find(code(s.substr(i, 3)));
+            if (it != grams_.end()) f(it->second);
+        }
+    }
+
+  private:
+    std::unordered_map<std::uint32_t, posting> grams_;
+};
+
 // Numeric bounds: lower bounds ($gt/$gte) ascending, upper bounds ($lt/$lte) descending. A
 // probe walks only the bounds the value satisfies.
 class range_index {
@@ -118,6 +142,7 @@ class range_index {
 struct slot_index {
     eq_index eq;
     affix_index prefix{false}, suffix{true};
+    gram_index infix;
     range_index range;
     posting exists;
 };

@@ -88,6 +88,7 @@ void compiled_matcher::match(const event_view& e, match_scratch& scratch,
             if (items[k].kind != value_kind::string) continue;
             idx.prefix.probe(items[k].s, check_all);
             idx.suffix.probe(items[k].s, check_all);
+            idx.infix.probe(items[k].s, check_all);
         }
     }
     check_all(p->always);

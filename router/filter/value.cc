@@ -86,15 +86,25 @@ value_ref make_string(std::string_view s) {
     return v;
 }
 
+namespace {
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+}  // namespace
+
 std::optional<value_ref> parse_json_number(std::string_view raw) {
-    const std::size_t b = raw.find_first_not_of(" \t\r\n");
-    const std::size_t e = raw.find_last_not_of(" \t\r\n");
-    if (b == std::string_view::npos) return std::nullopt;
-    raw = raw.substr(b, e - b + 1);
-    if (raw.find_first_not_of("0123456789-+.eE") != std::string_view::npos) return std::nullopt;
+    while (!raw.empty() && is_space(raw.back())) raw.remove_suffix(1);
+    while (!raw.empty() && is_space(raw.front())) raw.remove_prefix(1);
+    if (raw.empty()) return std::nullopt;
+    bool integral = true;
+    for (char c : raw) {
+        if (c == '.' || c == 'e' || c == 'E') {
+            integral = false;
+        } else if ((c < '0' || c > '9') && c != '-' && c != '+') {
+            return std::nullopt;  // from_chars would take "inf" and "nan"
+        }
+    }
     const char* first = raw.data();
     const char* last = raw.data() + raw.size();
-    if (raw.find_first_of(".eE") == std::string_view::npos) {
+    if (integral) {
         std::int64_t i = 0;
         if (auto r = std::from_chars(first, last, i); r.ec == std::errc() && r.ptr == last) {
             return make_int(i);
