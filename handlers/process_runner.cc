@@ -103,8 +103,8 @@ class sigpipe_guard {
     bool was_pending_ = false;
 };
 
-// Keeps the last cap bytes of a stream and counts all of them. Memory: at most 2*cap + one
-// read chunk.
+// Keeps the last cap bytes of a stream and counts all of them. Memory: under 3*cap (the front
+// is dropped once more than 2*cap is held, so appends stay amortized O(1)).
 class tail_buffer {
   public:
     explicit tail_buffer(std::size_t cap) : cap_(cap) {}
