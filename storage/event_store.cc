@@ -2,33 +2,70 @@
 
 namespace pubsub {
 
-result<std::vector<event_ptr>> load_open_events(pg::connection& conn, const std::string& schema,
-                                                std::size_t limit) {
-    auto r = conn.query(
-        "SELECT event_id, event_type, event_source, event_data::text, priority, "
-        "(extract(epoch FROM created_at) * 1000000)::bigint, retry_count FROM " +
-            conn.quote_identifier(schema) +
-            ".tpubsub_events WHERE status IN ('pending', 'processing') "
-            "ORDER BY event_id LIMIT $1::bigint",
-        {std::to_string(limit)});
-    if (!r.ok()) return status::error("cannot load open events: " + r.message());
+namespace {
+
+constexpr const char* event_columns =
+    "e.event_id, e.event_type, e.event_source, e.event_data::text, e.priority, "
+    "(extract(epoch FROM e.created_at) * 1000000)::bigint, e.retry_count";
+
+std::vector<event_ptr> to_events(const pg::query_result& r) {
     std::vector<event_ptr> out;
-    out.reserve(static_cast<std::size_t>(r->rows()));
-    for (int i = 0; i < r->rows(); ++i) {
+    out.reserve(static_cast<std::size_t>(r.rows()));
+    for (int i = 0; i < r.rows(); ++i) {
         auto ev = std::make_shared<event>();
-        ev->id = r->get_int(i, 0);
-        ev->type = r->get(i, 1);
-        ev->source = r->get(i, 2);
-        auto data = r->get(i, 3);
+        ev->id = r.get_int(i, 0);
+        ev->type = r.get(i, 1);
+        ev->source = r.get(i, 2);
+        auto data = r.get(i, 3);
         ev->data_json.reserve(data.size() + 64);  // simdjson padding for the matcher
-        ev->data_json = data;
-        ev->priority = static_cast<int>(r->get_int(i, 4));
-        ev->created_us = r->get_int(i, 5);
-        ev->attempt = static_cast<int>(r->get_int(i, 6)) + 1;
+        ev->data_json.assign(data);
+        ev->priority = static_cast<int>(r.get_int(i, 4));
+        ev->created_us = r.get_int(i, 5);
+        ev->attempt = static_cast<int>(r.get_int(i, 6)) + 1;
         ev->from_table = true;
         out.push_back(std::move(ev));
     }
     return out;
+}
+
+}  // namespace
+
+result<std::vector<event_ptr>> load_own_open_events(pg::connection& conn, const std::string& schema,
+                                                    const std::string& node_id, std::size_t limit) {
+    auto r = conn.query(std::string("SELECT ") + event_columns + " FROM " +
+                            conn.quote_identifier(schema) +
+                            ".tpubsub_events e WHERE e.status IN ('pending', 'processing') "
+                            "AND e.claimed_by = $1 ORDER BY e.event_id LIMIT $2::bigint",
+                        {node_id, std::to_string(limit)});
+    if (!r.ok()) return status::error("cannot load open events: " + r.message());
+    return to_events(*r);
+}
+
+result<std::vector<event_ptr>> load_open_events(pg::connection& conn, const std::string& schema,
+                                                std::size_t limit) {
+    auto r = conn.query(std::string("SELECT ") + event_columns + " FROM " +
+                            conn.quote_identifier(schema) +
+                            ".tpubsub_events e WHERE e.status IN ('pending', 'processing') "
+                            "ORDER BY e.event_id LIMIT $1::bigint",
+                        {std::to_string(limit)});
+    if (!r.ok()) return status::error("cannot load open events: " + r.message());
+    return to_events(*r);
+}
+
+result<std::vector<event_ptr>> claim_open_events(pg::connection& conn, const std::string& schema,
+                                                 const std::string& node_id, std::size_t limit,
+                                                 std::chrono::seconds dead_after) {
+    std::string s = conn.quote_identifier(schema);
+    auto r = conn.query(
+        "UPDATE " + s + ".tpubsub_events e SET claimed_by = $1 FROM (SELECT event_id FROM " + s +
+            ".tpubsub_events WHERE status IN ('pending', 'processing') AND (claimed_by IS NULL "
+            "OR (claimed_by <> $1 AND claimed_by NOT IN (SELECT node_id FROM " + s +
+            ".tpubsub_nodes WHERE last_heartbeat > now() - make_interval(secs => $3::int)))) "
+            "ORDER BY event_id LIMIT $2::bigint FOR UPDATE SKIP LOCKED) c "
+            "WHERE e.event_id = c.event_id RETURNING " + event_columns,
+        {node_id, std::to_string(limit), std::to_string(dead_after.count())});
+    if (!r.ok()) return status::error("cannot claim events: " + r.message());
+    return to_events(*r);
 }
 
 }  // namespace pubsub

@@ -1,8 +1,15 @@
 // event_store: queries on <schema>.tpubsub_events outside the write-behind's hot path:
-// crash recovery at start, and the listings behind pubsubctl.
+// resuming this node's open events at start, and claiming events no live router owns.
 // Plain functions over a caller-owned connection (not thread-safe, like the connection).
+//
+// Ownership: tpubsub_events.claimed_by names the node (tpubsub_nodes.node_id) that routes an
+// open event. The write-behind inserts socket-door events already claimed by their node; rows
+// inserted by SQL (create_event) start unclaimed. A node counts as live while its heartbeat is
+// younger than `dead_after`; the open events of a node that is not live may be claimed by
+// another (at-least-once delivery: handlers get the attempt number to deduplicate).
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -12,10 +19,19 @@
 
 namespace pubsub {
 
-// Events left `pending` or `processing` (by a crash, a stop past its drain deadline, or a
-// producer while no router ran), oldest first, as router events (from_table = true,
-// attempt = retry_count + 1).
+// Events this node left `pending` or `processing` (a crash, or a stop past its drain
+// deadline), oldest first, as router events (from_table = true, attempt = retry_count + 1).
+result<std::vector<event_ptr>> load_own_open_events(pg::connection& conn, const std::string& schema,
+                                                    const std::string& node_id, std::size_t limit);
+
+// Every open event whatever its owner (operators' views and tests).
 result<std::vector<event_ptr>> load_open_events(pg::connection& conn, const std::string& schema,
                                                 std::size_t limit);
+
+// Claims up to `limit` open events that are unclaimed or owned by a node that is not live,
+// with FOR UPDATE SKIP LOCKED, so concurrent routers never claim the same row. Oldest first.
+result<std::vector<event_ptr>> claim_open_events(pg::connection& conn, const std::string& schema,
+                                                 const std::string& node_id, std::size_t limit,
+                                                 std::chrono::seconds dead_after);
 
 }  // namespace pubsub

@@ -133,6 +133,14 @@ std::string connection::quote_identifier(std::string_view id) const {
     return out;
 }
 
+std::string connection::quote_literal(std::string_view value) const {
+    char* q = PQescapeLiteral(c_.get(), value.data(), value.size());
+    if (!q) return "''";
+    std::string out(q);
+    PQfreemem(q);
+    return out;
+}
+
 void append_copy_text(std::string& out, std::string_view s) {
     for (char ch : s) {
         switch (ch) {

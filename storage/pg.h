@@ -64,6 +64,7 @@ public:
     status copy_in(const std::string& copy_sql, std::string_view data);
 
     std::string quote_identifier(std::string_view id) const;
+    std::string quote_literal(std::string_view value) const;
     std::string last_error() const;
 
 private:

@@ -154,12 +154,12 @@ std::string stage_table_sql() {
 
 std::string stage_copy_sql() { return "COPY pg_temp.pubsub_stage FROM STDIN"; }
 
-std::string merge_sql(const std::string& s) {
+std::string merge_sql(const std::string& s, const std::string& node) {
     return "INSERT INTO " + s + ".tpubsub_events AS e (event_id, event_type, event_source, "
            "event_data, status, priority, created_at, processed_at, completed_at, "
-           "error_message, retry_count) "
+           "error_message, retry_count, claimed_by) "
            "SELECT event_id, event_type, event_source, event_data, status, priority, "
-           "created_at, processed_at, completed_at, error_message, retry_count "
+           "created_at, processed_at, completed_at, error_message, retry_count, " + node + " "
            "FROM pg_temp.pubsub_stage WHERE is_new "
            "ON CONFLICT (event_id) DO UPDATE SET status = EXCLUDED.status, "
            "processed_at = coalesce(EXCLUDED.processed_at, e.processed_at), "

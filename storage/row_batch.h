@@ -61,6 +61,7 @@ void encode_stage_rows(const std::vector<pending_row>& rows, std::string& out);
 // SQL of the staging table and of the merge that moves it into <schema>.tpubsub_events.
 std::string stage_table_sql();
 std::string stage_copy_sql();
-std::string merge_sql(const std::string& quoted_schema);
+// node_literal: this node's id as a quoted SQL literal; new rows are inserted claimed by it.
+std::string merge_sql(const std::string& quoted_schema, const std::string& node_literal);
 
 }  // namespace pubsub

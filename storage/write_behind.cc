@@ -133,7 +133,7 @@ struct write_behind::impl {
             return status::error("cannot create staging table: " + s.message());
         }
         quoted_schema = c->quote_identifier(opts.schema);
-        merge = merge_sql(quoted_schema) + "; COMMIT";
+        merge = merge_sql(quoted_schema, c->quote_literal(opts.node_id)) + "; COMMIT";
         conn.emplace(std::move(*c));
         return status();
     }

@@ -31,6 +31,7 @@ namespace pubsub {
 struct write_behind_options {
     std::string dsn;
     std::string schema = "dba";
+    std::string node_id;  // new rows are inserted claimed by this node (see event_store.h)
     std::size_t max_batch_rows = 16384;
     std::chrono::microseconds linger{200};
     std::size_t max_unpersisted_events = 1'000'000;

@@ -63,6 +63,12 @@ config_outcome parse_config(int argc, char** argv) {
         ->envname("PUBSUB_DRAIN_TIMEOUT");
     app.add_option("--db-wait", c.db_wait_s, "Seconds to wait for the database at start")
         ->envname("PUBSUB_DB_WAIT");
+    app.add_option("--sweep-interval-ms", c.sweep_interval_ms,
+                   "How often to look for events no router has claimed")
+        ->envname("PUBSUB_SWEEP_INTERVAL_MS");
+    app.add_option("--node-dead-after", c.node_dead_after_s,
+                   "Seconds without heartbeat before another node takes over a node's events")
+        ->envname("PUBSUB_NODE_DEAD_AFTER");
     app.add_option("--max-line-bytes", c.max_line_bytes, "Longest request line on the socket")
         ->envname("PUBSUB_MAX_LINE_BYTES");
     try {

@@ -30,6 +30,8 @@ struct daemon_config {
     std::size_t max_unpersisted = 1'000'000;
     int drain_timeout_s = 10;
     int db_wait_s = 30;
+    int sweep_interval_ms = 1000;
+    int node_dead_after_s = 30;
     std::size_t max_line_bytes = 1 << 20;
 };
 

@@ -12,6 +12,8 @@
 #include "handlers/process_job_runner.h"
 #include "ingest/socket_server.h"
 #include "logger.h"
+#include "db_door.h"
+#include "ingest/notify_door.h"
 #include "node_info.h"
 #include "router/intake.h"
 #include "router/router.h"
@@ -49,23 +51,6 @@ result<pg::connection> connect_with_wait(const std::string& dsn, int wait_s) {
         last = c.message();
         std::this_thread::sleep_for(std::chrono::milliseconds(500));
     }
-}
-
-void reload_subscribers(pg::connection& conn, const std::string& schema, router& r) {
-    std::vector<std::string> skipped;
-    auto subs = load_subscribers(conn, schema, &skipped);
-    if (!subs.ok()) {
-        log_line(log_level::error, subs.message());
-        return;
-    }
-    auto snap = build_snapshot(std::move(*subs));
-    for (const auto& s : skipped) log_line(log_level::error, "subscriber skipped: " + s);
-    for (const auto& [name, why] : snap->skipped) {
-        log_line(log_level::error, "subscriber skipped: " + why, "subscriber=" + q(name));
-    }
-    auto count = snap->subscribers.size();
-    r.set_subscribers(std::move(snap));
-    log_line(log_level::debug, "subscribers loaded", "active=" + std::to_string(count));
 }
 
 std::string node_info_json(const router& r, const write_behind& wb, const socket_server& door,
@@ -162,8 +147,14 @@ int run_daemon(const daemon_config& cfg) {
     }
     if (*applied > 0) log_line(log_level::info, "migrations applied", "count=" + std::to_string(*applied));
 
+    node_identity node = make_node_identity(cfg.node_name, cfg.socket_path);
+    // Registered before anything is claimed, so no other node takes our events for a dead
+    // node's while we start.
+    heartbeat(*conn, cfg.schema, node, "{}", true);
+
     write_behind_options wo;
     wo.dsn = dsn;
+    wo.node_id = node.node_id;
     wo.schema = cfg.schema;
     wo.max_batch_rows = cfg.max_batch_rows;
     wo.linger = std::chrono::microseconds(cfg.linger_us);
@@ -197,14 +188,23 @@ int run_daemon(const daemon_config& cfg) {
 
     router rt({}, wb, pools);
     intake in(ids, wb, rt);
-    reload_subscribers(*conn, cfg.schema, rt);
+    notify_door notify(in, log_hook("notify_door"));
+    socket_options so;
+    so.path = cfg.socket_path;
+    so.mode = cfg.socket_mode;
+    so.max_line = cfg.max_line_bytes;
+    so.log = log_hook("socket");
+    socket_server door(so, in);
+    db_door dbd(cfg, rt, notify, node, [&] { return node_info_json(rt, wb, door, pools); });
+    dbd.reload_subscribers(*conn);
 
     wb.start();
     pools.start();
     rt.start();
 
-    // Resume what a crash or an earlier stop left open (single-node assumption; see README).
-    auto open = load_open_events(*conn, cfg.schema, 10'000'000);
+    // Resume what a crash or an earlier stop of this node left open; the listener's first
+    // sweep then claims what nobody owns.
+    auto open = load_own_open_events(*conn, cfg.schema, node.node_id, 10'000'000);
     if (!open.ok()) {
         log_line(log_level::error, open.message());
     } else if (!open->empty()) {
@@ -212,30 +212,7 @@ int run_daemon(const daemon_config& cfg) {
         for (auto& ev : *open) rt.enqueue(std::move(ev));
     }
 
-    socket_options so;
-    so.path = cfg.socket_path;
-    so.mode = cfg.socket_mode;
-    so.max_line = cfg.max_line_bytes;
-    so.log = log_hook("socket");
-    socket_server door(so, in);
-
-    node_identity node = make_node_identity(cfg.node_name, cfg.socket_path);
-    bool first_beat = true;
-    int ticks = 0;
-    listener_options lo;
-    lo.dsn = dsn;
-    lo.channels = {"tpubsub_subscribers"};
-    lo.on_connect = [&](pg::connection& c) { reload_subscribers(c, cfg.schema, rt); };
-    lo.on_notify = [&](pg::connection& c, const std::string&, const std::string&) {
-        reload_subscribers(c, cfg.schema, rt);
-    };
-    lo.on_tick = [&](pg::connection& c) {
-        if (ticks++ % 5 != 0) return;  // heartbeat every 5 s
-        heartbeat(c, cfg.schema, node, node_info_json(rt, wb, door, pools), first_beat);
-        first_beat = false;
-    };
-    lo.log = log_hook("listener");
-    pg_listener listener(lo);
+    pg_listener listener(dbd.listener(dsn));
     listener.start();
 
     if (status s = door.start(); !s.ok()) {
@@ -255,7 +232,7 @@ int run_daemon(const daemon_config& cfg) {
     int sig = wait_for_stop_signal(set, [&] {
         log_line(log_level::info, "SIGHUP: reloading subscribers");
         auto c = pg::connection::open(dsn);
-        if (c.ok()) reload_subscribers(*c, cfg.schema, rt);
+        if (c.ok()) dbd.reload_subscribers(*c);
     });
     log_line(log_level::info, "stopping", "signal=" + std::to_string(sig));
 

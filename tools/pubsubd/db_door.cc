@@ -1,0 +1,83 @@
+#include "db_door.h"
+
+#include "logger.h"
+#include "storage/event_store.h"
+#include "storage/subscriber_store.h"
+
+namespace pubsub {
+
+using steady = std::chrono::steady_clock;
+
+db_door::db_door(const daemon_config& cfg, router& r, notify_door& notify,
+                 const node_identity& node, std::function<std::string()> info_json)
+    : cfg_(cfg), router_(r), notify_(notify), node_(node), info_json_(std::move(info_json)) {}
+
+listener_options db_door::listener(const std::string& dsn) {
+    listener_options lo;
+    lo.dsn = dsn;
+    lo.channels = {"tpubsub_subscribers", "tpubsub_events", "tpubsub_ingest"};
+    lo.tick_interval = std::chrono::milliseconds(100);
+    lo.on_connect = [this](pg::connection& c) {
+        reload_subscribers(c);
+        sweep(c);  // anything created while we were not listening
+    };
+    lo.on_notify = [this](pg::connection& c, const std::string& channel,
+                          const std::string& payload) {
+        if (channel == "tpubsub_events") {
+            sweep(c);
+        } else if (channel == "tpubsub_ingest") {
+            notify_.handle(payload);
+        } else {
+            reload_subscribers(c);
+        }
+    };
+    lo.on_tick = [this](pg::connection& c) { on_tick(c); };
+    lo.log = log_hook("listener");
+    return lo;
+}
+
+void db_door::reload_subscribers(pg::connection& conn) {
+    std::vector<std::string> skipped;
+    auto subs = load_subscribers(conn, cfg_.schema, &skipped);
+    if (!subs.ok()) {
+        log_line(log_level::error, subs.message());
+        return;
+    }
+    auto snap = build_snapshot(std::move(*subs));
+    for (const auto& s : skipped) log_line(log_level::error, "subscriber skipped: " + s);
+    for (const auto& [name, why] : snap->skipped) {
+        log_line(log_level::error, "subscriber skipped: " + why, "subscriber=\"" + name + "\"");
+    }
+    auto count = snap->subscribers.size();
+    router_.set_subscribers(std::move(snap));
+    log_line(log_level::debug, "subscribers loaded", "active=" + std::to_string(count));
+}
+
+void db_door::sweep(pg::connection& conn) {
+    constexpr std::size_t batch = 5000;
+    for (;;) {
+        auto got = claim_open_events(conn, cfg_.schema, node_.node_id, batch,
+                                     std::chrono::seconds(cfg_.node_dead_after_s));
+        if (!got.ok()) {
+            log_line(log_level::error, got.message());
+            return;
+        }
+        claimed_.fetch_add(got->size(), std::memory_order_relaxed);
+        for (auto& ev : *got) router_.enqueue(std::move(ev));
+        if (got->size() < batch) return;
+    }
+}
+
+void db_door::on_tick(pg::connection& conn) {
+    auto now = steady::now();
+    if (now >= next_sweep_) {
+        next_sweep_ = now + std::chrono::milliseconds(cfg_.sweep_interval_ms);
+        sweep(conn);
+    }
+    if (now >= next_beat_) {
+        next_beat_ = now + std::chrono::seconds(5);
+        heartbeat(conn, cfg_.schema, node_, info_json_(), false);
+    }
+}
+
+}  // namespace pubsub

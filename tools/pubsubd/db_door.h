@@ -1,0 +1,44 @@
+// db_door: everything pubsubd does on its LISTEN connection (SPEC 3.3): reloads subscribers on
+// NOTIFY, claims events created by SQL (create_event NOTIFY, a periodic sweep, and a sweep after
+// every (re)connect), takes pg_notify('tpubsub_ingest') payloads, and writes the heartbeat.
+// All methods run on the listener thread (storage/listener.h); claimed() is readable anywhere.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <string>
+
+#include "config.h"
+#include "ingest/notify_door.h"
+#include "node_info.h"
+#include "router/router.h"
+#include "storage/listener.h"
+
+namespace pubsub {
+
+class db_door {
+public:
+    db_door(const daemon_config& cfg, router& r, notify_door& notify, const node_identity& node,
+            std::function<std::string()> info_json);
+
+    // Options for a pg_listener bound to this object (which must outlive the listener).
+    listener_options listener(const std::string& dsn);
+    std::uint64_t claimed() const { return claimed_.load(std::memory_order_relaxed); }
+
+    void reload_subscribers(pg::connection& conn);
+    void sweep(pg::connection& conn);
+
+private:
+    void on_tick(pg::connection& conn);
+
+    const daemon_config& cfg_;
+    router& router_;
+    notify_door& notify_;
+    const node_identity& node_;
+    std::function<std::string()> info_json_;
+    std::chrono::steady_clock::time_point next_sweep_{}, next_beat_{};
+    std::atomic<std::uint64_t> claimed_{0};
+};
+
+}  // namespace pubsub
