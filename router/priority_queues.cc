@@ -7,12 +7,12 @@
 namespace pubsub {
 
 struct priority_queues::impl {
-    explicit impl(int period) : fairness_period(period) {}
+    explicit impl(int period) : fairness_period(period), pops_until_fair_turn(period) {}
     // Index 0 holds priority 1, index 9 priority 10.
     std::array<moodycamel::ConcurrentQueue<event_ptr>, max_priority> queues;
     // Consumer-only state (the single dispatch thread): no synchronisation needed.
     int fairness_period;
-    int pops_until_fair_turn = 0;
+    int pops_until_fair_turn;  // the fair turn is the period-th pop, never the first
     int fair_floor = 0;  // rotating start index for the fair turn
 
     event_ptr try_pop(int index) {
