@@ -484,6 +484,7 @@ status embedded_cluster::locate_or_create_root(const identity& m) {
     auto st = fs::symlink_status(link, ec);
     if (fs::is_symlink(st)) {
         root_ = fs::read_symlink(link, ec);
+        if (root_.is_relative()) root_ = data_dir_ / root_;
         if (!fs::exists(root_, ec)) {
             log(embedded_log_level::warning, "cluster folder " + root_.string() + " (linked from " +
                                                  link.string() +
@@ -510,24 +511,38 @@ status embedded_cluster::locate_or_create_root(const identity& m) {
         root_ = link;
         return make_dir(root_, 0700, m);
     }
-    const std::string tag = std::to_string(geteuid()) + "-" + hash8(data_dir_.string());
-    std::vector<fs::path> candidates;
+    return place_in_fallback(m, why);
+}
+
+// Short folders for the cluster root, in order of preference. /var/tmp comes last because tmp
+// cleaners (systemd-tmpfiles) may delete files a cluster has not touched for weeks.
+static std::vector<fs::path> fallback_candidates(const identity& m, const std::string& data_dir) {
+    const std::string tag = std::to_string(geteuid()) + "-" + hash8(data_dir);
+    std::vector<fs::path> out;
     if (m.switch_user) {
-        candidates.push_back(fs::path("/var/lib/pubsub") / ("pg-" + tag));
+        out.push_back(fs::path("/var/lib/pubsub") / ("pg-" + tag));
     } else if (const char* home = std::getenv("HOME"); home && *home) {
-        candidates.push_back(fs::path(home) / ".local/share/pubsub" / ("pg-" + tag));
+        out.push_back(fs::path(home) / ".local/share/pubsub" / ("pg-" + tag));
     }
-    candidates.push_back(fs::path("/var/tmp") / ("pubsub-pg-" + tag));
-    for (const auto& c : candidates) {
+    out.push_back(fs::path("/var/tmp") / ("pubsub-pg-" + tag));
+    return out;
+}
+
+status embedded_cluster::place_in_fallback(const identity& m, const std::string& why) {
+    const fs::path link = data_dir_ / "pg";
+    std::error_code ec;
+    for (const auto& c : fallback_candidates(m, data_dir_.string())) {
         if (!socket_path_ok(c)) continue;
-        fs::create_directories(c.parent_path(), ec);
-        if (m.switch_user && c.parent_path() == "/var/lib/pubsub") {
-            chmod(c.parent_path().c_str(), 0711);
-        }
+        const fs::path parent = c.parent_path();
+        const bool new_parent = !fs::exists(parent, ec);
+        fs::create_directories(parent, ec);
+        // run_as must traverse a parent we create as root; it still cannot list it.
+        if (new_parent && m.switch_user) chmod(parent.c_str(), 0711);
         if (!make_dir(c, 0700, m).ok() || !can_traverse(m, c)) continue;
         fs::create_directory_symlink(c, link, ec);
-        if (ec)
+        if (ec) {
             return status::error("cannot create symlink " + link.string() + ": " + ec.message());
+        }
         root_ = c;
         log(embedded_log_level::warning, why + "; the cluster lives in " + c.string() +
                                              " instead (" + link.string() + " links to it)");
@@ -538,7 +553,6 @@ status embedded_cluster::locate_or_create_root(const identity& m) {
                          "~/.local/share/pubsub, /var/tmp)");
 }
 
-// initdb into data.init, then rename to data: a half-made cluster is never mistaken for one.
 status embedded_cluster::ensure_initialised(const identity& m) {
     const fs::path pgdata = root_ / "data";
     std::error_code ec;

@@ -98,6 +98,7 @@ class embedded_cluster {
     using identity = detail::pg_identity;
     status start_locked(const identity& who);
     status locate_or_create_root(const identity& who);
+    status place_in_fallback(const identity& who, const std::string& why);
     status ensure_initialised(const identity& who);
     status ensure_running(const identity& who);
     status clear_leftovers(const std::filesystem::path& pgdata);
