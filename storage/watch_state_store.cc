@@ -1,0 +1,131 @@
+// pg_watch_state_store: see watch_state_store.h.
+#include "storage/watch_state_store.h"
+
+#include <unordered_map>
+
+namespace pubsub {
+
+pg_watch_state_store::pg_watch_state_store(std::string dsn, std::string schema)
+    : dsn_(std::move(dsn)), schema_(std::move(schema)) {}
+
+result<pg::connection*> pg_watch_state_store::conn() {
+    if (conn_ && conn_->is_ok()) return &*conn_;
+    conn_.reset();
+    auto c = pg::connection::open(dsn_);
+    if (!c) return c.error();
+    conn_.emplace(std::move(c.value()));
+    return &*conn_;
+}
+
+result<std::vector<file_record>> pg_watch_state_store::load(const std::string& watch_dir) {
+    auto c = conn();
+    if (!c) return c.error();
+    pg::connection& db = *c.value();
+    auto r = db.query(
+        "SELECT path, size, (extract(epoch FROM mtime) * 1000000)::bigint, event_id"
+        " FROM " +
+            db.quote_identifier(schema_) + ".tpubsub_watched_files WHERE watch_dir = $1",
+        {watch_dir});
+    if (!r) {
+        conn_.reset();
+        return status::error("cannot load the file watcher state of " + watch_dir + ": " +
+                             r.message());
+    }
+    std::vector<file_record> out;
+    out.reserve(static_cast<std::size_t>(r->rows()));
+    for (int i = 0; i < r->rows(); ++i) {
+        out.push_back(
+            {std::string(r->get(i, 0)), r->get_int(i, 1), r->get_int(i, 2), r->get_int(i, 3)});
+    }
+    return out;
+}
+
+void append_array_element(std::string& out, std::string_view s) {
+    out += '"';
+    for (char ch : s) {
+        if (ch == '"' || ch == '\\') out += '\\';
+        out += ch;
+    }
+    out += '"';
+}
+
+namespace {
+
+struct arrays {
+    std::string path = "{", dir = "{", size = "{", mtime = "{", id = "{";
+    bool empty = true;
+    void add(const file_state_op& op) {
+        if (!empty) {
+            for (auto* s : {&path, &dir, &size, &mtime, &id}) *s += ',';
+        }
+        empty = false;
+        append_array_element(path, op.rec.path);
+        append_array_element(dir, op.watch_dir);
+        size += std::to_string(op.rec.size);
+        mtime += std::to_string(op.rec.mtime_us);
+        id += std::to_string(op.rec.id);
+    }
+    void close() {
+        for (auto* s : {&path, &dir, &size, &mtime, &id}) *s += '}';
+    }
+};
+
+}  // namespace
+
+status pg_watch_state_store::run_apply(pg::connection& db, const std::vector<file_state_op>& ops) {
+    // The last op per path wins: one upsert cannot touch a row twice.
+    std::unordered_map<std::string_view, const file_state_op*> last;
+    for (const auto& op : ops) last[op.rec.path] = &op;
+    arrays puts;
+    std::string forgets = "{";
+    bool any_forget = false;
+    for (const auto& [path, op] : last) {
+        if (op->op == file_state_op::kind::put) {
+            puts.add(*op);
+        } else {
+            if (any_forget) forgets += ',';
+            any_forget = true;
+            append_array_element(forgets, path);
+        }
+    }
+    puts.close();
+    forgets += '}';
+    const std::string table = db.quote_identifier(schema_) + ".tpubsub_watched_files";
+    if (any_forget) {
+        auto r = db.query("DELETE FROM " + table + " WHERE path = ANY($1::text[])", {forgets});
+        if (!r) return r.error();
+    }
+    if (!puts.empty) {
+        auto r = db.query(
+            "INSERT INTO " + table +
+                " AS w (path, watch_dir, size, mtime, event_id, seen_at)"
+                " SELECT p, d, s, 'epoch'::timestamptz + m * interval '1 microsecond', e, now()"
+                " FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[])"
+                " AS u(p, d, s, m, e)"
+                " ON CONFLICT (path) DO UPDATE SET watch_dir = EXCLUDED.watch_dir,"
+                " size = EXCLUDED.size, mtime = EXCLUDED.mtime, event_id = EXCLUDED.event_id,"
+                " seen_at = EXCLUDED.seen_at",
+            {puts.path, puts.dir, puts.size, puts.mtime, puts.id});
+        if (!r) return r.error();
+    }
+    return status();
+}
+
+status pg_watch_state_store::apply(const std::vector<file_state_op>& ops) {
+    if (ops.empty()) return status();
+    auto c = conn();
+    if (!c) return c.error();
+    pg::connection& db = *c.value();
+    status st = db.exec("BEGIN");
+    if (st.ok()) st = run_apply(db, ops);
+    if (st.ok()) st = db.exec("COMMIT");
+    if (!st.ok()) {
+        (void)db.exec("ROLLBACK");
+        conn_.reset();
+        return status::error("cannot record the file watcher state (" + std::to_string(ops.size()) +
+                             " changes): " + st.message());
+    }
+    return status();
+}
+
+}  // namespace pubsub

@@ -1,0 +1,38 @@
+// pg_watch_state_store: the file watcher's state in <schema>.tpubsub_watched_files
+// (sql/004_watched_files.sql), implementing watch_state_store (ingest/file_watch_state.h).
+//
+// Owns one connection, opened on first use and reopened after any failure, so a database that
+// went away and came back needs no restart. apply() coalesces its ops by path (the last op for
+// a path wins) and runs one DELETE and one upsert (arrays through unnest) in one transaction.
+// Not thread-safe: one thread at a time (the watcher's start(), then its state thread).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ingest/file_watch_state.h"
+#include "storage/pg.h"
+
+namespace pubsub {
+
+class pg_watch_state_store final : public watch_state_store {
+  public:
+    pg_watch_state_store(std::string dsn, std::string schema);
+
+    result<std::vector<file_record>> load(const std::string& watch_dir) override;
+    status apply(const std::vector<file_state_op>& ops) override;
+
+  private:
+    result<pg::connection*> conn();
+    status run_apply(pg::connection& c, const std::vector<file_state_op>& ops);
+
+    std::string dsn_;
+    std::string schema_;
+    std::optional<pg::connection> conn_;
+};
+
+// Appends s as one element of a PostgreSQL array literal ("..." with \ and " escaped).
+void append_array_element(std::string& out, std::string_view s);
+
+}  // namespace pubsub
