@@ -40,8 +40,10 @@ void glob_anchors(std::uint32_t slot, const compiled_condition& c, std::vector<a
     if (!pre.empty()) out.push_back(affix_anchor(anchor_kind::prefix, slot, c, pre));
     if (!suf.empty()) out.push_back(affix_anchor(anchor_kind::suffix, slot, c, suf));
     for (const std::string& run : glob_literal_runs(c.glob)) {
-        for (std::size_t i = 0; i + 3 <= run.size(); ++i) {
-            out.push_back(affix_anchor(anchor_kind::infix, slot, c, run.substr(i, 3)));
+        for (std::size_t len : {gram_index::short_len, gram_index::long_len}) {
+            for (std::size_t i = 0; i + len <= run.size(); ++i) {
+                out.push_back(affix_anchor(anchor_kind::infix, slot, c, run.substr(i, len)));
+            }
         }
     }
 }
@@ -173,7 +175,7 @@ std::unique_ptr<compiled_matcher::program> compiled_matcher::program::build(
             p->always.push_back(s);
         }
     }
-    for (slot_index& idx : p->slots) idx.range.finish();
+    for (slot_index& idx : p->slots) idx.finish();
     return p;
 }
 

@@ -100,17 +100,31 @@ struct extract_state::impl {
         return nullptr;
     }
 
+    // The key as text: straight from the document when it has no escapes (the common case,
+    // and no copy), else unescaped by simdjson.
+    static bool key_of(od::field& f, std::string_view& key) {
+        const char* raw = f.key().raw();
+        std::size_t n = 0;
+        while (raw[n] != '"' && raw[n] != '\\') ++n;
+        if (raw[n] == '"') {
+            key = std::string_view(raw, n);
+            return true;
+        }
+        return !f.unescaped_key().get(key);
+    }
+
     bool walk(od::object obj, std::uint32_t node) {
-        for (auto field : obj) {
+        for (auto result : obj) {
+            od::field field;
             std::string_view key;
-            if (field.unescaped_key().get(key)) return false;
+            if (std::move(result).get(field) || !key_of(field, key)) return false;
             std::uint32_t id = 0;
             const path_set::trie_node* child = child_of(node, key, id);
             if (!child || seen[id] == epoch) continue;  // unused path or duplicate key
             seen[id] = epoch;
-            od::value v;
+            od::value v = field.value();
             od::json_type t;
-            if (field.value().get(v) || v.type().get(t)) return false;
+            if (v.type().get(t)) return false;
             if (t == od::json_type::object) {
                 if (child->slot >= 0) (*slots)[child->slot].present = true;
                 od::object sub;

@@ -5,16 +5,25 @@
 
 namespace pubsub::filter_detail {
 
-void eq_index::add(const value_ref& key, std::uint32_t sub) {
-    std::vector<std::uint32_t>& chain = by_hash_[hash_value(key)];
-    for (std::uint32_t e : chain) {
-        if (values_equal(entries_[e].key, key)) {
-            entries_[e].subs.push_back(sub);
-            return;
-        }
+void hashed_postings::add(std::uint64_t h, std::uint32_t sub) { pending_.emplace_back(h, sub); }
+
+void hashed_postings::finish() {
+    std::sort(pending_.begin(), pending_.end());
+    std::size_t bits = 64;
+    while (bits < pending_.size() * 8) bits *= 2;
+    if (!pending_.empty()) bloom_.assign(bits / 64, 0);
+    bloom_mask_ = bits / 64 - 1;
+    for (std::size_t k = 0; k < pending_.size();) {
+        const std::uint64_t h = pending_[k].first;
+        const std::uint32_t begin = static_cast<std::uint32_t>(subs_.size());
+        for (; k < pending_.size() && pending_[k].first == h; ++k)
+            subs_.push_back(pending_[k].second);
+        table_.insert(h, static_cast<std::uint32_t>(ranges_.size()));
+        ranges_.emplace_back(begin, static_cast<std::uint32_t>(subs_.size()) - begin);
+        bloom_[(h >> 6) & bloom_mask_] |= std::uint64_t{1} << (h & 63);
     }
-    chain.push_back(static_cast<std::uint32_t>(entries_.size()));
-    entries_.push_back(entry{key, {sub}});
+    pending_.clear();
+    pending_.shrink_to_fit();
 }
 
 void affix_index::add(const std::string& literal, std::uint32_t sub) {
@@ -22,15 +31,7 @@ void affix_index::add(const std::string& literal, std::uint32_t sub) {
     for (std::size_t k = 0; k < literal.size(); ++k) {
         h = step(h, from_end_ ? literal[literal.size() - 1 - k] : literal[k]);
     }
-    std::vector<std::uint32_t>& chain = by_hash_[h];
-    for (std::uint32_t e : chain) {
-        if (entries_[e].literal == literal) {
-            entries_[e].subs.push_back(sub);
-            return;
-        }
-    }
-    chain.push_back(static_cast<std::uint32_t>(entries_.size()));
-    entries_.push_back(entry{literal, {sub}});
+    postings_.add(h ^ literal.size(), sub);
     if (has_len_.size() <= literal.size()) has_len_.resize(literal.size() + 1, 0);
     has_len_[literal.size()] = 1;
 }

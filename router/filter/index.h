@@ -1,44 +1,64 @@
 // The per-path indexes of a compiled_matcher program and the program itself.
 //
 // Each index maps an event value to the subscribers (program-local ids) anchored on a
-// condition that value may satisfy; the caller then runs the full filter of each. Built once,
-// then immutable; probes are const and thread-safe.
+// condition that value may satisfy; the caller then runs the full filter of each. Build with
+// add(), then finish() once: postings move into one flat array and keys into a flat_table.
+// After that the index is immutable; probes are const and thread-safe.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
-#include <functional>
+#include <span>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "router/filter/compiled_filter.h"
+#include "router/filter/flat_table.h"
 #include "router/filter/matcher.h"
 
 namespace pubsub::filter_detail {
 
 using posting = std::vector<std::uint32_t>;
+using posting_span = std::span<const std::uint32_t>;
 
-// Exact values (equality and $in), hashed with hash_value. Keys view strings owned elsewhere.
-class eq_index {
+// Subscriber lists by key hash. Keys themselves are not kept: two keys whose 64-bit hashes
+// collide share a list, which only adds a candidate that its filter then rejects (every
+// candidate's whole filter is evaluated). A one-bit-per-hash filter in front (8 bits per key,
+// small enough to stay in cache) saves the table probe for most values nobody indexed.
+class hashed_postings {
   public:
-    void add(const value_ref& key, std::uint32_t sub);
-    bool empty() const { return entries_.empty(); }
+    void add(std::uint64_t h, std::uint32_t sub);
+    void finish();
+    bool empty() const { return bloom_.empty(); }
     template <class F>
-    void probe(const value_ref& v, F&& f) const {
-        auto it = by_hash_.find(hash_value(v));
-        if (it == by_hash_.end()) return;
-        for (std::uint32_t e : it->second) {
-            if (values_equal(entries_[e].key, v)) f(entries_[e].subs);
-        }
+    void probe(std::uint64_t h, F&& f) const {
+        if (bloom_.empty() || !(bloom_[(h >> 6) & bloom_mask_] >> (h & 63) & 1)) return;
+        table_.find(h, [&](std::uint32_t e) {
+            f(posting_span(subs_.data() + ranges_[e].first, ranges_[e].second));
+        });
     }
 
   private:
-    struct entry {
-        value_ref key;
-        posting subs;
-    };
-    std::vector<entry> entries_;
-    std::unordered_map<std::uint64_t, std::vector<std::uint32_t>> by_hash_;
+    flat_table table_;                                             // hash -> list id
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> ranges_;  // list id -> (begin, count)
+    std::vector<std::uint32_t> subs_;
+    std::vector<std::uint64_t> bloom_;
+    std::size_t bloom_mask_ = 0;
+    std::vector<std::pair<std::uint64_t, std::uint32_t>> pending_;  // build time only
+};
+
+// Exact values (equality and $in), by hash_value (so 1 and 1.0 are one key).
+class eq_index {
+  public:
+    void add(const value_ref& key, std::uint32_t sub) { postings_.add(hash_value(key), sub); }
+    void finish() { postings_.finish(); }
+    template <class F>
+    void probe(const value_ref& v, F&& f) const {
+        if (!postings_.empty()) postings_.probe(hash_value(v), f);
+    }
+
+  private:
+    hashed_postings postings_;
 };
 
 // Literal prefixes (or suffixes, from_end) of strings. A probe hashes the event string one
@@ -47,14 +67,14 @@ class affix_index {
   public:
     explicit affix_index(bool from_end) : from_end_(from_end) {}
     void add(const std::string& literal, std::uint32_t sub);
-    bool empty() const { return entries_.empty(); }
+    void finish() { postings_.finish(); }
     template <class F>
     void probe(std::string_view s, F&& f) const {
-        if (entries_.empty()) return;
+        if (postings_.empty()) return;
         std::uint64_t h = fnv_offset;
         const std::size_t n = std::min(s.size(), has_len_.size() - 1);
         for (std::size_t len = 0;; ++len) {
-            if (has_len_[len]) lookup(h, s, len, f);
+            if (has_len_[len]) postings_.probe(h ^ len, f);
             if (len == n) break;
             h = step(h, from_end_ ? s[s.size() - 1 - len] : s[len]);
         }
@@ -65,47 +85,39 @@ class affix_index {
     static std::uint64_t step(std::uint64_t h, char c) {
         return (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ULL;
     }
-    template <class F>
-    void lookup(std::uint64_t h, std::string_view s, std::size_t len, F& f) const {
-        auto it = by_hash_.find(h);
-        if (it == by_hash_.end()) return;
-        std::string_view part = from_end_ ? s.substr(s.size() - len) : s.substr(0, len);
-        for (std::uint32_t e : it->second) {
-            if (entries_[e].literal == part) f(entries_[e].subs);
-        }
-    }
-    struct entry {
-        std::string literal;
-        posting subs;
-    };
     bool from_end_;
-    std::vector<entry> entries_;
+    hashed_postings postings_;
     std::vector<char> has_len_;  // has_len_[n]: some literal is n bytes long
-    std::unordered_map<std::uint64_t, std::vector<std::uint32_t>> by_hash_;
 };
 
-// Three-byte substrings ("grams") of the literal runs inside globs like "*_orders_*": a probe
-// looks up every gram of the event string, O(length of s).
+// Substrings ("grams") of 3 or 6 bytes from the literal runs inside globs like "*_orders_*":
+// a probe looks up every 3- and 6-byte substring of the event string, O(length of s).
 class gram_index {
   public:
-    static std::uint32_t code(std::string_view three) {
-        return static_cast<std::uint32_t>(static_cast<unsigned char>(three[0])) << 16 |
-               static_cast<std::uint32_t>(static_cast<unsigned char>(three[1])) << 8 |
-               static_cast<unsigned char>(three[2]);
+    static constexpr std::size_t short_len = 3, long_len = 6;
+    void add(std::string_view gram, std::uint32_t sub) {
+        postings_.add(hash(gram), sub);
+        has_[gram.size() == long_len] = true;
     }
-    void add(std::string_view three, std::uint32_t sub) { grams_[code(three)].push_back(sub); }
-    bool empty() const { return grams_.empty(); }
+    void finish() { postings_.finish(); }
     template <class F>
     void probe(std::string_view s, F&& f) const {
-        if (grams_.empty()) return;
-        for (std::size_t i = 0; i + 3 <= s.size(); ++i) {
-            auto it = grams_.find(code(s.substr(i, 3)));
-            if (it != grams_.end()) f(it->second);
+        if (postings_.empty()) return;
+        for (std::size_t i = 0; i + short_len <= s.size(); ++i) {
+            if (has_[0]) postings_.probe(hash(s.substr(i, short_len)), f);
+            if (has_[1] && i + long_len <= s.size())
+                postings_.probe(hash(s.substr(i, long_len)), f);
         }
     }
 
   private:
-    std::unordered_map<std::uint32_t, posting> grams_;
+    static std::uint64_t hash(std::string_view g) {
+        std::uint64_t h = 0xcbf29ce484222325ULL ^ g.size();
+        for (char c : g) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ULL;
+        return h * 0xff51afd7ed558ccdULL;
+    }
+    hashed_postings postings_;
+    bool has_[2] = {false, false};
 };
 
 // Numeric bounds: lower bounds ($gt/$gte) ascending, upper bounds ($lt/$lte) descending. A
@@ -113,8 +125,7 @@ class gram_index {
 class range_index {
   public:
     void add(const compiled_condition& c, std::uint32_t sub);
-    void finish();  // sorts; call once after the last add
-    bool empty() const { return lower_.empty() && upper_.empty(); }
+    void finish();  // sorts
     template <class F>
     void probe(const value_ref& v, F&& f) const {
         if (!is_number(v.kind)) return;
@@ -145,6 +156,14 @@ struct slot_index {
     gram_index infix;
     range_index range;
     posting exists;
+
+    void finish() {
+        eq.finish();
+        prefix.finish();
+        suffix.finish();
+        infix.finish();
+        range.finish();
+    }
 };
 
 }  // namespace pubsub::filter_detail

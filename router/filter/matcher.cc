@@ -23,7 +23,7 @@ match_scratch::~match_scratch() = default;
 namespace {
 struct string_hash {
     using is_transparent = void;
-    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+    std::size_t operator()(std::string_view s) const { return hash_bytes(s); }
 };
 }  // namespace
 
@@ -73,7 +73,7 @@ void compiled_matcher::match(const event_view& e, match_scratch& scratch,
         s.seen[sub] = s.epoch;
         if (evaluate(p->filters[sub], s.fields)) out.push_back(p->out_index[sub]);
     };
-    auto check_all = [&](const posting& subs) {
+    auto check_all = [&](posting_span subs) {
         for (std::uint32_t sub : subs) check(sub);
     };
     const value_ref* items = s.fields.items();

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <functional>
 #include <string>
 
@@ -43,6 +44,19 @@ std::uint64_t mix(std::uint64_t h) {
 }
 
 }  // namespace
+
+std::uint64_t hash_bytes(std::string_view s) {
+    std::uint64_t h = 0x9e3779b97f4a7c15ULL ^ s.size();
+    std::size_t k = 0;
+    for (; k + 8 <= s.size(); k += 8) {
+        std::uint64_t w;
+        std::memcpy(&w, s.data() + k, 8);
+        h = mix(h ^ w);
+    }
+    std::uint64_t tail = 0;
+    std::memcpy(&tail, s.data() + k, s.size() - k);
+    return mix(h ^ tail ^ 0xff);
+}
 
 value_ref make_null() { return value_ref{}; }
 

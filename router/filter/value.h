@@ -49,6 +49,9 @@ bool values_equal(const value_ref& a, const value_ref& b);
 // Ordering: -1, 0 or 1 between two numbers or two strings (bytewise); nullopt otherwise.
 std::optional<int> compare_values(const value_ref& a, const value_ref& b);
 
+// A fast hash of bytes (8 at a time).
+std::uint64_t hash_bytes(std::string_view s);
+
 // A hash consistent with values_equal.
 std::uint64_t hash_value(const value_ref& v);
 

@@ -14,8 +14,13 @@ case "$("$cxx" --version 2>/dev/null | head -1)" in
 esac
 mkdir -p "$work/corpus"
 flags="-std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined"
-"$cxx" $flags -I"$root" "$here/filter_parser_fuzz.cc" "$root"/router/filter/*.cc \
-  -lsimdjson -o "$work/filter_parser_fuzz"
+bin="$work/filter_parser_fuzz"
+if [ ! -x "$bin" ] || [ -n "$(find "$here" "$root/router/filter" -newer "$bin" \( -name '*.cc' -o -name '*.h' \))" ]; then
+  echo "building $bin"
+  "$cxx" $flags -I"$root" "$here/filter_parser_fuzz.cc" "$root"/router/filter/*.cc \
+    -lsimdjson -o "$bin.tmp"
+  mv "$bin.tmp" "$bin"
+fi
 echo "fuzzing for $seconds s in $work"
-"$work/filter_parser_fuzz" -max_total_time="$seconds" -max_len=2048 -timeout=10 \
+"$bin" -max_total_time="$seconds" -max_len=2048 -timeout=10 \
   -print_final_stats=1 "$work/corpus" "$here/corpus"
