@@ -1,0 +1,412 @@
+// write_behind against real PostgreSQL: coalesced batches from many threads, durable acks only
+// after the row is visible to another connection, out-of-order transitions, and the failure
+// policy (refuse past max_unpersisted_events, unhealthy with the error, recover and write all).
+#include "storage/write_behind.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "router/delivery.h"
+#include "storage/event_store.h"
+#include "storage/migrations.h"
+#include "tests/support/pg_test_env.h"
+
+namespace pubsub {
+namespace {
+
+using steady = std::chrono::steady_clock;
+constexpr auto hang_guard = std::chrono::seconds(60);
+
+auto deadline_in(std::chrono::seconds s) { return steady::now() + s; }
+
+std::shared_ptr<event> new_event(event_id id, std::string type = "t") {
+    auto ev = std::make_shared<event>();
+    ev->id = id;
+    ev->priority = 1 + static_cast<int>(id % 10);
+    ev->type = std::move(type);
+    ev->source = "test:" + std::to_string(id);
+    ev->data_json = "{\"n\":" + std::to_string(id) + "}";
+    ev->created_us = now_us();
+    return ev;
+}
+
+transition make_t(const event_ptr& ev, event_status s, std::uint32_t seq, durable_callback ack = {},
+                  std::string error = {}) {
+    transition t;
+    t.ev = ev;
+    t.status = s;
+    t.seq = seq;
+    t.at_us = now_us();
+    t.error = std::move(error);
+    t.on_durable = std::move(ack);
+    return t;
+}
+
+// Counts durable callbacks; wait() blocks until n arrived (hang guard only).
+class ack_counter {
+  public:
+    durable_callback make() {
+        return [this](const status& s) {
+            std::lock_guard lock(mu_);
+            if (s.ok()) {
+                ++ok_;
+            } else {
+                ++failed_;
+                last_error_ = s.message();
+            }
+            cv_.notify_all();
+        };
+    }
+    bool wait(int n) {
+        std::unique_lock lock(mu_);
+        return cv_.wait_for(lock, hang_guard, [&] { return ok_ + failed_ >= n; });
+    }
+    int ok() const {
+        std::lock_guard lock(mu_);
+        return ok_;
+    }
+    int failed() const {
+        std::lock_guard lock(mu_);
+        return failed_;
+    }
+    std::string last_error() const {
+        std::lock_guard lock(mu_);
+        return last_error_;
+    }
+
+  private:
+    mutable std::mutex mu_;
+    std::condition_variable cv_;
+    int ok_ = 0, failed_ = 0;
+    std::string last_error_;
+};
+
+// Polls pred every few ms until true or the hang guard (not a timing assertion).
+template <class Pred>
+bool eventually(Pred pred) {
+    auto end = steady::now() + hang_guard;
+    while (steady::now() < end) {
+        if (pred()) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return pred();
+}
+
+class write_behind_test : public test::pg_schema_test {
+  protected:
+    write_behind_options options() {
+        write_behind_options o;
+        o.dsn = dsn();
+        o.schema = schema();
+        o.reconnect_min = std::chrono::milliseconds(5);
+        o.reconnect_max = std::chrono::milliseconds(50);
+        return o;
+    }
+    std::int64_t count(const std::string& where) {
+        auto r =
+            conn().query("SELECT count(*) FROM " + schema() + ".tpubsub_events WHERE " + where);
+        EXPECT_TRUE(r.ok()) << r.message();
+        return r.ok() ? r->get_int(0, 0) : -1;
+    }
+    std::string row(event_id id, const std::string& cols) {
+        auto r = conn().query("SELECT " + cols + " FROM " + schema() +
+                              ".tpubsub_events WHERE event_id = " + std::to_string(id));
+        EXPECT_TRUE(r.ok()) << r.message();
+        if (!r.ok() || r->rows() != 1) return "<no row>";
+        std::string out;
+        for (int c = 0; c < r->columns(); ++c) {
+            if (c) out += '|';
+            out += r->is_null(0, c) ? std::string("NULL") : std::string(r->get(0, c));
+        }
+        return out;
+    }
+};
+
+TEST_F(write_behind_test, ten_thousand_events_from_threads_end_completed) {
+    constexpr int threads = 4, n = 10000;
+    write_behind wb(options());
+    wb.start();
+    std::vector<std::shared_ptr<event>> evs;
+    for (int i = 1; i <= n; ++i) evs.push_back(new_event(i));
+    // Thread t records the pending transitions of slice t and the later transitions of slice
+    // t+1, so one event's transitions come from two threads.
+    std::vector<std::thread> ts;
+    std::atomic<int> pendings_done{0};
+    for (int t = 0; t < threads; ++t) {
+        ts.emplace_back([&, t] {
+            for (int i = t; i < n; i += threads) {
+                EXPECT_TRUE(wb.admit().ok());
+                wb.record(
+                    make_t(evs[static_cast<std::size_t>(i)], event_status::pending, seq_pending));
+            }
+            pendings_done.fetch_add(1);
+            while (pendings_done.load() < threads) std::this_thread::yield();
+            for (int i = (t + 1) % threads; i < n; i += threads) {
+                const auto& ev = evs[static_cast<std::size_t>(i)];
+                wb.record(make_t(ev, event_status::processing, seq_processing));
+                wb.record(make_t(ev, event_status::completed, seq_final));
+            }
+        });
+    }
+    for (auto& t : ts) t.join();
+    wb.stop(deadline_in(std::chrono::seconds(60)));
+    auto st = wb.stats();
+    EXPECT_TRUE(st.healthy) << st.last_error;
+    EXPECT_EQ(st.transitions, 3u * n);
+    EXPECT_EQ(st.unpersisted_events, 0u);
+    EXPECT_EQ(st.failures, 0u);
+    EXPECT_GE(st.batches, 1u);
+    EXPECT_LE(st.rows, 3u * n);
+    EXPECT_EQ(count("true"), n);
+    EXPECT_EQ(count("status = 'completed'"), n);
+    EXPECT_EQ(count("created_at <= processed_at AND processed_at <= completed_at"), n);
+    EXPECT_EQ(count("error_message IS NULL AND retry_count = 0"), n);
+    EXPECT_EQ(row(42, "event_type, event_source, event_data::text, priority"),
+              "t|test:42|{\"n\": 42}|3");
+}
+
+// Each durable callback checks, from its own connection, that its row is already visible.
+TEST_F(write_behind_test, durable_ack_only_after_row_is_visible_elsewhere) {
+    constexpr int n = 300;
+    auto other = pg::connection::open(dsn());
+    ASSERT_TRUE(other.ok()) << other.message();
+    std::mutex other_mu;  // the callbacks run on the writer thread; the lock is belt and braces
+    std::atomic<int> invisible{0}, acked{0}, failed{0};
+    write_behind wb(options());
+    wb.start();
+    for (int i = 1; i <= n; ++i) {
+        auto ev = new_event(i);
+        std::string sql = "SELECT status FROM " + schema() +
+                          ".tpubsub_events WHERE event_id = " + std::to_string(i);
+        wb.record(make_t(ev, event_status::pending, seq_pending, [&, sql](const status& s) {
+            if (!s.ok()) {
+                ++failed;
+                return;
+            }
+            std::lock_guard lock(other_mu);
+            auto r = other->query(sql);
+            if (!r.ok() || r->rows() != 1) ++invisible;
+            ++acked;
+        }));
+        if (i % 50 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    ASSERT_TRUE(eventually([&] { return acked.load() + failed.load() == n; }));
+    EXPECT_EQ(failed, 0);
+    EXPECT_EQ(invisible, 0) << "an ack ran before its row was committed";
+    wb.stop(deadline_in(std::chrono::seconds(30)));
+    EXPECT_EQ(count("status = 'pending'"), n);
+}
+
+// Final and processing transitions arriving before the pending one, in the same batch and in
+// separate batches: the row ends in the final state and the late pending's ack still runs.
+TEST_F(write_behind_test, transitions_before_their_pending_end_in_the_final_state) {
+    write_behind wb(options());
+    wb.start();
+    ack_counter acks;
+    // Event 1: everything in one go, reversed.
+    // The timestamps follow the logical order; only the arrival order is reversed.
+    auto e1 = new_event(1);
+    transition c1 = make_t(e1, event_status::completed, seq_final);
+    transition p1 = make_t(e1, event_status::processing, seq_processing);
+    transition q1 = make_t(e1, event_status::pending, seq_pending, acks.make());
+    q1.at_us = e1->created_us;
+    p1.at_us = e1->created_us + 10;
+    c1.at_us = e1->created_us + 20;
+    wb.record(std::move(c1));
+    wb.record(std::move(p1));
+    wb.record(std::move(q1));
+    ASSERT_TRUE(acks.wait(1));
+    // Event 2: the final committed alone first, then a late processing and a late pending.
+    auto e2 = new_event(2);
+    wb.record(make_t(e2, event_status::failed, seq_final, acks.make(), "it broke"));
+    ASSERT_TRUE(acks.wait(2));
+    wb.record(make_t(e2, event_status::processing, seq_processing));
+    wb.record(make_t(e2, event_status::pending, seq_pending, acks.make()));
+    ASSERT_TRUE(acks.wait(3));
+    // Event 3: processing committed first, then pending, then the final.
+    auto e3 = new_event(3);
+    wb.record(make_t(e3, event_status::processing, seq_processing, acks.make()));
+    ASSERT_TRUE(acks.wait(4));
+    wb.record(make_t(e3, event_status::pending, seq_pending, acks.make()));
+    wb.record(make_t(e3, event_status::completed, seq_final, acks.make()));
+    ASSERT_TRUE(acks.wait(6));
+    wb.stop(deadline_in(std::chrono::seconds(30)));
+    EXPECT_EQ(acks.ok(), 6);
+    EXPECT_EQ(acks.failed(), 0);
+    EXPECT_EQ(row(1, "status"), "completed");
+    EXPECT_EQ(row(2, "status, error_message"), "failed|it broke");
+    EXPECT_EQ(row(3, "status"), "completed");
+    EXPECT_EQ(count("created_at <= processed_at AND processed_at <= completed_at"), 3);
+    EXPECT_EQ(wb.stats().unpersisted_events, 0u);
+}
+
+// An event resumed from the table (from_table) is updated in place: created_at and data kept.
+TEST_F(write_behind_test, resumed_event_is_updated_not_reinserted) {
+    auto ins = conn().query("INSERT INTO " + schema() +
+                            ".tpubsub_events (event_type, event_source, event_data, priority, "
+                            "created_at, retry_count) VALUES ('r', 'src', '{\"k\": 1}', 8, "
+                            "now() - interval '1 hour', 1) RETURNING event_id");
+    ASSERT_TRUE(ins.ok()) << ins.message();
+    event_id id = ins->get_int(0, 0);
+    std::string created_before = row(id, "created_at");
+    auto open = load_open_events(conn(), schema(), 10);
+    ASSERT_TRUE(open.ok()) << open.message();
+    ASSERT_EQ(open->size(), 1u);
+    event_ptr ev = (*open)[0];
+    write_behind wb(options());
+    wb.start();
+    ack_counter acks;
+    wb.record(make_t(ev, event_status::processing, seq_processing));
+    transition fin = make_t(ev, event_status::completed, seq_final, acks.make());
+    fin.retry_count = 1;
+    wb.record(std::move(fin));
+    ASSERT_TRUE(acks.wait(1));
+    wb.stop(deadline_in(std::chrono::seconds(30)));
+    EXPECT_EQ(row(id, "status, event_type, event_source, event_data::text, priority, retry_count"),
+              "completed|r|src|{\"k\": 1}|8|1");
+    EXPECT_EQ(row(id, "created_at"), created_before);
+    EXPECT_EQ(count("processed_at <= completed_at AND created_at <= processed_at"), 1);
+    EXPECT_EQ(wb.stats().unpersisted_events, 0u);
+}
+
+// BUG (storage/row_batch.cc encode_stage_rows + merge_sql UPDATE): an event that goes straight
+// from pending to a final state (no matching subscriber) gets processed_at = completed_at when
+// both transitions land in the same batch, but processed_at stays NULL when its pending row was
+// committed in an earlier batch (the fill-in applies to new rows only). The stored result thus
+// depends on batch timing, and the comment's promise "created_at <= processed_at <=
+// completed_at true for every row" does not hold. Expected to fail until fixed (e.g. UPDATE
+// ... processed_at = coalesce(st.processed_at, e.processed_at, st.completed_at)).
+TEST_F(write_behind_test, unmatched_event_gets_processed_at_whatever_the_batching) {
+    write_behind wb(options());
+    wb.start();
+    ack_counter acks;
+    auto same_batch = new_event(1);
+    wb.record(make_t(same_batch, event_status::pending, seq_pending));
+    wb.record(make_t(same_batch, event_status::completed, seq_final, acks.make(),
+                     "no matching subscriber"));
+    ASSERT_TRUE(acks.wait(1));
+    auto two_batches = new_event(2);
+    wb.record(make_t(two_batches, event_status::pending, seq_pending, acks.make()));
+    ASSERT_TRUE(acks.wait(2));
+    wb.record(make_t(two_batches, event_status::completed, seq_final, acks.make(),
+                     "no matching subscriber"));
+    ASSERT_TRUE(acks.wait(3));
+    wb.stop(deadline_in(std::chrono::seconds(30)));
+    EXPECT_EQ(row(1, "status, error_message, processed_at IS NOT NULL"),
+              "completed|no matching subscriber|t");
+    EXPECT_EQ(row(2, "status, error_message, processed_at IS NOT NULL"),
+              "completed|no matching subscriber|t");
+}
+
+TEST_F(write_behind_test, unreachable_database_refuses_past_the_bound_and_is_unhealthy) {
+    write_behind_options o = options();
+    o.dsn = "host=/nonexistent/pubsub-test-socket-dir dbname=nothing connect_timeout=2";
+    o.max_unpersisted_events = 5;
+    std::atomic<int> error_logs{0};
+    o.log = [&](int level, const std::string&) {
+        if (level >= 3) ++error_logs;
+    };
+    write_behind wb(o);
+    wb.start();
+    EXPECT_TRUE(wb.admit().ok());
+    ack_counter acks;
+    for (int i = 1; i <= 5; ++i) {
+        ASSERT_TRUE(wb.admit().ok()) << "refused at event " << i;
+        wb.record(make_t(new_event(i), event_status::pending, seq_pending, acks.make()));
+    }
+    status refused = wb.admit();
+    ASSERT_FALSE(refused.ok());
+    EXPECT_NE(refused.message().find("limit 5"), std::string::npos) << refused.message();
+    ASSERT_TRUE(eventually([&] { return !wb.stats().healthy; }));
+    auto st = wb.stats();
+    EXPECT_FALSE(st.last_error.empty());
+    EXPECT_NE(st.last_error.find("/nonexistent/pubsub-test-socket-dir"), std::string::npos)
+        << st.last_error;
+    EXPECT_GE(st.failures, 1u);
+    EXPECT_EQ(st.unpersisted_events, 5u);
+    refused = wb.admit();
+    ASSERT_FALSE(refused.ok());
+    EXPECT_NE(refused.message().find("database error: "), std::string::npos) << refused.message();
+    EXPECT_GE(error_logs.load(), 1);
+    // Already-admitted transitions of held events are still taken (record never fails).
+    wb.record(make_t(new_event(1), event_status::processing, seq_processing));
+    EXPECT_EQ(acks.ok() + acks.failed(), 0) << "nothing can be durable yet";
+    wb.stop(steady::now());
+    ASSERT_TRUE(acks.wait(5));
+    EXPECT_EQ(acks.failed(), 5);
+    EXPECT_NE(acks.last_error().find("stopped before the event was committed"), std::string::npos)
+        << acks.last_error();
+}
+
+// The database answers but the schema does not exist yet: every batch fails, events are held,
+// admit() refuses at the bound; once the schema is created everything held is written.
+TEST_F(write_behind_test, held_events_are_written_once_the_database_recovers) {
+    const std::string late = "late_" + std::to_string(getpid()) + "_" +
+                             std::to_string(::testing::UnitTest::GetInstance()->random_seed());
+    (void)conn().exec("DROP SCHEMA IF EXISTS " + late + " CASCADE");
+    write_behind_options o = options();
+    o.schema = late;
+    o.max_unpersisted_events = 20;
+    write_behind wb(o);
+    wb.start();
+    ack_counter acks;
+    std::vector<std::shared_ptr<event>> evs;
+    for (int i = 1; i <= 20; ++i) {
+        ASSERT_TRUE(wb.admit().ok()) << "refused at event " << i;
+        evs.push_back(new_event(i));
+        wb.record(make_t(evs.back(), event_status::pending, seq_pending, acks.make()));
+    }
+    for (int i = 0; i < 10; ++i) {  // half of them also progress while the database is down
+        wb.record(
+            make_t(evs[static_cast<std::size_t>(i)], event_status::processing, seq_processing));
+        wb.record(make_t(evs[static_cast<std::size_t>(i)], event_status::completed, seq_final));
+    }
+    ASSERT_TRUE(eventually([&] { return !wb.stats().healthy; }));
+    EXPECT_FALSE(wb.admit().ok());
+    EXPECT_FALSE(wb.stats().last_error.empty());
+    EXPECT_EQ(acks.ok() + acks.failed(), 0);
+
+    auto applied = apply_migrations(conn(), late);
+    ASSERT_TRUE(applied.ok()) << applied.message();
+    ASSERT_TRUE(acks.wait(20));
+    EXPECT_EQ(acks.ok(), 20);
+    ASSERT_TRUE(eventually([&] { return wb.admit().ok(); }));
+    auto st = wb.stats();
+    EXPECT_TRUE(st.healthy);
+    EXPECT_EQ(st.last_error, "");
+    EXPECT_EQ(st.unpersisted_events, 0u);
+    wb.stop(deadline_in(std::chrono::seconds(30)));
+    auto q = conn().query("SELECT status, count(*) FROM " + late +
+                          ".tpubsub_events GROUP BY status ORDER BY status");
+    ASSERT_TRUE(q.ok()) << q.message();
+    ASSERT_EQ(q->rows(), 2);
+    EXPECT_EQ(q->get(0, 0), "completed");
+    EXPECT_EQ(q->get_int(0, 1), 10);
+    EXPECT_EQ(q->get(1, 0), "pending");
+    EXPECT_EQ(q->get_int(1, 1), 10);
+    (void)conn().exec("DROP SCHEMA IF EXISTS " + late + " CASCADE");
+}
+
+TEST_F(write_behind_test, stop_flushes_everything_and_is_idempotent) {
+    write_behind_options o = options();
+    o.linger = std::chrono::microseconds(10'000'000);  // only the stop cuts the batch
+    write_behind wb(o);
+    wb.start();
+    ack_counter acks;
+    for (int i = 1; i <= 100; ++i) {
+        wb.record(make_t(new_event(i), event_status::pending, seq_pending, acks.make()));
+    }
+    wb.stop(deadline_in(std::chrono::seconds(30)));
+    wb.stop(deadline_in(std::chrono::seconds(30)));
+    EXPECT_EQ(acks.ok(), 100);
+    EXPECT_EQ(count("status = 'pending'"), 100);
+}
+
+}  // namespace
+}  // namespace pubsub
