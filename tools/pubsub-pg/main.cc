@@ -35,14 +35,19 @@ int main(int argc, char** argv) {
     auto* start = app.add_subcommand("start", "Create (first time) and start; print the DSN");
     add_common(start);
     start->add_option("--db", opt.database, "Database to create if missing")->capture_default_str();
+    bool throwaway = false;
+    start->add_flag("--throwaway", throwaway,
+                    "Test clusters only: initdb --no-sync and fsync=off (a crash may corrupt it)");
     start->add_option("--run-as", opt.run_as, "OS user running the server when we are root")
         ->capture_default_str();
     start->add_option("--set", opt.settings, "Extra server setting name=value (repeatable)");
     auto* stop = app.add_subcommand("stop", "Stop the cluster (fast shutdown); ok if not running");
     add_common(stop);
+    stop->add_option("--db", opt.database, "Accepted for symmetry; stop ignores it");
     stop->add_option("--run-as", opt.run_as, "OS user running the server when we are root");
     auto* dsn = app.add_subcommand("dsn", "Print the DSN of the running cluster; exit 1 if none");
     add_common(dsn);
+    dsn->add_option("--db", opt.database, "Accepted for symmetry; the recorded DSN is printed");
     CLI11_PARSE(app, argc, argv);
 
     if (dsn->parsed()) {
@@ -51,6 +56,7 @@ int main(int argc, char** argv) {
         std::cout << *found << "\n";
         return 0;
     }
+    opt.durable = !throwaway;
     pubsub::embedded_cluster cluster(opt);
     if (stop->parsed()) {
         auto st = cluster.stop();
