@@ -5,14 +5,19 @@
 // DESIGN. Subscribers are grouped by event_type (a hash; "*" subscribers are merged into every
 // group and also form the group used for unknown types). Within a group every subscriber is
 // indexed under one "anchor": the most selective indexable condition of its top-level
-// conjunction (equality/$in in a hash of exact values per path; $prefix and the literal prefix
-// or suffix of globs in per-path hash tables of affixes; numeric bounds in sorted arrays;
-// $exists:true in a list), chosen by how many subscribers share the same key. For an event the
-// matcher parses event_data once with simdjson on-demand, reading only the paths the group
-// uses, probes the indexes with the values found, and runs the subscriber's full compiled
-// filter on each proposed candidate once. Subscribers with nothing indexable ($or, $not, $ne,
-// $nin, $exists:false, string ranges, "*x*" globs, {}) are evaluated on every event of their
-// type: only they pay for it.
+// conjunction, chosen by how many subscribers share the same key. Per path: equality/$in in a
+// hash of exact values; $prefix/$suffix and the literal ends of globs in hash tables keyed by
+// (length, hash), probed once per length present; the 3- and 6-byte substrings of literal
+// runs inside globs ("*_orders_*") in a gram table; numeric bounds in sorted arrays;
+// $exists:true in a list. Hashed postings keep no keys (a collision only adds a candidate) and
+// sit behind a small bloom filter. For an event the matcher parses event_data once with
+// simdjson on-demand, reading only the paths the group uses, probes the indexes with the
+// values found, and runs the full compiled filter of each proposed candidate once. So the cost
+// is the parse plus (candidates x filter size), not the number of subscribers. Subscribers
+// with nothing indexable ($or, $not, $ne, $nin, $exists:false, string ranges, globs without a
+// 3-byte literal run, {}) are evaluated on every event of their type: only they pay for it.
+// Counting satisfied conditions per subscriber was not used: a condition shared by many
+// subscribers (extension = "csv") would then cost one increment per subscriber per event.
 //
 // Thread-safety: immutable after construction; match() is const and thread-safe as long as
 // each thread passes its own match_scratch. Build it off the hot path and publish it with a
