@@ -35,10 +35,8 @@ TEST(priority_queues, sizes_per_priority) {
     EXPECT_TRUE(q.empty_approx());
 }
 
-// BUG (router/priority_queues.cc, impl::pops_until_fair_turn starts at 0): the very first pop()
-// of a new priority_queues is a "fair turn" and serves the LEAST urgent queue, although the
-// header promises that only every fairness_period-th pop does. Expected to fail until fixed
-// (initialise pops_until_fair_turn to fairness_period).
+// Regression: the first pop() of a new priority_queues used to be a "fair turn" serving the
+// LEAST urgent queue (pops_until_fair_turn started at 0); only every fairness_period-th pop is.
 TEST(priority_queues, first_pop_serves_ten_before_one) {
     priority_queues q;
     q.push(make_event(1, 1));

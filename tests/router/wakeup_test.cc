@@ -44,8 +44,14 @@ class watchdog {
     std::thread thread_;
 };
 
+#if defined(__SANITIZE_THREAD__)
+constexpr int stress_per_producer = 20000;  // ThreadSanitizer is ~20x slower
+#else
+constexpr int stress_per_producer = 100000;
+#endif
+
 void run_stress(int spin_rounds) {
-    constexpr int producers = 4, per_producer = 100000;
+    constexpr int producers = 4, per_producer = stress_per_producer;
     constexpr long total = static_cast<long>(producers) * per_producer;
     wakeup w;
     w.set_spin_rounds(spin_rounds);
