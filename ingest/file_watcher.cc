@@ -285,6 +285,8 @@ bool under(const std::string& a, const std::string& b) {  // a is b or lies belo
 status file_watcher::start() {
     impl& m = *impl_;
     if (m.started) return status::error("file watcher already started");
+    m.roots.clear();
+    m.known.clear();
     for (const auto& d : m.opts.dirs) {
         if (d.empty()) return status::error("file watcher: empty directory name");
         m.roots.push_back({normalise(d)});
@@ -316,12 +318,12 @@ status file_watcher::start() {
     m.started = true;
     m.writer.start();
     m.work.emplace(asio::make_work_guard(m.io));
-    asio::post(m.io, [&m] {
-        m.read();
-        for (std::size_t i = 0; i < m.roots.size(); ++i) m.start_root(i);
-        m.next_root_check = watch_clock::now() + m.opts.retry_interval;
-        m.schedule_tick();
-    });
+    // The first watches and listings happen here, before the io thread exists (so nothing
+    // races with them): every file written after start() returns is seen by its own event.
+    for (std::size_t i = 0; i < m.roots.size(); ++i) m.start_root(i);
+    m.next_root_check = watch_clock::now() + m.opts.retry_interval;
+    m.read();
+    m.schedule_tick();
     m.thread = std::thread([self = impl_] { self->io.run(); });
     return status();
 }

@@ -54,7 +54,7 @@ struct file_watcher_options {
     std::vector<std::string> dirs;  // made absolute and normalised by start()
     std::vector<std::string> ignore = default_ignore_patterns();
     int priority = default_priority;
-    std::chrono::milliseconds settle_time{500};      // scan-found files: unchanged this long
+    std::chrono::milliseconds settle_time{1000};     // scan-found files: unchanged this long
     std::chrono::milliseconds retry_interval{1000};  // refused submits, missing dirs, state
     std::chrono::milliseconds poll_interval{5000};   // full rescans while the watch limit is hit
     std::chrono::milliseconds drain_timeout{5000};   // stop(): wait this long for acks
@@ -88,7 +88,9 @@ class file_watcher {
     file_watcher& operator=(const file_watcher&) = delete;
 
     // Fails on bad options, when the state cannot be loaded, or when inotify is unavailable. A
-    // directory that does not exist yet is only logged: it is watched once it appears.
+    // directory that does not exist yet is only logged: it is watched once it appears. Watches
+    // and lists every directory before returning (files found are emitted once settled), so
+    // any file written after start() returns is seen by its own event.
     status start();
     void stop_watching() noexcept;
     void stop() noexcept;

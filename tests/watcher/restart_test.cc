@@ -60,7 +60,7 @@ TEST_F(watcher_test, restart_emits_files_that_arrived_while_down_once_and_new_ve
     got = intake_.accepted();
     ASSERT_EQ(got.size(), 5u);
     EXPECT_EQ(got[4].path, d + "/a.csv");
-    EXPECT_NE(got[4].draft.data_json.find("\"size\":24"), std::string::npos);
+    EXPECT_NE(got[4].draft.data_json.find("\"size\":23"), std::string::npos);
     EXPECT_EQ(state_rows(), 3) << "b.csv is gone: its row must be deleted";
 }
 

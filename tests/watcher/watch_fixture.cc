@@ -73,7 +73,7 @@ std::size_t fake_intake::refused_count() const {
 }
 
 std::string path_of(const event_draft& d) {
-    simdjson::dom::parser parser;
+    thread_local simdjson::dom::parser parser;
     std::string_view p;
     if (parser.parse(d.data_json)["path"].get(p) != simdjson::SUCCESS) return {};
     return std::string(p);
