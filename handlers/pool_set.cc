@@ -15,6 +15,11 @@ struct pool_set::pool {
     // Counters: relaxed, for reporting only.
     std::atomic<std::uint64_t> started{0}, succeeded{0}, failed{0};
     std::atomic<int> busy{0};
+    // Deliveries submitted and not yet finished (or skipped past the deadline): what stop()
+    // drains on. The queue's size_approx() cannot serve: it drops as soon as a sleeping worker
+    // is handed an item, before that worker has run it. acq_rel: the decrement publishes the
+    // delivery's completion to the thread that sees the count reach zero.
+    std::atomic<std::int64_t> in_flight{0};
 
     void run_one(delivery& d) {
         d.group->started();
@@ -37,8 +42,8 @@ struct pool_set::pool {
             delivery d;
             queue.wait_dequeue(token, d);
             if (!d.group) return;  // terminate message
-            if (past_deadline.load(std::memory_order_acquire)) continue;  // left for resume
-            run_one(d);
+            if (!past_deadline.load(std::memory_order_acquire)) run_one(d);  // else: resumed later
+            in_flight.fetch_sub(1, std::memory_order_acq_rel);
         }
     }
 };
@@ -72,7 +77,7 @@ void pool_set::stop(std::chrono::steady_clock::time_point deadline) noexcept {
     for (;;) {
         bool idle = true;
         for (auto& p : pools_) {
-            if (!p->threads.empty() && (p->queue.size_approx() > 0 || p->busy.load() > 0)) {
+            if (!p->threads.empty() && p->in_flight.load(std::memory_order_acquire) > 0) {
                 idle = false;
             }
         }
@@ -91,7 +96,9 @@ void pool_set::stop(std::chrono::steady_clock::time_point deadline) noexcept {
 }
 
 void pool_set::submit(delivery d) {
-    pools_[static_cast<std::size_t>(d.sub->job)]->queue.enqueue(std::move(d));
+    auto& p = *pools_[static_cast<std::size_t>(d.sub->job)];
+    p.in_flight.fetch_add(1, std::memory_order_acq_rel);
+    p.queue.enqueue(std::move(d));
 }
 
 pool_counters pool_set::counters(job_type type) const {

@@ -114,37 +114,37 @@ status socket_server::start() {
     }
     m.work.emplace(asio::make_work_guard(m.io));
     m.do_accept();
-    m.thread = std::thread([impl = impl_] { impl->io.run(); });
+    m.thread = std::thread([self = impl_] { self->io.run(); });
     return status();
 }
 
 void socket_server::stop_accepting() noexcept {
-    auto impl = impl_;
-    if (!impl->thread.joinable()) return;
-    impl->shared.accepting.store(false, std::memory_order_release);
-    asio::post(impl->io, [impl] {
+    auto self = impl_;
+    if (!self->thread.joinable()) return;
+    self->shared.accepting.store(false, std::memory_order_release);
+    asio::post(self->io, [self] {
         boost::system::error_code ignored;
-        if (impl->acceptor) impl->acceptor->close(ignored);
-        for (auto& w : impl->sessions) {
+        if (self->acceptor) self->acceptor->close(ignored);
+        for (auto& w : self->sessions) {
             if (auto s = w.lock()) s->stop_reading();
         }
     });
 }
 
 void socket_server::stop() noexcept {
-    auto impl = impl_;
-    if (!impl->thread.joinable()) return;
+    auto self = impl_;
+    if (!self->thread.joinable()) return;
     stop_accepting();
-    asio::post(impl->io, [impl] {
-        for (auto& w : impl->sessions) {
+    asio::post(self->io, [self] {
+        for (auto& w : self->sessions) {
             if (auto s = w.lock()) s->close();
         }
-        impl->sessions.clear();
-        impl->work.reset();
-        impl->io.stop();
+        self->sessions.clear();
+        self->work.reset();
+        self->io.stop();
     });
-    impl->thread.join();
-    ::unlink(impl->opts.path.c_str());
+    self->thread.join();
+    ::unlink(self->opts.path.c_str());
 }
 
 socket_counters socket_server::counters() const {

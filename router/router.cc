@@ -4,7 +4,7 @@ namespace pubsub {
 
 router::router(router_options opts, transition_log& log, delivery_sink& sink)
     : log_(log), sink_(sink), queues_(opts.fairness_period) {
-    snapshot_.store(build_snapshot({}));
+    snapshot_ = build_snapshot({});
 }
 
 router::~router() { stop(std::chrono::steady_clock::now()); }
@@ -28,8 +28,18 @@ void router::enqueue(event_ptr ev) {
     wake_.notify();
 }
 
-void router::set_subscribers(subscriber_snapshot snap) { snapshot_.store(std::move(snap)); }
-subscriber_snapshot router::subscribers() const { return snapshot_.load(); }
+void router::set_subscribers(subscriber_snapshot snap) {
+    {
+        std::lock_guard lock(snapshot_mu_);
+        snapshot_ = std::move(snap);
+    }
+    snapshot_version_.fetch_add(1, std::memory_order_release);
+}
+
+subscriber_snapshot router::subscribers() const {
+    std::lock_guard lock(snapshot_mu_);
+    return snapshot_;
+}
 
 router_counters router::counters() const {
     return {enqueued_.load(std::memory_order_relaxed), dispatched_.load(std::memory_order_relaxed),
@@ -39,6 +49,8 @@ router_counters router::counters() const {
 
 void router::run() {
     std::vector<std::uint32_t> scratch;
+    std::uint64_t seen_version = ~std::uint64_t{0};
+    subscriber_snapshot snap;
     for (;;) {
         if (stopping_.load(std::memory_order_acquire) &&
             std::chrono::steady_clock::now() >= deadline_) {
@@ -52,14 +64,19 @@ void router::run() {
             });
             continue;
         }
-        dispatch(ev, scratch);
+        auto version = snapshot_version_.load(std::memory_order_acquire);
+        if (version != seen_version) {
+            snap = subscribers();
+            seen_version = version;
+        }
+        dispatch(ev, *snap, snap, scratch);
     }
 }
 
-void router::dispatch(const event_ptr& ev, std::vector<std::uint32_t>& scratch) {
-    auto snap = snapshot_.load(std::memory_order_acquire);
+void router::dispatch(const event_ptr& ev, const subscriber_set& set,
+                      const subscriber_snapshot& snap, std::vector<std::uint32_t>& scratch) {
     scratch.clear();
-    snap->compiled->match(*ev, scratch);
+    set.compiled->match(*ev, scratch);
     dispatched_.fetch_add(1, std::memory_order_relaxed);
     if (scratch.empty()) {
         unmatched_.fetch_add(1, std::memory_order_relaxed);
@@ -78,7 +95,7 @@ void router::dispatch(const event_ptr& ev, std::vector<std::uint32_t>& scratch) 
     deliveries_.fetch_add(scratch.size(), std::memory_order_relaxed);
     for (std::uint32_t index : scratch) {
         // Aliasing constructor: the delivery keeps the whole snapshot alive, no copy.
-        std::shared_ptr<const subscriber> sub(snap, &snap->subscribers[index]);
+        std::shared_ptr<const subscriber> sub(snap, &set.subscribers[index]);
         sink_.submit(delivery{group, std::move(sub)});
     }
 }

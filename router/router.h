@@ -14,6 +14,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <mutex>
 #include <thread>
 
 #include "router/delivery.h"
@@ -63,13 +64,20 @@ public:
 
 private:
     void run();
-    void dispatch(const event_ptr& ev, std::vector<std::uint32_t>& scratch);
+    void dispatch(const event_ptr& ev, const subscriber_set& set, const subscriber_snapshot& snap,
+                  std::vector<std::uint32_t>& scratch);
 
     transition_log& log_;
     delivery_sink& sink_;
     priority_queues queues_;
     wakeup wake_;
-    std::atomic<std::shared_ptr<const subscriber_set>> snapshot_;
+    // The snapshot is swapped under snapshot_mu_ and announced by bumping snapshot_version_
+    // (release); the dispatch thread re-reads it under the mutex only when the version it
+    // saw (acquire) changed, so routing takes no lock per event. (libstdc++ 12's
+    // atomic<shared_ptr> releases its lock with a relaxed store, which TSan flags.)
+    mutable std::mutex snapshot_mu_;
+    subscriber_snapshot snapshot_;  // guarded by snapshot_mu_
+    std::atomic<std::uint64_t> snapshot_version_{0};
     std::atomic<bool> stopping_{false};
     std::chrono::steady_clock::time_point deadline_{};
     std::thread thread_;

@@ -167,7 +167,7 @@ std::string merge_sql(const std::string& s, const std::string& node) {
            "error_message = coalesce(EXCLUDED.error_message, e.error_message), "
            "retry_count = EXCLUDED.retry_count; "
            "UPDATE " + s + ".tpubsub_events AS e SET status = st.status, "
-           "processed_at = coalesce(st.processed_at, e.processed_at), "
+           "processed_at = coalesce(st.processed_at, e.processed_at, st.completed_at), "
            "completed_at = coalesce(st.completed_at, e.completed_at), "
            "error_message = coalesce(st.error_message, e.error_message), "
            "retry_count = st.retry_count "

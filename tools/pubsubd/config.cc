@@ -40,6 +40,11 @@ config_outcome parse_config(int argc, char** argv) {
         ->envname("PUBSUB_SOCKET");
     app.add_option("--socket-mode", socket_mode, "Socket file mode, octal")
         ->envname("PUBSUB_SOCKET_MODE");
+    app.add_option("--socket-allow-uid", c.socket_allow_uids,
+                   "Only these peer uids (and root and our own uid) may use the socket")
+        ->envname("PUBSUB_SOCKET_ALLOW_UID");
+    app.add_option("--socket-allow-gid", c.socket_allow_gids, "Peer gids allowed on the socket")
+        ->envname("PUBSUB_SOCKET_ALLOW_GID");
     app.add_option("--watch", c.watch_dirs, "Directory to watch (repeatable)")
         ->envname("PUBSUB_WATCH");
     app.add_option("--scripts-dir", c.scripts_dirs, "Allowlisted folder for custom scripts")

@@ -18,6 +18,8 @@ struct daemon_config {
     std::string data_dir = ".data";
     std::string socket_path;  // default data_dir/pubsub.sock
     unsigned socket_mode = 0660;
+    std::vector<unsigned> socket_allow_uids;  // empty: whoever the file mode lets in
+    std::vector<unsigned> socket_allow_gids;
     std::vector<std::string> watch_dirs;
     std::vector<std::string> scripts_dirs;
     std::map<job_type, std::string> job_commands;

@@ -193,6 +193,8 @@ int run_daemon(const daemon_config& cfg) {
     so.path = cfg.socket_path;
     so.mode = cfg.socket_mode;
     so.max_line = cfg.max_line_bytes;
+    so.allowed_uids.assign(cfg.socket_allow_uids.begin(), cfg.socket_allow_uids.end());
+    so.allowed_gids.assign(cfg.socket_allow_gids.begin(), cfg.socket_allow_gids.end());
     so.log = log_hook("socket");
     socket_server door(so, in);
     db_door dbd(cfg, rt, notify, node, [&] { return node_info_json(rt, wb, door, pools); });
