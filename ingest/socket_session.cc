@@ -27,7 +27,9 @@ void socket_session::close() {
 }
 
 void socket_session::do_read() {
-    if (reading_ || read_done_ || closed_) return;
+    // Not while on_read() is still parsing lines that are views into rbuf_: a read started
+    // now could complete at once and overwrite them. on_read() calls us when it is done.
+    if (reading_ || parsing_ || read_done_ || closed_) return;
     if (slots_.size() >= shared_.max_inflight) return;  // resumed by complete()
     reading_ = true;
     sock_.async_read_some(asio::buffer(rbuf_),
@@ -47,11 +49,13 @@ void socket_session::on_read(const boost::system::error_code& ec, std::size_t n)
         return;
     }
     if (read_done_) return;
+    parsing_ = true;
     std::string_view data(rbuf_.data(), n);
     while (!data.empty() && !read_done_) {
         auto nl = data.find('\n');
         std::size_t piece = nl == std::string_view::npos ? data.size() : nl;
         if (partial_.size() + piece > shared_.max_line) {
+            parsing_ = false;
             reject_oversized();
             return;
         }
@@ -68,6 +72,7 @@ void socket_session::on_read(const boost::system::error_code& ec, std::size_t n)
         }
         data.remove_prefix(nl + 1);
     }
+    parsing_ = false;
     if (!shared_.accepting.load(std::memory_order_acquire)) read_done_ = true;
     do_read();
     maybe_finish();

@@ -56,6 +56,7 @@ private:
     std::string out_;
     bool writing_ = false;
     bool reading_ = false;
+    bool parsing_ = false;    // on_read() is walking rbuf_: no new read may start
     bool read_done_ = false;  // EOF, error, oversized line or stop
     bool closed_ = false;
 };
