@@ -237,6 +237,68 @@ TEST_F(fault_e2e, SigtermUnderLoadExitsZeroAndPersistsEveryAck) {
     std::string summary;
     for (const auto& [s, n] : *counts) summary += " " + s + "=" + std::to_string(n);
     std::printf("[ e2e ] statuses after SIGTERM:%s\n", summary.c_str());
+
+    // Anything the drain left open is resumed by the next start.
+    start_daemon();
+    ASSERT_FALSE(HasFatalFailure());
+    auto all = durable;
+    all.insert(all.end(), queued.begin(), queued.end());
+    status done = wait_completed(dsn(), schema(), all, 30s);
+    EXPECT_TRUE(done.ok()) << done.message();
+    EXPECT_EQ(stop_daemon(), std::optional<int>(0));
+}
+
+std::size_t last_ok_line(const load_result& r) {
+    std::size_t last = 0;
+    for (std::size_t i = 0; i < r.replies.size(); ++i) {
+        if (r.replies[i].ok) last = i;
+    }
+    return last;
+}
+
+// BUG reproducer (disabled: it fails only sometimes, about one SIGTERM in 30 under load).
+// SPEC 6: SIGTERM drains in-flight work up to --drain-timeout (10 s). An event acknowledged
+// before the SIGTERM should therefore be completed when pubsubd exits 0 well within the
+// deadline; it is sometimes left `pending` (resumed only by the next start). Run with
+// --gtest_also_run_disabled_tests --gtest_filter='*RepeatedSigterm*'.
+TEST_F(fault_e2e, DISABLED_RepeatedSigtermLeavesNoAckedEventOpen) {
+    add_noop_subscriber("e2e_noop", "e2e_event");
+    for (int round = 0; round < 30; ++round) {
+        start_daemon();
+        ASSERT_FALSE(HasFatalFailure());
+        load_options lo;
+        lo.socket_path = socket_path();
+        lo.count = 200'000;
+        lo.window = 1024;
+        lo.line = [](std::size_t i) { return line_with_ack(i, i % 4 == 0); };
+        background_load load(lo);
+        ASSERT_TRUE(load.wait_answered(3000, 60s));
+        auto t0 = std::chrono::steady_clock::now();
+        ASSERT_TRUE(daemon().signal(SIGTERM).ok());
+        auto code = daemon().wait(60s);
+        double stop_s =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        load.finish();
+        ASSERT_EQ(code, std::optional<int>(0));
+        ASSERT_TRUE(load.out.ok()) << load.out.message();
+        auto ids = acked_ids(*load.out);
+        auto rows = read_events(dsn(), schema(), ids);
+        ASSERT_TRUE(rows.ok()) << rows.message();
+        ASSERT_EQ(rows->size(), ids.size());
+        for (const auto& [id, row] : *rows) {
+            std::size_t line = 0;
+            while (line < load.out->replies.size() && load.out->replies[line].event_id != id) {
+                ++line;
+            }
+            ASSERT_EQ(row.status, "completed")
+                << "round " << round << ": line " << line << " of " << load.out->replies.size()
+                << " answered, last ok line " << last_ok_line(*load.out) << " ("
+                << (line % 4 == 0 ? "durable" : "queued") << " ack): event " << id
+                << " was acked before SIGTERM, pubsubd "
+                << "exited 0 after " << stop_s << " s (drain deadline 10 s), yet it is left "
+                << row.status;
+        }
+    }
 }
 
 }  // namespace
