@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <list>
+#include <future>
 #include <optional>
 #include <thread>
 
@@ -120,15 +121,20 @@ status socket_server::start() {
 
 void socket_server::stop_accepting() noexcept {
     auto self = impl_;
-    if (!self->thread.joinable()) return;
-    self->shared.accepting.store(false, std::memory_order_release);
-    asio::post(self->io, [self] {
+    if (!self->thread.joinable() || !self->shared.accepting.exchange(false)) return;
+    // Wait until the door thread has run this: every line read before it has been handed to
+    // the intake by then, so the caller may close the intake and drain the router safely.
+    std::promise<void> done;
+    auto finished = done.get_future();
+    asio::post(self->io, [self, &done] {
         boost::system::error_code ignored;
         if (self->acceptor) self->acceptor->close(ignored);
         for (auto& w : self->sessions) {
             if (auto s = w.lock()) s->stop_reading();
         }
+        done.set_value();
     });
+    finished.wait();
 }
 
 void socket_server::stop() noexcept {

@@ -239,13 +239,15 @@ int run_daemon(const daemon_config& cfg) {
     log_line(log_level::info, "stopping", "signal=" + std::to_string(sig));
 
     auto drain_deadline = steady::now() + std::chrono::seconds(cfg.drain_timeout_s);
+    // Doors first, synchronously: once they return, no thread can still enqueue into the
+    // router, so its drain sees everything that was accepted.
     door.stop_accepting();
+    listener.stop();
     in.close();
     rt.stop(drain_deadline);
     pools.stop(drain_deadline);
     wb.stop(drain_deadline + std::chrono::seconds(cfg.drain_timeout_s));
     door.stop();
-    listener.stop();
     ids.stop();
     if (auto c = pg::connection::open(dsn); c.ok()) remove_node(*c, cfg.schema, node);
     auto ws = wb.stats();
