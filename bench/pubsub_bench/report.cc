@@ -1,0 +1,157 @@
+#include "bench/pubsub_bench/report.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+
+namespace pubsub::bench {
+
+namespace {
+
+double at(const std::vector<std::int64_t>& v, double q) {
+    // Nearest rank: the smallest value with at least q of the samples at or below it.
+    std::size_t rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(v.size())));
+    return static_cast<double>(v[std::min(v.size() - 1, rank == 0 ? 0 : rank - 1)]);
+}
+
+std::string fmt(const char* f, double v) {
+    char b[64];
+    std::snprintf(b, sizeof b, f, v);
+    return b;
+}
+
+std::string thousands(double v) {
+    std::string s = fmt("%.0f", v);
+    for (int i = static_cast<int>(s.size()) - 3; i > (s[0] == '-' ? 1 : 0); i -= 3) {
+        s.insert(static_cast<std::size_t>(i), ",");
+    }
+    return s;
+}
+
+std::string json_escape(const std::string& s) {
+    std::string out;
+    for (char c : s) {
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += c;
+        } else if (static_cast<unsigned char>(c) < 0x20) {
+            char b[8];
+            std::snprintf(b, sizeof b, "\\u%04x",
+                          static_cast<unsigned>(static_cast<unsigned char>(c)));
+            out += b;
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+latency_stats summarize(std::vector<std::int64_t>& us) {
+    latency_stats s;
+    s.n = us.size();
+    if (us.empty()) return s;
+    std::sort(us.begin(), us.end());
+    s.p50 = at(us, 0.50);
+    s.p90 = at(us, 0.90);
+    s.p99 = at(us, 0.99);
+    s.p999 = at(us, 0.999);
+    s.max = static_cast<double>(us.back());
+    return s;
+}
+
+std::string format_table(const bench_report& r) {
+    std::string out = "pubsub-bench: " + r.config_text + "\nmachine: " + r.machine_text + "\n\n";
+    char line[512];
+    std::snprintf(line, sizeof line, "%-30s%14s%10s\n", "throughput", "events/s", "seconds");
+    out += line;
+    for (const auto& l : r.rates) {
+        std::snprintf(line, sizeof line, "%-30s%14s%10.3f  %s\n", l.name.c_str(),
+                      thousands(l.per_s).c_str(), l.seconds, l.note.c_str());
+        out += line;
+    }
+    if (!r.ratios.empty()) {
+        out += "\nratios (same run, same PostgreSQL)\n";
+        for (const auto& [k, v] : r.ratios) {
+            std::snprintf(line, sizeof line, "  %-40s%8.2fx\n", k.c_str(), v);
+            out += line;
+        }
+    }
+    if (!r.latencies.empty()) {
+        std::snprintf(line, sizeof line, "\n%-36s%9s%9s%9s%9s%9s%9s\n", "latency (us)", "n", "p50",
+                      "p90", "p99", "p99.9", "max");
+        out += line;
+        for (const auto& l : r.latencies) {
+            std::snprintf(line, sizeof line, "%-36s%9zu%9.0f%9.0f%9.0f%9.0f%9.0f\n", l.name.c_str(),
+                          l.s.n, l.s.p50, l.s.p90, l.s.p99, l.s.p999, l.s.max);
+            out += line;
+        }
+    }
+    if (!r.facts.empty()) {
+        out += "\n";
+        for (const auto& [k, v] : r.facts) {
+            std::snprintf(line, sizeof line, "  %-40s%s\n", k.c_str(), v.c_str());
+            out += line;
+        }
+    }
+    for (const auto& e : r.errors) out += "ERROR: " + e + "\n";
+    return out;
+}
+
+void json_object::key(const std::string& k) {
+    if (body_.size() > 1) body_ += ',';
+    body_ += '"' + json_escape(k) + "\":";
+}
+
+json_object& json_object::num(const std::string& k, double v) {
+    key(k);
+    body_ += std::isfinite(v) ? fmt("%.10g", v) : "null";
+    return *this;
+}
+
+json_object& json_object::str(const std::string& k, const std::string& v) {
+    key(k);
+    body_ += '"' + json_escape(v) + '"';
+    return *this;
+}
+
+json_object& json_object::raw(const std::string& k, const std::string& json) {
+    key(k);
+    body_ += json;
+    return *this;
+}
+
+std::string latency_json(const latency_stats& s) {
+    return json_object()
+        .num("n", static_cast<double>(s.n))
+        .num("p50", s.p50)
+        .num("p90", s.p90)
+        .num("p99", s.p99)
+        .num("p99_9", s.p999)
+        .num("max", s.max)
+        .done();
+}
+
+machine_info read_machine(const std::string& pg_version) {
+    machine_info m;
+    m.nproc = sysconf(_SC_NPROCESSORS_ONLN);
+    m.pg_version = pg_version;
+    std::ifstream cpu("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(cpu, line)) {
+        if (line.rfind("model name", 0) == 0) {
+            auto colon = line.find(':');
+            if (colon != std::string::npos) m.cpu = line.substr(colon + 2);
+            break;
+        }
+    }
+    std::ifstream load("/proc/loadavg");
+    load >> m.load1;
+    return m;
+}
+
+}  // namespace pubsub::bench

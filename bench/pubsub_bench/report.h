@@ -1,0 +1,70 @@
+// report: percentiles, the printed table and the --json object of one pubsub-bench run.
+// Plain values and pure functions; not thread-safe (nothing shared).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "bench/pubsub_bench/bench_common.h"
+
+namespace pubsub::bench {
+
+struct latency_stats {
+    std::size_t n = 0;
+    double p50 = 0, p90 = 0, p99 = 0, p999 = 0, max = 0;  // microseconds
+};
+
+// Sorts `us` in place. Negative values are kept (they show clock trouble, not hidden).
+latency_stats summarize(std::vector<std::int64_t>& us);
+
+struct named_latency {
+    std::string name;  // "send->ack", "send->handler start", ...
+    latency_stats s;
+};
+
+struct rate_line {
+    std::string name;  // "pubsub end-to-end", "sql-queue end-to-end", ...
+    double per_s = 0;
+    double seconds = 0;
+    std::string note;  // error, or ratio text
+};
+
+struct bench_report {
+    std::string config_text;   // one line describing the run
+    std::string machine_text;  // nproc, CPU, PostgreSQL
+    std::vector<rate_line> rates;
+    std::vector<named_latency> latencies;
+    std::vector<std::pair<std::string, double>> ratios;      // "end_to_end_vs_sql_queue", 12.3
+    std::vector<std::pair<std::string, std::string>> facts;  // other figures, already formatted
+    std::vector<std::string> errors;
+    std::string json;  // the --json object, filled by make_json()
+};
+
+std::string format_table(const bench_report& r);
+
+// A minimal ordered JSON object builder (values are numbers, strings, raw JSON).
+class json_object {
+  public:
+    json_object& num(const std::string& k, double v);
+    json_object& str(const std::string& k, const std::string& v);
+    json_object& raw(const std::string& k, const std::string& json);
+    std::string done() const { return body_ + "}"; }
+
+  private:
+    void key(const std::string& k);
+    std::string body_ = "{";
+};
+
+std::string latency_json(const latency_stats& s);
+
+// nproc, CPU model and the PostgreSQL version, as one line and as JSON.
+struct machine_info {
+    long nproc = 0;
+    std::string cpu;
+    std::string pg_version;
+    double load1 = 0;
+};
+machine_info read_machine(const std::string& pg_version);
+
+}  // namespace pubsub::bench
