@@ -100,6 +100,7 @@ struct file_watcher::impl : std::enable_shared_from_this<file_watcher::impl> {
 
     // --- any thread (relaxed: plain counters, no ordering with other data) ---
     std::atomic<bool> drop_events{false};
+    std::size_t test_watch_limit = 0;  // set before start(); 0: none
     std::atomic<std::uint64_t> emitted{0}, submit_errors{0}, watches{0}, dirs_missing{0},
         overflows{0}, rescans{0}, unreadable{0}, limit_errors{0}, skipped_names{0};
     std::atomic<bool> limit_reached{false};

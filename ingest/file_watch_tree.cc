@@ -78,7 +78,10 @@ void file_watcher::impl::add_tree(const std::string& dir, std::size_t root) {
 // than the watch limit; at the limit it is still listed, and polled by full rescans).
 bool file_watcher::impl::watch_one(const std::string& dir, std::size_t root) {
     const std::uint32_t mask = dir == roots[root].dir ? k_mask : k_mask | IN_DONT_FOLLOW;
-    const int wd = inotify_add_watch(inotify.native_handle(), dir.c_str(), mask);
+    const bool at_test_limit =
+        test_watch_limit > 0 && by_wd.size() >= test_watch_limit && wd_by_path.count(dir) == 0;
+    const int wd = at_test_limit ? (errno = ENOSPC, -1)
+                                 : inotify_add_watch(inotify.native_handle(), dir.c_str(), mask);
     if (wd >= 0) {
         if (auto old = by_wd.find(wd); old != by_wd.end() && old->second.path != dir) {
             wd_by_path.erase(old->second.path);  // the directory moved while events were lost

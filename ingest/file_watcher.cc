@@ -394,6 +394,8 @@ void file_watcher::test_drop_events(bool drop) {
     impl_->drop_events.store(drop, std::memory_order_relaxed);
 }
 
+void file_watcher::test_limit_watches(std::size_t n) { impl_->test_watch_limit = n; }
+
 void file_watcher::test_inject_overflow() {
     impl* self = impl_.get();
     asio::post(self->io, [self] {

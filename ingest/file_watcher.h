@@ -96,10 +96,13 @@ class file_watcher {
     void stop() noexcept;
     file_watcher_counters counters() const;
 
-    // Test seams. test_drop_events(true) discards every inotify event read, as the kernel does
-    // when its queue overflows; test_inject_overflow() then acts as if IN_Q_OVERFLOW arrived.
+    // Test seams (not for production use). test_drop_events(true) discards every inotify event
+    // read, as the kernel does when its queue overflows; test_inject_overflow() then acts as if
+    // IN_Q_OVERFLOW arrived.
     void test_drop_events(bool drop);
     void test_inject_overflow();
+    // Before start(): inotify_add_watch fails with ENOSPC once n directories are watched.
+    void test_limit_watches(std::size_t n);
 
   private:
     struct impl;

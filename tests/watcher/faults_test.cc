@@ -122,6 +122,27 @@ TEST_F(watcher_test, refused_submits_are_retried_and_recorded_once) {
     ASSERT_TRUE(wait_until([&] { return state_rows() == 1; }));
 }
 
+TEST_F(watcher_test, watch_limit_is_reported_and_unwatched_directories_are_polled) {
+    const std::string& d = dir_->path();
+    for (const char* s : {"/a", "/b", "/c"}) fs::create_directories(d + s);
+    auto opts = options();
+    opts.poll_interval = std::chrono::milliseconds(200);
+    file_watcher w(opts, intake_.submitter(), *store_);
+    w.test_limit_watches(2);  // the root and one of a, b, c
+    ASSERT_TRUE(w.start().ok());
+    auto c = w.counters();
+    EXPECT_TRUE(c.watch_limit_reached);
+    EXPECT_GE(c.watch_limit_errors, 2u);
+    EXPECT_EQ(c.watches, 2u);
+    EXPECT_NE(c.last_error.find("max_user_watches"), std::string::npos) << c.last_error;
+    for (const char* s : {"/a/1.csv", "/b/2.csv", "/c/3.csv", "/4.csv"}) write_file(d + s, "x");
+    ASSERT_TRUE(wait_until([&] { return intake_.accepted_count() == 4; }))
+        << intake_.accepted_count();
+    quiet();
+    EXPECT_EQ(intake_.accepted_count(), 4u);
+    EXPECT_GE(w.counters().rescans, 1u);
+}
+
 TEST_F(watcher_test, overlapping_directories_are_refused) {
     auto opts = options();
     opts.dirs = {dir_->path(), dir_->path() + "/sub"};
