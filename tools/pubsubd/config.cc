@@ -47,6 +47,10 @@ config_outcome parse_config(int argc, char** argv) {
         ->envname("PUBSUB_SOCKET_ALLOW_GID");
     app.add_option("--watch", c.watch_dirs, "Directory to watch (repeatable)")
         ->envname("PUBSUB_WATCH");
+    app.add_option("--watch-ignore", c.watch_ignore,
+                   "File name glob the watcher ignores (repeatable; replaces the defaults: "
+                   "dot files, *.tmp, *.part, *.swp)")
+        ->envname("PUBSUB_WATCH_IGNORE");
     app.add_option("--scripts-dir", c.scripts_dirs, "Allowlisted folder for custom scripts")
         ->envname("PUBSUB_SCRIPTS_DIR");
     app.add_option("--job-command", job_commands, "TYPE=COMMAND for import/inbox_processor/report")

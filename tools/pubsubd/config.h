@@ -21,6 +21,7 @@ struct daemon_config {
     std::vector<unsigned> socket_allow_uids;  // empty: whoever the file mode lets in
     std::vector<unsigned> socket_allow_gids;
     std::vector<std::string> watch_dirs;
+    std::vector<std::string> watch_ignore;  // empty: the watcher's defaults
     std::vector<std::string> scripts_dirs;
     std::map<job_type, std::string> job_commands;
     std::map<job_type, int> concurrency;

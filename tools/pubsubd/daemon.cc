@@ -10,6 +10,8 @@
 
 #include "handlers/pool_set.h"
 #include "handlers/process_job_runner.h"
+#include "ingest/file_watcher.h"
+#include "ingest/request.h"
 #include "ingest/socket_server.h"
 #include "logger.h"
 #include "db_door.h"
@@ -23,6 +25,7 @@
 #include "storage/listener.h"
 #include "storage/migrations.h"
 #include "storage/subscriber_store.h"
+#include "storage/watch_state_store.h"
 #include "storage/write_behind.h"
 
 namespace pubsub {
@@ -53,8 +56,22 @@ result<pg::connection> connect_with_wait(const std::string& dsn, int wait_s) {
     }
 }
 
+std::string watcher_json(const file_watcher* w) {
+    if (!w) return "null";
+    auto c = w->counters();
+    std::string j = "{\"watches\":" + std::to_string(c.watches) +
+                    ",\"files_emitted\":" + std::to_string(c.files_emitted) +
+                    ",\"dirs_missing\":" + std::to_string(c.dirs_missing) +
+                    ",\"overflows\":" + std::to_string(c.overflows) +
+                    ",\"unreadable_dirs\":" + std::to_string(c.unreadable_dirs) +
+                    ",\"watch_limit_reached\":" + (c.watch_limit_reached ? "true" : "false") +
+                    ",\"last_error\":";
+    append_json_string(j, c.last_error);
+    return j + "}";
+}
+
 std::string node_info_json(const router& r, const write_behind& wb, const socket_server& door,
-                           const pool_set& pools) {
+                           const pool_set& pools, const file_watcher* watcher) {
     auto rc = r.counters();
     auto ws = wb.stats();
     auto sc = door.counters();
@@ -81,7 +98,7 @@ std::string node_info_json(const router& r, const write_behind& wb, const socket
              ",\"failed\":" + std::to_string(pc.failed) + "}";
         if (t + 1 < job_type_count) j += ",";
     }
-    return j + "}}";
+    return j + "},\"file_watcher\":" + watcher_json(watcher) + "}";
 }
 
 int wait_for_stop_signal(const sigset_t& set, const std::function<void()>& on_hup) {
@@ -197,7 +214,24 @@ int run_daemon(const daemon_config& cfg) {
     so.allowed_gids.assign(cfg.socket_allow_gids.begin(), cfg.socket_allow_gids.end());
     so.log = log_hook("socket");
     socket_server door(so, in);
-    db_door dbd(cfg, rt, notify, node, [&] { return node_info_json(rt, wb, door, pools); });
+    std::optional<pg_watch_state_store> watch_store;
+    std::optional<file_watcher> watcher;
+    if (!cfg.watch_dirs.empty()) {
+        watch_store.emplace(dsn, cfg.schema);
+        file_watcher_options fo;
+        fo.dirs = cfg.watch_dirs;
+        if (!cfg.watch_ignore.empty()) fo.ignore = cfg.watch_ignore;
+        fo.log = log_hook("file_watcher");
+        watcher.emplace(
+            fo,
+            [&in](event_draft d, ack_callback done) {
+                in.submit(std::move(d), ack_mode::durable, std::move(done));
+            },
+            *watch_store);
+    }
+    db_door dbd(cfg, rt, notify, node, [&] {
+        return node_info_json(rt, wb, door, pools, watcher ? &*watcher : nullptr);
+    });
     dbd.reload_subscribers(*conn);
 
     wb.start();
@@ -217,7 +251,9 @@ int run_daemon(const daemon_config& cfg) {
     pg_listener listener(dbd.listener(dsn));
     listener.start();
 
-    if (status s = door.start(); !s.ok()) {
+    status door_started = door.start();
+    if (door_started.ok() && watcher) door_started = watcher->start();
+    if (status s = door_started; !s.ok()) {
         log_line(log_level::error, s.message());
         listener.stop();
         rt.stop(steady::now());
@@ -226,6 +262,10 @@ int run_daemon(const daemon_config& cfg) {
         ids.stop();
         stop_cluster();
         return 1;
+    }
+    if (watcher) {
+        log_line(log_level::info, "watching directories",
+                 "count=" + std::to_string(cfg.watch_dirs.size()));
     }
     log_line(log_level::info, "pubsubd started",
              "socket=" + q(cfg.socket_path) + " schema=" + q(cfg.schema) +
@@ -242,12 +282,14 @@ int run_daemon(const daemon_config& cfg) {
     // Doors first, synchronously: once they return, no thread can still enqueue into the
     // router, so its drain sees everything that was accepted.
     door.stop_accepting();
+    if (watcher) watcher->stop_watching();
     listener.stop();
     in.close();
     rt.stop(drain_deadline);
     pools.stop(drain_deadline);
     wb.stop(drain_deadline + std::chrono::seconds(cfg.drain_timeout_s));
     door.stop();
+    if (watcher) watcher->stop();
     ids.stop();
     if (auto c = pg::connection::open(dsn); c.ok()) remove_node(*c, cfg.schema, node);
     auto ws = wb.stats();
