@@ -15,14 +15,14 @@ struct run_outcome {
 };
 
 class job_runner {
-public:
+  public:
     virtual ~job_runner() = default;
     virtual run_outcome run(const delivery& d) = 0;
 };
 
 // In-process, does nothing, always succeeds: for tests and benchmarks.
 class noop_runner final : public job_runner {
-public:
+  public:
     run_outcome run(const delivery&) override { return {}; }
 };
 

@@ -41,7 +41,7 @@ struct pool_set::pool {
         for (;;) {
             delivery d;
             queue.wait_dequeue(token, d);
-            if (!d.group) return;  // terminate message
+            if (!d.group) return;                                            // terminate message
             if (!past_deadline.load(std::memory_order_acquire)) run_one(d);  // else: resumed later
             in_flight.fetch_sub(1, std::memory_order_acq_rel);
         }
@@ -103,8 +103,8 @@ void pool_set::submit(delivery d) {
 
 pool_counters pool_set::counters(job_type type) const {
     const auto& p = *pools_[static_cast<std::size_t>(type)];
-    return {p.started.load(), p.succeeded.load(), p.failed.load(), p.queue.size_approx(),
-            p.busy.load(), static_cast<int>(p.threads.size())};
+    return {p.started.load(),      p.succeeded.load(), p.failed.load(),
+            p.queue.size_approx(), p.busy.load(),      static_cast<int>(p.threads.size())};
 }
 
 }  // namespace pubsub

@@ -33,7 +33,7 @@ struct pool_counters {
 };
 
 class pool_set final : public delivery_sink {
-public:
+  public:
     pool_set();
     ~pool_set() override;
     pool_set(const pool_set&) = delete;
@@ -47,7 +47,7 @@ public:
     void submit(delivery d) override;
     pool_counters counters(job_type type) const;
 
-private:
+  private:
     struct pool;
     std::array<std::unique_ptr<pool>, job_type_count> pools_;
 };

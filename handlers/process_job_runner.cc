@@ -12,11 +12,21 @@ void append_json_string(std::string& out, std::string_view s) {
     out += '"';
     for (unsigned char c : s) {
         switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
             default:
                 if (c < 0x20) {
                     static const char* hex = "0123456789abcdef";
@@ -53,7 +63,7 @@ run_outcome from_process(const process_outcome& out) {
 }
 
 class custom_runner final : public job_runner {
-public:
+  public:
     explicit custom_runner(handler_settings s) : s_(std::move(s)) {}
     run_outcome run(const delivery& d) override {
         if (d.sub->script_path.empty()) {
@@ -66,12 +76,12 @@ public:
         return from_process(run_process(spec));
     }
 
-private:
+  private:
     handler_settings s_;
 };
 
 class command_runner final : public job_runner {
-public:
+  public:
     command_runner(command_template t, handler_settings s) : t_(std::move(t)), s_(std::move(s)) {}
     run_outcome run(const delivery& d) override {
         const event& ev = *d.group->ev();
@@ -91,17 +101,17 @@ public:
         return from_process(run_process(spec));
     }
 
-private:
+  private:
     command_template t_;
     handler_settings s_;
 };
 
 class unconfigured_runner final : public job_runner {
-public:
+  public:
     explicit unconfigured_runner(std::string why) : why_(std::move(why)) {}
     run_outcome run(const delivery&) override { return {false, why_}; }
 
-private:
+  private:
     std::string why_;
 };
 
@@ -124,10 +134,12 @@ std::string event_json_for_handler(const delivery& d) {
 
 result<std::shared_ptr<job_runner>> make_job_runner(job_type type, const handler_settings& s) {
     switch (type) {
-        case job_type::noop: return std::shared_ptr<job_runner>(std::make_shared<noop_runner>());
+        case job_type::noop:
+            return std::shared_ptr<job_runner>(std::make_shared<noop_runner>());
         case job_type::custom:
             return std::shared_ptr<job_runner>(std::make_shared<custom_runner>(s));
-        default: break;
+        default:
+            break;
     }
     auto it = s.job_commands.find(type);
     if (it == s.job_commands.end() || it->second.empty()) {
@@ -136,8 +148,7 @@ result<std::shared_ptr<job_runner>> make_job_runner(job_type type, const handler
     }
     auto t = parse_command_template(it->second);
     if (!t.ok()) {
-        return status::error("--job-command " + std::string(to_string(type)) + ": " +
-                             t.message());
+        return status::error("--job-command " + std::string(to_string(type)) + ": " + t.message());
     }
     return std::shared_ptr<job_runner>(std::make_shared<command_runner>(std::move(*t), s));
 }

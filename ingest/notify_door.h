@@ -18,7 +18,7 @@
 namespace pubsub {
 
 class notify_door {
-public:
+  public:
     notify_door(intake& in, std::function<void(int, const std::string&)> log)
         : in_(in), log_(std::move(log)) {}
 
@@ -27,7 +27,7 @@ public:
     std::uint64_t accepted() const { return accepted_.load(std::memory_order_relaxed); }
     std::uint64_t malformed() const { return malformed_.load(std::memory_order_relaxed); }
 
-private:
+  private:
     intake& in_;
     std::function<void(int, const std::string&)> log_;
     request_parser parser_;

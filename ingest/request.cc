@@ -18,14 +18,20 @@ namespace {
 std::string type_name(simdjson::dom::element_type t) {
     using simdjson::dom::element_type;
     switch (t) {
-        case element_type::ARRAY: return "an array";
-        case element_type::OBJECT: return "an object";
+        case element_type::ARRAY:
+            return "an array";
+        case element_type::OBJECT:
+            return "an object";
         case element_type::INT64:
         case element_type::UINT64:
-        case element_type::DOUBLE: return "a number";
-        case element_type::STRING: return "a string";
-        case element_type::BOOL: return "a boolean";
-        case element_type::NULL_VALUE: return "null";
+        case element_type::DOUBLE:
+            return "a number";
+        case element_type::STRING:
+            return "a string";
+        case element_type::BOOL:
+            return "a boolean";
+        case element_type::NULL_VALUE:
+            return "null";
     }
     return "something else";
 }
@@ -39,8 +45,8 @@ status read_priority(simdjson::dom::element v, int& out) {
         return status::error("priority must be an integer from 1 to 10 (got " + got + ")");
     }
     if (p < min_priority || p > max_priority) {
-        return status::error("priority must be an integer from 1 to 10 (got " +
-                             std::to_string(p) + ")");
+        return status::error("priority must be an integer from 1 to 10 (got " + std::to_string(p) +
+                             ")");
     }
     out = static_cast<int>(p);
     return status();
@@ -113,11 +119,21 @@ void append_json_string(std::string& out, std::string_view s) {
     out += '"';
     for (unsigned char c : s) {
         switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
             default:
                 if (c < 0x20) {
                     char buf[8];

@@ -20,7 +20,7 @@ struct parsed_request {
 };
 
 class request_parser {
-public:
+  public:
     request_parser();
     ~request_parser();
     request_parser(const request_parser&) = delete;
@@ -30,12 +30,12 @@ public:
     // (got 11)`, `unknown field "foo"`, `malformed JSON: ...`.
     result<parsed_request> parse(std::string_view line);
 
-private:
+  private:
     struct impl;
     std::unique_ptr<impl> impl_;
 };
 
-std::string ok_reply(event_id id);           // {"ok":true,"event_id":123}\n
+std::string ok_reply(event_id id);            // {"ok":true,"event_id":123}\n
 std::string error_reply(std::string_view e);  // {"ok":false,"error":"..."}\n
 void append_json_string(std::string& out, std::string_view s);
 

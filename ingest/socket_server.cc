@@ -10,8 +10,8 @@
 #include <boost/asio/post.hpp>
 #include <cerrno>
 #include <cstring>
-#include <list>
 #include <future>
+#include <list>
 #include <optional>
 #include <thread>
 
@@ -52,23 +52,23 @@ struct socket_server::impl : std::enable_shared_from_this<socket_server::impl> {
     }
 
     void do_accept() {
-        acceptor->async_accept([self = shared_from_this()](const boost::system::error_code& ec,
-                                                           local::socket sock) {
-            if (ec) {
-                if (ec == asio::error::operation_aborted) return;
-                self->log(2, "socket door: accept failed: " + ec.message());
-            } else if (!self->peer_allowed(sock.native_handle())) {
-                self->refused.fetch_add(1, std::memory_order_relaxed);
-                self->log(2, "socket door: refused a peer whose uid/gid is not allowed");
-            } else {
-                self->connections.fetch_add(1, std::memory_order_relaxed);
-                auto s = std::make_shared<socket_session>(std::move(sock), self->shared);
-                self->sessions.remove_if([](const auto& w) { return w.expired(); });
-                self->sessions.push_back(s);
-                s->start();
-            }
-            if (self->acceptor && self->acceptor->is_open()) self->do_accept();
-        });
+        acceptor->async_accept(
+            [self = shared_from_this()](const boost::system::error_code& ec, local::socket sock) {
+                if (ec) {
+                    if (ec == asio::error::operation_aborted) return;
+                    self->log(2, "socket door: accept failed: " + ec.message());
+                } else if (!self->peer_allowed(sock.native_handle())) {
+                    self->refused.fetch_add(1, std::memory_order_relaxed);
+                    self->log(2, "socket door: refused a peer whose uid/gid is not allowed");
+                } else {
+                    self->connections.fetch_add(1, std::memory_order_relaxed);
+                    auto s = std::make_shared<socket_session>(std::move(sock), self->shared);
+                    self->sessions.remove_if([](const auto& w) { return w.expired(); });
+                    self->sessions.push_back(s);
+                    s->start();
+                }
+                if (self->acceptor && self->acceptor->is_open()) self->do_accept();
+            });
     }
 };
 
@@ -78,7 +78,7 @@ socket_server::socket_server(socket_options opts, intake& in)
 socket_server::~socket_server() { stop(); }
 
 static status clear_stale_socket(const std::string& path) {
-    struct stat st{};
+    struct stat st {};
     if (lstat(path.c_str(), &st) != 0) return status();
     if (!S_ISSOCK(st.st_mode)) {
         return status::error("socket path " + path + " exists and is not a socket");

@@ -44,7 +44,7 @@ struct socket_counters {
 };
 
 class socket_server {
-public:
+  public:
     socket_server(socket_options opts, intake& in);
     ~socket_server();
     socket_server(const socket_server&) = delete;
@@ -55,7 +55,7 @@ public:
     void stop() noexcept;
     socket_counters counters() const;
 
-private:
+  private:
     struct impl;
     std::shared_ptr<impl> impl_;
 };

@@ -139,19 +139,19 @@ void socket_session::flush() {
     writing_ = true;
     out_.swap(wbuf_);
     wbuf_.clear();
-    asio::async_write(sock_, asio::buffer(out_),
-                      [self = shared_from_this()](const boost::system::error_code& ec,
-                                                  std::size_t) {
-                          self->writing_ = false;
-                          self->out_.clear();
-                          if (ec) {
-                              self->read_done_ = true;
-                              self->close();
-                              return;
-                          }
-                          self->flush();
-                          self->maybe_finish();
-                      });
+    asio::async_write(
+        sock_, asio::buffer(out_),
+        [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
+            self->writing_ = false;
+            self->out_.clear();
+            if (ec) {
+                self->read_done_ = true;
+                self->close();
+                return;
+            }
+            self->flush();
+            self->maybe_finish();
+        });
 }
 
 void socket_session::maybe_finish() {

@@ -26,13 +26,13 @@ struct session_shared {
 };
 
 class socket_session : public std::enable_shared_from_this<socket_session> {
-public:
+  public:
     socket_session(boost::asio::local::stream_protocol::socket sock, session_shared& shared);
     void start();
     void stop_reading();
     void close();
 
-private:
+  private:
     void do_read();
     void on_read(const boost::system::error_code& ec, std::size_t n);
     void handle_line(std::string_view line);

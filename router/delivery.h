@@ -20,7 +20,7 @@
 namespace pubsub {
 
 class delivery_group {
-public:
+  public:
     delivery_group(event_ptr ev, int deliveries, int attempt, transition_log& log);
 
     const event_ptr& ev() const { return ev_; }
@@ -32,7 +32,7 @@ public:
     // Records the final transition when the last delivery finishes.
     void finished(bool ok, std::string_view error);
 
-private:
+  private:
     event_ptr ev_;
     int attempt_;
     transition_log& log_;

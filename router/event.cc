@@ -11,11 +11,16 @@ std::int64_t now_us() {
 
 std::string_view to_string(event_status s) {
     switch (s) {
-        case event_status::pending: return "pending";
-        case event_status::processing: return "processing";
-        case event_status::completed: return "completed";
-        case event_status::failed: return "failed";
-        case event_status::cancelled: return "cancelled";
+        case event_status::pending:
+            return "pending";
+        case event_status::processing:
+            return "processing";
+        case event_status::completed:
+            return "completed";
+        case event_status::failed:
+            return "failed";
+        case event_status::cancelled:
+            return "cancelled";
     }
     return "unknown";
 }

@@ -30,7 +30,7 @@ struct event_draft {
 };
 
 class id_source {
-public:
+  public:
     virtual ~id_source() = default;
     // Thread-safe; never blocks on the network on the fast path.
     virtual result<event_id> next_id() = 0;
@@ -39,14 +39,14 @@ public:
 using ack_callback = std::function<void(const result<event_id>&)>;
 
 class intake {
-public:
+  public:
     intake(id_source& ids, transition_log& log, router& r) : ids_(ids), log_(log), router_(r) {}
 
     void submit(event_draft draft, ack_mode mode, ack_callback done);
     // After close(), submit() refuses with "shutting down". Thread-safe, idempotent.
     void close() { closed_.store(true, std::memory_order_release); }
 
-private:
+  private:
     id_source& ids_;
     transition_log& log_;
     router& router_;

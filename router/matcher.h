@@ -17,7 +17,7 @@
 namespace pubsub {
 
 class matcher {
-public:
+  public:
     virtual ~matcher() = default;
     // Appends to out the indexes (into the snapshot's subscribers) of every subscriber the
     // event reaches, each at most once. Thread-safe.

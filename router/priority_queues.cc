@@ -13,7 +13,7 @@ struct priority_queues::impl {
     // Consumer-only state (the single dispatch thread): no synchronisation needed.
     int fairness_period;
     int pops_until_fair_turn;  // the fair turn is the period-th pop, never the first
-    int fair_floor = 0;  // rotating start index for the fair turn
+    int fair_floor = 0;        // rotating start index for the fair turn
 
     event_ptr try_pop(int index) {
         event_ptr ev;

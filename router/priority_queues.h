@@ -22,7 +22,7 @@
 namespace pubsub {
 
 class priority_queues {
-public:
+  public:
     explicit priority_queues(int fairness_period = 16);
     ~priority_queues();
     priority_queues(const priority_queues&) = delete;
@@ -37,7 +37,7 @@ public:
     std::size_t total_approx() const;
     bool empty_approx() const { return total_approx() == 0; }
 
-private:
+  private:
     struct impl;
     std::unique_ptr<impl> impl_;
 };

@@ -12,7 +12,7 @@
 namespace pubsub {
 
 class [[nodiscard]] status {
-public:
+  public:
     status() = default;  // ok
     static status error(std::string message) { return status(std::move(message)); }
 
@@ -20,7 +20,7 @@ public:
     explicit operator bool() const { return ok(); }
     const std::string& message() const { return message_; }
 
-private:
+  private:
     explicit status(std::string message) : failed_(true), message_(std::move(message)) {}
     bool failed_ = false;
     std::string message_;
@@ -30,7 +30,7 @@ inline status ok_status() { return {}; }
 
 template <class T>
 class [[nodiscard]] result {
-public:
+  public:
     result(T value) : v_(std::move(value)) {}  // NOLINT: implicit on purpose, like std::expected
     result(status error) : v_(std::move(error)) {}
 
@@ -49,7 +49,7 @@ public:
     const std::string& message() const { return std::get<1>(v_).message(); }
     status error() const { return ok() ? status() : std::get<1>(v_); }
 
-private:
+  private:
     std::variant<T, status> v_;
 };
 

@@ -26,7 +26,7 @@
 namespace pubsub {
 
 class delivery_sink {
-public:
+  public:
     virtual ~delivery_sink() = default;
     // Thread-safe. Takes ownership of the delivery; its group is told when it ends.
     virtual void submit(delivery d) = 0;
@@ -44,7 +44,7 @@ struct router_counters {
 };
 
 class router {
-public:
+  public:
     router(router_options opts, transition_log& log, delivery_sink& sink);
     ~router();
     router(const router&) = delete;
@@ -62,7 +62,7 @@ public:
     std::size_t depth() const { return queues_.total_approx(); }
     router_counters counters() const;
 
-private:
+  private:
     void run();
     void dispatch(const event_ptr& ev, const subscriber_set& set, const subscriber_snapshot& snap,
                   std::vector<std::uint32_t>& scratch);

@@ -8,7 +8,7 @@ namespace pubsub {
 namespace {
 
 class filter_matcher final : public matcher {
-public:
+  public:
     explicit filter_matcher(const std::vector<matcher_entry>& entries) : compiled_(entries) {}
 
     void match(const event& ev, std::vector<std::uint32_t>& out) const override {
@@ -17,7 +17,7 @@ public:
         compiled_.match(make_event_view(ev), scratch, out);
     }
 
-private:
+  private:
     compiled_matcher compiled_;
 };
 

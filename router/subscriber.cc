@@ -4,11 +4,16 @@ namespace pubsub {
 
 std::string_view to_string(job_type t) {
     switch (t) {
-        case job_type::import: return "import";
-        case job_type::inbox_processor: return "inbox_processor";
-        case job_type::report: return "report";
-        case job_type::custom: return "custom";
-        case job_type::noop: return "noop";
+        case job_type::import:
+            return "import";
+        case job_type::inbox_processor:
+            return "inbox_processor";
+        case job_type::report:
+            return "report";
+        case job_type::custom:
+            return "custom";
+        case job_type::noop:
+            return "noop";
     }
     return "unknown";
 }

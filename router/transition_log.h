@@ -28,7 +28,7 @@ struct transition {
 };
 
 class transition_log {
-public:
+  public:
     virtual ~transition_log() = default;
     // Thread-safe; never blocks on I/O; never loses an admitted event.
     virtual void record(transition t) = 0;

@@ -15,7 +15,7 @@
 namespace pubsub {
 
 class wakeup {
-public:
+  public:
     void notify() {
         epoch_.fetch_add(1, std::memory_order_seq_cst);
         if (sleeping_.load(std::memory_order_seq_cst)) epoch_.notify_one();
@@ -48,7 +48,7 @@ public:
     bool stopped() const { return stopped_.load(std::memory_order_acquire); }
     void set_spin_rounds(int n) { spin_rounds_ = n; }
 
-private:
+  private:
     std::atomic<std::uint32_t> epoch_{0};
     std::atomic<bool> sleeping_{false};
     std::atomic<bool> stopped_{false};

@@ -59,10 +59,12 @@ result<std::vector<event_ptr>> claim_open_events(pg::connection& conn, const std
     auto r = conn.query(
         "UPDATE " + s + ".tpubsub_events e SET claimed_by = $1 FROM (SELECT event_id FROM " + s +
             ".tpubsub_events WHERE status IN ('pending', 'processing') AND (claimed_by IS NULL "
-            "OR (claimed_by <> $1 AND claimed_by NOT IN (SELECT node_id FROM " + s +
+            "OR (claimed_by <> $1 AND claimed_by NOT IN (SELECT node_id FROM " +
+            s +
             ".tpubsub_nodes WHERE last_heartbeat > now() - make_interval(secs => $3::int)))) "
             "ORDER BY event_id LIMIT $2::bigint FOR UPDATE SKIP LOCKED) c "
-            "WHERE e.event_id = c.event_id RETURNING " + event_columns,
+            "WHERE e.event_id = c.event_id RETURNING " +
+            event_columns,
         {node_id, std::to_string(limit), std::to_string(dead_after.count())});
     if (!r.ok()) return status::error("cannot claim events: " + r.message());
     return to_events(*r);

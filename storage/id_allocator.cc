@@ -1,6 +1,5 @@
 #include "storage/id_allocator.h"
 
-
 namespace pubsub {
 
 id_allocator::id_allocator(id_allocator_options opts) : opts_(std::move(opts)) {}
@@ -93,9 +92,9 @@ result<event_id> id_allocator::next_id() {
         }
         need_block_.notify_one();
         if (!have_block_.wait_for(lock, opts_.wait_for, [this] { return !blocks_.empty(); })) {
-            return status::error("no event ids available: " +
-                                 (last_error_.empty() ? std::string("database too slow")
-                                                      : last_error_));
+            return status::error(
+                "no event ids available: " +
+                (last_error_.empty() ? std::string("database too slow") : last_error_));
         }
     }
 }

@@ -32,7 +32,7 @@ struct id_allocator_options {
 };
 
 class id_allocator final : public id_source {
-public:
+  public:
     explicit id_allocator(id_allocator_options opts);
     ~id_allocator() override;
 
@@ -42,19 +42,19 @@ public:
 
     result<event_id> next_id() override;
 
-private:
+  private:
     void run();
     result<std::vector<event_id>> fetch_block();
 
     id_allocator_options opts_;
     std::mutex mu_;
-    std::condition_variable need_block_;  // wakes the refill thread
-    std::condition_variable have_block_;  // wakes callers waiting for ids
+    std::condition_variable need_block_;        // wakes the refill thread
+    std::condition_variable have_block_;        // wakes callers waiting for ids
     std::deque<std::vector<event_id>> blocks_;  // guarded by mu_; front is in use
-    std::size_t next_index_ = 0;                 // into blocks_.front(); guarded by mu_
-    std::string last_error_;                     // guarded by mu_
-    bool stopping_ = false;                      // guarded by mu_
-    std::optional<pg::connection> conn_;  // start() first, then the refill thread only
+    std::size_t next_index_ = 0;                // into blocks_.front(); guarded by mu_
+    std::string last_error_;                    // guarded by mu_
+    bool stopping_ = false;                     // guarded by mu_
+    std::optional<pg::connection> conn_;        // start() first, then the refill thread only
     std::thread thread_;
 };
 

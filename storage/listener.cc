@@ -69,7 +69,8 @@ void pg_listener::run() {
 void pg_listener::serve(pg::connection& conn) {
     auto next_tick = steady::now() + opts_.tick_interval;
     while (!stopping_.load(std::memory_order_acquire)) {
-        auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_tick - steady::now());
+        auto wait =
+            std::chrono::duration_cast<std::chrono::milliseconds>(next_tick - steady::now());
         pollfd fds[2] = {{conn.socket(), POLLIN, 0}, {wake_fd_, POLLIN, 0}};
         int rc = ::poll(fds, 2, wait.count() > 0 ? static_cast<int>(wait.count()) : 0);
         if (rc > 0 && (fds[0].revents & (POLLIN | POLLERR | POLLHUP))) {

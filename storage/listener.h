@@ -31,7 +31,7 @@ struct listener_options {
 };
 
 class pg_listener {
-public:
+  public:
     explicit pg_listener(listener_options opts);
     ~pg_listener();
     pg_listener(const pg_listener&) = delete;
@@ -41,7 +41,7 @@ public:
     void stop() noexcept;
     bool connected() const { return connected_.load(std::memory_order_relaxed); }
 
-private:
+  private:
     void run();
     void serve(pg::connection& conn);
     void sleep_for(std::chrono::milliseconds d);

@@ -49,7 +49,8 @@ result<connection> connection::open(const std::string& dsn) {
         return status::error("cannot connect to PostgreSQL (" + redact_dsn(dsn) + "): " + why);
     }
     // Quiet NOTICEs such as "relation already exists, skipping" from idempotent migrations.
-    PQsetNoticeProcessor(c, [](void*, const char*) {}, nullptr);
+    PQsetNoticeProcessor(
+        c, [](void*, const char*) {}, nullptr);
     return connection(c);
 }
 
@@ -114,7 +115,8 @@ status connection::copy_in(const std::string& copy_sql, std::string_view data) {
             return status::error("COPY send failed: " + last_error());
         }
     }
-    if (PQputCopyEnd(c_.get(), nullptr) != 1) return status::error("COPY end failed: " + last_error());
+    if (PQputCopyEnd(c_.get(), nullptr) != 1)
+        return status::error("COPY end failed: " + last_error());
     status out;
     while (pg_result* end = PQgetResult(c_.get())) {
         if (PQresultStatus(end) != PGRES_COMMAND_OK && out.ok()) {
@@ -144,11 +146,20 @@ std::string connection::quote_literal(std::string_view value) const {
 void append_copy_text(std::string& out, std::string_view s) {
     for (char ch : s) {
         switch (ch) {
-            case '\\': out += "\\\\"; break;
-            case '\t': out += "\\t"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            default: out += ch;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            default:
+                out += ch;
         }
     }
 }
@@ -163,9 +174,9 @@ void append_timestamp(std::string& out, std::int64_t us) {
     std::tm tm{};
     gmtime_r(&secs, &tm);
     char buf[48];
-    int n = std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d.%06ld+00",
-                          tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                          tm.tm_sec, frac);
+    int n =
+        std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d.%06ld+00", tm.tm_year + 1900,
+                      tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
     out.append(buf, static_cast<std::size_t>(n));
 }
 

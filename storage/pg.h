@@ -21,7 +21,7 @@ namespace pubsub::pg {
 
 // One query result. Values are text; null is reported by is_null().
 class query_result {
-public:
+  public:
     query_result() = default;
     explicit query_result(pg_result* r);
     int rows() const;
@@ -34,7 +34,7 @@ public:
     std::string_view name(int col) const;
     bool is_json(int col) const;  // json or jsonb column (for JSON output)
 
-private:
+  private:
     struct deleter {
         void operator()(pg_result* r) const;
     };
@@ -42,7 +42,7 @@ private:
 };
 
 class connection {
-public:
+  public:
     // Connects synchronously; the error names the DSN (without password) and libpq's reason.
     static result<connection> open(const std::string& dsn);
 
@@ -67,7 +67,7 @@ public:
     std::string quote_literal(std::string_view value) const;
     std::string last_error() const;
 
-private:
+  private:
     struct deleter {
         void operator()(pg_conn* c) const;
     };

@@ -155,18 +155,23 @@ std::string stage_table_sql() {
 std::string stage_copy_sql() { return "COPY pg_temp.pubsub_stage FROM STDIN"; }
 
 std::string merge_sql(const std::string& s, const std::string& node) {
-    return "INSERT INTO " + s + ".tpubsub_events AS e (event_id, event_type, event_source, "
+    return "INSERT INTO " + s +
+           ".tpubsub_events AS e (event_id, event_type, event_source, "
            "event_data, status, priority, created_at, processed_at, completed_at, "
            "error_message, retry_count, claimed_by) "
            "SELECT event_id, event_type, event_source, event_data, status, priority, "
-           "created_at, processed_at, completed_at, error_message, retry_count, " + node + " "
+           "created_at, processed_at, completed_at, error_message, retry_count, " +
+           node +
+           " "
            "FROM pg_temp.pubsub_stage WHERE is_new "
            "ON CONFLICT (event_id) DO UPDATE SET status = EXCLUDED.status, "
            "processed_at = coalesce(EXCLUDED.processed_at, e.processed_at), "
            "completed_at = coalesce(EXCLUDED.completed_at, e.completed_at), "
            "error_message = coalesce(EXCLUDED.error_message, e.error_message), "
            "retry_count = EXCLUDED.retry_count; "
-           "UPDATE " + s + ".tpubsub_events AS e SET status = st.status, "
+           "UPDATE " +
+           s +
+           ".tpubsub_events AS e SET status = st.status, "
            "processed_at = coalesce(st.processed_at, e.processed_at, st.completed_at), "
            "completed_at = coalesce(st.completed_at, e.completed_at), "
            "error_message = coalesce(st.error_message, e.error_message), "

@@ -32,7 +32,7 @@ struct pending_row {
 };
 
 class row_batch {
-public:
+  public:
     // Merges t. A transition older than what is already committed changes nothing; its ack (if
     // any) is returned through `ready_ack` to be called at once, since its row is durable.
     void add(transition&& t, std::int64_t now, durable_callback& ready_ack);
@@ -48,7 +48,7 @@ public:
     // Number of `pending` transitions found already committed since the last call.
     std::int64_t take_stale_pending() { return std::exchange(stale_pending_, 0); }
 
-private:
+  private:
     void merge(pending_row& into, pending_row&& from);
     std::unordered_map<event_id, pending_row> rows_;
     std::int64_t oldest_us_ = 0;  // first_seen of the oldest row, 0 when empty

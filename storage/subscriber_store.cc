@@ -43,15 +43,15 @@ result<std::int64_t> insert_subscriber(pg::connection& conn, const std::string& 
     if (s.config_id) config = std::to_string(*s.config_id);
     std::optional<std::string> script;
     if (!s.script_path.empty()) script = s.script_path;
-    auto r = conn.query("INSERT INTO " + conn.quote_identifier(schema) +
-                            ".tpubsub_subscribers (subscriber_name, event_type, event_filter, "
-                            "job_type, config_id, script_path, is_active, max_retries, timeout_s) "
-                            "VALUES ($1, $2, $3::jsonb, $4, $5::int, $6, $7::bool, $8::int, "
-                            "$9::int) RETURNING subscriber_id",
-                        {s.name, s.event_type, s.filter_json.empty() ? "{}" : s.filter_json,
-                         std::string(to_string(s.job)), config, script,
-                         std::string(s.is_active ? "true" : "false"),
-                         std::to_string(s.max_retries), std::to_string(s.timeout_s)});
+    auto r = conn.query(
+        "INSERT INTO " + conn.quote_identifier(schema) +
+            ".tpubsub_subscribers (subscriber_name, event_type, event_filter, "
+            "job_type, config_id, script_path, is_active, max_retries, timeout_s) "
+            "VALUES ($1, $2, $3::jsonb, $4, $5::int, $6, $7::bool, $8::int, "
+            "$9::int) RETURNING subscriber_id",
+        {s.name, s.event_type, s.filter_json.empty() ? "{}" : s.filter_json,
+         std::string(to_string(s.job)), config, script, std::string(s.is_active ? "true" : "false"),
+         std::to_string(s.max_retries), std::to_string(s.timeout_s)});
     if (!r.ok()) return status::error("cannot add subscriber \"" + s.name + "\": " + r.message());
     return r->get_int(0, 0);
 }
@@ -61,11 +61,11 @@ result<bool> remove_subscriber(pg::connection& conn, const std::string& schema,
     std::int64_t id = 0;
     auto [p, ec] = std::from_chars(name_or_id.data(), name_or_id.data() + name_or_id.size(), id);
     bool numeric = ec == std::errc() && p == name_or_id.data() + name_or_id.size();
-    auto r = conn.query("DELETE FROM " + conn.quote_identifier(schema) +
-                            ".tpubsub_subscribers WHERE " +
-                            (numeric ? "subscriber_id = $1::bigint" : "subscriber_name = $1") +
-                            " RETURNING subscriber_id",
-                        {name_or_id});
+    auto r =
+        conn.query("DELETE FROM " + conn.quote_identifier(schema) + ".tpubsub_subscribers WHERE " +
+                       (numeric ? "subscriber_id = $1::bigint" : "subscriber_name = $1") +
+                       " RETURNING subscriber_id",
+                   {name_or_id});
     if (!r.ok()) return status::error("cannot remove subscriber: " + r.message());
     return r->rows() > 0;
 }

@@ -3,8 +3,8 @@
 #include <concurrentqueue/concurrentqueue.h>
 
 #include <atomic>
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <mutex>
@@ -198,8 +198,8 @@ struct write_behind::impl {
             st.last_error = s.message();
         }
         healthy.store(false, std::memory_order_relaxed);
-        backoff = backoff.count() == 0 ? opts.reconnect_min
-                                       : std::min(backoff * 2, opts.reconnect_max);
+        backoff =
+            backoff.count() == 0 ? opts.reconnect_min : std::min(backoff * 2, opts.reconnect_max);
         if (stopping && steady::now() + backoff > deadline) {
             finish_stop();
             return;
@@ -242,7 +242,8 @@ struct write_behind::impl {
     }
 };
 
-write_behind::write_behind(write_behind_options opts) : impl_(std::make_unique<impl>(std::move(opts))) {}
+write_behind::write_behind(write_behind_options opts)
+    : impl_(std::make_unique<impl>(std::move(opts))) {}
 
 write_behind::~write_behind() { stop(steady::now()); }
 

@@ -55,7 +55,7 @@ struct write_behind_stats {
 };
 
 class write_behind final : public transition_log {
-public:
+  public:
     explicit write_behind(write_behind_options opts);
     ~write_behind() override;
     write_behind(const write_behind&) = delete;
@@ -70,7 +70,7 @@ public:
     status admit() const override;
     write_behind_stats stats() const;
 
-private:
+  private:
     struct impl;
     std::unique_ptr<impl> impl_;
 };

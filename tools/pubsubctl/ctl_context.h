@@ -12,10 +12,10 @@
 namespace pubsub::ctl {
 
 struct context {
-    std::string dsn;       // --dsn / PUBSUB_DSN, else the embedded cluster under data_dir
+    std::string dsn;  // --dsn / PUBSUB_DSN, else the embedded cluster under data_dir
     std::string schema = "dba";
     std::string data_dir = ".data";
-    std::string socket;    // default data_dir/pubsub.sock
+    std::string socket;  // default data_dir/pubsub.sock
     bool json = false;
 
     // Connects to the database, finding the embedded cluster when no DSN is given.

@@ -61,7 +61,9 @@ int main(int argc, char** argv) {
     remove->add_option("NAME_OR_ID", target)->required();
     remove->callback([&] { rc = subscribers_remove(ctx, target); });
 
-    app.add_subcommand("status", "Nodes and event counts")->callback([&] { rc = show_status(ctx); });
+    app.add_subcommand("status", "Nodes and event counts")->callback([&] {
+        rc = show_status(ctx);
+    });
     app.add_subcommand("migrate", "Apply the schema migrations")->callback([&] {
         rc = migrate(ctx);
     });

@@ -9,9 +9,10 @@ namespace pubsub::ctl {
 int show_status(const context& ctx) {
     auto c = ctx.connect();
     if (!c.ok()) return fail(c.message());
-    auto nodes = c->query("SELECT node_id, host, pid, version, started_at, last_heartbeat, "
-                          "now() - last_heartbeat < interval '30 seconds' AS alive, info FROM " +
-                          ctx.table(*c, "tpubsub_nodes") + " ORDER BY node_id");
+    auto nodes = c->query(
+        "SELECT node_id, host, pid, version, started_at, last_heartbeat, "
+        "now() - last_heartbeat < interval '30 seconds' AS alive, info FROM " +
+        ctx.table(*c, "tpubsub_nodes") + " ORDER BY node_id");
     if (!nodes.ok()) return fail(nodes.message());
     auto counts = c->query("SELECT status, count(*) AS events FROM " +
                            ctx.table(*c, "tpubsub_events") + " GROUP BY status ORDER BY status");

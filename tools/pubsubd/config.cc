@@ -7,8 +7,8 @@ namespace pubsub {
 namespace {
 
 // Splits "TYPE=VALUE" and checks TYPE names a job type.
-std::optional<std::string> split_typed(const std::string& item, job_type& type,
-                                       std::string& value, const char* flag) {
+std::optional<std::string> split_typed(const std::string& item, job_type& type, std::string& value,
+                                       const char* flag) {
     auto eq = item.find('=');
     if (eq == std::string::npos) {
         return std::string(flag) + " expects TYPE=VALUE, got \"" + item + "\"";
@@ -85,8 +85,7 @@ config_outcome parse_config(int argc, char** argv) {
     } catch (const CLI::CallForHelp&) {
         return {std::nullopt, app.help(), 0};
     } catch (const CLI::ParseError& e) {
-        return {std::nullopt,
-                "pubsubd: " + std::string(e.what()) + "\nRun with --help for usage.",
+        return {std::nullopt, "pubsubd: " + std::string(e.what()) + "\nRun with --help for usage.",
                 e.get_exit_code() == 0 ? 2 : e.get_exit_code()};
     }
     config_outcome out;
@@ -96,8 +95,8 @@ config_outcome parse_config(int argc, char** argv) {
         c.socket_mode = static_cast<unsigned>(std::stoul(socket_mode, &used, 8));
         if (used != socket_mode.size() || c.socket_mode > 0777) throw std::invalid_argument("");
     } catch (...) {
-        out.message = "pubsubd: --socket-mode must be an octal mode like 0660, got \"" +
-                      socket_mode + "\"";
+        out.message =
+            "pubsubd: --socket-mode must be an octal mode like 0660, got \"" + socket_mode + "\"";
         return out;
     }
     for (const auto& item : job_commands) {

@@ -8,14 +8,14 @@
 #include <optional>
 #include <thread>
 
+#include "db_door.h"
 #include "handlers/pool_set.h"
 #include "handlers/process_job_runner.h"
 #include "ingest/file_watcher.h"
+#include "ingest/notify_door.h"
 #include "ingest/request.h"
 #include "ingest/socket_server.h"
 #include "logger.h"
-#include "db_door.h"
-#include "ingest/notify_door.h"
 #include "node_info.h"
 #include "router/intake.h"
 #include "router/router.h"
@@ -50,7 +50,8 @@ result<pg::connection> connect_with_wait(const std::string& dsn, int wait_s) {
     for (;;) {
         auto c = pg::connection::open(dsn);
         if (c.ok() || steady::now() >= until) return c;
-        if (c.message() != last) log_line(log_level::warn, "waiting for the database: " + c.message());
+        if (c.message() != last)
+            log_line(log_level::warn, "waiting for the database: " + c.message());
         last = c.message();
         std::this_thread::sleep_for(std::chrono::milliseconds(500));
     }
@@ -91,9 +92,9 @@ std::string node_info_json(const router& r, const write_behind& wb, const socket
          ",\"failures\":" + std::to_string(ws.failures) + "},\"pools\":{";
     for (int t = 0; t < job_type_count; ++t) {
         auto pc = pools.counters(static_cast<job_type>(t));
-        j += "\"" + std::string(to_string(static_cast<job_type>(t))) + "\":{\"threads\":" +
-             std::to_string(pc.threads) + ",\"busy\":" + std::to_string(pc.busy) +
-             ",\"queued\":" + std::to_string(pc.queued) +
+        j += "\"" + std::string(to_string(static_cast<job_type>(t))) +
+             "\":{\"threads\":" + std::to_string(pc.threads) +
+             ",\"busy\":" + std::to_string(pc.busy) + ",\"queued\":" + std::to_string(pc.queued) +
              ",\"succeeded\":" + std::to_string(pc.succeeded) +
              ",\"failed\":" + std::to_string(pc.failed) + "}";
         if (t + 1 < job_type_count) j += ",";
@@ -162,7 +163,8 @@ int run_daemon(const daemon_config& cfg) {
         stop_cluster();
         return 1;
     }
-    if (*applied > 0) log_line(log_level::info, "migrations applied", "count=" + std::to_string(*applied));
+    if (*applied > 0)
+        log_line(log_level::info, "migrations applied", "count=" + std::to_string(*applied));
 
     node_identity node = make_node_identity(cfg.node_name, cfg.socket_path);
     // Registered before anything is claimed, so no other node takes our events for a dead
@@ -229,9 +231,8 @@ int run_daemon(const daemon_config& cfg) {
             },
             *watch_store);
     }
-    db_door dbd(cfg, rt, notify, node, [&] {
-        return node_info_json(rt, wb, door, pools, watcher ? &*watcher : nullptr);
-    });
+    db_door dbd(cfg, rt, notify, node,
+                [&] { return node_info_json(rt, wb, door, pools, watcher ? &*watcher : nullptr); });
     dbd.reload_subscribers(*conn);
 
     wb.start();

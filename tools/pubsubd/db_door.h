@@ -18,7 +18,7 @@
 namespace pubsub {
 
 class db_door {
-public:
+  public:
     db_door(const daemon_config& cfg, router& r, notify_door& notify, const node_identity& node,
             std::function<std::string()> info_json);
 
@@ -29,7 +29,7 @@ public:
     void reload_subscribers(pg::connection& conn);
     void sweep(pg::connection& conn);
 
-private:
+  private:
     void on_tick(pg::connection& conn);
 
     const daemon_config& cfg_;

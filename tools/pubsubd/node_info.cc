@@ -28,14 +28,15 @@ void heartbeat(pg::connection& conn, const std::string& schema, const node_ident
                          " (node_id, host, pid, version, info) VALUES ($1, $2, $3::int, $4, "
                          "$5::jsonb) ON CONFLICT (node_id) DO UPDATE SET host = EXCLUDED.host, "
                          "pid = EXCLUDED.pid, version = EXCLUDED.version, info = EXCLUDED.info, "
-                         "last_heartbeat = now()" + started,
+                         "last_heartbeat = now()" +
+                         started,
                      {id.node_id, id.host, std::to_string(id.pid), id.version, info_json});
 }
 
 void remove_node(pg::connection& conn, const std::string& schema, const node_identity& id) {
-    (void)conn.query("DELETE FROM " + conn.quote_identifier(schema) +
-                         ".tpubsub_nodes WHERE node_id = $1",
-                     {id.node_id});
+    (void)conn.query(
+        "DELETE FROM " + conn.quote_identifier(schema) + ".tpubsub_nodes WHERE node_id = $1",
+        {id.node_id});
 }
 
 }  // namespace pubsub
