@@ -34,6 +34,7 @@ struct bench_options {
     std::string schema;       // default bench_<pid> (own daemon) or dba (--socket)
     std::string data_dir;     // cluster folder for pubsub-pg (default <bin>/../bench-data)
     std::vector<std::string> daemon_args;  // extra pubsubd flags
+    std::string daemon_prefix;  // command words before pubsubd (valgrind ...), space-separated
     bool keep_cluster = false;
     bool keep_schema = false;
     // Load

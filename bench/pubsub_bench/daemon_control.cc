@@ -216,9 +216,11 @@ daemon_process::~daemon_process() {
     }
 }
 
-status daemon_process::start(const std::vector<std::string>& args, const std::string& socket_path,
+status daemon_process::start(const std::vector<std::string>& prefix,
+                             const std::vector<std::string>& args, const std::string& socket_path,
                              const std::string& log_file, int timeout_s) {
-    std::vector<std::string> argv{bin_dir() + "/pubsubd"};
+    std::vector<std::string> argv = prefix;
+    argv.push_back(bin_dir() + "/pubsubd");
     argv.insert(argv.end(), args.begin(), args.end());
     log_ = log_file;
     auto pid = spawn(argv, log_file);

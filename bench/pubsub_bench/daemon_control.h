@@ -47,9 +47,10 @@ class daemon_process {
     daemon_process& operator=(const daemon_process&) = delete;
     ~daemon_process();  // SIGKILLs a daemon still running
 
-    // Spawns pubsubd with args and waits until its socket accepts connections.
-    status start(const std::vector<std::string>& args, const std::string& socket_path,
-                 const std::string& log_file, int timeout_s);
+    // Spawns prefix + pubsubd + args and waits until its socket accepts connections. prefix
+    // (e.g. valgrind --tool=callgrind) must exec pubsubd in the same process.
+    status start(const std::vector<std::string>& prefix, const std::vector<std::string>& args,
+                 const std::string& socket_path, const std::string& log_file, int timeout_s);
     // SIGTERM, wait up to timeout_s, then SIGKILL. Returns the exit code (128+sig if killed).
     int stop(int timeout_s);
     pid_t pid() const { return pid_; }

@@ -89,7 +89,11 @@ status start_own_daemon(const bench_options& opt, run_context& ctx) {
     args.insert(args.end(), opt.daemon_args.begin(), opt.daemon_args.end());
     ctx.drop_daemon_schema = !opt.keep_schema;
     if (auto s = prepare_schema(ctx.dsn, ctx.schema, opt.handler, script); !s.ok()) return s;
-    return ctx.daemon.start(args, ctx.socket_path, dir + "/pubsubd-" + pid + ".log", opt.timeout_s);
+    std::vector<std::string> prefix;
+    std::istringstream words(opt.daemon_prefix);
+    for (std::string w; words >> w;) prefix.push_back(w);
+    return ctx.daemon.start(prefix, args, ctx.socket_path, dir + "/pubsubd-" + pid + ".log",
+                            opt.timeout_s);
 }
 
 std::string fixed(double v, int decimals) {
@@ -112,10 +116,9 @@ void add_latencies(bench_report& rep, json_object& j, const std::string& prefix,
     auto a = summarize(ack);
     auto h = summarize(handler);
     rep.latencies.push_back({prefix + "send->ack", a});
-    rep.latencies.push_back({prefix + "send->handler start", h});
-    std::string key = prefix.empty() ? "" : "sql_queue_";
-    j.raw(key + "send_to_ack_us", latency_json(a));
-    j.raw(key + "send_to_handler_start_us", latency_json(h));
+    if (h.n > 0) rep.latencies.push_back({prefix + "send->handler start", h});
+    j.raw("send_to_ack_us", latency_json(a));
+    j.raw("send_to_handler_start_us", latency_json(h));
     if (paced) {
         auto l = summarize(lag);
         rep.latencies.push_back({prefix + "client pacing lag", l});
@@ -246,7 +249,18 @@ void run_baselines(const bench_options& opt, run_context& ctx, double pubsub_e2e
         }
     }
     json_object r;
-    for (const auto& [k, v] : rep.ratios) r.num(k, v);
+    for (const auto& [k, v] : rep.ratios) {
+        std::string key;  // "end to end / sql-queue" -> "end_to_end_vs_sql_queue"
+        for (std::size_t i = 0; i < k.size(); ++i) {
+            if (k.compare(i, 3, " / ") == 0) {
+                key += "_vs_";
+                i += 2;
+            } else {
+                key += (k[i] == ' ' || k[i] == '-') ? '_' : k[i];
+            }
+        }
+        r.num(key, v);
+    }
     j.raw("ratios", r.done());
 }
 
@@ -360,6 +374,9 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     app.add_option("--daemon-arg", o.daemon_args,
                    "Extra pubsubd flag, repeatable: --daemon-arg=--linger-us=500");
+    app.add_option("--daemon-prefix", o.daemon_prefix,
+                   "Run pubsubd under this (absolute path), e.g. \"/usr/bin/valgrind "
+                   "--tool=callgrind\"");
     app.add_flag("--keep-cluster", o.keep_cluster, "Leave a cluster started here running");
     app.add_flag("--keep-schema", o.keep_schema, "Do not drop the bench schema");
     app.add_option("--baselines", baselines, "all, none, sql-queue or copy-limit")
