@@ -104,7 +104,9 @@ std::string format_table(const bench_report& r) {
 
 void json_object::key(const std::string& k) {
     if (body_.size() > 1) body_ += ',';
-    body_ += '"' + json_escape(k) + "\":";
+    body_ += '"';
+    body_ += json_escape(k);
+    body_ += "\":";
 }
 
 json_object& json_object::num(const std::string& k, double v) {
@@ -115,7 +117,9 @@ json_object& json_object::num(const std::string& k, double v) {
 
 json_object& json_object::str(const std::string& k, const std::string& v) {
     key(k);
-    body_ += '"' + json_escape(v) + '"';
+    body_ += '"';
+    body_ += json_escape(v);
+    body_ += '"';
     return *this;
 }
 
