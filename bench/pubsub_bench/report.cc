@@ -24,11 +24,15 @@ std::string fmt(const char* f, double v) {
 }
 
 std::string thousands(double v) {
-    std::string s = fmt("%.0f", v);
-    for (int i = static_cast<int>(s.size()) - 3; i > (s[0] == '-' ? 1 : 0); i -= 3) {
-        s.insert(static_cast<std::size_t>(i), ",");
+    const std::string digits = fmt("%.0f", v);
+    std::string out;
+    std::size_t first = digits[0] == '-' ? 1 : 0;
+    for (std::size_t i = 0; i < digits.size(); ++i) {
+        std::size_t left = digits.size() - i;  // digits from here to the end
+        if (i > first && left % 3 == 0) out.push_back(',');
+        out.push_back(digits[i]);
     }
-    return s;
+    return out;
 }
 
 std::string json_escape(const std::string& s) {
