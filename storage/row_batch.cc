@@ -98,50 +98,85 @@ void append_ts_or_null(std::string& out, std::int64_t us) {
 
 }  // namespace
 
-// Columns: event_id, is_new, event_type, event_source, event_data, status, priority,
-// created_at, processed_at, completed_at, error_message, retry_count.
-void encode_stage_rows(const std::vector<pending_row>& rows, std::string& out) {
-    for (const auto& row : rows) {
-        const event& ev = *row.ev;
-        const bool is_new = row.is_new();
-        append_int(out, ev.id);
-        out += is_new ? "\tt\t" : "\tf\t";
-        if (is_new) {
-            pg::append_copy_text(out, ev.type);
-            out += '\t';
-            pg::append_copy_text(out, ev.source);
-            out += '\t';
-            pg::append_copy_text(out, ev.data_json);
-        } else {
-            out += "\\N\t\\N\t\\N";
-        }
+namespace {
+
+bool is_final(event_status s) {
+    return s == event_status::completed || s == event_status::failed ||
+           s == event_status::cancelled;
+}
+
+// One COPY line. Stage columns: event_id, is_new, event_type, event_source, event_data,
+// status, priority, created_at, processed_at, completed_at, error_message, retry_count.
+// Events columns (direct insert of a new row): the same without is_new, plus claimed_by.
+void encode_row(const pending_row& row, bool for_stage, std::string_view node, std::string& out) {
+    const event& ev = *row.ev;
+    const bool is_new = row.is_new();
+    append_int(out, ev.id);
+    if (for_stage) out += is_new ? "\tt" : "\tf";
+    out += '\t';
+    if (is_new) {
+        pg::append_copy_text(out, ev.type);
         out += '\t';
-        out += to_string(row.status);
+        pg::append_copy_text(out, ev.source);
         out += '\t';
-        append_int(out, ev.priority);
-        out += '\t';
-        append_ts_or_null(out, is_new ? ev.created_us : 0);
-        out += '\t';
-        const bool final_state = row.status == event_status::completed ||
-                                 row.status == event_status::failed ||
-                                 row.status == event_status::cancelled;
-        // A new row that went straight to a final state (no subscriber) was processed when it
-        // completed: keep created_at <= processed_at <= completed_at true for every row.
-        std::int64_t processed = row.processed_us;
-        if (processed == 0 && is_new && final_state) processed = row.completed_us;
-        append_ts_or_null(out, processed);
-        out += '\t';
-        append_ts_or_null(out, final_state ? row.completed_us : 0);
-        out += '\t';
-        if (row.error.empty()) {
-            out += "\\N";
-        } else {
-            pg::append_copy_text(out, row.error);
-        }
-        out += '\t';
-        append_int(out, row.retry_count);
-        out += '\n';
+        pg::append_copy_text(out, ev.data_json);
+    } else {
+        out += "\\N\t\\N\t\\N";
     }
+    out += '\t';
+    out += to_string(row.status);
+    out += '\t';
+    append_int(out, ev.priority);
+    out += '\t';
+    append_ts_or_null(out, is_new ? ev.created_us : 0);
+    out += '\t';
+    const bool final_state = is_final(row.status);
+    // A new row that went straight to a final state (no subscriber) was processed when it
+    // completed: keep created_at <= processed_at <= completed_at true for every row.
+    std::int64_t processed = row.processed_us;
+    if (processed == 0 && is_new && final_state) processed = row.completed_us;
+    append_ts_or_null(out, processed);
+    out += '\t';
+    append_ts_or_null(out, final_state ? row.completed_us : 0);
+    out += '\t';
+    if (row.error.empty()) {
+        out += "\\N";
+    } else {
+        pg::append_copy_text(out, row.error);
+    }
+    out += '\t';
+    append_int(out, row.retry_count);
+    if (!for_stage) {
+        out += '\t';
+        pg::append_copy_text(out, node);
+    }
+    out += '\n';
+}
+
+}  // namespace
+
+void encode_stage_rows(const std::vector<pending_row>& rows, std::string& out) {
+    for (const auto& row : rows) encode_row(row, true, {}, out);
+}
+
+std::size_t encode_split_rows(const std::vector<pending_row>& rows, std::string_view node_id,
+                              std::string& new_rows, std::string& existing_rows) {
+    std::size_t n = 0;
+    for (const auto& row : rows) {
+        if (row.is_new()) {
+            encode_row(row, false, node_id, new_rows);
+            ++n;
+        } else {
+            encode_row(row, true, {}, existing_rows);
+        }
+    }
+    return n;
+}
+
+std::string events_copy_sql(const std::string& s) {
+    return "COPY " + s + ".tpubsub_events (event_id, event_type, event_source, event_data, "
+           "status, priority, created_at, processed_at, completed_at, error_message, "
+           "retry_count, claimed_by) FROM STDIN";
 }
 
 std::string stage_table_sql() {

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -55,8 +56,14 @@ class row_batch {
     std::int64_t stale_pending_ = 0;
 };
 
-// Appends the COPY text-format lines of rows for the staging table (see stage_columns).
+// Appends the COPY text-format lines of every row for the staging table.
 void encode_stage_rows(const std::vector<pending_row>& rows, std::string& out);
+// The fast path: rows never written go to new_rows in tpubsub_events' own column order (for a
+// direct COPY, claimed by node_id), the others to existing_rows in staging format. Returns the
+// number of new rows.
+std::size_t encode_split_rows(const std::vector<pending_row>& rows, std::string_view node_id,
+                              std::string& new_rows, std::string& existing_rows);
+std::string events_copy_sql(const std::string& quoted_schema);
 
 // SQL of the staging table and of the merge that moves it into <schema>.tpubsub_events.
 std::string stage_table_sql();

@@ -42,7 +42,10 @@ struct write_behind::impl {
     std::optional<pg::connection> conn;
     std::string quoted_schema;
     std::string merge;
+    std::string events_copy;
     std::string copy_buf;
+    std::string stage_buf;
+    bool safe_mode = false;  // the last write failed: use the idempotent path
     bool timer_armed = false;
     bool waiting_retry = false;
     std::chrono::milliseconds backoff{0};
@@ -134,6 +137,7 @@ struct write_behind::impl {
         }
         quoted_schema = c->quote_identifier(opts.schema);
         merge = merge_sql(quoted_schema, c->quote_literal(opts.node_id)) + "; COMMIT";
+        events_copy = events_copy_sql(quoted_schema);
         conn.emplace(std::move(*c));
         return status();
     }
@@ -144,23 +148,49 @@ struct write_behind::impl {
             if (status s = connect(); !s.ok()) return s;
         }
         auto t0 = steady::now();
-        copy_buf.clear();
-        encode_stage_rows(rows, copy_buf);
-        if (status s = conn->exec("BEGIN"); !s.ok()) return s;
-        status s = conn->copy_in(stage_copy_sql(), copy_buf);
-        if (s.ok()) s = conn->exec(merge);
+        status s = safe_mode ? write_merged(rows) : write_direct(rows);
         if (!s.ok()) {
-            // Roll back so the connection is usable again (harmless if it is gone).
+            // Roll back so the connection is usable again (harmless if it is gone). The next
+            // attempt takes the idempotent path: this batch's commit outcome may be unknown.
             (void)conn->exec("ROLLBACK");
             if (!conn->is_ok()) conn.reset();
+            safe_mode = true;
             return status::error("batch of " + std::to_string(rows.size()) +
                                  " rows not written: " + s.message());
         }
+        safe_mode = false;
         double ms = std::chrono::duration<double, std::milli>(steady::now() - t0).count();
         std::lock_guard lock(stats_mu);
         st.last_batch_ms = ms;
         st.last_batch_rows = rows.size();
         return status();
+    }
+
+    // Fast path: new rows are COPYed straight into tpubsub_events (each row written once);
+    // only rows that already exist go through the staging table and the UPDATE.
+    status write_direct(const std::vector<pending_row>& rows) {
+        copy_buf.clear();
+        stage_buf.clear();
+        std::size_t fresh = encode_split_rows(rows, opts.node_id, copy_buf, stage_buf);
+        if (status s = conn->exec("BEGIN"); !s.ok()) return s;
+        if (fresh > 0) {
+            if (status s = conn->copy_in(events_copy, copy_buf); !s.ok()) return s;
+        }
+        if (fresh < rows.size()) {
+            if (status s = conn->copy_in(stage_copy_sql(), stage_buf); !s.ok()) return s;
+            return conn->exec(merge);  // ends with COMMIT
+        }
+        return conn->exec("COMMIT");
+    }
+
+    // Idempotent path (after any failure): every row through the staging table and
+    // INSERT ... ON CONFLICT, so rows a lost COMMIT did write are updated, not duplicated.
+    status write_merged(const std::vector<pending_row>& rows) {
+        copy_buf.clear();
+        encode_stage_rows(rows, copy_buf);
+        if (status s = conn->exec("BEGIN"); !s.ok()) return s;
+        if (status s = conn->copy_in(stage_copy_sql(), copy_buf); !s.ok()) return s;
+        return conn->exec(merge);
     }
 
     void on_committed(std::vector<pending_row>& rows) {
