@@ -251,6 +251,11 @@ int run_daemon(const daemon_config& cfg) {
 
     pg_listener listener(dbd.listener(dsn));
     listener.start();
+    // LISTEN before the doors open, so nothing created from then on goes unannounced.
+    for (auto until = steady::now() + std::chrono::seconds(cfg.db_wait_s);
+         !listener.connected() && steady::now() < until;) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
 
     status door_started = door.start();
     if (door_started.ok() && watcher) door_started = watcher->start();

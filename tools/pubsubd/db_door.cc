@@ -18,6 +18,11 @@ listener_options db_door::listener(const std::string& dsn) {
     lo.channels = {"tpubsub_subscribers", "tpubsub_events", "tpubsub_ingest"};
     lo.tick_interval = std::chrono::milliseconds(100);
     lo.on_connect = [this](pg::connection& c) {
+        // A claim lost in a crash before its WAL flush is claimed again (at-least-once), so
+        // this session need not wait for the flush: it is on the path to every SQL event.
+        (void)c.exec("SET synchronous_commit = off");
+        ingest_leader_ = false;
+        try_lead_ingest(c);
         reload_subscribers(c);
         sweep(c);  // anything created while we were not listening
     };
@@ -26,7 +31,7 @@ listener_options db_door::listener(const std::string& dsn) {
         if (channel == "tpubsub_events") {
             sweep(c);
         } else if (channel == "tpubsub_ingest") {
-            notify_.handle(payload);
+            if (ingest_leader_) notify_.handle(payload);
         } else {
             reload_subscribers(c);
         }
@@ -68,8 +73,18 @@ void db_door::sweep(pg::connection& conn) {
     }
 }
 
+void db_door::try_lead_ingest(pg::connection& conn) {
+    auto r = conn.query("SELECT pg_try_advisory_lock(hashtext($1))",
+                        {"pubsub tpubsub_ingest " + cfg_.schema});
+    if (r.ok() && r->rows() == 1 && r->get(0, 0) == "t") {
+        ingest_leader_ = true;
+        log_line(log_level::info, "this node persists pg_notify tpubsub_ingest payloads");
+    }
+}
+
 void db_door::on_tick(pg::connection& conn) {
     auto now = steady::now();
+    if (!ingest_leader_ && now >= next_beat_) try_lead_ingest(conn);
     if (now >= next_sweep_) {
         next_sweep_ = now + std::chrono::milliseconds(cfg_.sweep_interval_ms);
         sweep(conn);

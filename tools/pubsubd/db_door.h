@@ -31,6 +31,7 @@ class db_door {
 
   private:
     void on_tick(pg::connection& conn);
+    void try_lead_ingest(pg::connection& conn);
 
     const daemon_config& cfg_;
     router& router_;
@@ -39,6 +40,10 @@ class db_door {
     std::function<std::string()> info_json_;
     std::chrono::steady_clock::time_point next_sweep_{}, next_beat_{};
     std::atomic<std::uint64_t> claimed_{0};
+    // Every listening router receives each pg_notify('tpubsub_ingest') payload; only the one
+    // holding the schema's session advisory lock persists it, so it is stored once. Listener
+    // thread only; reset on reconnect (the lock dies with the session).
+    bool ingest_leader_ = false;
 };
 
 }  // namespace pubsub
