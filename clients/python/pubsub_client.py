@@ -455,9 +455,12 @@ class PubSubClient:
                 for k, reply in enumerate(out.replies):
                     results[pending[k]] = reply
                 if out.failure is None:
-                    if out.bytes_sent < sum(len(lines[i]) for i in pending):
-                        # Answered before fully sent (an oversized line): the stream now ends
-                        # mid-line, and the daemon is closing it. Start afresh next time.
+                    closing = any(isinstance(r, str) and r.endswith("closing the connection")
+                                  for r in out.replies)
+                    if closing or out.bytes_sent < sum(len(lines[i]) for i in pending):
+                        # The daemon refused an oversized line and is closing the connection
+                        # (whether or not the line was fully sent): start afresh next time,
+                        # rather than race the close with the next request.
                         self._drop()
                     return [r for r in results if r is not None]
                 self._drop()
