@@ -3,43 +3,11 @@
 #include "handlers/command_template.h"
 #include "handlers/process_runner.h"
 #include "handlers/script_path.h"
+#include "router/json_text.h"
 
 namespace pubsub {
 
 namespace {
-
-void append_json_string(std::string& out, std::string_view s) {
-    out += '"';
-    for (unsigned char c : s) {
-        switch (c) {
-            case '"':
-                out += "\\\"";
-                break;
-            case '\\':
-                out += "\\\\";
-                break;
-            case '\n':
-                out += "\\n";
-                break;
-            case '\r':
-                out += "\\r";
-                break;
-            case '\t':
-                out += "\\t";
-                break;
-            default:
-                if (c < 0x20) {
-                    static const char* hex = "0123456789abcdef";
-                    out += "\\u00";
-                    out += hex[c >> 4];
-                    out += hex[c & 15];
-                } else {
-                    out += static_cast<char>(c);
-                }
-        }
-    }
-    out += '"';
-}
 
 process_spec base_spec(const delivery& d, const handler_settings& s) {
     const event& ev = *d.group->ev();

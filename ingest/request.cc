@@ -2,8 +2,6 @@
 
 #include <simdjson.h>
 
-#include <cstdio>
-
 namespace pubsub {
 
 struct request_parser::impl {
@@ -113,38 +111,6 @@ result<parsed_request> request_parser::parse(std::string_view line) {
         req.draft.data_json = "{}";
     }
     return req;
-}
-
-void append_json_string(std::string& out, std::string_view s) {
-    out += '"';
-    for (unsigned char c : s) {
-        switch (c) {
-            case '"':
-                out += "\\\"";
-                break;
-            case '\\':
-                out += "\\\\";
-                break;
-            case '\n':
-                out += "\\n";
-                break;
-            case '\r':
-                out += "\\r";
-                break;
-            case '\t':
-                out += "\\t";
-                break;
-            default:
-                if (c < 0x20) {
-                    char buf[8];
-                    std::snprintf(buf, sizeof buf, "\\u%04x", c);
-                    out += buf;
-                } else {
-                    out += static_cast<char>(c);
-                }
-        }
-    }
-    out += '"';
 }
 
 std::string ok_reply(event_id id) {

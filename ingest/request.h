@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "router/intake.h"
+#include "router/json_text.h"
 #include "router/result.h"
 
 namespace pubsub {
@@ -37,6 +38,5 @@ class request_parser {
 
 std::string ok_reply(event_id id);            // {"ok":true,"event_id":123}\n
 std::string error_reply(std::string_view e);  // {"ok":false,"error":"..."}\n
-void append_json_string(std::string& out, std::string_view s);
 
 }  // namespace pubsub
