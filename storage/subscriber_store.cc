@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "router/matcher.h"
+
 namespace pubsub {
 
 result<std::vector<subscriber>> load_subscribers(pg::connection& conn, const std::string& schema,
@@ -56,18 +58,106 @@ result<std::int64_t> insert_subscriber(pg::connection& conn, const std::string& 
     return r->get_int(0, 0);
 }
 
-result<bool> remove_subscriber(pg::connection& conn, const std::string& schema,
-                               const std::string& name_or_id) {
+namespace {
+
+// "subscriber_id = $1::bigint" when name_or_id is a number, else "subscriber_name = $1".
+std::string key_condition(const std::string& name_or_id) {
     std::int64_t id = 0;
     auto [p, ec] = std::from_chars(name_or_id.data(), name_or_id.data() + name_or_id.size(), id);
     bool numeric = ec == std::errc() && p == name_or_id.data() + name_or_id.size();
+    return numeric ? "subscriber_id = $1::bigint" : "subscriber_name = $1";
+}
+
+// The SET list and its parameters ($2 onwards; $1 is the key).
+struct assignments {
+    std::string sql = "updated_at = now()";
+    std::vector<std::optional<std::string>> params;
+
+    void add(const char* column, const char* cast, std::optional<std::string> value) {
+        params.push_back(std::move(value));
+        sql += std::string(", ") + column + " = $" + std::to_string(params.size() + 1) + cast;
+    }
+};
+
+assignments assignments_of(const subscriber_patch& p) {
+    assignments a;
+    if (p.name) a.add("subscriber_name", "", *p.name);
+    if (p.event_type) a.add("event_type", "", *p.event_type);
+    if (p.filter_json) {
+        a.add("event_filter", "::jsonb", p.filter_json->empty() ? "{}" : *p.filter_json);
+    }
+    if (p.job) a.add("job_type", "", std::string(to_string(*p.job)));
+    if (p.config_id) a.add("config_id", "::int", std::to_string(*p.config_id));
+    if (p.script_path) {
+        a.add("script_path", "",
+              p.script_path->empty() ? std::nullopt : std::optional<std::string>(*p.script_path));
+    }
+    if (p.is_active) a.add("is_active", "::bool", *p.is_active ? "true" : "false");
+    if (p.max_retries) a.add("max_retries", "::int", std::to_string(*p.max_retries));
+    if (p.timeout_s) a.add("timeout_s", "::int", std::to_string(*p.timeout_s));
+    return a;
+}
+
+// Rolls back and returns the error (the connection stays usable).
+status abandon(pg::connection& conn, std::string message) {
+    (void)conn.exec("ROLLBACK");
+    return status::error(std::move(message));
+}
+
+}  // namespace
+
+result<bool> remove_subscriber(pg::connection& conn, const std::string& schema,
+                               const std::string& name_or_id) {
     auto r =
         conn.query("DELETE FROM " + conn.quote_identifier(schema) + ".tpubsub_subscribers WHERE " +
-                       (numeric ? "subscriber_id = $1::bigint" : "subscriber_name = $1") +
-                       " RETURNING subscriber_id",
+                       key_condition(name_or_id) + " RETURNING subscriber_id",
                    {name_or_id});
     if (!r.ok()) return status::error("cannot remove subscriber: " + r.message());
     return r->rows() > 0;
+}
+
+result<bool> update_subscriber(pg::connection& conn, const std::string& schema,
+                               const std::string& name_or_id, const subscriber_patch& patch) {
+    if (patch.filter_json) {
+        if (status v = validate_subscriber_filter(*patch.filter_json); !v.ok()) {
+            return status::error("invalid event_filter: " + v.message());
+        }
+    }
+    const std::string table = conn.quote_identifier(schema) + ".tpubsub_subscribers";
+    const std::string where = " WHERE " + key_condition(name_or_id);
+    if (status b = conn.exec("BEGIN"); !b.ok()) {
+        return status::error("cannot update subscriber: " + b.message());
+    }
+    auto cur = conn.query(
+        "SELECT job_type, coalesce(script_path, '') FROM " + table + where + " FOR UPDATE",
+        {name_or_id});
+    if (!cur.ok()) return abandon(conn, "cannot update subscriber: " + cur.message());
+    if (cur->rows() == 0) {
+        (void)conn.exec("ROLLBACK");
+        return false;
+    }
+    const bool custom = patch.job ? *patch.job == job_type::custom : cur->get(0, 0) == "custom";
+    const bool has_script = patch.script_path ? !patch.script_path->empty() : cur->get(0, 1) != "";
+    if (custom && !has_script) {
+        return abandon(conn, "subscriber " + name_or_id + ": job_type custom needs a script_path");
+    }
+    assignments a = assignments_of(patch);
+    a.params.insert(a.params.begin(), name_or_id);
+    auto r = conn.query("UPDATE " + table + " SET " + a.sql + where, a.params);
+    if (!r.ok()) {
+        return abandon(conn, "cannot update subscriber " + name_or_id + ": " + r.message());
+    }
+    if (status c = conn.exec("COMMIT"); !c.ok()) {
+        return abandon(conn, "cannot update subscriber " + name_or_id + ": " + c.message());
+    }
+    return true;
+}
+
+result<bool> set_subscriber_active(pg::connection& conn, const std::string& schema,
+                                   const std::string& name_or_id, bool active) {
+    subscriber_patch p;
+    p.is_active = active;
+    return update_subscriber(conn, schema, name_or_id, p);
 }
 
 }  // namespace pubsub

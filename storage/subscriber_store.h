@@ -3,6 +3,8 @@
 // Plain functions over a caller-owned connection (not thread-safe, like the connection).
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,5 +24,31 @@ result<std::int64_t> insert_subscriber(pg::connection& conn, const std::string& 
 // Removes by name or numeric id; false when nothing matched.
 result<bool> remove_subscriber(pg::connection& conn, const std::string& schema,
                                const std::string& name_or_id);
+
+// The fields of a subscriber to change; absent fields keep their stored value.
+// script_path "" stores NULL. config_id cannot be cleared through a patch.
+struct subscriber_patch {
+    std::optional<std::string> name;
+    std::optional<std::string> event_type;
+    std::optional<std::string> filter_json;  // validated (SPEC 5) before anything is written
+    std::optional<job_type> job;
+    std::optional<std::int32_t> config_id;
+    std::optional<std::string> script_path;
+    std::optional<bool> is_active;
+    std::optional<int> max_retries;
+    std::optional<int> timeout_s;
+};
+
+// Changes only the fields set in `patch` (and updated_at) of the subscriber with that name or
+// numeric id, in one transaction. true: updated; false: no such subscriber. An error for an
+// invalid filter (`invalid event_filter: <path>: <problem>`), for a result that would be a
+// custom job without script_path, for values the table refuses, or for a database failure.
+// The table's trigger wakes the routers (SPEC 5: effective within a second).
+result<bool> update_subscriber(pg::connection& conn, const std::string& schema,
+                               const std::string& name_or_id, const subscriber_patch& patch);
+
+// Sets is_active; same results as update_subscriber.
+result<bool> set_subscriber_active(pg::connection& conn, const std::string& schema,
+                                   const std::string& name_or_id, bool active);
 
 }  // namespace pubsub
