@@ -28,36 +28,44 @@ std::vector<event_ptr> to_events(const pg::query_result& r) {
     return out;
 }
 
+// The open events of `schema` that satisfy `condition` (over alias e), oldest first, at most
+// `limit` (a parameter reference such as "$2", or "ALL").
+result<std::vector<event_ptr>> select_open(pg::connection& conn, const std::string& schema,
+                                           const std::string& condition, const std::string& limit,
+                                           const std::vector<std::optional<std::string>>& params,
+                                           std::string_view what) {
+    auto r = conn.query(std::string("SELECT ") + event_columns + " FROM " +
+                            conn.quote_identifier(schema) +
+                            ".tpubsub_events e WHERE e.status IN ('pending', 'processing') AND " +
+                            condition + " ORDER BY e.event_id LIMIT " + limit,
+                        params);
+    if (!r.ok()) return status::error("cannot " + std::string(what) + ": " + r.message());
+    return to_events(*r);
+}
+
 }  // namespace
 
 result<std::vector<event_ptr>> load_own_open_events(pg::connection& conn, const std::string& schema,
                                                     const std::string& node_id, std::size_t limit) {
-    auto r = conn.query(std::string("SELECT ") + event_columns + " FROM " +
-                            conn.quote_identifier(schema) +
-                            ".tpubsub_events e WHERE e.status IN ('pending', 'processing') "
-                            "AND e.claimed_by = $1 ORDER BY e.event_id LIMIT $2::bigint",
-                        {node_id, std::to_string(limit)});
-    if (!r.ok()) return status::error("cannot load open events: " + r.message());
-    return to_events(*r);
+    return select_open(conn, schema, "e.claimed_by = $1", "$2::bigint",
+                       {node_id, std::to_string(limit)}, "load open events");
 }
 
 result<std::vector<event_ptr>> load_open_events(pg::connection& conn, const std::string& schema,
                                                 std::size_t limit) {
-    auto r = conn.query(std::string("SELECT ") + event_columns + " FROM " +
-                            conn.quote_identifier(schema) +
-                            ".tpubsub_events e WHERE e.status IN ('pending', 'processing') "
-                            "ORDER BY e.event_id LIMIT $1::bigint",
-                        {std::to_string(limit)});
-    if (!r.ok()) return status::error("cannot load open events: " + r.message());
-    return to_events(*r);
+    return select_open(conn, schema, "true", "$1::bigint", {std::to_string(limit)},
+                       "load open events");
 }
 
 result<std::vector<event_ptr>> claim_open_events(pg::connection& conn, const std::string& schema,
                                                  const std::string& node_id, std::size_t limit,
-                                                 std::chrono::seconds dead_after) {
+                                                 std::chrono::seconds dead_after,
+                                                 std::int64_t claim_token) {
     std::string s = conn.quote_identifier(schema);
     auto r = conn.query(
-        "UPDATE " + s + ".tpubsub_events e SET claimed_by = $1 FROM (SELECT event_id FROM " + s +
+        "UPDATE " + s +
+            ".tpubsub_events e SET claimed_by = $1, claim_token = $4 FROM (SELECT event_id FROM " +
+            s +
             ".tpubsub_events WHERE status IN ('pending', 'processing') AND (claimed_by IS NULL "
             "OR (claimed_by <> $1 AND claimed_by NOT IN (SELECT node_id FROM " +
             s +
@@ -65,9 +73,17 @@ result<std::vector<event_ptr>> claim_open_events(pg::connection& conn, const std
             "ORDER BY event_id LIMIT $2::bigint FOR UPDATE SKIP LOCKED) c "
             "WHERE e.event_id = c.event_id RETURNING " +
             event_columns,
-        {node_id, std::to_string(limit), std::to_string(dead_after.count())});
+        {node_id, std::to_string(limit), std::to_string(dead_after.count()),
+         std::to_string(claim_token)});
     if (!r.ok()) return status::error("cannot claim events: " + r.message());
     return to_events(*r);
+}
+
+result<std::vector<event_ptr>> load_lost_claim(pg::connection& conn, const std::string& schema,
+                                               const std::string& node_id,
+                                               std::int64_t claim_token) {
+    return select_open(conn, schema, "e.claimed_by = $1 AND e.claim_token = $2", "ALL",
+                       {node_id, std::to_string(claim_token)}, "reload a lost claim");
 }
 
 }  // namespace pubsub

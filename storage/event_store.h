@@ -30,8 +30,17 @@ result<std::vector<event_ptr>> load_open_events(pg::connection& conn, const std:
 
 // Claims up to `limit` open events that are unclaimed or owned by a node that is not live,
 // with FOR UPDATE SKIP LOCKED, so concurrent routers never claim the same row. Oldest first.
+// The rows are stamped with `claim_token` (sql/007_claim_token.sql): if the reply is lost after
+// the UPDATE committed, load_lost_claim() finds them again.
 result<std::vector<event_ptr>> claim_open_events(pg::connection& conn, const std::string& schema,
                                                  const std::string& node_id, std::size_t limit,
-                                                 std::chrono::seconds dead_after);
+                                                 std::chrono::seconds dead_after,
+                                                 std::int64_t claim_token);
+
+// The open events that claim `claim_token` of this node took, if it committed (none if not,
+// or if another router has claimed them since).
+result<std::vector<event_ptr>> load_lost_claim(pg::connection& conn, const std::string& schema,
+                                               const std::string& node_id,
+                                               std::int64_t claim_token);
 
 }  // namespace pubsub

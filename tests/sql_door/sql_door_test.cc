@@ -391,6 +391,31 @@ TEST_F(sql_door, ListenConnectionTerminatedReconnectsAndCatchesUp) {
     ASSERT_TRUE(wait_completed(dsn(), schema(), {*late}, 30s).ok());
 }
 
+// A claim whose UPDATE committed but whose reply was lost with the connection leaves rows
+// claimed by a live node, which no sweep takes again: the router must reload them by claim
+// token after it reconnects (sql/007_claim_token.sql). The loss is injected by pubsubd itself.
+TEST_F(sql_door, ClaimWhoseReplyWasLostIsRoutedAfterReconnect) {
+    add_noop_subscriber("lost_noop", "sql_lost");
+    const std::string app = "sqldoor_lost_" + schema();
+    ::setenv("PUBSUB_TEST_LOSE_CLAIM_REPLIES", "1", 1);
+    start_listening_daemon(app, {"--sweep-interval-ms", "600000"});
+    ::unsetenv("PUBSUB_TEST_LOSE_CLAIM_REPLIES");
+    ASSERT_FALSE(HasFatalFailure());
+
+    auto c = pg::connection::open(dsn());
+    ASSERT_TRUE(c.ok()) << c.message();
+    auto ids = create_series(*c, "sql_lost", 1, 500);
+    ASSERT_TRUE(ids.ok()) << ids.message();
+
+    status done = wait_completed(dsn(), schema(), *ids, 60s);
+    ASSERT_TRUE(done.ok()) << done.message() << "\n" << daemon().log_tail();
+    expect_all_completed_cleanly("sql_lost", 500);
+    EXPECT_NE(daemon().log_tail(100000).find("claim reply dropped"), std::string::npos)
+        << "the fault was never injected, so this test proved nothing";
+    EXPECT_NE(daemon().log_tail(100000).find("claim reply was lost are routed"),
+              std::string::npos);
+}
+
 // ---- two routers on one schema ---------------------------------------------------------------
 
 struct node_counters {

@@ -1,5 +1,7 @@
 #include "db_door.h"
 
+#include <cstdlib>
+
 #include "logger.h"
 #include "storage/event_store.h"
 #include "storage/subscriber_store.h"
@@ -10,7 +12,10 @@ using steady = std::chrono::steady_clock;
 
 db_door::db_door(const daemon_config& cfg, router& r, notify_door& notify,
                  const node_identity& node, std::function<std::string()> info_json)
-    : cfg_(cfg), router_(r), notify_(notify), node_(node), info_json_(std::move(info_json)) {}
+    : cfg_(cfg), router_(r), notify_(notify), node_(node), info_json_(std::move(info_json)) {
+    if (const char* n = std::getenv("PUBSUB_TEST_LOSE_CLAIM_REPLIES"))
+        lose_claim_replies_ = std::atoi(n);
+}
 
 listener_options db_door::listener(const std::string& dsn) {
     listener_options lo;
@@ -60,17 +65,52 @@ void db_door::reload_subscribers(pg::connection& conn) {
 
 void db_door::sweep(pg::connection& conn) {
     constexpr std::size_t batch = 5000;
+    if (!recover_lost_claims(conn)) return;
     for (;;) {
+        // The sign bit is cleared so that the token prints as a plain positive bigint.
+        auto token = static_cast<std::int64_t>(token_rng_() >> 1);
+        unanswered_claims_.push_back(token);
         auto got = claim_open_events(conn, cfg_.schema, node_.node_id, batch,
-                                     std::chrono::seconds(cfg_.node_dead_after_s));
+                                     std::chrono::seconds(cfg_.node_dead_after_s), token);
         if (!got.ok()) {
             log_line(log_level::error, got.message());
+            return;  // the token stays: the UPDATE may have committed before the error
+        }
+        if (lose_claim_replies_ > 0 && !got->empty()) {
+            --lose_claim_replies_;
+            log_line(log_level::warn, "fault injection: claim reply dropped",
+                     "rows=" + std::to_string(got->size()));
+            (void)conn.exec("SELECT pg_terminate_backend(pg_backend_pid())");
             return;
         }
-        claimed_.fetch_add(got->size(), std::memory_order_relaxed);
-        for (auto& ev : *got) router_.enqueue(std::move(ev));
-        if (got->size() < batch) return;
+        unanswered_claims_.pop_back();
+        auto n = got->size();
+        enqueue_claimed(*got);
+        if (n < batch) return;
     }
+}
+
+bool db_door::recover_lost_claims(pg::connection& conn) {
+    while (!unanswered_claims_.empty()) {
+        auto token = unanswered_claims_.back();
+        auto got = load_lost_claim(conn, cfg_.schema, node_.node_id, token);
+        if (!got.ok()) {
+            log_line(log_level::error, got.message());
+            return false;
+        }
+        if (!got->empty()) {
+            log_line(log_level::warn, "claimed events whose claim reply was lost are routed now",
+                     "rows=" + std::to_string(got->size()));
+        }
+        unanswered_claims_.pop_back();
+        enqueue_claimed(*got);
+    }
+    return true;
+}
+
+void db_door::enqueue_claimed(std::vector<event_ptr>& events) {
+    claimed_.fetch_add(events.size(), std::memory_order_relaxed);
+    for (auto& ev : events) router_.enqueue(std::move(ev));
 }
 
 void db_door::try_lead_ingest(pg::connection& conn) {

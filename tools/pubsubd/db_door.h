@@ -7,7 +7,9 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <random>
 #include <string>
+#include <vector>
 
 #include "config.h"
 #include "ingest/notify_door.h"
@@ -32,6 +34,9 @@ class db_door {
   private:
     void on_tick(pg::connection& conn);
     void try_lead_ingest(pg::connection& conn);
+    // Re-enqueues the rows of claims whose reply never arrived; false on a database error.
+    bool recover_lost_claims(pg::connection& conn);
+    void enqueue_claimed(std::vector<event_ptr>& events);
 
     const daemon_config& cfg_;
     router& router_;
@@ -44,6 +49,14 @@ class db_door {
     // holding the schema's session advisory lock persists it, so it is stored once. Listener
     // thread only; reset on reconnect (the lock dies with the session).
     bool ingest_leader_ = false;
+    // Tokens of claims sent but not answered (listener thread only). A claim's UPDATE may commit
+    // and its reply be lost with the connection; the rows are then claimed by this live node and
+    // no sweep would take them again, so the next sweep reloads them by token.
+    std::vector<std::int64_t> unanswered_claims_;
+    std::mt19937_64 token_rng_{std::random_device{}()};
+    // Fault injection for tests (PUBSUB_TEST_LOSE_CLAIM_REPLIES=N): the next N non-empty claim
+    // replies are thrown away and the session killed, as if the connection died after COMMIT.
+    int lose_claim_replies_ = 0;
 };
 
 }  // namespace pubsub
