@@ -72,7 +72,7 @@ bool holds_for_one(const condition& c, const value_ref& v) {
 
 std::string describe(const field_value& v) {
     if (!v.present) return "field missing";
-    if (v.items.size() == 1) return "value " + describe(v.items[0]);
+    if (!v.array) return v.items.empty() ? "value is an object" : "value " + describe(v.items[0]);
     std::string out = "values [";
     for (std::size_t k = 0; k < v.items.size(); ++k) {
         out += (k ? "," : "") + describe(v.items[k]);
@@ -149,6 +149,7 @@ field_value reference_event::lookup(const field_path& p) const {
     if (t != od::json_type::array) {
         if (std::optional<value_ref> x = scalar_of(cur, v.strings)) v.items.push_back(*x);
     } else if (!cur.get_array().get(arr)) {
+        v.array = true;
         for (auto el : arr) {
             od::value ev;
             if (el.get(ev)) break;

@@ -22,6 +22,7 @@ namespace pubsub::filter_detail {
 // scalar elements for an array, none for an object).
 struct field_value {
     bool present = false;
+    bool array = false;  // the value is an array (items are its scalar elements)
     std::vector<value_ref> items;
     std::deque<std::string> strings;  // what the string items view
 };

@@ -31,6 +31,19 @@ int subscribers_add(const context& ctx, const subscriber_args& a);
 int subscribers_list(const context& ctx);
 int subscribers_remove(const context& ctx, const std::string& name_or_id);
 
+// Only the options given change (absent: kept as stored).
+struct subscriber_update_args {
+    std::string target;  // name or id
+    std::optional<std::string> event_type, filter, job_type, script;
+    std::optional<int> config_id, max_retries, timeout_s;
+};
+int subscribers_update(const context& ctx, const subscriber_update_args& a);
+int subscribers_set_active(const context& ctx, const std::string& name_or_id, bool active);
+
+// Which active subscribers an event (JSON as the socket door takes it) would reach, and for
+// the others the first condition that failed. event_json empty: read from stdin.
+int match(const context& ctx, const std::string& event_json);
+
 int show_status(const context& ctx);
 int migrate(const context& ctx);
 

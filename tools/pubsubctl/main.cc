@@ -55,11 +55,37 @@ int main(int argc, char** argv) {
     add->add_option("--timeout", sa.timeout_s, "seconds");
     add->add_flag("--inactive", sa.inactive, "add disabled");
     add->callback([&] { rc = subscribers_add(ctx, sa); });
-    subs->add_subcommand("list", "All subscribers")->callback([&] { rc = subscribers_list(ctx); });
+    auto* subs_list = subs->add_subcommand("list", "All subscribers");
+    subs_list->add_flag("--json", ctx.json, "JSON rows");
+    subs_list->callback([&] { rc = subscribers_list(ctx); });
+    subscriber_update_args ua;
+    auto* update = subs->add_subcommand("update", "Change the given fields of a subscriber");
+    update->add_option("NAME_OR_ID", ua.target)->required();
+    update->add_option("--event-type", ua.event_type, "event_type, or * for every type");
+    update->add_option("--filter", ua.filter, "event_filter, a JSON object (SPEC 5)");
+    update->add_option("--job-type", ua.job_type, "import, inbox_processor, report, custom, noop");
+    update->add_option("--config-id", ua.config_id);
+    update->add_option("--script", ua.script, "script_path for custom (\"\" clears it)");
+    update->add_option("--max-retries", ua.max_retries);
+    update->add_option("--timeout,--timeout-s", ua.timeout_s, "seconds");
+    update->callback([&] { rc = subscribers_update(ctx, ua); });
     std::string target;
+    for (bool active : {true, false}) {
+        auto* cmd = subs->add_subcommand(active ? "enable" : "disable",
+                                         active ? "Activate by name or id" : "Deactivate");
+        cmd->add_option("NAME_OR_ID", target)->required();
+        cmd->callback([&, active] { rc = subscribers_set_active(ctx, target, active); });
+    }
     auto* remove = subs->add_subcommand("remove", "Remove by name or id");
     remove->add_option("NAME_OR_ID", target)->required();
     remove->callback([&] { rc = subscribers_remove(ctx, target); });
+
+    std::string match_event;
+    auto* match_cmd =
+        app.add_subcommand("match", "Which active subscribers an event would reach, and why not");
+    match_cmd->add_option("--event,-e", match_event, "the event as JSON (default: stdin)");
+    match_cmd->add_flag("--json", ctx.json, "JSON output");
+    match_cmd->callback([&] { rc = match(ctx, match_event); });
 
     app.add_subcommand("status", "Nodes and event counts")->callback([&] {
         rc = show_status(ctx);

@@ -1,4 +1,4 @@
-// pubsubctl subscribers add|list|remove.
+// pubsubctl subscribers add|list|update|enable|disable|remove.
 #include <iostream>
 
 #include "commands.h"
@@ -47,6 +47,45 @@ int subscribers_list(const context& ctx) {
         ctx.table(*c, "tpubsub_subscribers") + " ORDER BY subscriber_id");
     if (!r.ok()) return fail(r.message());
     print_rows(*r, ctx.json);
+    return 0;
+}
+
+int subscribers_update(const context& ctx, const subscriber_update_args& a) {
+    subscriber_patch p;
+    p.event_type = a.event_type;
+    p.filter_json = a.filter;
+    if (a.job_type) {
+        p.job = parse_job_type(*a.job_type);
+        if (!p.job) {
+            return fail("unknown --job-type \"" + *a.job_type +
+                        "\" (import, inbox_processor, report, custom, noop)");
+        }
+    }
+    p.config_id = a.config_id;
+    p.script_path = a.script;
+    p.max_retries = a.max_retries;
+    p.timeout_s = a.timeout_s;
+    if (a.filter) {
+        if (pubsub::status v = validate_subscriber_filter(*a.filter); !v.ok()) {
+            return fail("invalid --filter: " + v.message());
+        }
+    }
+    auto c = ctx.connect();
+    if (!c.ok()) return fail(c.message());
+    auto updated = update_subscriber(*c, ctx.schema, a.target, p);
+    if (!updated.ok()) return fail(updated.message());
+    if (!*updated) return fail("no subscriber named or numbered " + a.target);
+    std::cout << "subscriber " << a.target << " updated\n";
+    return 0;
+}
+
+int subscribers_set_active(const context& ctx, const std::string& name_or_id, bool active) {
+    auto c = ctx.connect();
+    if (!c.ok()) return fail(c.message());
+    auto updated = set_subscriber_active(*c, ctx.schema, name_or_id, active);
+    if (!updated.ok()) return fail(updated.message());
+    if (!*updated) return fail("no subscriber named or numbered " + name_or_id);
+    std::cout << "subscriber " << name_or_id << (active ? " enabled\n" : " disabled\n");
     return 0;
 }
 
