@@ -2,7 +2,11 @@
 
 #include <concurrentqueue/blockingconcurrentqueue.h>
 
+#include <random>
+
 namespace pubsub {
+
+using steady = std::chrono::steady_clock;
 
 struct pool_set::pool {
     job_type type = job_type::noop;
@@ -13,49 +17,43 @@ struct pool_set::pool {
     std::vector<std::thread> threads;
     std::atomic<bool> past_deadline{false};
     // Counters: relaxed, for reporting only.
-    std::atomic<std::uint64_t> started{0}, succeeded{0}, failed{0};
+    std::atomic<std::uint64_t> started{0}, succeeded{0}, failed{0}, retried{0};
     std::atomic<int> busy{0};
-    // Deliveries submitted and not yet finished (or skipped past the deadline): what stop()
-    // drains on. The queue's size_approx() cannot serve: it drops as soon as a sleeping worker
-    // is handed an item, before that worker has run it. acq_rel: the decrement publishes the
-    // delivery's completion to the thread that sees the count reach zero.
+    // Deliveries submitted and not yet finished (or skipped past the deadline, or handed to the
+    // retry scheduler): what stop() drains on and what the queue limit bounds. The queue's
+    // size_approx() cannot serve: it drops as soon as a sleeping worker is handed an item,
+    // before that worker has run it. acq_rel: the decrement publishes the delivery's completion
+    // to the thread that sees the count reach zero.
     std::atomic<std::int64_t> in_flight{0};
-
-    void run_one(delivery& d) {
-        d.group->started();
-        started.fetch_add(1, std::memory_order_relaxed);
-        busy.fetch_add(1, std::memory_order_relaxed);
-        run_outcome out;
-        if (runner) {
-            out = runner->run(d);
-        } else {
-            out = {false, "no handler configured for job type " + std::string(to_string(type))};
-        }
-        busy.fetch_sub(1, std::memory_order_relaxed);
-        (out.ok ? succeeded : failed).fetch_add(1, std::memory_order_relaxed);
-        d.group->finished(out.ok, out.error);
-    }
-
-    void loop() {
-        moodycamel::ConsumerToken token(queue);
-        for (;;) {
-            delivery d;
-            queue.wait_dequeue(token, d);
-            if (!d.group) return;                                            // terminate message
-            if (!past_deadline.load(std::memory_order_acquire)) run_one(d);  // else: resumed later
-            in_flight.fetch_sub(1, std::memory_order_acq_rel);
-        }
-    }
 };
 
-pool_set::pool_set() {
+namespace {
+
+double unit_random() {
+    thread_local std::mt19937_64 rng{std::random_device{}()};
+    return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+}
+
+pool_set_options test_options() {
+    pool_set_options o;
+    o.retry.enabled = false;
+    o.queue_limit = 0;
+    return o;
+}
+
+}  // namespace
+
+pool_set::pool_set() : pool_set(test_options()) {}
+
+pool_set::pool_set(pool_set_options opts)
+    : opts_(opts), scheduler_([this](delivery d) { enqueue(std::move(d)); }) {
     for (int i = 0; i < job_type_count; ++i) {
         pools_[static_cast<std::size_t>(i)] = std::make_unique<pool>();
         pools_[static_cast<std::size_t>(i)]->type = static_cast<job_type>(i);
     }
 }
 
-pool_set::~pool_set() { stop(std::chrono::steady_clock::now()); }
+pool_set::~pool_set() { stop(steady::now()); }
 
 void pool_set::configure(job_type type, std::shared_ptr<job_runner> runner, int threads) {
     auto& p = *pools_[static_cast<std::size_t>(type)];
@@ -67,12 +65,68 @@ void pool_set::start() {
     for (auto& p : pools_) {
         if (!p->threads.empty()) continue;
         for (int i = 0; i < p->thread_count; ++i) {
-            p->threads.emplace_back([raw = p.get()] { raw->loop(); });
+            p->threads.emplace_back([this, raw = p.get()] { work(*raw); });
         }
+    }
+    scheduler_.start();
+}
+
+void pool_set::work(pool& p) {
+    moodycamel::ConsumerToken token(p.queue);
+    for (;;) {
+        delivery d;
+        p.queue.wait_dequeue(token, d);
+        if (!d.group) return;                                                 // terminate message
+        if (!p.past_deadline.load(std::memory_order_acquire)) run_one(p, d);  // else: resumed later
+        p.in_flight.fetch_sub(1, std::memory_order_acq_rel);
     }
 }
 
-void pool_set::stop(std::chrono::steady_clock::time_point deadline) noexcept {
+void pool_set::run_one(pool& p, delivery& d) {
+    if (is_cancelled(d)) {
+        d.group->cancel();
+        d.group->abandoned(true, {});
+        return;
+    }
+    d.group->started(d);
+    p.started.fetch_add(1, std::memory_order_relaxed);
+    p.busy.fetch_add(1, std::memory_order_relaxed);
+    run_outcome out;
+    if (p.runner) {
+        out = p.runner->run(d);
+    } else {
+        out = {false, "no handler configured for job type " + std::string(to_string(p.type))};
+    }
+    p.busy.fetch_sub(1, std::memory_order_relaxed);
+    if (is_cancelled(d)) {  // cancelled while running: the outcome is discarded
+        d.group->cancel();
+        d.group->abandoned(true, {});
+        return;
+    }
+    after_run(p, d, std::move(out));
+}
+
+void pool_set::after_run(pool& p, delivery& d, run_outcome out) {
+    if (out.ok) {
+        p.succeeded.fetch_add(1, std::memory_order_relaxed);
+        d.group->completed(d);
+        return;
+    }
+    p.failed.fetch_add(1, std::memory_order_relaxed);
+    if (!retry_left(opts_.retry, d.attempt, d.retry_base, d.sub->max_retries)) {
+        d.group->dead(d, out.error);
+        return;
+    }
+    p.retried.fetch_add(1, std::memory_order_relaxed);
+    auto delay = retry_delay(opts_.retry, d.attempt - d.retry_base, unit_random());
+    d.group->retrying(d, out.error, now_us() + delay.count() * 1000);
+    d.attempt += 1;
+    d.has_row = true;
+    scheduler_.schedule(std::move(d), steady::now() + delay);
+}
+
+void pool_set::stop(steady::time_point deadline) noexcept {
+    scheduler_.stop();  // what it held is persisted (next_attempt_at) and resumed at next start
     // Drain: wait until every queue is empty or the deadline passes.
     for (;;) {
         bool idle = true;
@@ -81,7 +135,7 @@ void pool_set::stop(std::chrono::steady_clock::time_point deadline) noexcept {
                 idle = false;
             }
         }
-        if (idle || std::chrono::steady_clock::now() >= deadline) break;
+        if (idle || steady::now() >= deadline) break;
         std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
     for (auto& p : pools_) {
@@ -93,18 +147,121 @@ void pool_set::stop(std::chrono::steady_clock::time_point deadline) noexcept {
         for (auto& t : p->threads) t.join();
         p->threads.clear();
     }
+    scheduler_.stop();  // retries scheduled while draining
 }
 
 void pool_set::submit(delivery d) {
-    auto& p = *pools_[static_cast<std::size_t>(d.sub->job)];
+    if (d.attempt == 0) d.attempt = d.group->attempt();
+    if (d.group->ev()->from_table && resume_count_.load(std::memory_order_relaxed) > 0 &&
+        !apply_resume(d)) {
+        return;
+    }
+    enqueue(std::move(d));
+}
+
+void pool_set::enqueue(delivery d) {
+    auto& p = pool_of(d);
     p.in_flight.fetch_add(1, std::memory_order_acq_rel);
     p.queue.enqueue(std::move(d));
 }
 
+bool pool_set::apply_resume(delivery& d) {
+    delivery_record row;
+    {
+        std::lock_guard lock(tables_mu_);
+        auto it = resume_.find({d.group->ev()->id, d.sub->id});
+        if (it == resume_.end()) return true;
+        row = std::move(it->second.row);
+        resume_.erase(it);
+        resume_count_.store(resume_.size(), std::memory_order_relaxed);
+    }
+    d.group->note_version(row.version);
+    d.has_row = true;
+    d.retry_base = row.retry_base;
+    d.attempt = row.attempts + 1;
+    switch (row.status) {
+        case delivery_status::completed:
+            d.group->abandoned(true, {});
+            return false;
+        case delivery_status::dead:
+            d.group->abandoned(false, row.last_error);
+            return false;
+        case delivery_status::retrying: {
+            auto wait_us = row.next_attempt_us - now_us();
+            if (wait_us <= 0) return true;
+            scheduler_.schedule(std::move(d), steady::now() + std::chrono::microseconds(wait_us));
+            return false;
+        }
+        default:
+            return true;  // pending (an operator retry) or a stale cancel: run it
+    }
+}
+
+void pool_set::add_resume(std::vector<delivery_record> rows) {
+    auto now = steady::now();
+    std::lock_guard lock(tables_mu_);
+    for (auto it = resume_.begin(); it != resume_.end();) {
+        it = now - it->second.added > std::chrono::hours(1) ? resume_.erase(it) : std::next(it);
+    }
+    for (auto& r : rows) {
+        delivery_key key{r.event, r.subscriber_id};
+        resume_[key] = resume_entry{std::move(r), now};
+    }
+    resume_count_.store(resume_.size(), std::memory_order_relaxed);
+}
+
+void pool_set::cancel(event_id id) {
+    {
+        auto now = steady::now();
+        std::lock_guard lock(tables_mu_);
+        for (auto it = cancelled_.begin(); it != cancelled_.end();) {
+            it = now - it->second > std::chrono::hours(1) ? cancelled_.erase(it) : std::next(it);
+        }
+        cancelled_[id] = now;
+        cancelled_count_.store(cancelled_.size(), std::memory_order_relaxed);
+    }
+    for (auto& d : scheduler_.take_event(id)) {
+        d.group->cancel();
+        d.group->abandoned(true, {});
+    }
+}
+
+void pool_set::forget_cancel(event_id id) {
+    std::lock_guard lock(tables_mu_);
+    cancelled_.erase(id);
+    cancelled_count_.store(cancelled_.size(), std::memory_order_relaxed);
+}
+
+bool pool_set::is_cancelled(const delivery& d) const {
+    if (d.group->cancelled()) return true;
+    if (cancelled_count_.load(std::memory_order_relaxed) == 0) return false;
+    std::lock_guard lock(tables_mu_);
+    return cancelled_.count(d.group->ev()->id) > 0;
+}
+
+status pool_set::admit() const {
+    if (opts_.queue_limit == 0) return status();
+    for (const auto& p : pools_) {
+        auto held = p->in_flight.load(std::memory_order_relaxed);
+        if (held >= static_cast<std::int64_t>(opts_.queue_limit)) {
+            return status::error("event refused: handler pool " + std::string(to_string(p->type)) +
+                                 " is full (" + std::to_string(held) +
+                                 " deliveries queued or running, limit " +
+                                 std::to_string(opts_.queue_limit) + ", --queue-limit)");
+        }
+    }
+    return status();
+}
+
 pool_counters pool_set::counters(job_type type) const {
     const auto& p = *pools_[static_cast<std::size_t>(type)];
-    return {p.started.load(),      p.succeeded.load(), p.failed.load(),
-            p.queue.size_approx(), p.busy.load(),      static_cast<int>(p.threads.size())};
+    return {p.started.load(),
+            p.succeeded.load(),
+            p.failed.load(),
+            p.retried.load(),
+            p.queue.size_approx(),
+            p.busy.load(),
+            static_cast<int>(p.threads.size())};
 }
 
 }  // namespace pubsub

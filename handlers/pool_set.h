@@ -1,24 +1,54 @@
-// pool_set: one thread pool per job type; implements the router's delivery_sink.
+// pool_set: one thread pool per job type; implements the router's delivery_sink; decides what
+// happens after each attempt (completed, retry later, dead), and applies operators' cancels.
 //
 // DESIGN: each pool owns a BlockingConcurrentQueue of deliveries and its threads; submit()
 // enqueues onto the pool of the subscriber's job type, so a slow job type only fills its own
 // queue and never delays the others. Each thread takes a delivery, tells its group started(),
-// runs the job_runner, and tells the group finished(). A job type without a runner fails its
-// deliveries with a clear error instead of running anything.
-// Lifecycle (spdlog's thread pool): start() spawns; stop(deadline) lets queued deliveries run
-// until the deadline, then posts one terminate per thread and joins them. Deliveries still
-// queued after that are left unfinished: their events stay `processing` in the table and are
-// resumed at the next start. Thread-safe; stop() idempotent and noexcept.
+// runs the job_runner, then: success -> group.completed(); failure with retries left (see
+// retry_policy.h and the subscriber's max_retries) -> group.retrying() (persists the delivery
+// row with next_attempt_at) and the delivery waits in the retry_scheduler, which re-queues it on
+// its pool when due; failure without retries left -> group.dead(). A job type without a runner
+// fails its deliveries with a clear error instead of running anything.
+//
+// Resume (storage/delivery_store.h): before events from the table are routed, the delivery rows
+// of those events are handed to add_resume(); submit() then skips deliveries whose row says
+// completed (or dead), continues attempt numbering and retry budgets, and keeps a retry
+// scheduled at its persisted next_attempt_at. Only events with from_table look at this table.
+//
+// Cancel (storage/event_actions.h): cancel(id) drops the event's scheduled retries and marks the
+// id so that its deliveries still queued are skipped when a thread takes them; a handler already
+// running is left to finish and its outcome is discarded. forget_cancel(id) undoes the mark (an
+// operator retried the event).
+//
+// Back-pressure (policy `refuse at the door`): each pool counts its deliveries queued, running or
+// waiting to be re-queued. The dispatch thread never blocks: submit() always enqueues, so no job
+// type waits for another. When a pool holds queue_limit deliveries or more, admit() fails, the
+// intake refuses new events with that reason (handlers/pool_gate.h) and the database door stops
+// claiming (those events wait in the table); events already admitted are never dropped. The bound
+// may be overshot by what was admitted before it was reached (at most the router queue times the
+// fan-out), never without limit.
+//
+// Lifecycle (spdlog's thread pool): start() spawns; stop(deadline) drops scheduled retries (they
+// are persisted and resumed at the next start), lets queued deliveries run until the deadline,
+// then posts one terminate per thread and joins them. Deliveries still queued after that are
+// left unfinished: their events stay open in the table and are resumed at the next start.
+// Thread-safe; stop() idempotent and noexcept.
 #pragma once
 
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <thread>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "handlers/job_runner.h"
+#include "handlers/retry_policy.h"
+#include "handlers/retry_scheduler.h"
 #include "router/router.h"
 
 namespace pubsub {
@@ -26,15 +56,23 @@ namespace pubsub {
 struct pool_counters {
     std::uint64_t started = 0;
     std::uint64_t succeeded = 0;
-    std::uint64_t failed = 0;
+    std::uint64_t failed = 0;   // attempts that failed (retried or not)
+    std::uint64_t retried = 0;  // failed attempts that were scheduled to run again
     std::size_t queued = 0;
     int busy = 0;
     int threads = 0;
 };
 
+struct pool_set_options {
+    retry_policy retry;
+    std::size_t queue_limit = 1'000'000;  // per pool; 0 = no limit
+};
+
 class pool_set final : public delivery_sink {
   public:
+    // Retries off (every failure is final) and no queue limit: for tests of the pools alone.
     pool_set();
+    explicit pool_set(pool_set_options opts);
     ~pool_set() override;
     pool_set(const pool_set&) = delete;
     pool_set& operator=(const pool_set&) = delete;
@@ -44,12 +82,50 @@ class pool_set final : public delivery_sink {
     void start();
     void stop(std::chrono::steady_clock::time_point deadline) noexcept;
 
+    // Thread-safe; never blocks (see Back-pressure).
     void submit(delivery d) override;
+    // Thread-safe. Fails while a pool holds queue_limit deliveries or more.
+    status admit() const;
+
+    // Thread-safe. Rows of events about to be routed from the table (see Resume). Rows not used
+    // within an hour are forgotten.
+    void add_resume(std::vector<delivery_record> rows);
+    // Thread-safe (see Cancel).
+    void cancel(event_id id);
+    void forget_cancel(event_id id);
+
     pool_counters counters(job_type type) const;
+    std::size_t scheduled_retries() const { return scheduler_.size(); }
 
   private:
     struct pool;
+    struct resume_entry {
+        delivery_record row;
+        std::chrono::steady_clock::time_point added;
+    };
+    using delivery_key = std::pair<event_id, std::int64_t>;
+
+    pool& pool_of(const delivery& d) { return *pools_[static_cast<std::size_t>(d.sub->job)]; }
+    void work(pool& p);
+    void run_one(pool& p, delivery& d);
+    void enqueue(delivery d);
+    bool apply_resume(delivery& d);  // false: the delivery was consumed (skipped or scheduled)
+    bool is_cancelled(const delivery& d) const;
+    void after_run(pool& p, delivery& d, run_outcome out);
+
+    pool_set_options opts_;
     std::array<std::unique_ptr<pool>, job_type_count> pools_;
+    retry_scheduler scheduler_;
+
+    mutable std::mutex tables_mu_;
+    std::map<delivery_key, resume_entry> resume_;  // guarded by tables_mu_
+    std::unordered_map<event_id, std::chrono::steady_clock::time_point>
+        cancelled_;  // guarded by tables_mu_
+    // Sizes of the two tables, so the hot path skips the lock while they are empty. Relaxed: a
+    // stale zero only means a row added concurrently with its event's routing is missed, which
+    // cannot happen (rows are added before the events are enqueued, on the same thread, and the
+    // router's queue publishes them); a cancel racing with a delivery start is a race anyway.
+    std::atomic<std::size_t> resume_count_{0}, cancelled_count_{0};
 };
 
 }  // namespace pubsub

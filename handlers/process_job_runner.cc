@@ -19,7 +19,7 @@ process_spec base_spec(const delivery& d, const handler_settings& s) {
                 "PUBSUB_EVENT_SOURCE=" + ev.source,
                 "PUBSUB_SUBSCRIBER=" + sub.name,
                 "PUBSUB_CONFIG_ID=" + (sub.config_id ? std::to_string(*sub.config_id) : ""),
-                "PUBSUB_ATTEMPT=" + std::to_string(d.group->attempt())};
+                "PUBSUB_ATTEMPT=" + std::to_string(attempt_of(d))};
     spec.stdin_data = event_json_for_handler(d);
     spec.timeout = std::chrono::seconds(sub.timeout_s > 0 ? sub.timeout_s : 300);
     return spec;
@@ -57,13 +57,17 @@ class command_runner final : public job_runner {
             return {false, "subscriber \"" + d.sub->name + "\" has no config_id, which the " +
                                std::string(to_string(d.sub->job)) + " command needs"};
         }
+        if (s_.check_config) {
+            std::string why = s_.check_config(d.sub->job, d.sub->config_id);
+            if (!why.empty()) return {false, why};
+        }
         placeholders p;
         p.config_id = d.sub->config_id;
         p.event_id = ev.id;
         p.event_type = ev.type;
         p.event_source = ev.source;
         p.subscriber = d.sub->name;
-        p.attempt = d.group->attempt();
+        p.attempt = attempt_of(d);
         process_spec spec = base_spec(d, s_);
         spec.argv = t_.render(p);
         return from_process(run_process(spec));
@@ -94,7 +98,7 @@ std::string event_json_for_handler(const delivery& d) {
     j += ",\"event_data\":";
     j += ev.data_json.empty() ? "{}" : ev.data_json;
     j += ",\"priority\":" + std::to_string(ev.priority) +
-         ",\"attempt\":" + std::to_string(d.group->attempt()) + ",\"subscriber\":";
+         ",\"attempt\":" + std::to_string(attempt_of(d)) + ",\"subscriber\":";
     append_json_string(j, d.sub->name);
     j += "}";
     return j;

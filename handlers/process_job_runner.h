@@ -9,8 +9,10 @@
 // becomes the error. Thread-safe: run() keeps no state between calls.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +25,10 @@ struct handler_settings {
     std::vector<std::string> scripts_dirs;
     std::map<job_type, std::string> job_commands;
     std::string safe_path = "/usr/local/bin:/usr/bin:/bin";
+    // import / inbox_processor / report: asked before each run whether the subscriber's
+    // config_id still names a row of the platform's config table; a non-empty answer fails the
+    // delivery with that reason (storage/config_check.h). Unset: no check.
+    std::function<std::string(job_type, std::optional<std::int32_t>)> check_config;
 };
 
 // The runner for one job type; fails only on a malformed --job-command. A job type that

@@ -3,7 +3,7 @@
 namespace pubsub {
 
 router::router(router_options opts, transition_log& log, delivery_sink& sink)
-    : log_(log), sink_(sink), queues_(opts.fairness_period) {
+    : log_(log), dlog_(opts.deliveries), sink_(sink), queues_(opts.fairness_period) {
     snapshot_ = build_snapshot({});
 }
 
@@ -90,8 +90,8 @@ void router::dispatch(const event_ptr& ev, const subscriber_set& set,
         log_.record(std::move(t));
         return;
     }
-    auto group =
-        std::make_shared<delivery_group>(ev, static_cast<int>(scratch.size()), ev->attempt, log_);
+    auto group = std::make_shared<delivery_group>(ev, static_cast<int>(scratch.size()), ev->attempt,
+                                                  log_, dlog_);
     deliveries_.fetch_add(scratch.size(), std::memory_order_relaxed);
     for (std::uint32_t index : scratch) {
         // Aliasing constructor: the delivery keeps the whole snapshot alive, no copy.

@@ -34,6 +34,7 @@ class delivery_sink {
 
 struct router_options {
     int fairness_period = 16;
+    delivery_log* deliveries = nullptr;  // where delivery rows go (router/delivery.h); optional
 };
 
 struct router_counters {
@@ -68,6 +69,7 @@ class router {
                   std::vector<std::uint32_t>& scratch);
 
     transition_log& log_;
+    delivery_log* dlog_;
     delivery_sink& sink_;
     priority_queues queues_;
     wakeup wake_;

@@ -45,10 +45,42 @@ std::vector<pending_row> row_batch::take(std::size_t max) {
         it = rows_.erase(it);
     }
     oldest_us_ = 0;
-    for (const auto& [id, row] : rows_) {
-        if (oldest_us_ == 0 || row.first_seen_us < oldest_us_) oldest_us_ = row.first_seen_us;
-    }
+    for (const auto& [id, row] : rows_) note_seen(row.first_seen_us);
+    note_seen(deliveries_since_us_);
     return out;
+}
+
+void row_batch::note_seen(std::int64_t first_seen_us) {
+    if (first_seen_us == 0) return;
+    if (oldest_us_ == 0 || first_seen_us < oldest_us_) oldest_us_ = first_seen_us;
+}
+
+void row_batch::add_delivery(delivery_record&& r, std::int64_t now) {
+    auto [it, inserted] = deliveries_.try_emplace({r.event, r.subscriber_id});
+    if (inserted || r.version > it->second.version) it->second = std::move(r);
+    if (deliveries_since_us_ == 0) deliveries_since_us_ = now;
+    note_seen(now);
+}
+
+std::vector<delivery_record> row_batch::take_deliveries() {
+    std::vector<delivery_record> out;
+    out.reserve(deliveries_.size());
+    for (auto& [key, r] : deliveries_) out.push_back(std::move(r));
+    deliveries_.clear();
+    deliveries_since_us_ = 0;
+    oldest_us_ = 0;
+    for (const auto& [id, row] : rows_) note_seen(row.first_seen_us);
+    return out;
+}
+
+void row_batch::restore_deliveries(std::vector<delivery_record>&& rows) {
+    std::int64_t now = now_us();
+    for (auto& r : rows) {
+        auto [it, inserted] = deliveries_.try_emplace({r.event, r.subscriber_id});
+        if (inserted || r.version > it->second.version) it->second = std::move(r);
+    }
+    if (!deliveries_.empty() && deliveries_since_us_ == 0) deliveries_since_us_ = now;
+    note_seen(deliveries_since_us_);
 }
 
 void row_batch::merge(pending_row& into, pending_row&& from) {
@@ -74,9 +106,7 @@ void row_batch::restore(std::vector<pending_row>&& rows) {
         } else {
             merge(it->second, std::move(row));
         }
-        if (oldest_us_ == 0 || it->second.first_seen_us < oldest_us_) {
-            oldest_us_ = it->second.first_seen_us;
-        }
+        note_seen(it->second.first_seen_us);
     }
 }
 
@@ -86,6 +116,15 @@ void append_int(std::string& out, std::int64_t v) {
     char buf[24];
     auto r = std::to_chars(buf, buf + sizeof buf, v);
     out.append(buf, r.ptr);
+}
+
+// Empty text is written as NULL (error_message, last_error).
+void append_text_or_null(std::string& out, std::string_view text) {
+    if (text.empty()) {
+        out += "\\N";
+    } else {
+        pg::append_copy_text(out, text);
+    }
 }
 
 void append_ts_or_null(std::string& out, std::int64_t us) {
@@ -139,11 +178,7 @@ void encode_row(const pending_row& row, bool for_stage, std::string_view node, s
     out += '\t';
     append_ts_or_null(out, final_state ? row.completed_us : 0);
     out += '\t';
-    if (row.error.empty()) {
-        out += "\\N";
-    } else {
-        pg::append_copy_text(out, row.error);
-    }
+    append_text_or_null(out, row.error);
     out += '\t';
     append_int(out, row.retry_count);
     if (!for_stage) {
@@ -174,7 +209,8 @@ std::size_t encode_split_rows(const std::vector<pending_row>& rows, std::string_
 }
 
 std::string events_copy_sql(const std::string& s) {
-    return "COPY " + s + ".tpubsub_events (event_id, event_type, event_source, event_data, "
+    return "COPY " + s +
+           ".tpubsub_events (event_id, event_type, event_source, event_data, "
            "status, priority, created_at, processed_at, completed_at, error_message, "
            "retry_count, claimed_by) FROM STDIN";
 }
@@ -203,7 +239,7 @@ std::string merge_sql(const std::string& s, const std::string& node) {
            "processed_at = coalesce(EXCLUDED.processed_at, e.processed_at), "
            "completed_at = coalesce(EXCLUDED.completed_at, e.completed_at), "
            "error_message = coalesce(EXCLUDED.error_message, e.error_message), "
-           "retry_count = EXCLUDED.retry_count; "
+           "retry_count = EXCLUDED.retry_count WHERE e.status <> 'cancelled'; "
            "UPDATE " +
            s +
            ".tpubsub_events AS e SET status = st.status, "
@@ -211,7 +247,66 @@ std::string merge_sql(const std::string& s, const std::string& node) {
            "completed_at = coalesce(st.completed_at, e.completed_at), "
            "error_message = coalesce(st.error_message, e.error_message), "
            "retry_count = st.retry_count "
-           "FROM pg_temp.pubsub_stage st WHERE NOT st.is_new AND e.event_id = st.event_id";
+           "FROM pg_temp.pubsub_stage st WHERE NOT st.is_new AND e.event_id = st.event_id "
+           "AND e.status <> 'cancelled'";
+}
+
+void encode_delivery_rows(const std::vector<delivery_record>& rows, std::string& out) {
+    for (const auto& r : rows) {
+        append_int(out, r.event);
+        out += '\t';
+        append_int(out, r.subscriber_id);
+        out += '\t';
+        pg::append_copy_text(out, r.subscriber_name);
+        out += '\t';
+        out += to_string(r.status);
+        out += '\t';
+        append_int(out, r.attempts);
+        out += '\t';
+        append_int(out, r.retry_base);
+        out += '\t';
+        append_text_or_null(out, r.last_error);
+        out += '\t';
+        append_ts_or_null(out, r.next_attempt_us);
+        out += '\t';
+        append_ts_or_null(out, r.started_us);
+        out += '\t';
+        append_ts_or_null(out, r.finished_us);
+        out += '\t';
+        append_int(out, r.version);
+        out += '\n';
+    }
+}
+
+namespace {
+constexpr const char* delivery_columns =
+    "event_id, subscriber_id, subscriber_name, status, attempts, retry_base, last_error, "
+    "next_attempt_at, started_at, finished_at, version";
+}  // namespace
+
+std::string delivery_stage_table_sql() {
+    return "CREATE TEMP TABLE IF NOT EXISTS pubsub_dstage (event_id bigint, subscriber_id bigint, "
+           "subscriber_name text, status text, attempts int, retry_base int, last_error text, "
+           "next_attempt_at timestamptz, started_at timestamptz, finished_at timestamptz, "
+           "version int) ON COMMIT DELETE ROWS";
+}
+
+std::string delivery_stage_copy_sql() { return "COPY pg_temp.pubsub_dstage FROM STDIN"; }
+
+std::string delivery_merge_sql(const std::string& s) {
+    return "INSERT INTO " + s + ".tpubsub_deliveries AS d (" + delivery_columns + ") SELECT " +
+           delivery_columns + " FROM pg_temp.pubsub_dstage st WHERE NOT EXISTS (SELECT 1 FROM " +
+           s +
+           ".tpubsub_events e WHERE e.event_id = st.event_id AND e.status = 'cancelled') "
+           "ON CONFLICT (event_id, subscriber_id) DO UPDATE SET "
+           "subscriber_name = EXCLUDED.subscriber_name, status = EXCLUDED.status, "
+           "attempts = EXCLUDED.attempts, retry_base = EXCLUDED.retry_base, "
+           "last_error = coalesce(EXCLUDED.last_error, d.last_error), "
+           "next_attempt_at = EXCLUDED.next_attempt_at, "
+           "started_at = coalesce(EXCLUDED.started_at, d.started_at), "
+           "finished_at = coalesce(EXCLUDED.finished_at, d.finished_at), "
+           "version = EXCLUDED.version "
+           "WHERE d.version < EXCLUDED.version AND d.status <> 'cancelled'";
 }
 
 }  // namespace pubsub

@@ -2,16 +2,20 @@
 //
 // Holds at most one pending_row per event id; add() merges each transition into it (the highest
 // seq decides status, timestamps are kept from every transition), so a batch writes one row per
-// event whatever the number of its transitions. Not thread-safe: owned by the writer thread.
+// event whatever the number of its transitions. Delivery records (router/delivery.h) are held
+// the same way, one per (event, subscriber), the highest version winning. Not thread-safe:
+// owned by the writer thread.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include "router/delivery.h"
 #include "router/transition_log.h"
 
 namespace pubsub {
@@ -43,16 +47,26 @@ class row_batch {
     // Puts rows back after a failed write, merging with anything added meanwhile.
     void restore(std::vector<pending_row>&& rows);
 
-    std::size_t size() const { return rows_.size(); }
-    bool empty() const { return rows_.empty(); }
+    // Delivery records: add keeps the highest version per (event, subscriber); take_deliveries
+    // moves all of them out; restore_deliveries puts them back after a failed write.
+    void add_delivery(delivery_record&& r, std::int64_t now);
+    std::vector<delivery_record> take_deliveries();
+    void restore_deliveries(std::vector<delivery_record>&& rows);
+    std::size_t delivery_count() const { return deliveries_.size(); }
+
+    std::size_t size() const { return rows_.size(); }  // event rows
+    bool empty() const { return rows_.empty() && deliveries_.empty(); }
     std::int64_t oldest_us() const { return oldest_us_; }
     // Number of `pending` transitions found already committed since the last call.
     std::int64_t take_stale_pending() { return std::exchange(stale_pending_, 0); }
 
   private:
     void merge(pending_row& into, pending_row&& from);
+    void note_seen(std::int64_t first_seen_us);
     std::unordered_map<event_id, pending_row> rows_;
-    std::int64_t oldest_us_ = 0;  // first_seen of the oldest row, 0 when empty
+    std::map<std::pair<event_id, std::int64_t>, delivery_record> deliveries_;
+    std::int64_t deliveries_since_us_ = 0;  // when the oldest held delivery record arrived
+    std::int64_t oldest_us_ = 0;            // first_seen of the oldest row, 0 when empty
     std::int64_t stale_pending_ = 0;
 };
 
@@ -70,5 +84,13 @@ std::string stage_table_sql();
 std::string stage_copy_sql();
 // node_literal: this node's id as a quoted SQL literal; new rows are inserted claimed by it.
 std::string merge_sql(const std::string& quoted_schema, const std::string& node_literal);
+
+// Delivery records: COPY text lines for the delivery staging table, its DDL and COPY, and the
+// upsert into <schema>.tpubsub_deliveries (an older version never overwrites a newer one; rows
+// of cancelled events are left alone).
+void encode_delivery_rows(const std::vector<delivery_record>& rows, std::string& out);
+std::string delivery_stage_table_sql();
+std::string delivery_stage_copy_sql();
+std::string delivery_merge_sql(const std::string& quoted_schema);
 
 }  // namespace pubsub

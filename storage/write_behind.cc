@@ -19,6 +19,8 @@ namespace pubsub {
 namespace asio = boost::asio;
 using steady = std::chrono::steady_clock;
 
+const std::string commit_suffix = "; COMMIT";
+
 struct write_behind::impl {
     explicit impl(write_behind_options o) : opts(std::move(o)), timer(io), retry_timer(io) {}
 
@@ -30,6 +32,7 @@ struct write_behind::impl {
     std::thread thread;
 
     moodycamel::ConcurrentQueue<transition> queue;
+    moodycamel::ConcurrentQueue<delivery_record> delivery_queue;
     // true while a wake is posted and not yet run: at most one wake in flight (acq_rel).
     std::atomic<bool> wake_posted{false};
     // Admitted events whose row is not committed (incremented by producers, decremented by
@@ -42,9 +45,11 @@ struct write_behind::impl {
     std::optional<pg::connection> conn;
     std::string quoted_schema;
     std::string merge;
+    std::string delivery_merge;
     std::string events_copy;
     std::string copy_buf;
     std::string stage_buf;
+    std::string delivery_buf;
     bool safe_mode = false;  // the last write failed: use the idempotent path
     bool timer_armed = false;
     bool waiting_retry = false;
@@ -79,6 +84,8 @@ struct write_behind::impl {
             std::lock_guard lock(stats_mu);
             st.transitions += n;
         }
+        delivery_record d;
+        while (delivery_queue.try_dequeue(d)) batch.add_delivery(std::move(d), now);
         unpersisted.fetch_sub(batch.take_stale_pending(), std::memory_order_relaxed);
         std::lock_guard lock(stats_mu);
         st.held_rows = batch.size();
@@ -113,8 +120,10 @@ struct write_behind::impl {
     void flush_all() {
         while (!batch.empty()) {
             auto rows = batch.take(opts.max_batch_rows);
-            if (status s = write(rows); !s.ok()) {
+            auto deliveries = batch.take_deliveries();
+            if (status s = write(rows, deliveries); !s.ok()) {
                 batch.restore(std::move(rows));
+                batch.restore_deliveries(std::move(deliveries));
                 on_failure(s);
                 return;
             }
@@ -132,30 +141,32 @@ struct write_behind::impl {
     status connect() {
         auto c = pg::connection::open(opts.dsn);
         if (!c.ok()) return c.error();
-        if (status s = c->exec(stage_table_sql()); !s.ok()) {
+        if (status s = c->exec(stage_table_sql() + "; " + delivery_stage_table_sql()); !s.ok()) {
             return status::error("cannot create staging table: " + s.message());
         }
         quoted_schema = c->quote_identifier(opts.schema);
-        merge = merge_sql(quoted_schema, c->quote_literal(opts.node_id)) + "; COMMIT";
+        merge = merge_sql(quoted_schema, c->quote_literal(opts.node_id)) + commit_suffix;
         events_copy = events_copy_sql(quoted_schema);
+        delivery_merge = delivery_merge_sql(quoted_schema);
         conn.emplace(std::move(*c));
         return status();
     }
 
-    status write(const std::vector<pending_row>& rows) {
+    status write(const std::vector<pending_row>& rows,
+                 const std::vector<delivery_record>& deliveries) {
         if (!conn || !conn->is_ok()) {
             conn.reset();
             if (status s = connect(); !s.ok()) return s;
         }
         auto t0 = steady::now();
-        status s = safe_mode ? write_merged(rows) : write_direct(rows);
+        status s = safe_mode ? write_merged(rows, deliveries) : write_direct(rows, deliveries);
         if (!s.ok()) {
             // Roll back so the connection is usable again (harmless if it is gone). The next
             // attempt takes the idempotent path: this batch's commit outcome may be unknown.
             (void)conn->exec("ROLLBACK");
             if (!conn->is_ok()) conn.reset();
             safe_mode = true;
-            return status::error("batch of " + std::to_string(rows.size()) +
+            return status::error("batch of " + std::to_string(rows.size() + deliveries.size()) +
                                  " rows not written: " + s.message());
         }
         safe_mode = false;
@@ -168,7 +179,8 @@ struct write_behind::impl {
 
     // Fast path: new rows are COPYed straight into tpubsub_events (each row written once);
     // only rows that already exist go through the staging table and the UPDATE.
-    status write_direct(const std::vector<pending_row>& rows) {
+    status write_direct(const std::vector<pending_row>& rows,
+                        const std::vector<delivery_record>& deliveries) {
         copy_buf.clear();
         stage_buf.clear();
         std::size_t fresh = encode_split_rows(rows, opts.node_id, copy_buf, stage_buf);
@@ -176,6 +188,7 @@ struct write_behind::impl {
         if (fresh > 0) {
             if (status s = conn->copy_in(events_copy, copy_buf); !s.ok()) return s;
         }
+        if (status s = write_deliveries(deliveries); !s.ok()) return s;
         if (fresh < rows.size()) {
             if (status s = conn->copy_in(stage_copy_sql(), stage_buf); !s.ok()) return s;
             return conn->exec(merge);  // ends with COMMIT
@@ -185,12 +198,27 @@ struct write_behind::impl {
 
     // Idempotent path (after any failure): every row through the staging table and
     // INSERT ... ON CONFLICT, so rows a lost COMMIT did write are updated, not duplicated.
-    status write_merged(const std::vector<pending_row>& rows) {
+    status write_merged(const std::vector<pending_row>& rows,
+                        const std::vector<delivery_record>& deliveries) {
         copy_buf.clear();
         encode_stage_rows(rows, copy_buf);
         if (status s = conn->exec("BEGIN"); !s.ok()) return s;
         if (status s = conn->copy_in(stage_copy_sql(), copy_buf); !s.ok()) return s;
-        return conn->exec(merge);
+        // After the events' merge (new rows exist), before its COMMIT.
+        if (status s = conn->exec(merge.substr(0, merge.size() - commit_suffix.size())); !s.ok()) {
+            return s;
+        }
+        if (status s = write_deliveries(deliveries); !s.ok()) return s;
+        return conn->exec("COMMIT");
+    }
+
+    // Inside the batch's transaction; idempotent (the highest version wins).
+    status write_deliveries(const std::vector<delivery_record>& deliveries) {
+        if (deliveries.empty()) return status();
+        delivery_buf.clear();
+        encode_delivery_rows(deliveries, delivery_buf);
+        if (status s = conn->copy_in(delivery_stage_copy_sql(), delivery_buf); !s.ok()) return s;
+        return conn->exec(delivery_merge);
     }
 
     void on_committed(std::vector<pending_row>& rows) {
@@ -294,6 +322,11 @@ void write_behind::record(transition t) {
         impl_->unpersisted.fetch_add(1, std::memory_order_relaxed);
     }
     impl_->queue.enqueue(std::move(t));
+    impl_->post_wake();
+}
+
+void write_behind::record_delivery(delivery_record r) {
+    impl_->delivery_queue.enqueue(std::move(r));
     impl_->post_wake();
 }
 

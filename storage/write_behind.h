@@ -10,6 +10,11 @@
 // for new rows and one UPDATE for existing ones, then COMMIT. The statements are idempotent, so
 // a batch whose COMMIT outcome is unknown (connection lost) is simply written again.
 // Durable acks ride on transitions and are called after their batch commits.
+// Delivery records (router/delivery.h; rare: failures, retries) travel the same way on a second
+// queue and are upserted into tpubsub_deliveries in the same transaction as the event rows (COPY
+// into a temp stage, then one INSERT ... ON CONFLICT that keeps the highest version). Neither
+// the event rows nor the delivery rows of a `cancelled` event are overwritten (an operator's
+// cancel wins over a handler that was still running).
 //
 // Failure policy (STYLE 7): on a database error the batch stays in memory, the writer
 // reconnects with exponential backoff, and the error sticks in stats() until a batch commits.
@@ -24,6 +29,7 @@
 #include <memory>
 #include <string>
 
+#include "router/delivery.h"
 #include "router/transition_log.h"
 
 namespace pubsub {
@@ -54,7 +60,7 @@ struct write_behind_stats {
     std::size_t last_batch_rows = 0;
 };
 
-class write_behind final : public transition_log {
+class write_behind final : public transition_log, public delivery_log {
   public:
     explicit write_behind(write_behind_options opts);
     ~write_behind() override;
@@ -68,6 +74,7 @@ class write_behind final : public transition_log {
 
     void record(transition t) override;
     status admit() const override;
+    void record_delivery(delivery_record r) override;
     write_behind_stats stats() const;
 
   private:

@@ -1,17 +1,33 @@
 // Process starts per second through run_process, from 1, 2 and 8 threads: a trivial
 // `#!/bin/sh\nexit 0` script (kernel exec + dash start-up), and /bin/true for the floor without
-// an interpreter. items_per_second is the figure to read.
+// an interpreter. And handler throughput through the pools (issue 6 figures):
+// - BM_custom_starts/N: deliveries per second of a `custom` subscriber running that script,
+//   through pool_set with N threads and the real custom runner (realpath + --scripts-dir check,
+//   scrubbed environment, event JSON on stdin, process group, reaping).
+// - BM_noop_path/S: the in-process path of the noop handler: router (priority queues, matcher,
+//   delivery_group) -> pool_set (queue, thread, retry bookkeeping) -> transition log, with S
+//   matching noop subscribers per event; the time per delivery is the overhead of the whole
+//   path without the database (the write-behind is measured by pubsub-bench, bench/RESULTS.md).
+// items_per_second is the figure to read.
 #include <benchmark/benchmark.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 
+#include <atomic>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <string>
 
+#include "handlers/pool_set.h"
+#include "handlers/process_job_runner.h"
 #include "handlers/process_runner.h"
+#include "router/router.h"
 
 namespace {
+
+using namespace pubsub;
 
 // The script lives in a mkdtemp directory for the whole run.
 class script_dir {
@@ -29,6 +45,7 @@ class script_dir {
         std::filesystem::remove_all(dir_, ec);
     }
     const std::string& script() const { return script_; }
+    const std::string& dir() const { return dir_; }
 
   private:
     std::string dir_, script_;
@@ -59,6 +76,114 @@ void BM_start_bin_true(benchmark::State& state) { run_loop(state, "/bin/true"); 
 
 BENCHMARK(BM_start_sh_script)->Threads(1)->Threads(2)->Threads(8)->UseRealTime();
 BENCHMARK(BM_start_bin_true)->Threads(1)->Threads(2)->Threads(8)->UseRealTime();
+
+class counting_log final : public transition_log {
+  public:
+    void record(transition t) override {
+        if (t.status != event_status::completed && t.status != event_status::failed) return;
+        if (t.status == event_status::failed) failed_.fetch_add(1, std::memory_order_relaxed);
+        std::lock_guard lock(mu_);
+        ++finals_;
+        if (finals_ >= target_) cv_.notify_all();
+    }
+    status admit() const override { return {}; }
+    void expect(std::uint64_t n) {
+        std::lock_guard lock(mu_);
+        target_ = finals_ + n;
+    }
+    void wait() {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [&] { return finals_ >= target_; });
+    }
+    std::uint64_t failed() const { return failed_.load(); }
+
+  private:
+    std::mutex mu_;
+    std::condition_variable cv_;
+    std::uint64_t finals_ = 0, target_ = 0;
+    std::atomic<std::uint64_t> failed_{0};
+};
+
+void BM_custom_starts(benchmark::State& state) {
+    const int threads = static_cast<int>(state.range(0));
+    handler_settings hs;
+    hs.scripts_dirs = {scripts().dir()};
+    auto runner = make_job_runner(job_type::custom, hs);
+    if (!runner.ok()) {
+        state.SkipWithError(runner.message().c_str());
+        return;
+    }
+    counting_log log;
+    pool_set pools(pool_set_options{});
+    pools.configure(job_type::custom, *runner, threads);
+    pools.start();
+    subscriber s;
+    s.id = 1;
+    s.name = "bench";
+    s.job = job_type::custom;
+    s.script_path = scripts().script();
+    s.max_retries = 0;
+    auto sub = std::make_shared<const subscriber>(s);
+    const int batch = threads * 8;
+    event_id next = 1;
+    for (auto _ : state) {
+        log.expect(static_cast<std::uint64_t>(batch));
+        for (int i = 0; i < batch; ++i) {
+            auto ev = std::make_shared<event>();
+            ev->id = next++;
+            ev->type = "bench";
+            ev->data_json = R"({"x":1})";
+            auto g = std::make_shared<delivery_group>(ev, 1, 1, log);
+            pools.submit(delivery{g, sub});
+        }
+        log.wait();
+    }
+    pools.stop(std::chrono::steady_clock::now() + std::chrono::seconds(10));
+    if (log.failed() > 0) state.SkipWithError("some deliveries failed");
+    state.SetItemsProcessed(state.iterations() * batch);
+}
+
+void BM_noop_path(benchmark::State& state) {
+    const int subs = static_cast<int>(state.range(0));
+    counting_log log;
+    pool_set pools(pool_set_options{});
+    pools.configure(job_type::noop, std::make_shared<noop_runner>(), 1);
+    router r({}, log, pools);
+    std::vector<subscriber> list;
+    for (int i = 0; i < subs; ++i) {
+        subscriber s;
+        s.id = i + 1;
+        s.name = "noop" + std::to_string(i);
+        s.event_type = "bench";
+        s.filter_json = "{}";
+        s.job = job_type::noop;
+        list.push_back(s);
+    }
+    r.set_subscribers(build_snapshot(std::move(list)));
+    pools.start();
+    r.start();
+    constexpr int batch = 20'000;
+    event_id next = 1;
+    for (auto _ : state) {
+        log.expect(batch);
+        for (int i = 0; i < batch; ++i) {
+            auto ev = std::make_shared<event>();
+            ev->id = next++;
+            ev->type = "bench";
+            ev->data_json = "{}";
+            r.enqueue(std::move(ev));
+        }
+        log.wait();
+    }
+    r.stop(std::chrono::steady_clock::now() + std::chrono::seconds(10));
+    pools.stop(std::chrono::steady_clock::now() + std::chrono::seconds(10));
+    state.SetItemsProcessed(state.iterations() * batch * subs);
+    state.counters["events_per_second"] = benchmark::Counter(
+        static_cast<double>(state.iterations() * batch), benchmark::Counter::kIsRate);
+}
+
+BENCHMARK(BM_custom_starts)->Arg(2)->Arg(8)->Arg(32)->UseRealTime()->MinTime(2.0);
+BENCHMARK(BM_noop_path)->Arg(1)->Arg(3)->UseRealTime()->MinTime(1.0);
 
 }  // namespace
 

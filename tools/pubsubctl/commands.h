@@ -19,7 +19,10 @@ struct list_args {
     int limit = 50;
 };
 int events_list(const context& ctx, const list_args& a);
-int events_show(const context& ctx, const std::string& id);
+int events_show(const context& ctx, const std::string& id);  // with its delivery rows
+// Operator actions (storage/event_actions.h): exit 0 when done, 1 otherwise.
+int events_retry(const context& ctx, const std::string& id);
+int events_cancel(const context& ctx, const std::string& id);
 
 struct subscriber_args {
     std::string name, event_type, filter = "{}", job_type, script;

@@ -1,9 +1,79 @@
-// pubsubctl events list|show.
+// pubsubctl events list|show|retry|cancel.
+#include <charconv>
 #include <iostream>
 
 #include "commands.h"
+#include "router/json_text.h"
+#include "storage/event_actions.h"
 
 namespace pubsub::ctl {
+
+namespace {
+
+std::optional<event_id> parse_id(const std::string& text) {
+    event_id id = 0;
+    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+    if (ec != std::errc() || p != text.data() + text.size() || id <= 0) return std::nullopt;
+    return id;
+}
+
+std::string time_text(std::int64_t us) {
+    if (us == 0) return "-";
+    std::string out;
+    pg::append_timestamp(out, us);
+    return out;
+}
+
+void print_deliveries(const std::vector<delivery_row>& rows) {
+    std::cout << "deliveries:";
+    if (rows.empty()) {
+        std::cout << " (none recorded: deliveries that succeed on their first attempt leave no "
+                     "row)\n";
+        return;
+    }
+    std::cout << "\n";
+    for (const auto& d : rows) {
+        std::cout << "  " << d.subscriber_name << " (id " << d.subscriber_id << "): " << d.status
+                  << ", attempts " << d.attempts;
+        if (d.next_attempt_us != 0) std::cout << ", next attempt " << time_text(d.next_attempt_us);
+        if (d.finished_us != 0) std::cout << ", finished " << time_text(d.finished_us);
+        if (!d.last_error.empty()) std::cout << "\n    last error: " << d.last_error;
+        std::cout << "\n";
+    }
+}
+
+std::string deliveries_json(const std::vector<delivery_row>& rows) {
+    std::string j = "[";
+    for (const auto& d : rows) {
+        if (j.size() > 1) j += ",";
+        j += "{\"subscriber_id\":" + std::to_string(d.subscriber_id) + ",\"subscriber_name\":";
+        append_json_string(j, d.subscriber_name);
+        j += ",\"status\":";
+        append_json_string(j, d.status);
+        j += ",\"attempts\":" + std::to_string(d.attempts) + ",\"last_error\":";
+        append_json_string(j, d.last_error);
+        j += ",\"next_attempt_us\":" + std::to_string(d.next_attempt_us) +
+             ",\"started_us\":" + std::to_string(d.started_us) +
+             ",\"finished_us\":" + std::to_string(d.finished_us) + "}";
+    }
+    return j + "]";
+}
+
+using action_fn = result<event_action_outcome> (*)(pg::connection&, const std::string&, event_id);
+
+int run_action(const context& ctx, const std::string& text, action_fn action) {
+    auto id = parse_id(text);
+    if (!id) return fail("event id must be a positive integer, got \"" + text + "\"");
+    auto c = ctx.connect();
+    if (!c.ok()) return fail(c.message());
+    auto out = action(*c, ctx.schema, *id);
+    if (!out.ok()) return fail(out.message());
+    if (out->what != event_action_outcome::kind::done) return fail(out->message);
+    std::cout << out->message << "\n";
+    return 0;
+}
+
+}  // namespace
 
 int events_list(const context& ctx, const list_args& a) {
     auto c = ctx.connect();
@@ -22,6 +92,8 @@ int events_list(const context& ctx, const list_args& a) {
 }
 
 int events_show(const context& ctx, const std::string& id) {
+    auto parsed = parse_id(id);
+    if (!parsed) return fail("event id must be a positive integer, got \"" + id + "\"");
     auto c = ctx.connect();
     if (!c.ok()) return fail(c.message());
     auto r = c->query(
@@ -31,15 +103,27 @@ int events_show(const context& ctx, const std::string& id) {
         {id});
     if (!r.ok()) return fail(r.message());
     if (r->rows() == 0) return fail("no event with id " + id);
+    auto deliveries = load_deliveries(*c, ctx.schema, *parsed);
+    if (!deliveries.ok()) return fail(deliveries.message());
     if (ctx.json) {
         print_rows(*r, true);
+        std::cout << "{\"deliveries\":" << deliveries_json(*deliveries) << "}\n";
         return 0;
     }
     for (int col = 0; col < r->columns(); ++col) {
         std::cout << r->name(col) << ": " << (r->is_null(0, col) ? "(null)" : r->get(0, col))
                   << "\n";
     }
+    print_deliveries(*deliveries);
     return 0;
+}
+
+int events_retry(const context& ctx, const std::string& id) {
+    return run_action(ctx, id, &retry_event);
+}
+
+int events_cancel(const context& ctx, const std::string& id) {
+    return run_action(ctx, id, &cancel_event);
 }
 
 }  // namespace pubsub::ctl

@@ -39,6 +39,13 @@ int main(int argc, char** argv) {
     auto* show = events->add_subcommand("show", "One event in full");
     show->add_option("ID", event_id)->required();
     show->callback([&] { rc = events_show(ctx, event_id); });
+    auto* retry = events->add_subcommand("retry", "Run the failed deliveries of an event again");
+    retry->add_option("ID", event_id)->required();
+    retry->callback([&] { rc = events_retry(ctx, event_id); });
+    auto* cancel = events->add_subcommand(
+        "cancel", "Cancel a pending or processing event (a running handler is left to finish)");
+    cancel->add_option("ID", event_id)->required();
+    cancel->callback([&] { rc = events_cancel(ctx, event_id); });
 
     auto* subs = app.add_subcommand("subscribers", "Manage subscribers");
     subs->require_subcommand(1);

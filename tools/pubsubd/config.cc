@@ -80,6 +80,16 @@ config_outcome parse_config(int argc, char** argv) {
         ->envname("PUBSUB_NODE_DEAD_AFTER");
     app.add_option("--max-line-bytes", c.max_line_bytes, "Longest request line on the socket")
         ->envname("PUBSUB_MAX_LINE_BYTES");
+    app.add_option("--retry-base-ms", c.retry_base_ms,
+                   "Delay before a failed delivery's first retry; doubles per retry, with jitter")
+        ->envname("PUBSUB_RETRY_BASE_MS")
+        ->check(CLI::Range(1, 86'400'000));
+    app.add_option("--retry-max-ms", c.retry_max_ms, "Longest delay between retries")
+        ->envname("PUBSUB_RETRY_MAX_MS")
+        ->check(CLI::Range(1, 86'400'000));
+    app.add_option("--queue-limit", c.queue_limit,
+                   "Deliveries queued per handler pool before new events are refused (0: none)")
+        ->envname("PUBSUB_QUEUE_LIMIT");
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp&) {

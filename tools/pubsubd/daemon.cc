@@ -2,13 +2,16 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <optional>
 #include <thread>
 
 #include "db_door.h"
+#include "handlers/pool_gate.h"
 #include "handlers/pool_set.h"
 #include "handlers/process_job_runner.h"
 #include "ingest/file_watcher.h"
@@ -19,7 +22,9 @@
 #include "node_info.h"
 #include "router/intake.h"
 #include "router/router.h"
+#include "storage/delivery_store.h"
 #include "storage/embedded_pg.h"
+#include "storage/event_actions.h"
 #include "storage/event_store.h"
 #include "storage/id_allocator.h"
 #include "storage/listener.h"
@@ -96,7 +101,8 @@ std::string node_info_json(const router& r, const write_behind& wb, const socket
              "\":{\"threads\":" + std::to_string(pc.threads) +
              ",\"busy\":" + std::to_string(pc.busy) + ",\"queued\":" + std::to_string(pc.queued) +
              ",\"succeeded\":" + std::to_string(pc.succeeded) +
-             ",\"failed\":" + std::to_string(pc.failed) + "}";
+             ",\"failed\":" + std::to_string(pc.failed) +
+             ",\"retried\":" + std::to_string(pc.retried) + "}";
         if (t + 1 < job_type_count) j += ",";
     }
     return j + "},\"file_watcher\":" + watcher_json(watcher) + "}";
@@ -188,10 +194,18 @@ int run_daemon(const daemon_config& cfg) {
         return 1;
     }
 
-    pool_set pools;
+    pool_set_options po;
+    po.retry.base = std::chrono::milliseconds(cfg.retry_base_ms);
+    po.retry.cap = std::chrono::milliseconds(std::max(cfg.retry_max_ms, cfg.retry_base_ms));
+    po.queue_limit = cfg.queue_limit;
+    pool_set pools(po);
+    config_check configs(dsn, cfg.schema);
     handler_settings hs;
     hs.scripts_dirs = cfg.scripts_dirs;
     hs.job_commands = cfg.job_commands;
+    hs.check_config = [&configs](job_type t, std::optional<std::int32_t> id) {
+        return configs.check(t, id);
+    };
     for (int t = 0; t < job_type_count; ++t) {
         auto type = static_cast<job_type>(t);
         auto it = cfg.concurrency.find(type);
@@ -205,8 +219,11 @@ int run_daemon(const daemon_config& cfg) {
         pools.configure(type, std::move(*runner), threads);
     }
 
-    router rt({}, wb, pools);
-    intake in(ids, wb, rt);
+    router_options ro;
+    ro.deliveries = &wb;
+    router rt(ro, wb, pools);
+    pool_gate gate(wb, pools);  // a full handler pool refuses new events at the door
+    intake in(ids, gate, rt);
     notify_door notify(in, log_hook("notify_door"));
     socket_options so;
     so.path = cfg.socket_path;
@@ -234,6 +251,30 @@ int run_daemon(const daemon_config& cfg) {
     db_door dbd(cfg, rt, notify, node,
                 [&] { return node_info_json(rt, wb, door, pools, watcher ? &*watcher : nullptr); });
     dbd.reload_subscribers(*conn);
+    // Events routed from the table carry their delivery rows (skip completed deliveries, keep
+    // attempt numbers and scheduled retries); operators' cancels reach the pools.
+    auto load_delivery_rows = [&](pg::connection& c, const std::vector<event_ptr>& evs) {
+        std::vector<event_id> ids_of;
+        ids_of.reserve(evs.size());
+        for (const auto& ev : evs) ids_of.push_back(ev->id);
+        auto rows = load_delivery_records(c, cfg.schema, ids_of);
+        if (!rows.ok()) {
+            log_line(log_level::error, rows.message());  // at-least-once: they run again
+        } else if (!rows->empty()) {
+            pools.add_resume(std::move(*rows));
+        }
+    };
+    dbd.set_delivery_hooks({[&pools] { return pools.admit().ok(); }, load_delivery_rows,
+                            [&pools](const std::string& payload) {
+                                auto space = payload.find(' ');
+                                if (space == std::string::npos) return;
+                                event_id id = std::atoll(payload.c_str() + space + 1);
+                                if (payload.compare(0, space, "cancel") == 0) pools.cancel(id);
+                                if (payload.compare(0, space, "retry") == 0)
+                                    pools.forget_cancel(id);
+                                log_line(log_level::info, "event action",
+                                         "action=\"" + payload + "\"");
+                            }});
 
     wb.start();
     pools.start();
@@ -246,6 +287,7 @@ int run_daemon(const daemon_config& cfg) {
         log_line(log_level::error, open.message());
     } else if (!open->empty()) {
         log_line(log_level::info, "resuming open events", "count=" + std::to_string(open->size()));
+        load_delivery_rows(*conn, *open);
         for (auto& ev : *open) rt.enqueue(std::move(ev));
     }
 

@@ -1,8 +1,11 @@
 #include "db_door.h"
 
+#include <libpq-fe.h>
+
 #include <cstdlib>
 
 #include "logger.h"
+#include "storage/event_actions.h"
 #include "storage/event_store.h"
 #include "storage/subscriber_store.h"
 
@@ -20,7 +23,8 @@ db_door::db_door(const daemon_config& cfg, router& r, notify_door& notify,
 listener_options db_door::listener(const std::string& dsn) {
     listener_options lo;
     lo.dsn = dsn;
-    lo.channels = {"tpubsub_subscribers", "tpubsub_events", "tpubsub_ingest"};
+    lo.channels = {"tpubsub_subscribers", "tpubsub_events", "tpubsub_ingest",
+                   event_actions_channel};
     lo.tick_interval = std::chrono::milliseconds(100);
     lo.on_connect = [this](pg::connection& c) {
         // A claim lost in a crash before its WAL flush is claimed again (at-least-once), so
@@ -33,17 +37,40 @@ listener_options db_door::listener(const std::string& dsn) {
     };
     lo.on_notify = [this](pg::connection& c, const std::string& channel,
                           const std::string& payload) {
-        if (channel == "tpubsub_events") {
-            sweep(c);
-        } else if (channel == "tpubsub_ingest") {
-            if (ingest_leader_) notify_.handle(payload);
-        } else {
-            reload_subscribers(c);
-        }
+        handle_notify(c, channel, payload);
+        deliver_buffered_notifies(c);
     };
-    lo.on_tick = [this](pg::connection& c) { on_tick(c); };
+    lo.on_tick = [this](pg::connection& c) {
+        on_tick(c);
+        deliver_buffered_notifies(c);
+    };
     lo.log = log_hook("listener");
     return lo;
+}
+
+void db_door::handle_notify(pg::connection& c, const std::string& channel,
+                            const std::string& payload) {
+    if (channel == "tpubsub_events") {
+        sweep(c);
+    } else if (channel == "tpubsub_ingest") {
+        if (ingest_leader_) notify_.handle(payload);
+    } else if (channel == event_actions_channel) {
+        if (hooks_.on_event_action) hooks_.on_event_action(payload);
+    } else {
+        reload_subscribers(c);
+    }
+}
+
+// libpq queues the notifications that arrive while one of our own queries runs (a sweep, the
+// heartbeat); the listener's poll() does not see them until the next one arrives, which could
+// delay a cancel or a create_event wake-up indefinitely. Deliver them now.
+void db_door::deliver_buffered_notifies(pg::connection& c) {
+    while (PGnotify* n = PQnotifies(c.raw())) {
+        std::string channel = n->relname;
+        std::string payload = n->extra ? n->extra : "";
+        PQfreemem(n);
+        handle_notify(c, channel, payload);
+    }
 }
 
 void db_door::reload_subscribers(pg::connection& conn) {
@@ -66,6 +93,7 @@ void db_door::reload_subscribers(pg::connection& conn) {
 void db_door::sweep(pg::connection& conn) {
     constexpr std::size_t batch = 5000;
     if (!recover_lost_claims(conn)) return;
+    if (hooks_.may_claim && !hooks_.may_claim()) return;  // a pool is full: events wait here
     for (;;) {
         // The sign bit is cleared so that the token prints as a plain positive bigint.
         auto token = static_cast<std::int64_t>(token_rng_() >> 1);
@@ -85,7 +113,7 @@ void db_door::sweep(pg::connection& conn) {
         }
         unanswered_claims_.pop_back();
         auto n = got->size();
-        enqueue_claimed(*got);
+        enqueue_claimed(conn, *got);
         if (n < batch) return;
     }
 }
@@ -103,12 +131,13 @@ bool db_door::recover_lost_claims(pg::connection& conn) {
                      "rows=" + std::to_string(got->size()));
         }
         unanswered_claims_.pop_back();
-        enqueue_claimed(*got);
+        enqueue_claimed(conn, *got);
     }
     return true;
 }
 
-void db_door::enqueue_claimed(std::vector<event_ptr>& events) {
+void db_door::enqueue_claimed(pg::connection& conn, std::vector<event_ptr>& events) {
+    if (hooks_.before_routing && !events.empty()) hooks_.before_routing(conn, events);
     claimed_.fetch_add(events.size(), std::memory_order_relaxed);
     for (auto& ev : events) router_.enqueue(std::move(ev));
 }

@@ -31,18 +31,30 @@ class db_door {
     void reload_subscribers(pg::connection& conn);
     void sweep(pg::connection& conn);
 
+    // Deliveries (issue 6); set before the listener starts, all called on the listener thread.
+    struct delivery_hooks {
+        std::function<bool()> may_claim;  // false while a handler pool is full: claim nothing
+        // Loads the delivery rows of claimed events before they are routed.
+        std::function<void(pg::connection&, const std::vector<event_ptr>&)> before_routing;
+        std::function<void(const std::string& payload)> on_event_action;  // "cancel 42"
+    };
+    void set_delivery_hooks(delivery_hooks h) { hooks_ = std::move(h); }
+
   private:
+    void handle_notify(pg::connection& c, const std::string& channel, const std::string& payload);
+    void deliver_buffered_notifies(pg::connection& c);
     void on_tick(pg::connection& conn);
     void try_lead_ingest(pg::connection& conn);
     // Re-enqueues the rows of claims whose reply never arrived; false on a database error.
     bool recover_lost_claims(pg::connection& conn);
-    void enqueue_claimed(std::vector<event_ptr>& events);
+    void enqueue_claimed(pg::connection& conn, std::vector<event_ptr>& events);
 
     const daemon_config& cfg_;
     router& router_;
     notify_door& notify_;
     const node_identity& node_;
     std::function<std::string()> info_json_;
+    delivery_hooks hooks_;
     std::chrono::steady_clock::time_point next_sweep_{}, next_beat_{};
     std::atomic<std::uint64_t> claimed_{0};
     // Every listening router receives each pg_notify('tpubsub_ingest') payload; only the one

@@ -1,0 +1,297 @@
+// pool_set with retries: what is recorded for the event and for each delivery when attempts
+// fail, succeed later, die, are cancelled while waiting, or are resumed from delivery rows; and
+// back-pressure of a full pool. No database: transitions and delivery records go to memory.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <set>
+
+#include "handlers/pool_set.h"
+#include "tests/router/memory_log.h"
+
+namespace pubsub {
+namespace {
+
+using test::memory_log;
+
+class memory_dlog final : public delivery_log {
+  public:
+    void record_delivery(delivery_record r) override {
+        std::lock_guard lock(mu_);
+        all_.push_back(std::move(r));
+    }
+    std::vector<delivery_record> all() const {
+        std::lock_guard lock(mu_);
+        return all_;
+    }
+    // The newest record of each (event, subscriber), by version.
+    std::map<std::int64_t, delivery_record> latest_by_subscriber(event_id ev) const {
+        std::map<std::int64_t, delivery_record> out;
+        for (auto& r : all()) {
+            if (r.event != ev) continue;
+            auto it = out.find(r.subscriber_id);
+            if (it == out.end() || r.version > it->second.version) out[r.subscriber_id] = r;
+        }
+        return out;
+    }
+
+  private:
+    mutable std::mutex mu_;
+    std::vector<delivery_record> all_;
+};
+
+// Fails the attempts listed per subscriber id (by attempt number); counts runs per subscriber.
+class scripted_runner final : public job_runner {
+  public:
+    std::map<std::int64_t, std::set<int>> failing;  // set before start
+    std::set<std::int64_t> always_failing;
+    run_outcome run(const delivery& d) override {
+        {
+            std::lock_guard lock(mu_);
+            runs_[d.sub->id].push_back(attempt_of(d));
+        }
+        bool fail = always_failing.count(d.sub->id) > 0 ||
+                    (failing.count(d.sub->id) && failing[d.sub->id].count(attempt_of(d)));
+        if (fail) return {false, "attempt " + std::to_string(attempt_of(d)) + " failed"};
+        return {};
+    }
+    std::vector<int> runs(std::int64_t sub) {
+        std::lock_guard lock(mu_);
+        return runs_[sub];
+    }
+
+  private:
+    std::mutex mu_;
+    std::map<std::int64_t, std::vector<int>> runs_;
+};
+
+pool_set_options fast_retries(int base_ms = 1) {
+    pool_set_options o;
+    o.retry.base = std::chrono::milliseconds(base_ms);
+    o.retry.cap = std::chrono::milliseconds(base_ms * 4);
+    return o;
+}
+
+std::shared_ptr<const subscriber> sub(std::int64_t id, int max_retries, job_type job) {
+    auto s = test::make_sub(id, "t", job);
+    s.max_retries = max_retries;
+    return std::make_shared<const subscriber>(std::move(s));
+}
+
+auto far_deadline() { return std::chrono::steady_clock::now() + std::chrono::seconds(30); }
+
+struct fixture {
+    memory_log log;
+    memory_dlog dlog;
+    std::shared_ptr<scripted_runner> runner = std::make_shared<scripted_runner>();
+};
+
+TEST(pool_retries, failures_then_success_record_each_attempt_in_order) {
+    fixture f;
+    f.runner->failing[1] = {1, 2};
+    pool_set pools(fast_retries(10));  // delays of 5 ms and more: next_attempt after finished
+    pools.configure(job_type::custom, f.runner, 2);
+    pools.start();
+    auto ev = test::make_event(10, 5);
+    auto g = std::make_shared<delivery_group>(ev, 1, 1, f.log, &f.dlog);
+    pools.submit(delivery{g, sub(1, 3, job_type::custom)});
+    ASSERT_TRUE(f.log.wait_for_finals(1));
+    pools.stop(far_deadline());
+
+    EXPECT_EQ(f.runner->runs(1), (std::vector<int>{1, 2, 3}));
+    auto ts = f.log.all();
+    ASSERT_FALSE(ts.empty());
+    for (std::size_t i = 1; i < ts.size(); ++i) EXPECT_GT(ts[i].seq, ts[i - 1].seq) << i;
+    const auto& fin = ts.back();
+    EXPECT_EQ(fin.status, event_status::completed);
+    EXPECT_EQ(fin.retry_count, 2);
+    EXPECT_EQ(fin.error, "attempt 2 failed") << "error_message shows the latest failure";
+
+    auto rs = f.dlog.all();
+    ASSERT_EQ(rs.size(), 3u);
+    EXPECT_EQ(rs[0].status, delivery_status::retrying);
+    EXPECT_EQ(rs[0].attempts, 1);
+    EXPECT_EQ(rs[1].status, delivery_status::retrying);
+    EXPECT_EQ(rs[1].attempts, 2);
+    EXPECT_EQ(rs[2].status, delivery_status::completed);
+    EXPECT_EQ(rs[2].attempts, 3);
+    EXPECT_LT(rs[0].version, rs[1].version);
+    EXPECT_LT(rs[1].version, rs[2].version);
+    EXPECT_GT(rs[0].next_attempt_us, rs[0].finished_us);
+    EXPECT_GT(rs[1].next_attempt_us, rs[0].next_attempt_us) << "the schedule moves forward";
+    EXPECT_GE(rs[1].started_us, rs[0].finished_us);
+}
+
+TEST(pool_retries, one_of_three_dies_the_others_are_recorded_completed) {
+    fixture f;
+    f.runner->always_failing = {2};
+    pool_set pools(fast_retries());
+    pools.configure(job_type::custom, f.runner, 3);
+    pools.start();
+    auto g = std::make_shared<delivery_group>(test::make_event(20, 5), 3, 1, f.log, &f.dlog);
+    for (std::int64_t id : {1, 2, 3}) pools.submit(delivery{g, sub(id, 1, job_type::custom)});
+    ASSERT_TRUE(f.log.wait_for_finals(1));
+    pools.stop(far_deadline());
+
+    EXPECT_EQ(f.runner->runs(1).size(), 1u);
+    EXPECT_EQ(f.runner->runs(3).size(), 1u);
+    EXPECT_EQ(f.runner->runs(2), (std::vector<int>{1, 2}));
+    auto fin = f.log.all().back();
+    EXPECT_EQ(fin.status, event_status::failed);
+    EXPECT_EQ(fin.error, "attempt 2 failed");
+    EXPECT_EQ(fin.retry_count, 1);
+    auto latest = f.dlog.latest_by_subscriber(20);
+    ASSERT_EQ(latest.size(), 3u) << "every delivery of a failed event has a row";
+    EXPECT_EQ(latest[1].status, delivery_status::completed);
+    EXPECT_EQ(latest[3].status, delivery_status::completed);
+    EXPECT_EQ(latest[2].status, delivery_status::dead);
+    EXPECT_EQ(latest[2].attempts, 2);
+    EXPECT_EQ(latest[2].last_error, "attempt 2 failed");
+}
+
+TEST(pool_retries, first_attempt_successes_write_no_delivery_rows) {
+    fixture f;
+    pool_set pools(fast_retries());
+    pools.configure(job_type::noop, f.runner, 2);
+    pools.start();
+    for (int i = 1; i <= 200; ++i) {
+        auto g = std::make_shared<delivery_group>(test::make_event(i, 5), 2, 1, f.log, &f.dlog);
+        pools.submit(delivery{g, sub(1, 3, job_type::noop)});
+        pools.submit(delivery{g, sub(2, 3, job_type::noop)});
+    }
+    ASSERT_TRUE(f.log.wait_for_finals(200));
+    pools.stop(far_deadline());
+    EXPECT_TRUE(f.dlog.all().empty());
+    for (auto& [id, rs] : f.log.by_event()) {
+        ASSERT_EQ(rs.size(), 2u) << id;
+        EXPECT_EQ(rs[1].status, event_status::completed);
+        EXPECT_EQ(rs[1].seq, seq_final);
+    }
+}
+
+TEST(pool_retries, cancel_drops_a_scheduled_retry_and_records_nothing_more) {
+    fixture f;
+    f.runner->always_failing = {1};
+    pool_set pools(fast_retries(60'000));  // the retry would wait a minute
+    pools.configure(job_type::custom, f.runner, 1);
+    pools.start();
+    auto g = std::make_shared<delivery_group>(test::make_event(30, 5), 1, 1, f.log, &f.dlog);
+    pools.submit(delivery{g, sub(1, 5, job_type::custom)});
+    for (int i = 0; i < 6000 && pools.scheduled_retries() == 0; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    ASSERT_EQ(pools.scheduled_retries(), 1u);
+    auto before = f.log.all().size();
+    pools.cancel(30);
+    EXPECT_EQ(pools.scheduled_retries(), 0u);
+    EXPECT_TRUE(g->cancelled());
+    pools.stop(far_deadline());
+    EXPECT_EQ(f.runner->runs(1).size(), 1u);
+    EXPECT_EQ(f.log.all().size(), before) << "no final transition after a cancel";
+}
+
+TEST(pool_retries, cancelled_event_still_queued_is_skipped) {
+    fixture f;
+    pool_set pools(fast_retries());
+    pools.configure(job_type::custom, f.runner, 1);
+    pools.cancel(40);
+    pools.start();
+    auto g = std::make_shared<delivery_group>(test::make_event(40, 5), 1, 1, f.log, &f.dlog);
+    pools.submit(delivery{g, sub(1, 3, job_type::custom)});
+    auto g2 = std::make_shared<delivery_group>(test::make_event(41, 5), 1, 1, f.log, &f.dlog);
+    pools.submit(delivery{g2, sub(1, 3, job_type::custom)});
+    ASSERT_TRUE(f.log.wait_for_finals(1));
+    pools.stop(far_deadline());
+    EXPECT_EQ(f.runner->runs(1).size(), 1u) << "only event 41 ran";
+    for (auto& t : f.log.all()) EXPECT_EQ(t.ev->id, 41);
+    pools.forget_cancel(40);
+}
+
+TEST(pool_retries, resume_skips_completed_and_continues_attempts) {
+    fixture f;
+    pool_set pools(fast_retries());
+    pools.configure(job_type::custom, f.runner, 2);
+    pools.start();
+    auto ev = std::make_shared<event>(*test::make_event(50, 5));
+    ev->from_table = true;
+    ev->attempt = 2;  // retry_count 1 in the table
+    delivery_record done{50, 1, "sub1", delivery_status::completed, 1, 0, "", 0, 0, 0, 4};
+    delivery_record waiting{50, 2, "sub2", delivery_status::retrying, 2, 0, "boom", now_us() - 1000,
+                            0,  0, 5};
+    pools.add_resume({done, waiting});
+    auto g = std::make_shared<delivery_group>(ev, 3, ev->attempt, f.log, &f.dlog);
+    for (std::int64_t id : {1, 2, 3}) pools.submit(delivery{g, sub(id, 3, job_type::custom)});
+    ASSERT_TRUE(f.log.wait_for_finals(1));
+    pools.stop(far_deadline());
+    EXPECT_TRUE(f.runner->runs(1).empty()) << "completed before the restart: not run again";
+    EXPECT_EQ(f.runner->runs(2), (std::vector<int>{3})) << "attempt numbers continue";
+    EXPECT_EQ(f.runner->runs(3), (std::vector<int>{2})) << "no row: the event's attempt";
+    EXPECT_EQ(f.log.all().back().status, event_status::completed);
+    auto latest = f.dlog.latest_by_subscriber(50);
+    ASSERT_EQ(latest.count(2), 1u) << "a delivery with a row keeps it up to date";
+    EXPECT_EQ(latest[2].status, delivery_status::completed);
+    EXPECT_GT(latest[2].version, 5u) << "versions continue above the stored ones";
+    EXPECT_EQ(latest.count(1), 0u);
+}
+
+// Blocks every run until released.
+class gate_runner final : public job_runner {
+  public:
+    run_outcome run(const delivery&) override {
+        std::unique_lock lock(mu_);
+        ++entered_;
+        cv_.notify_all();
+        cv_.wait(lock, [&] { return open_; });
+        return {};
+    }
+    void open() {
+        std::lock_guard lock(mu_);
+        open_ = true;
+        cv_.notify_all();
+    }
+    bool wait_entered(int n) {
+        std::unique_lock lock(mu_);
+        return cv_.wait_for(lock, test::hang_guard, [&] { return entered_ >= n; });
+    }
+
+  private:
+    std::mutex mu_;
+    std::condition_variable cv_;
+    int entered_ = 0;
+    bool open_ = false;
+};
+
+TEST(pool_backpressure, full_pool_refuses_at_admit_while_others_keep_running) {
+    fixture f;
+    auto gate = std::make_shared<gate_runner>();
+    pool_set_options o = fast_retries();
+    o.queue_limit = 3;
+    pool_set pools(o);
+    pools.configure(job_type::report, gate, 1);
+    pools.configure(job_type::noop, std::make_shared<noop_runner>(), 1);
+    pools.start();
+    for (int i = 1; i <= 3; ++i) {
+        EXPECT_TRUE(pools.admit().ok()) << i;
+        auto g = std::make_shared<delivery_group>(test::make_event(i, 5), 1, 1, f.log, &f.dlog);
+        pools.submit(delivery{g, sub(1, 0, job_type::report)});
+    }
+    ASSERT_TRUE(gate->wait_entered(1));
+    status s = pools.admit();
+    EXPECT_FALSE(s.ok());
+    EXPECT_NE(s.message().find("handler pool report is full"), std::string::npos) << s.message();
+    // Another job type is not delayed by the stuck one.
+    auto g = std::make_shared<delivery_group>(test::make_event(100, 5), 1, 1, f.log, &f.dlog);
+    pools.submit(delivery{g, sub(2, 0, job_type::noop)});
+    ASSERT_TRUE(f.log.wait_for_finals(1));
+    EXPECT_EQ(f.log.all().back().ev->id, 100);
+    gate->open();
+    ASSERT_TRUE(f.log.wait_for_finals(4));
+    pools.stop(far_deadline());
+    EXPECT_TRUE(pools.admit().ok());
+}
+
+}  // namespace
+}  // namespace pubsub
