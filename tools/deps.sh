@@ -12,7 +12,9 @@ PUBSUB_PACKAGES=(
   postgresql-15 python3
 )
 # clang and its runtime build the libFuzzer targets; tests skip fuzzing when they are absent.
-PUBSUB_TEST_PACKAGES=(clang libclang-rt-14-dev)
+# chromium, nodejs and npm run the admin page's browser test (tests/browser: playwright-core
+# from npm drives Debian's chromium; no browser download).
+PUBSUB_TEST_PACKAGES=(clang libclang-rt-14-dev chromium nodejs npm)
 
 pubsub_install_deps() {
   local want=("${PUBSUB_PACKAGES[@]}")

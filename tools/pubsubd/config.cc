@@ -80,6 +80,17 @@ config_outcome parse_config(int argc, char** argv) {
         ->envname("PUBSUB_NODE_DEAD_AFTER");
     app.add_option("--max-line-bytes", c.max_line_bytes, "Longest request line on the socket")
         ->envname("PUBSUB_MAX_LINE_BYTES");
+    app.add_option("--http", c.http_listen,
+                   "HTTP admin endpoint (page, API, /metrics, /healthz): PORT (loopback) or "
+                   "ADDR:PORT; off when unset")
+        ->envname("PUBSUB_HTTP");
+    app.add_option("--http-token", c.http_token,
+                   "Bearer token required by every HTTP request that changes something (prefer "
+                   "the environment variable: flags show in ps)")
+        ->envname("PUBSUB_HTTP_TOKEN");
+    app.add_flag("--http-allow-unauthenticated", c.http_allow_unauthenticated,
+                 "Without --http-token, allow changes over HTTP anyway (default: refused, 403)")
+        ->envname("PUBSUB_HTTP_ALLOW_UNAUTHENTICATED");
     app.add_option("--retry-base-ms", c.retry_base_ms,
                    "Delay before a failed delivery's first retry; doubles per retry, with jitter")
         ->envname("PUBSUB_RETRY_BASE_MS")

@@ -36,6 +36,9 @@ struct daemon_config {
     int sweep_interval_ms = 1000;
     int node_dead_after_s = 30;
     std::size_t max_line_bytes = 1 << 20;
+    std::string http_listen;  // --http PORT or ADDR:PORT; empty: no HTTP admin endpoint
+    std::string http_token;   // bearer token for changes; PUBSUB_HTTP_TOKEN
+    bool http_allow_unauthenticated = false;  // changes without a token (else 403)
     int retry_base_ms = 1000;             // first retry delay (handlers/retry_policy.h)
     int retry_max_ms = 300'000;           // longest retry delay
     std::size_t queue_limit = 1'000'000;  // deliveries per handler pool before the door refuses

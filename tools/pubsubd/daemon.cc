@@ -32,6 +32,9 @@
 #include "storage/subscriber_store.h"
 #include "storage/watch_state_store.h"
 #include "storage/write_behind.h"
+#include "tools/admin/admin_server.h"
+#include "tools/admin/heartbeat_info.h"
+#include "tools/admin/timed_runner.h"
 
 namespace pubsub {
 
@@ -60,52 +63,6 @@ result<pg::connection> connect_with_wait(const std::string& dsn, int wait_s) {
         last = c.message();
         std::this_thread::sleep_for(std::chrono::milliseconds(500));
     }
-}
-
-std::string watcher_json(const file_watcher* w) {
-    if (!w) return "null";
-    auto c = w->counters();
-    std::string j = "{\"watches\":" + std::to_string(c.watches) +
-                    ",\"files_emitted\":" + std::to_string(c.files_emitted) +
-                    ",\"dirs_missing\":" + std::to_string(c.dirs_missing) +
-                    ",\"overflows\":" + std::to_string(c.overflows) +
-                    ",\"unreadable_dirs\":" + std::to_string(c.unreadable_dirs) +
-                    ",\"watch_limit_reached\":" + (c.watch_limit_reached ? "true" : "false") +
-                    ",\"last_error\":";
-    append_json_string(j, c.last_error);
-    return j + "}";
-}
-
-std::string node_info_json(const router& r, const write_behind& wb, const socket_server& door,
-                           const pool_set& pools, const file_watcher* watcher) {
-    auto rc = r.counters();
-    auto ws = wb.stats();
-    auto sc = door.counters();
-    std::string j = "{\"queue_depth\":{";
-    for (int p = max_priority; p >= min_priority; --p) {
-        j += "\"" + std::to_string(p) + "\":" + std::to_string(r.depth(p));
-        if (p > min_priority) j += ",";
-    }
-    j += "},\"routed\":" + std::to_string(rc.dispatched) +
-         ",\"deliveries\":" + std::to_string(rc.deliveries) +
-         ",\"unmatched\":" + std::to_string(rc.unmatched) +
-         ",\"socket_lines\":" + std::to_string(sc.lines) +
-         ",\"socket_errors\":" + std::to_string(sc.errors) +
-         ",\"write_behind\":{\"healthy\":" + (ws.healthy ? "true" : "false") +
-         ",\"batches\":" + std::to_string(ws.batches) + ",\"rows\":" + std::to_string(ws.rows) +
-         ",\"unpersisted\":" + std::to_string(ws.unpersisted_events) +
-         ",\"failures\":" + std::to_string(ws.failures) + "},\"pools\":{";
-    for (int t = 0; t < job_type_count; ++t) {
-        auto pc = pools.counters(static_cast<job_type>(t));
-        j += "\"" + std::string(to_string(static_cast<job_type>(t))) +
-             "\":{\"threads\":" + std::to_string(pc.threads) +
-             ",\"busy\":" + std::to_string(pc.busy) + ",\"queued\":" + std::to_string(pc.queued) +
-             ",\"succeeded\":" + std::to_string(pc.succeeded) +
-             ",\"failed\":" + std::to_string(pc.failed) +
-             ",\"retried\":" + std::to_string(pc.retried) + "}";
-        if (t + 1 < job_type_count) j += ",";
-    }
-    return j + "},\"file_watcher\":" + watcher_json(watcher) + "}";
 }
 
 int wait_for_stop_signal(const sigset_t& set, const std::function<void()>& on_hup) {
@@ -200,6 +157,7 @@ int run_daemon(const daemon_config& cfg) {
     po.queue_limit = cfg.queue_limit;
     pool_set pools(po);
     config_check configs(dsn, cfg.schema);
+    delivery_metrics latencies;  // /metrics histograms, fed by the runners
     handler_settings hs;
     hs.scripts_dirs = cfg.scripts_dirs;
     hs.job_commands = cfg.job_commands;
@@ -216,7 +174,8 @@ int run_daemon(const daemon_config& cfg) {
             stop_cluster();
             return 2;
         }
-        pools.configure(type, std::move(*runner), threads);
+        pools.configure(type, std::make_shared<admin::timed_runner>(std::move(*runner), latencies),
+                        threads);
     }
 
     router_options ro;
@@ -248,8 +207,17 @@ int run_daemon(const daemon_config& cfg) {
             },
             *watch_store);
     }
-    db_door dbd(cfg, rt, notify, node,
-                [&] { return node_info_json(rt, wb, door, pools, watcher ? &*watcher : nullptr); });
+    admin::node_sources sources{&rt,     &wb, &pools, &door, &notify, watcher ? &*watcher : nullptr,
+                                {},      &latencies, {}};
+    admin::heartbeat_info beat;  // listener thread only
+    db_door dbd(cfg, rt, notify, node, [&] { return beat.json(admin::collect(sources)); });
+    sources.sql_claimed = [&dbd] { return dbd.claimed(); };
+    std::optional<admin::admin_server> http;
+    if (!cfg.http_listen.empty()) {
+        http.emplace(admin::admin_options{cfg.http_listen, cfg.http_token,
+                                          cfg.http_allow_unauthenticated, dsn, cfg.schema, sources,
+                                          2, log_hook("http")});
+    }
     dbd.reload_subscribers(*conn);
     // Events routed from the table carry their delivery rows (skip completed deliveries, keep
     // attempt numbers and scheduled retries); operators' cancels reach the pools.
@@ -301,6 +269,7 @@ int run_daemon(const daemon_config& cfg) {
 
     status door_started = door.start();
     if (door_started.ok() && watcher) door_started = watcher->start();
+    if (door_started.ok() && http) door_started = http->start();
     if (status s = door_started; !s.ok()) {
         log_line(log_level::error, s.message());
         listener.stop();
@@ -314,6 +283,14 @@ int run_daemon(const daemon_config& cfg) {
     if (watcher) {
         log_line(log_level::info, "watching directories",
                  "count=" + std::to_string(cfg.watch_dirs.size()));
+    }
+    if (http) {
+        log_line(log_level::info, "http admin listening",
+                 "listen=" + q(cfg.http_listen) + " port=" + std::to_string(http->port()) +
+                     (cfg.http_token.empty() ? cfg.http_allow_unauthenticated
+                                                   ? " changes=unauthenticated"
+                                                   : " changes=refused_no_token"
+                                             : " changes=token"));
     }
     log_line(log_level::info, "pubsubd started",
              "socket=" + q(cfg.socket_path) + " schema=" + q(cfg.schema) +
@@ -330,6 +307,7 @@ int run_daemon(const daemon_config& cfg) {
     // Doors first, synchronously: once they return, no thread can still enqueue into the
     // router, so its drain sees everything that was accepted.
     door.stop_accepting();
+    if (http) http->stop();  // before the drain: no operator action races it
     if (watcher) watcher->stop_watching();
     listener.stop();
     in.close();

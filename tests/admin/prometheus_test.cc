@@ -1,0 +1,125 @@
+// Rendering of /metrics checked by the strict parser; the parser itself refuses bad texts;
+// --http and URL parsing; the heartbeat's info JSON.
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+#include "tests/admin/http_client.h"
+#include "tools/admin/admin_server.h"
+#include "tools/admin/heartbeat_info.h"
+#include "tools/admin/http_util.h"
+#include "tools/admin/prometheus.h"
+
+namespace pubsub::admin {
+namespace {
+
+node_sample sample() {
+    node_sample s;
+    s.taken_us = 10'000'000;
+    s.doors = {{"socket", 7, 1}, {"sql", 3, 0}};
+    s.routed.dispatched = 9;
+    s.queue_depth[10] = 2;
+    s.pools = {{"noop", 1, 0, 0, 9, 0, 0}, {"import", 4, 2, 5, 1, 3, 2}};
+    s.wb.rows = 12;
+    s.wb.unpersisted_events = 4;
+    s.wb.last_commit_us = 7'500'000;
+    latency_histogram h;
+    for (int us : {50, 400, 400, 2'000'000, 99'000'000}) h.observe_us(us);
+    s.ingest_to_start = h.snapshot();
+    return s;
+}
+
+TEST(prometheus, RenderedTextParsesStrictly) {
+    auto m = test::parse_prometheus(render_prometheus(sample()));
+    ASSERT_TRUE(m.ok()) << m.message();
+    EXPECT_EQ(*test::prom_value(*m, "pubsub_events_received_total", {{"door", "socket"}}), 7);
+    EXPECT_EQ(*test::prom_value(*m, "pubsub_queue_depth", {{"priority", "10"}}), 2);
+    EXPECT_EQ(*test::prom_value(*m, "pubsub_pool_busy", {{"job_type", "import"}}), 2);
+    EXPECT_EQ(*test::prom_value(*m, "pubsub_deliveries_retried_total", {{"job_type", "import"}}),
+              2);
+    EXPECT_EQ(*test::prom_value(*m, "pubsub_write_behind_lag_seconds"), 2.5);
+    EXPECT_EQ(*test::prom_value(*m, "pubsub_ingest_to_handler_start_seconds_count"), 5);
+    EXPECT_EQ(
+        *test::prom_value(*m, "pubsub_ingest_to_handler_start_seconds_bucket", {{"le", "0.0005"}}),
+        3);
+    EXPECT_EQ(
+        *test::prom_value(*m, "pubsub_ingest_to_handler_start_seconds_bucket", {{"le", "+Inf"}}),
+        5);
+    EXPECT_DOUBLE_EQ(*test::prom_value(*m, "pubsub_ingest_to_handler_start_seconds_sum"),
+                     101.00085);
+}
+
+TEST(prometheus, StrictParserRefusesMalformedTexts) {
+    const char* bad[] = {
+        "x 1\n",                                           // no TYPE
+        "# TYPE x counter\nx{a=\"1\"} 1\nx{a=\"1\"} 2\n",  // duplicate series
+        "# TYPE x counter\nx -1\n",                        // negative counter
+        "# TYPE x gauge\nx{a=1} 1\n",                      // unquoted label
+        "# TYPE x gauge\nx 1,5\n",                         // bad value
+        "# TYPE x gauge\nx 1",                             // no final newline
+        "# TYPE x gauge\ny 1\n",                           // sample of another family
+        "# TYPE x gauge\n# TYPE x gauge\nx 1\n",           // TYPE twice
+        "# TYPE 1x gauge\n",                               // bad name
+        "# TYPE h histogram\nh_bucket{le=\"1\"} 2\nh_bucket{le=\"+Inf\"} 1\nh_sum 0\nh_count 1\n",
+        "# TYPE h histogram\nh_bucket{le=\"+Inf\"} 2\nh_sum 0\nh_count 1\n",
+        "# TYPE x gauge\n\nx 1\n",  // empty line
+    };
+    for (const char* text : bad) EXPECT_FALSE(test::parse_prometheus(text).ok()) << text;
+    EXPECT_TRUE(
+        test::parse_prometheus("# HELP x a \\\\ b\n# TYPE x gauge\nx{a=\"q\\\"\"} 1.5e3\n").ok());
+}
+
+TEST(prometheus, HeartbeatInfoIsJsonWithRates) {
+    heartbeat_info hb;
+    node_sample a = sample();
+    (void)hb.json(a);
+    node_sample b = a;
+    b.taken_us += 2'000'000;
+    b.doors[0].received += 20;
+    b.pools[0].succeeded += 10;
+    std::string text = hb.json(b);
+    simdjson::dom::parser p;
+    simdjson::dom::element e;
+    ASSERT_FALSE(p.parse(text).get(e)) << text;
+    double in = 0, out = 0, lag = 0;
+    ASSERT_FALSE(e["events_per_s"]["in"].get(in)) << text;
+    ASSERT_FALSE(e["events_per_s"]["out"].get(out)) << text;
+    EXPECT_EQ(in, 10);
+    EXPECT_EQ(out, 5);
+    ASSERT_FALSE(e["write_behind"]["lag_s"].get(lag));
+    EXPECT_EQ(lag, 4.5);
+    std::int64_t depth = 0;
+    ASSERT_FALSE(e["queue_depth"]["10"].get(depth));
+    EXPECT_EQ(depth, 2);
+}
+
+TEST(admin_parsing, ListenAddress) {
+    auto p = parse_listen("8080");
+    ASSERT_TRUE(p.ok());
+    EXPECT_EQ(p->first, "127.0.0.1");
+    EXPECT_EQ(p->second, 8080);
+    p = parse_listen("0.0.0.0:9");
+    ASSERT_TRUE(p.ok());
+    EXPECT_EQ(p->first, "0.0.0.0");
+    p = parse_listen("[::1]:80");
+    ASSERT_TRUE(p.ok());
+    EXPECT_EQ(p->first, "::1");
+    EXPECT_FALSE(parse_listen("host:").ok());
+    EXPECT_FALSE(parse_listen("70000").ok());
+    EXPECT_FALSE(parse_listen("http").ok());
+}
+
+TEST(admin_parsing, TargetSegmentsAndQuery) {
+    parsed_target t;
+    ASSERT_TRUE(parse_target("/api/subscribers/a%20b?type=x*&source=s+1&empty=", t));
+    ASSERT_EQ(t.segments.size(), 3u);
+    EXPECT_EQ(t.segments[2], "a b");
+    EXPECT_EQ(t.query["type"], "x*");
+    EXPECT_EQ(t.query["source"], "s 1");
+    EXPECT_EQ(t.query["empty"], "");
+    parsed_target bad;
+    EXPECT_FALSE(parse_target("/x?a=%4", bad));
+    EXPECT_FALSE(parse_target("/%zz", bad));
+}
+
+}  // namespace
+}  // namespace pubsub::admin

@@ -1,0 +1,64 @@
+// http_server: a small HTTP/1.1 server (Boost.Beast) that hands each request to one handler.
+//
+// DESIGN (the Beast server examples): one io_context run by `threads` threads of its own; a
+// strand per connection; a session reads one request (headers and a body of at most
+// max_body_bytes), calls the handler on its strand, writes the response and, on keep-alive,
+// reads the next. The handler may block (it runs database queries); with N threads at most N
+// requests run at once. Sessions live through shared_from_this; the server holds no list.
+// Lifecycle: start() binds and spawns the threads (the error says what failed); stop() closes
+// the acceptor, stops the io_context and joins; idempotent, noexcept; the destructor stops.
+// Thread-safety: start()/stop() from one owner; the handler is called from the server's threads.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "router/result.h"
+
+namespace pubsub::admin {
+
+struct http_request {
+    std::string method;  // "GET", "POST", ...
+    std::string target;  // path and query, as sent
+    std::string authorization;
+    std::string body;
+};
+
+struct http_response {
+    int status = 200;
+    std::string content_type = "application/json";
+    std::string body;
+    std::vector<std::pair<std::string, std::string>> headers;  // extra headers
+};
+
+using http_handler = std::function<http_response(const http_request&)>;
+
+struct http_server_options {
+    std::string address = "127.0.0.1";
+    std::uint16_t port = 0;  // 0: any free port (see port())
+    int threads = 2;
+    std::size_t max_body_bytes = 1 << 20;
+    std::function<void(int level, const std::string&)> log;  // 0 debug .. 3 error
+};
+
+class http_server {
+  public:
+    http_server(http_server_options opts, http_handler handler);
+    ~http_server();
+    http_server(const http_server&) = delete;
+    http_server& operator=(const http_server&) = delete;
+
+    status start();
+    void stop() noexcept;
+    std::uint16_t port() const;  // the bound port, after start()
+
+  private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
+
+}  // namespace pubsub::admin
