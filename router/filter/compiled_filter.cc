@@ -109,4 +109,33 @@ bool evaluate(const compiled_node& n, const extract_state& ev) {
     return true;
 }
 
+namespace {
+
+bool flatten_into(const compiled_node& n, std::vector<flat_condition>& out) {
+    if (n.kind != node::kind_t::all) return false;
+    for (const compiled_field& f : n.fields) {
+        for (const compiled_condition& c : f.conditions) out.push_back({f.slot, c});
+    }
+    for (const compiled_node& c : n.children) {
+        if (!flatten_into(c, out)) return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+bool flatten(const compiled_node& n, std::vector<flat_condition>& out) {
+    const std::size_t size = out.size();
+    if (flatten_into(n, out)) return true;
+    out.erase(out.begin() + static_cast<std::ptrdiff_t>(size), out.end());
+    return false;
+}
+
+bool evaluate(std::span<const flat_condition> conds, const extract_state& ev) {
+    for (const flat_condition& c : conds) {
+        if (!condition_holds(c.cond, ev.slot(c.slot), ev.items())) return false;
+    }
+    return true;
+}
+
 }  // namespace pubsub::filter_detail

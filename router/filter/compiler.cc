@@ -149,7 +149,7 @@ std::unique_ptr<compiled_matcher::program> compiled_matcher::program::build(
     const std::vector<const matcher_entry*>& entries) {
     auto p = std::make_unique<program>();
     for (const matcher_entry* e : entries) {
-        p->out_index.push_back(e->subscriber_index);
+        p->subs.push_back({0, 0, e->subscriber_index, 0});
         p->filters.push_back(e->filter ? compile_node(e->filter->root(), p->paths)
                                        : compiled_node{});
     }
@@ -176,7 +176,45 @@ std::unique_ptr<compiled_matcher::program> compiled_matcher::program::build(
         }
     }
     for (slot_index& idx : p->slots) idx.finish();
+    p->flatten_filters();
     return p;
+}
+
+namespace {
+
+// Copies a string a flat condition views into `strings` (reserved: no reallocation).
+void rehome(std::string_view& s, std::string& strings) {
+    const std::size_t at = strings.size();
+    strings.append(s);
+    s = std::string_view(strings.data() + at, s.size());
+}
+
+std::size_t string_bytes(const compiled_condition& c) {
+    std::size_t n = c.operand.s.size();
+    for (const value_ref& v : c.list) n += v.s.size();
+    return n;
+}
+
+}  // namespace
+
+void compiled_matcher::program::flatten_filters() {
+    for (std::uint32_t id = 0; id < subs.size(); ++id) {
+        candidate& c = subs[id];
+        c.first = static_cast<std::uint32_t>(conds.size());
+        if (flatten(filters[id], conds)) {
+            filters[id] = compiled_node{};
+        } else {
+            c.tree = 1;
+        }
+        c.count = static_cast<std::uint32_t>(conds.size()) - c.first;
+    }
+    std::size_t bytes = 0;
+    for (const flat_condition& f : conds) bytes += string_bytes(f.cond);
+    strings.reserve(bytes);
+    for (flat_condition& f : conds) {
+        rehome(f.cond.operand.s, strings);
+        for (value_ref& v : f.cond.list) rehome(v.s, strings);
+    }
 }
 
 }  // namespace pubsub

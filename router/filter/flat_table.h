@@ -1,38 +1,48 @@
-// flat_table: a build-once open-addressing table from 64-bit hashes to entry ids, for the
-// matcher's indexes. One probe touches one or two adjacent cache lines, where
-// std::unordered_map chases a bucket, a node and a vector. Several ids may share a hash; the
-// caller compares keys. Not thread-safe to build; find() is const and thread-safe.
+// flat_table: a build-once open-addressing table from 64-bit hashes to posting lists, for the
+// matcher's indexes. A cell holds the hash and the list's place (begin, count) in the caller's
+// flat array, or, for a list of one, the subscriber itself: a probe that hits touches one or
+// two adjacent cache lines and, for a single subscriber, nothing else. std::unordered_map would
+// chase a bucket, a node and a vector. Several cells may share a hash; the caller tolerates
+// the extra candidates. Not thread-safe to build; find() is const and thread-safe.
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 namespace pubsub::filter_detail {
 
 class flat_table {
   public:
-    void insert(std::uint64_t hash, std::uint32_t id) {
+    // count >= 1; for count == 1, `begin` is the single subscriber itself.
+    void insert(std::uint64_t hash, std::uint32_t begin, std::uint32_t count) {
         if ((count_ + 1) * 2 > cells_.size()) grow();
-        place(cell{hash, id});
+        place(cell{hash, begin, count});
         ++count_;
     }
 
-    // Calls f(id) for every id inserted with this hash.
+    // Calls f(span of subscribers) for every list inserted with this hash; `flat` is the
+    // array that begin indexes for lists longer than one.
     template <class F>
-    void find(std::uint64_t hash, F&& f) const {
+    void find(std::uint64_t hash, const std::vector<std::uint32_t>& flat, F&& f) const {
         if (cells_.empty()) return;
         for (std::size_t i = home(hash);; i = (i + 1) & mask_) {
             const cell& c = cells_[i];
-            if (c.id == empty_id) return;
-            if (c.hash == hash) f(c.id);
+            if (c.count == 0) return;
+            if (c.hash != hash) continue;
+            if (c.count == 1) {
+                f(std::span<const std::uint32_t>(&c.begin, 1));
+            } else {
+                f(std::span<const std::uint32_t>(flat.data() + c.begin, c.count));
+            }
         }
     }
 
   private:
-    static constexpr std::uint32_t empty_id = UINT32_MAX;
     struct cell {
         std::uint64_t hash = 0;
-        std::uint32_t id = empty_id;
+        std::uint32_t begin = 0;
+        std::uint32_t count = 0;  // 0: empty cell
     };
 
     std::size_t home(std::uint64_t h) const {
@@ -40,7 +50,7 @@ class flat_table {
     }
     void place(const cell& c) {
         std::size_t i = home(c.hash);
-        while (cells_[i].id != empty_id) i = (i + 1) & mask_;
+        while (cells_[i].count != 0) i = (i + 1) & mask_;
         cells_[i] = c;
     }
     void grow() {
@@ -51,7 +61,7 @@ class flat_table {
         shift_ = 64;
         for (std::size_t s = size; s > 1; s >>= 1) --shift_;
         for (const cell& c : old) {
-            if (c.id != empty_id) place(c);
+            if (c.count != 0) place(c);
         }
     }
 

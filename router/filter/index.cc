@@ -9,17 +9,23 @@ void hashed_postings::add(std::uint64_t h, std::uint32_t sub) { pending_.emplace
 
 void hashed_postings::finish() {
     std::sort(pending_.begin(), pending_.end());
+    pending_.erase(std::unique(pending_.begin(), pending_.end()), pending_.end());
     std::size_t bits = 64;
     while (bits < pending_.size() * 8) bits *= 2;
     if (!pending_.empty()) bloom_.assign(bits / 64, 0);
     bloom_mask_ = bits / 64 - 1;
     for (std::size_t k = 0; k < pending_.size();) {
         const std::uint64_t h = pending_[k].first;
-        const std::uint32_t begin = static_cast<std::uint32_t>(subs_.size());
-        for (; k < pending_.size() && pending_[k].first == h; ++k)
-            subs_.push_back(pending_[k].second);
-        table_.insert(h, static_cast<std::uint32_t>(ranges_.size()));
-        ranges_.emplace_back(begin, static_cast<std::uint32_t>(subs_.size()) - begin);
+        std::size_t end = k;
+        while (end < pending_.size() && pending_[end].first == h) ++end;
+        if (end - k == 1) {
+            table_.insert(h, pending_[k].second, 1);
+        } else {
+            table_.insert(h, static_cast<std::uint32_t>(subs_.size()),
+                          static_cast<std::uint32_t>(end - k));
+            for (; k < end; ++k) subs_.push_back(pending_[k].second);
+        }
+        k = end;
         bloom_[(h >> 6) & bloom_mask_] |= std::uint64_t{1} << (h & 63);
     }
     pending_.clear();

@@ -2,7 +2,8 @@
 //
 // Each index maps an event value to the subscribers (program-local ids) anchored on a
 // condition that value may satisfy; the caller then runs the full filter of each. Build with
-// add(), then finish() once: postings move into one flat array and keys into a flat_table.
+// add(), then finish() once: postings move into one flat array and keys into a flat_table
+// (single-subscriber lists inline in the table).
 // After that the index is immutable; probes are const and thread-safe.
 #pragma once
 
@@ -33,15 +34,12 @@ class hashed_postings {
     template <class F>
     void probe(std::uint64_t h, F&& f) const {
         if (bloom_.empty() || !(bloom_[(h >> 6) & bloom_mask_] >> (h & 63) & 1)) return;
-        table_.find(h, [&](std::uint32_t e) {
-            f(posting_span(subs_.data() + ranges_[e].first, ranges_[e].second));
-        });
+        table_.find(h, subs_, f);
     }
 
   private:
-    flat_table table_;                                             // hash -> list id
-    std::vector<std::pair<std::uint32_t, std::uint32_t>> ranges_;  // list id -> (begin, count)
-    std::vector<std::uint32_t> subs_;
+    flat_table table_;                 // hash -> list (a single subscriber inline)
+    std::vector<std::uint32_t> subs_;  // the lists longer than one
     std::vector<std::uint64_t> bloom_;
     std::size_t bloom_mask_ = 0;
     std::vector<std::pair<std::uint64_t, std::uint32_t>> pending_;  // build time only
@@ -170,14 +168,26 @@ struct slot_index {
 
 namespace pubsub {
 
+// What checking a candidate reads: 16 bytes per subscriber, then its flat conditions (adjacent
+// in `conds`, their strings adjacent in `strings`), or for the few filters with $or/$not its
+// tree in `filters`.
 struct compiled_matcher::program {
+    struct candidate {
+        std::uint32_t first = 0, count = 0;  // conds[first, first + count)
+        std::uint32_t out_index = 0;         // the entry's subscriber_index
+        std::uint32_t tree = 0;              // 1: evaluate filters[id] instead
+    };
+
     filter_detail::path_set paths;
-    std::vector<filter_detail::compiled_node> filters;  // by program-local id
-    std::vector<std::uint32_t> out_index;               // program-local id -> subscriber_index
+    std::vector<candidate> subs;                        // by program-local id
+    std::vector<filter_detail::flat_condition> conds;   // grouped by subscriber
+    std::string strings;                                // the bytes conds' strings view
+    std::vector<filter_detail::compiled_node> filters;  // by program-local id; empty if flat
     std::vector<filter_detail::slot_index> slots;       // by slot
     filter_detail::posting always;                      // evaluated on every event
 
     static std::unique_ptr<program> build(const std::vector<const matcher_entry*>& entries);
+    void flatten_filters();  // fills subs, conds and strings; empties the flat trees
 };
 
 }  // namespace pubsub

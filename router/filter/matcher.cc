@@ -62,7 +62,7 @@ void compiled_matcher::match(const event_view& e, match_scratch& scratch,
     const program* p = program_for(e.type);
     if (!p) return;
     match_scratch::impl& s = scratch.get();
-    if (s.seen.size() < p->filters.size()) s.seen.resize(p->filters.size(), s.epoch);
+    if (s.seen.size() < p->subs.size()) s.seen.resize(p->subs.size(), s.epoch);
     if (++s.epoch == 0) {
         std::fill(s.seen.begin(), s.seen.end(), 0);
         s.epoch = 1;
@@ -71,7 +71,11 @@ void compiled_matcher::match(const event_view& e, match_scratch& scratch,
     auto check = [&](std::uint32_t sub) {
         if (s.seen[sub] == s.epoch) return;
         s.seen[sub] = s.epoch;
-        if (evaluate(p->filters[sub], s.fields)) out.push_back(p->out_index[sub]);
+        const program::candidate& c = p->subs[sub];
+        const bool holds = c.tree
+                               ? evaluate(p->filters[sub], s.fields)
+                               : evaluate(std::span(p->conds.data() + c.first, c.count), s.fields);
+        if (holds) out.push_back(c.out_index);
     };
     auto check_all = [&](posting_span subs) {
         for (std::uint32_t sub : subs) check(sub);

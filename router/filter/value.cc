@@ -118,6 +118,18 @@ std::optional<value_ref> parse_json_number(std::string_view raw) {
     }
     const char* first = raw.data();
     const char* last = raw.data() + raw.size();
+    if (integral && raw.size() <= 18 && raw.find('+') == std::string_view::npos) {
+        // The common case, without from_chars: at most 18 characters cannot overflow int64.
+        const bool negative = raw[0] == '-';
+        std::int64_t i = 0;
+        std::size_t k = negative ? 1 : 0;
+        if (k == raw.size()) return std::nullopt;
+        for (; k < raw.size(); ++k) {
+            if (raw[k] == '-') return std::nullopt;
+            i = i * 10 + (raw[k] - '0');
+        }
+        return make_int(negative ? -i : i);
+    }
     if (integral) {
         std::int64_t i = 0;
         if (auto r = std::from_chars(first, last, i); r.ec == std::errc() && r.ptr == last) {
@@ -180,7 +192,7 @@ std::uint64_t hash_value(const value_ref& v) {
             h += std::hash<double>{}(v.d);
             break;
         case value_kind::string:
-            h += std::hash<std::string_view>{}(v.s);
+            h += hash_bytes(v.s);
             break;
     }
     return mix(h);
