@@ -47,6 +47,14 @@ int subscribers_set_active(const context& ctx, const std::string& name_or_id, bo
 // the others the first condition that failed. event_json empty: read from stdin.
 int match(const context& ctx, const std::string& event_json);
 
+// Streams new events and their transitions until interrupted (tail.cc).
+struct tail_args {
+    std::string type;                     // event_type glob (* and ?); empty: every type
+    std::optional<std::int64_t> from_id;  // start after this id; default: after the newest
+    int interval_ms = 250;
+};
+int tail(const context& ctx, const tail_args& a);
+
 int show_status(const context& ctx);
 int migrate(const context& ctx);
 

@@ -94,6 +94,14 @@ int main(int argc, char** argv) {
     match_cmd->add_flag("--json", ctx.json, "JSON output");
     match_cmd->callback([&] { rc = match(ctx, match_event); });
 
+    tail_args ta;
+    auto* tail_cmd = app.add_subcommand("tail", "Stream new events and transitions (Ctrl-C stops)");
+    tail_cmd->add_option("--type", ta.type, "event_type glob, e.g. import_*");
+    tail_cmd->add_option("--from-id", ta.from_id, "start after this event id (default: now)");
+    tail_cmd->add_option("--interval-ms", ta.interval_ms, "poll interval (default 250)");
+    tail_cmd->add_flag("--json", ctx.json, "one JSON object per line");
+    tail_cmd->callback([&] { rc = tail(ctx, ta); });
+
     app.add_subcommand("status", "Nodes and event counts")->callback([&] {
         rc = show_status(ctx);
     });
