@@ -7,7 +7,6 @@
 #pragma once
 
 #include <cstdint>
-#include <span>
 #include <vector>
 
 #include "router/filter/ast.h"
@@ -39,19 +38,5 @@ compiled_condition compile_condition(const condition& c);
 compiled_node compile_node(const node& n, path_set& paths);
 
 bool evaluate(const compiled_node& n, const extract_state& ev);
-
-// One condition of a pure conjunction with its slot: most filters flatten into a few of these,
-// stored contiguously so that checking a candidate reads adjacent memory instead of a tree.
-struct flat_condition {
-    std::uint32_t slot = 0;
-    compiled_condition cond;
-};
-
-// Appends the conditions of n when n is a pure conjunction (`all` nodes only, so top-level
-// fields and $and); returns false, with out unchanged, for anything holding $or or $not.
-bool flatten(const compiled_node& n, std::vector<flat_condition>& out);
-
-// All of the conditions hold (an empty list holds).
-bool evaluate(std::span<const flat_condition> conds, const extract_state& ev);
 
 }  // namespace pubsub::filter_detail

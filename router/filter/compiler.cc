@@ -148,21 +148,25 @@ void insert(const anchor& a, std::uint32_t sub, slot_index& idx) {
 std::unique_ptr<compiled_matcher::program> compiled_matcher::program::build(
     const std::vector<const matcher_entry*>& entries) {
     auto p = std::make_unique<program>();
+    std::vector<compiled_node> filters;
     for (const matcher_entry* e : entries) {
-        p->subs.push_back({0, 0, e->subscriber_index, 0});
-        p->filters.push_back(e->filter ? compile_node(e->filter->root(), p->paths)
-                                       : compiled_node{});
+        filters.push_back(e->filter ? compile_node(e->filter->root(), p->paths) : compiled_node{});
     }
+    p->size = static_cast<std::uint32_t>(filters.size());
     p->slots.resize(p->paths.slot_count());
-    std::vector<std::vector<anchor>> candidates(p->filters.size());
+    p->trees.resize(filters.size());
+    std::vector<std::uint32_t> record(filters.size());  // program-local id -> header record
+    std::vector<std::vector<anchor>> candidates(filters.size());
     share_counts counts;
-    for (std::size_t s = 0; s < p->filters.size(); ++s) {
-        collect(p->filters[s], candidates[s]);
+    for (std::uint32_t s = 0; s < filters.size(); ++s) {
+        record[s] = p->candidates.add(s, entries[s]->subscriber_index, filters[s]);
+        collect(filters[s], candidates[s]);
         for (const anchor& a : candidates[s]) {
             for (const std::string& k : a.keys) ++counts[k];
         }
     }
-    for (std::uint32_t s = 0; s < p->filters.size(); ++s) {
+    p->candidates.finish();
+    for (std::uint32_t s = 0; s < filters.size(); ++s) {
         const anchor* best = nullptr;
         std::uint64_t best_cost = 0;
         for (const anchor& a : candidates[s]) {
@@ -170,51 +174,16 @@ std::unique_ptr<compiled_matcher::program> compiled_matcher::program::build(
             if (!best || c < best_cost) best = &a, best_cost = c;
         }
         if (best) {
-            insert(*best, s, p->slots[best->slot]);
+            insert(*best, record[s], p->slots[best->slot]);
         } else {
-            p->always.push_back(s);
+            p->always.push_back(record[s]);
         }
     }
     for (slot_index& idx : p->slots) idx.finish();
-    p->flatten_filters();
+    for (std::uint32_t s = 0; s < filters.size(); ++s) {
+        if (p->candidates.header(record[s]).tree) p->trees[s] = std::move(filters[s]);
+    }
     return p;
-}
-
-namespace {
-
-// Copies a string a flat condition views into `strings` (reserved: no reallocation).
-void rehome(std::string_view& s, std::string& strings) {
-    const std::size_t at = strings.size();
-    strings.append(s);
-    s = std::string_view(strings.data() + at, s.size());
-}
-
-std::size_t string_bytes(const compiled_condition& c) {
-    std::size_t n = c.operand.s.size();
-    for (const value_ref& v : c.list) n += v.s.size();
-    return n;
-}
-
-}  // namespace
-
-void compiled_matcher::program::flatten_filters() {
-    for (std::uint32_t id = 0; id < subs.size(); ++id) {
-        candidate& c = subs[id];
-        c.first = static_cast<std::uint32_t>(conds.size());
-        if (flatten(filters[id], conds)) {
-            filters[id] = compiled_node{};
-        } else {
-            c.tree = 1;
-        }
-        c.count = static_cast<std::uint32_t>(conds.size()) - c.first;
-    }
-    std::size_t bytes = 0;
-    for (const flat_condition& f : conds) bytes += string_bytes(f.cond);
-    strings.reserve(bytes);
-    for (flat_condition& f : conds) {
-        rehome(f.cond.operand.s, strings);
-        for (value_ref& v : f.cond.list) rehome(v.s, strings);
-    }
 }
 
 }  // namespace pubsub

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "router/filter/candidates.h"
 #include "router/filter/compiled_filter.h"
 #include "router/filter/flat_table.h"
 #include "router/filter/matcher.h"
@@ -168,26 +169,16 @@ struct slot_index {
 
 namespace pubsub {
 
-// What checking a candidate reads: 16 bytes per subscriber, then its flat conditions (adjacent
-// in `conds`, their strings adjacent in `strings`), or for the few filters with $or/$not its
-// tree in `filters`.
+// The indexes post candidate record numbers (candidates.h), not subscriber ids.
 struct compiled_matcher::program {
-    struct candidate {
-        std::uint32_t first = 0, count = 0;  // conds[first, first + count)
-        std::uint32_t out_index = 0;         // the entry's subscriber_index
-        std::uint32_t tree = 0;              // 1: evaluate filters[id] instead
-    };
-
     filter_detail::path_set paths;
-    std::vector<candidate> subs;                        // by program-local id
-    std::vector<filter_detail::flat_condition> conds;   // grouped by subscriber
-    std::string strings;                                // the bytes conds' strings view
-    std::vector<filter_detail::compiled_node> filters;  // by program-local id; empty if flat
-    std::vector<filter_detail::slot_index> slots;       // by slot
-    filter_detail::posting always;                      // evaluated on every event
+    filter_detail::candidate_arena candidates;
+    std::vector<filter_detail::compiled_node> trees;  // by program-local id; only $or/$not ones
+    std::vector<filter_detail::slot_index> slots;     // by slot
+    filter_detail::posting always;                    // evaluated on every event
+    std::uint32_t size = 0;                           // subscribers
 
     static std::unique_ptr<program> build(const std::vector<const matcher_entry*>& entries);
-    void flatten_filters();  // fills subs, conds and strings; empties the flat trees
 };
 
 }  // namespace pubsub

@@ -13,7 +13,8 @@ using namespace filter_detail;
 
 struct match_scratch::impl {
     extract_state fields;
-    std::vector<std::uint32_t> seen;  // per program-local subscriber: epoch of its last check
+    std::vector<std::uint32_t> seen;        // per program-local subscriber: epoch of its last check
+    std::vector<std::uint32_t> candidates;  // header records proposed by the indexes
     std::uint32_t epoch = 0;
 };
 
@@ -57,45 +58,60 @@ const compiled_matcher::program* compiled_matcher::program_for(std::string_view 
     return it != by_type_->map.end() ? it->second.get() : any_type_.get();
 }
 
+// Two passes: the probes gather candidate records (prefetching each), then each candidate is
+// checked once. Gathering first lets the memory loads of all candidates overlap.
 void compiled_matcher::match(const event_view& e, match_scratch& scratch,
                              std::vector<std::uint32_t>& out) const {
     const program* p = program_for(e.type);
     if (!p) return;
     match_scratch::impl& s = scratch.get();
-    if (s.seen.size() < p->subs.size()) s.seen.resize(p->subs.size(), s.epoch);
+    if (s.seen.size() < p->size) s.seen.resize(p->size, s.epoch);
     if (++s.epoch == 0) {
         std::fill(s.seen.begin(), s.seen.end(), 0);
         s.epoch = 1;
     }
     s.fields.extract(p->paths, e);
-    auto check = [&](std::uint32_t sub) {
-        if (s.seen[sub] == s.epoch) return;
-        s.seen[sub] = s.epoch;
-        const program::candidate& c = p->subs[sub];
-        const bool holds = c.tree
-                               ? evaluate(p->filters[sub], s.fields)
-                               : evaluate(std::span(p->conds.data() + c.first, c.count), s.fields);
-        if (holds) out.push_back(c.out_index);
+    s.candidates.clear();
+    auto gather = [&](std::uint32_t at) {
+        p->candidates.prefetch(at);
+        s.candidates.push_back(at);
     };
-    auto check_all = [&](posting_span subs) {
-        for (std::uint32_t sub : subs) check(sub);
+    auto gather_all = [&](posting_span records) {
+        for (std::uint32_t at : records) gather(at);
     };
     const value_ref* items = s.fields.items();
     for (std::uint32_t slot = 0; slot < p->slots.size(); ++slot) {
         const slot_state& st = s.fields.slot(slot);
         if (!st.present) continue;
         const slot_index& idx = p->slots[slot];
-        check_all(idx.exists);
+        gather_all(idx.exists);
         for (std::uint32_t k = st.begin; k < st.end; ++k) {
-            idx.eq.probe(items[k], check_all);
-            idx.range.probe(items[k], check);
+            idx.eq.probe(items[k], gather_all);
+            idx.range.probe(items[k], gather);
             if (items[k].kind != value_kind::string) continue;
-            idx.prefix.probe(items[k].s, check_all);
-            idx.suffix.probe(items[k].s, check_all);
-            idx.infix.probe(items[k].s, check_all);
+            idx.prefix.probe(items[k].s, gather_all);
+            idx.suffix.probe(items[k].s, gather_all);
+            idx.infix.probe(items[k].s, gather_all);
         }
     }
-    check_all(p->always);
+    gather_all(p->always);
+    // A subscriber may be proposed twice (an array value, a repeated gram): a few candidates
+    // are deduplicated by a scan, more through the per-subscriber epochs.
+    const std::vector<std::uint32_t>& cands = s.candidates;
+    const bool few = cands.size() <= 16;
+    for (std::size_t i = 0; i < cands.size(); ++i) {
+        const std::uint32_t at = cands[i];
+        const flat_record& h = p->candidates.header(at);
+        if (few) {
+            if (std::find(cands.begin(), cands.begin() + i, at) != cands.begin() + i) continue;
+        } else {
+            if (s.seen[h.slot] == s.epoch) continue;
+            s.seen[h.slot] = s.epoch;
+        }
+        const bool holds =
+            h.tree ? evaluate(p->trees[h.slot], s.fields) : p->candidates.evaluate(at, s.fields);
+        if (holds) out.push_back(h.extra);
+    }
 }
 
 }  // namespace pubsub

@@ -10,10 +10,13 @@
 // (length, hash), probed once per length present; the 3- and 6-byte substrings of literal
 // runs inside globs ("*_orders_*") in a gram table; numeric bounds in sorted arrays;
 // $exists:true in a list. Hashed postings keep no keys (a collision only adds a candidate) and
-// sit behind a small bloom filter. For an event the matcher parses event_data once with
-// simdjson on-demand, reading only the paths the group uses, probes the indexes with the
-// values found, and runs the full compiled filter of each proposed candidate once. So the cost
-// is the parse plus (candidates x filter size), not the number of subscribers. Subscribers
+// sit behind a small bloom filter; a list of one subscriber sits in the table cell itself. For
+// an event the matcher parses event_data once with simdjson on-demand, reading only the paths
+// the group uses, probes the indexes with the values found, gathering (and prefetching) the
+// proposed candidates, then runs the full filter of each candidate once. A candidate is one run
+// of adjacent 64-byte records (candidates.h: header, conditions, $in values, strings), so its
+// check costs about one cache miss whatever the number of subscribers. So the cost is the parse
+// plus (candidates x filter size), not the number of subscribers. Subscribers
 // with nothing indexable ($or, $not, $ne, $nin, $exists:false, string ranges, globs without a
 // 3-byte literal run, {}) are evaluated on every event of their type: only they pay for it.
 // Counting satisfied conditions per subscriber was not used: a condition shared by many
