@@ -3,6 +3,8 @@
 
 #include <simdjson.h>
 
+#include <cstring>
+
 namespace pubsub::filter_detail {
 
 namespace od = simdjson::ondemand;
@@ -15,12 +17,14 @@ std::uint32_t path_set::intern(const field_path& p) {
     std::uint32_t n = 0;
     for (const std::string& key : p.keys) {
         std::uint32_t next = 0;
-        for (const auto& [k, child] : nodes_[n].children) {
-            if (k == key) next = child;
+        for (const child& c : nodes_[n].children) {
+            if (c.key == key) next = c.node;
         }
         if (next == 0) {
             next = static_cast<std::uint32_t>(nodes_.size());
-            nodes_[n].children.emplace_back(key, next);
+            const bool plain = !key.empty() && key.size() < simdjson::SIMDJSON_PADDING &&
+                               key.find_first_of("\\\"") == std::string::npos;
+            nodes_[n].children.push_back({key, next, plain});
             nodes_.emplace_back();
         }
         n = next;
@@ -91,35 +95,53 @@ struct extract_state::impl {
 
     const path_set::trie_node* child_of(std::uint32_t node, std::string_view key,
                                         std::uint32_t& id) const {
-        for (const auto& [k, child] : paths->nodes()[node].children) {
-            if (k == key) {
-                id = child;
-                return &paths->nodes()[child];
+        for (const path_set::child& c : paths->nodes()[node].children) {
+            if (c.key == key) {
+                id = c.node;
+                return &paths->nodes()[c.node];
             }
         }
         return nullptr;
     }
 
-    // The key as text: straight from the document when it has no escapes (the common case,
-    // and no copy), else unescaped by simdjson.
-    static bool key_of(od::field& f, std::string_view& key) {
+    // A plain child key equal to the raw key bytes: reads at most key size + 1 bytes at raw,
+    // within the document's padding.
+    const path_set::trie_node* raw_child_of(std::uint32_t node, const char* raw,
+                                            std::uint32_t& id) const {
+        for (const path_set::child& c : paths->nodes()[node].children) {
+            if (c.plain && raw[0] == c.key[0] && raw[c.key.size()] == '"' &&
+                std::memcmp(raw, c.key.data(), c.key.size()) == 0) {
+                id = c.node;
+                return &paths->nodes()[c.node];
+            }
+        }
+        return nullptr;
+    }
+
+    // The child for this field's key: first by the raw bytes (the common case, no scan), else
+    // by the key text, straight from the document when it has no escapes, else unescaped.
+    // False on a JSON error; child is null for a key no path uses.
+    bool find_child(od::field& f, std::uint32_t node, std::uint32_t& id,
+                    const path_set::trie_node*& child) const {
         const char* raw = f.key().raw();
+        child = raw_child_of(node, raw, id);
+        if (child) return true;
         std::size_t n = 0;
         while (raw[n] != '"' && raw[n] != '\\') ++n;
-        if (raw[n] == '"') {
-            key = std::string_view(raw, n);
-            return true;
-        }
-        return !f.unescaped_key().get(key);
+        std::string_view key(raw, n);
+        // Without escapes, equal raw bytes would have matched above unless the child key holds
+        // '\\' or '"' (its JSON text then differs from it): compare as text.
+        if (raw[n] != '"' && f.unescaped_key().get(key)) return false;
+        child = child_of(node, key, id);
+        return true;
     }
 
     bool walk(od::object obj, std::uint32_t node) {
         for (auto result : obj) {
             od::field field;
-            std::string_view key;
-            if (std::move(result).get(field) || !key_of(field, key)) return false;
             std::uint32_t id = 0;
-            const path_set::trie_node* child = child_of(node, key, id);
+            const path_set::trie_node* child = nullptr;
+            if (std::move(result).get(field) || !find_child(field, node, id, child)) return false;
             if (!child || seen[id] == epoch) continue;  // unused path or duplicate key
             seen[id] = epoch;
             od::value v = field.value();

@@ -28,8 +28,14 @@ class path_set {
     std::uint32_t slot_count() const { return slot_count_; }
     bool has_data_paths() const { return slot_count_ > 2; }
 
+    struct child {
+        std::string key;
+        std::uint32_t node = 0;
+        bool plain = false;  // no '\\' or '"' and shorter than simdjson's padding: its JSON
+                             // text is itself, comparable with a document's raw key bytes
+    };
     struct trie_node {
-        std::vector<std::pair<std::string, std::uint32_t>> children;
+        std::vector<child> children;
         std::int32_t slot = -1;
     };
     const std::vector<trie_node>& nodes() const { return nodes_; }

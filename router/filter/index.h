@@ -33,7 +33,7 @@ class hashed_postings {
     void finish();
     bool empty() const { return bloom_.empty(); }
     template <class F>
-    void probe(std::uint64_t h, F&& f) const {
+    [[gnu::always_inline]] inline void probe(std::uint64_t h, F&& f) const {
         if (bloom_.empty() || !(bloom_[(h >> 6) & bloom_mask_] >> (h & 63) & 1)) return;
         table_.find(h, subs_, f);
     }
@@ -52,7 +52,7 @@ class eq_index {
     void add(const value_ref& key, std::uint32_t sub) { postings_.add(hash_value(key), sub); }
     void finish() { postings_.finish(); }
     template <class F>
-    void probe(const value_ref& v, F&& f) const {
+    [[gnu::always_inline]] inline void probe(const value_ref& v, F&& f) const {
         if (!postings_.empty()) postings_.probe(hash_value(v), f);
     }
 
@@ -68,7 +68,7 @@ class affix_index {
     void add(const std::string& literal, std::uint32_t sub);
     void finish() { postings_.finish(); }
     template <class F>
-    void probe(std::string_view s, F&& f) const {
+    [[gnu::always_inline]] inline void probe(std::string_view s, F&& f) const {
         if (postings_.empty()) return;
         std::uint64_t h = fnv_offset;
         const std::size_t n = std::min(s.size(), has_len_.size() - 1);
@@ -100,7 +100,7 @@ class gram_index {
     }
     void finish() { postings_.finish(); }
     template <class F>
-    void probe(std::string_view s, F&& f) const {
+    [[gnu::always_inline]] inline void probe(std::string_view s, F&& f) const {
         if (postings_.empty()) return;
         for (std::size_t i = 0; i + short_len <= s.size(); ++i) {
             if (has_[0]) postings_.probe(hash(s.substr(i, short_len)), f);
@@ -126,7 +126,7 @@ class range_index {
     void add(const compiled_condition& c, std::uint32_t sub);
     void finish();  // sorts
     template <class F>
-    void probe(const value_ref& v, F&& f) const {
+    [[gnu::always_inline]] inline void probe(const value_ref& v, F&& f) const {
         if (!is_number(v.kind)) return;
         for (const bound& b : lower_) {
             int cmp = *compare_values(v, b.value);

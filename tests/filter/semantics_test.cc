@@ -219,6 +219,13 @@ TEST(FilterSemantics, KeysAreUnescapedAndFirstDuplicateWins) {
     EXPECT_FALSE(matches_data(R"({"event_data.k":2})", R"({"k":1,"k":2})"));
     EXPECT_FALSE(matches_data(R"({"event_data.k.z":2})", R"({"k":{"y":1},"k":{"z":2}})"));
     EXPECT_TRUE(matches_data(R"({"event_data.s":"é\n"})", R"({"s":"\u00e9\n"})"));
+    // Keys whose JSON text differs from the key (quotes, backslashes) and prefixes of keys.
+    EXPECT_TRUE(matches_data(R"({"event_data.a\"b":1})", R"({"a\"b":1})"));
+    EXPECT_TRUE(matches_data(R"({"event_data.a\\n":1})", R"({"a\\n":1})"));
+    EXPECT_FALSE(matches_data(R"({"event_data.a\\n":1})", R"({"a\n":1})"));
+    EXPECT_FALSE(matches_data(R"({"event_data.ab":1})", R"({"abc":1,"a":1})"));
+    EXPECT_TRUE(matches_data(R"({"event_data.ab":1})", R"({"abc":2,"a":2,"ab":1})"));
+    EXPECT_TRUE(matches_data(R"({"event_data.abc":1})", R"({"ab\u0063":1,"abc":2})"));
 }
 
 TEST(FilterSemantics, DataThatIsNotAnObjectHasNoFields) {
