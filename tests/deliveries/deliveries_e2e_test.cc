@@ -194,6 +194,10 @@ TEST_F(deliveries_test, three_subscribers_one_fails_and_retry_reruns_only_it) {
     auto [rc3, out3] = ctl({"events", "show", std::to_string(id)});
     EXPECT_EQ(rc3, 0);
     EXPECT_NE(out3.find("flaky (id"), std::string::npos) << out3;
+    auto [rc4, out4] = ctl({"--json", "events", "show", std::to_string(id)});
+    EXPECT_EQ(rc4, 0);
+    EXPECT_NE(out4.find(R"("deliveries":[{"status": "completed")"), std::string::npos) << out4;
+    EXPECT_NE(out4.find(R"("subscriber_name": "flaky")"), std::string::npos) << out4;
 }
 
 TEST_F(deliveries_test, retry_schedule_counts_attempts_and_moves_forward) {

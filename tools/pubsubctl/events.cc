@@ -3,7 +3,6 @@
 #include <iostream>
 
 #include "commands.h"
-#include "router/json_text.h"
 #include "storage/event_actions.h"
 
 namespace pubsub::ctl {
@@ -40,23 +39,6 @@ void print_deliveries(const std::vector<delivery_row>& rows) {
         if (!d.last_error.empty()) std::cout << "\n    last error: " << d.last_error;
         std::cout << "\n";
     }
-}
-
-std::string deliveries_json(const std::vector<delivery_row>& rows) {
-    std::string j = "[";
-    for (const auto& d : rows) {
-        if (j.size() > 1) j += ",";
-        j += "{\"subscriber_id\":" + std::to_string(d.subscriber_id) + ",\"subscriber_name\":";
-        append_json_string(j, d.subscriber_name);
-        j += ",\"status\":";
-        append_json_string(j, d.status);
-        j += ",\"attempts\":" + std::to_string(d.attempts) + ",\"last_error\":";
-        append_json_string(j, d.last_error);
-        j += ",\"next_attempt_us\":" + std::to_string(d.next_attempt_us) +
-             ",\"started_us\":" + std::to_string(d.started_us) +
-             ",\"finished_us\":" + std::to_string(d.finished_us) + "}";
-    }
-    return j + "]";
 }
 
 using action_fn = result<event_action_outcome> (*)(pg::connection&, const std::string&, event_id);
@@ -96,20 +78,27 @@ int events_show(const context& ctx, const std::string& id) {
     if (!parsed) return fail("event id must be a positive integer, got \"" + id + "\"");
     auto c = ctx.connect();
     if (!c.ok()) return fail(c.message());
+    // --json: one document, the delivery rows as a JSON array column.
+    std::string deliveries_column =
+        ctx.json ? ", (SELECT coalesce(jsonb_agg(to_jsonb(d) - 'event_id' - 'version' ORDER BY "
+                   "d.subscriber_id), '[]'::jsonb) FROM " +
+                       ctx.table(*c, "tpubsub_deliveries") +
+                       " d WHERE d.event_id = e.event_id) AS deliveries"
+                 : "";
     auto r = c->query(
         "SELECT event_id, event_type, event_source, event_data, status, priority, "
-        "created_at, processed_at, completed_at, error_message, retry_count FROM " +
-            ctx.table(*c, "tpubsub_events") + " WHERE event_id = $1::bigint",
+        "created_at, processed_at, completed_at, error_message, retry_count" +
+            deliveries_column + " FROM " + ctx.table(*c, "tpubsub_events") +
+            " e WHERE event_id = $1::bigint",
         {id});
     if (!r.ok()) return fail(r.message());
     if (r->rows() == 0) return fail("no event with id " + id);
-    auto deliveries = load_deliveries(*c, ctx.schema, *parsed);
-    if (!deliveries.ok()) return fail(deliveries.message());
     if (ctx.json) {
         print_rows(*r, true);
-        std::cout << "{\"deliveries\":" << deliveries_json(*deliveries) << "}\n";
         return 0;
     }
+    auto deliveries = load_deliveries(*c, ctx.schema, *parsed);
+    if (!deliveries.ok()) return fail(deliveries.message());
     for (int col = 0; col < r->columns(); ++col) {
         std::cout << r->name(col) << ": " << (r->is_null(0, col) ? "(null)" : r->get(0, col))
                   << "\n";
