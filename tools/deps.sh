@@ -21,6 +21,12 @@ pubsub_install_deps() {
   if [ "${1:-}" = "--test" ]; then want+=("${PUBSUB_TEST_PACKAGES[@]}"); fi
   local missing=()
   for p in "${want[@]}"; do
+    # Node.js may come from elsewhere (nodesource's nodejs bundles npm and conflicts with
+    # Debian's npm package): a working command is enough.
+    case "$p" in
+      nodejs) command -v node >/dev/null && continue ;;
+      npm) command -v npm >/dev/null && continue ;;
+    esac
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
