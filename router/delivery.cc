@@ -63,7 +63,8 @@ void delivery_group::completed(const delivery& d) {
         if (d.has_row || any_failure_) {
             record_row(d, delivery_status::completed, {}, 0);
         } else if (total_ > 1 && dlog_) {
-            completed_quietly_.push_back(d.sub);
+            completed_quietly_.push_back(
+                {nullptr, d.sub, d.attempt, d.retry_base, false, d.started_us, now_us()});
         }
     }
     end_one(true, {});
@@ -146,12 +147,7 @@ void delivery_group::record_processing(std::string_view error) {
 void delivery_group::first_failure() {
     if (any_failure_) return;
     any_failure_ = true;
-    for (auto& sub : completed_quietly_) {
-        delivery d;
-        d.sub = std::move(sub);
-        d.attempt = attempt_;
-        record_row(d, delivery_status::completed, {}, 0);
-    }
+    for (const auto& d : completed_quietly_) record_row(d, delivery_status::completed, {}, 0);
     completed_quietly_.clear();
 }
 
@@ -168,7 +164,7 @@ void delivery_group::record_row(const delivery& d, delivery_status st, std::stri
     r.last_error = error;
     r.next_attempt_us = next_attempt_us;
     r.started_us = d.started_us;
-    r.finished_us = now_us();
+    r.finished_us = d.finished_us != 0 ? d.finished_us : now_us();
     r.version = ++version_;
     dlog_->record_delivery(std::move(r));
 }

@@ -79,6 +79,7 @@ struct delivery {
     int retry_base = 0;                     // see delivery_record
     bool has_row = false;                   // a delivery row exists (must be kept up to date)
     std::int64_t started_us = 0;            // set by started(d)
+    std::int64_t finished_us = 0;           // set when a completion is remembered for later
 };
 
 // The attempt number of d: its own, or its group's when it has none yet.
@@ -146,7 +147,7 @@ class delivery_group {
     std::uint32_t seq_ = 0;
     std::uint32_t version_ = 0;
     // Completed before any failure, in a group of several: recorded if a sibling fails.
-    std::vector<std::shared_ptr<const subscriber>> completed_quietly_;
+    std::vector<delivery> completed_quietly_;  // without their group (no cycle)
 };
 
 // Sequence numbers for the transitions of one event (pending < processing < final). A group
