@@ -292,6 +292,34 @@ TEST_F(deliveries_test, cancel_of_an_event_waiting_for_a_retry) {
     EXPECT_EQ(runs("always"), (std::vector<std::string>{line_of(id, 1), line_of(id, 2)}));
 }
 
+TEST_F(deliveries_test, full_pool_refuses_new_events_and_other_job_types_keep_running) {
+    auto release = (scripts() / "release").string();
+    add_subscriber("blocker", "slow", "custom",
+                   script("blocker", "while [ ! -e '" + release + "' ]; do sleep 0.02; done"), 0);
+    add_subscriber("quick", "fast", "noop", "", 0);
+    start_daemon(
+        {"--scripts-dir", scripts().string(), "--concurrency", "custom=1", "--queue-limit", "2"});
+    auto a = emit("slow");
+    auto b = emit("slow");
+    for (auto until = std::chrono::steady_clock::now() + 30s;
+         runs("blocker").empty() && std::chrono::steady_clock::now() < until;) {
+        std::this_thread::sleep_for(10ms);
+    }
+    auto c = ndjson_client::connect(socket_path());
+    ASSERT_TRUE(c.ok()) << c.message();
+    ASSERT_TRUE(c->send_line(event_line("fast", "test", "{}", 5, "durable")).ok());
+    auto refused = c->read_reply(30s);
+    ASSERT_TRUE(refused.ok()) << refused.message();
+    EXPECT_FALSE(refused->ok) << refused->raw;
+    EXPECT_NE(refused->error.find("handler pool custom is full"), std::string::npos)
+        << refused->raw;
+    std::ofstream(release) << "";
+    wait_status(a, "completed");
+    wait_status(b, "completed");
+    auto d = emit("fast");  // room again: accepted and delivered
+    wait_status(d, "completed");
+}
+
 TEST_F(deliveries_test, config_id_missing_from_its_config_table) {
     ASSERT_TRUE(conn()
                     .exec("CREATE TABLE " + schema() +
