@@ -53,6 +53,14 @@ TEST_F(admin_test, PageAndAssetsAreServedWithoutExternalReferences) {
     EXPECT_EQ(call("POST", "/").status, 405);
     EXPECT_EQ(call("DELETE", "/api/events").status, 405);
     EXPECT_EQ(get("/api/events?type=%zz").status, 400);
+    // Bound to loopback: a foreign Host (DNS rebinding) is refused, loopback names are fine.
+    auto rebound = http_call(port(), "GET", "/api/events", "", "", "", "evil.example:80");
+    ASSERT_TRUE(rebound.ok());
+    EXPECT_EQ(rebound->status, 421);
+    auto local =
+        http_call(port(), "GET", "/healthz", "", "", "", "localhost:" + std::to_string(port()));
+    ASSERT_TRUE(local.ok());
+    EXPECT_EQ(local->status, 200);
 }
 
 TEST_F(admin_test, HealthzIsOkWithADatabaseAndAHealthyWriteBehind) {

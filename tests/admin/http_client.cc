@@ -16,14 +16,15 @@ using tcp = boost::asio::ip::tcp;
 
 result<http_reply> http_call(std::uint16_t port, const std::string& method,
                              const std::string& target, const std::string& body,
-                             const std::string& token, const std::string& raw_authorization) {
+                             const std::string& token, const std::string& raw_authorization,
+                             const std::string& host) {
     try {
         boost::asio::io_context io;
         beast::tcp_stream stream(io);
         stream.expires_after(std::chrono::seconds(30));
         stream.connect(tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), port));
         http::request<http::string_body> req(http::string_to_verb(method), target, 11);
-        req.set(http::field::host, "127.0.0.1");
+        req.set(http::field::host, host);
         if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
         if (!raw_authorization.empty()) req.set(http::field::authorization, raw_authorization);
         if (!body.empty() || method == "POST" || method == "PUT") {

@@ -24,7 +24,8 @@ struct http_reply {
 result<http_reply> http_call(std::uint16_t port, const std::string& method,
                              const std::string& target, const std::string& body = "",
                              const std::string& token = "",
-                             const std::string& raw_authorization = "");
+                             const std::string& raw_authorization = "",
+                             const std::string& host = "127.0.0.1");
 
 // One sample of a metric family: name (with _bucket/_sum/_count suffix), labels, value.
 struct prom_sample {

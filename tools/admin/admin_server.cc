@@ -27,6 +27,14 @@ result<std::pair<std::string, std::uint16_t>> parse_listen(const std::string& li
     return std::pair{addr, static_cast<std::uint16_t>(n)};
 }
 
+namespace {
+
+bool is_loopback(const std::string& address) {
+    return address == "localhost" || address == "::1" || address.rfind("127.", 0) == 0;
+}
+
+}  // namespace
+
 struct admin_server::impl {
     admin_options opts;
     std::unique_ptr<pg_pool> pool;
@@ -50,6 +58,7 @@ status admin_server::start() {
     ao.token = i.opts.token;
     ao.allow_unauthenticated = i.opts.allow_unauthenticated;
     ao.sources = i.opts.sources;
+    ao.loopback_only = is_loopback(where->first);
     ao.sources.http_db_errors = [pool = i.pool.get()] { return pool->errors(); };
     i.api = std::make_unique<admin_api>(std::move(ao), *i.pool);
     http_server_options ho;

@@ -19,6 +19,17 @@ bool same_secret(std::string_view a, std::string_view b) {
     return diff == 0;
 }
 
+// "localhost:8080" -> "localhost"; "[::1]:80" -> "[::1]".
+std::string_view host_name(std::string_view host) {
+    if (!host.empty() && host.front() == '[') return host.substr(0, host.find(']') + 1);
+    return host.substr(0, host.find(':'));
+}
+
+bool loopback_host(std::string_view host) {
+    auto name = host_name(host);
+    return name == "localhost" || name == "[::1]" || name.substr(0, 4) == "127.";
+}
+
 bool changes_something(const http_request& req, const parsed_target& t) {
     if (req.method == "GET" || req.method == "HEAD") return false;
     return !(t.segments.size() == 3 && t.segments[0] == "api" && t.segments[1] == "filters" &&
@@ -53,6 +64,12 @@ std::optional<http_response> admin_api::authorize(const http_request& req) const
 http_response admin_api::handle(const http_request& req) {
     parsed_target t;
     if (!parse_target(req.target, t)) return error_reply(400, "bad percent-escape in the URL");
+    if (opts_.loopback_only && !loopback_host(req.host)) {
+        return error_reply(421,
+                           "this endpoint listens on loopback: use http://127.0.0.1:<port> "
+                           "or http://localhost:<port>, not Host \"" +
+                               req.host + "\"");
+    }
     if (changes_something(req, t)) {
         if (auto denied = authorize(req)) return *denied;
     }

@@ -37,6 +37,9 @@ struct api_options {
     bool allow_unauthenticated = false;
     node_sources sources;
     double max_write_behind_lag_s = 10;  // /healthz fails beyond this
+    // Listening on loopback only: requests must name a loopback Host (127.0.0.1, localhost,
+    // [::1]), so a web page whose DNS name was rebound to 127.0.0.1 cannot read the API.
+    bool loopback_only = true;
 };
 
 class admin_api {

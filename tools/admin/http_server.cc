@@ -47,6 +47,7 @@ class session : public std::enable_shared_from_this<session> {
         in.method = std::string(req.method_string());
         in.target = std::string(req.target());
         in.authorization = std::string(req[http::field::authorization]);
+        in.host = std::string(req[http::field::host]);
         in.body = std::move(req.body());
         http_response out = handler_(in);
         send(std::move(out), req.keep_alive(), req.version());

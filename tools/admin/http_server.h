@@ -25,6 +25,7 @@ struct http_request {
     std::string method;  // "GET", "POST", ...
     std::string target;  // path and query, as sent
     std::string authorization;
+    std::string host;  // the Host header
     std::string body;
 };
 

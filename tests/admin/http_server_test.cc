@@ -1,0 +1,93 @@
+// tools/admin/http_server.h without a database: concurrent clients on several server threads
+// (run under TSan), keep-alive, the body limit, and stop() with connections open.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <thread>
+#include <vector>
+
+#include "tests/admin/http_client.h"
+#include "tools/admin/http_server.h"
+
+namespace pubsub::admin {
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = boost::asio::ip::tcp;
+
+struct echo_server {
+    std::atomic<int> calls{0};
+    http_server server{http_server_options{"127.0.0.1", 0, 3, 64, {}},
+                       [this](const http_request& r) {
+                           calls.fetch_add(1, std::memory_order_relaxed);
+                           http_response out;
+                           out.body = r.method + " " + r.target + " " + r.body;
+                           return out;
+                       }};
+};
+
+TEST(http_server, ConcurrentClientsAllGetTheirOwnAnswer) {
+    echo_server s;
+    ASSERT_TRUE(s.server.start().ok());
+    ASSERT_NE(s.server.port(), 0);
+    std::vector<std::thread> clients;
+    std::atomic<int> wrong{0};
+    for (int t = 0; t < 4; ++t) {
+        clients.emplace_back([&, t] {
+            for (int i = 0; i < 25; ++i) {
+                std::string target = "/t" + std::to_string(t) + "/" + std::to_string(i);
+                auto r = test::http_call(s.server.port(), "POST", target, "b");
+                if (!r.ok() || r->status != 200 || r->body != "POST " + target + " b") ++wrong;
+            }
+        });
+    }
+    for (auto& c : clients) c.join();
+    EXPECT_EQ(wrong.load(), 0);
+    EXPECT_EQ(s.calls.load(), 100);
+    s.server.stop();
+    s.server.stop();  // idempotent
+}
+
+TEST(http_server, KeepAliveServesSeveralRequestsOnOneConnection) {
+    echo_server s;
+    ASSERT_TRUE(s.server.start().ok());
+    boost::asio::io_context io;
+    beast::tcp_stream stream(io);
+    stream.connect(tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), s.server.port()));
+    beast::flat_buffer buf;
+    for (int i = 0; i < 3; ++i) {
+        http::request<http::string_body> req(http::verb::get, "/k" + std::to_string(i), 11);
+        req.keep_alive(true);
+        http::write(stream, req);
+        http::response<http::string_body> res;
+        http::read(stream, buf, res);
+        EXPECT_EQ(res.body(), "GET /k" + std::to_string(i) + " ");
+        EXPECT_TRUE(res.keep_alive());
+    }
+    // A connection left open does not keep stop() from returning.
+    s.server.stop();
+}
+
+TEST(http_server, BodyOverTheLimitIs413) {
+    echo_server s;  // limit: 64 bytes
+    ASSERT_TRUE(s.server.start().ok());
+    auto r = test::http_call(s.server.port(), "POST", "/big", std::string(1000, 'x'));
+    ASSERT_TRUE(r.ok()) << r.message();
+    EXPECT_EQ(r->status, 413);
+    EXPECT_EQ(s.calls.load(), 0);
+}
+
+TEST(http_server, BindFailureIsAnError) {
+    http_server bad(http_server_options{"256.1.1.1", 0, 1, 64, {}},
+                    [](const http_request&) { return http_response{}; });
+    status st = bad.start();
+    EXPECT_FALSE(st.ok());
+    EXPECT_NE(st.message().find("256.1.1.1"), std::string::npos) << st.message();
+}
+
+}  // namespace
+}  // namespace pubsub::admin
