@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "tests/admin/http_client.h"
+#include "tools/admin/admin_server.h"
 #include "tools/admin/http_server.h"
 
 namespace pubsub::admin {
@@ -87,6 +88,37 @@ TEST(http_server, BindFailureIsAnError) {
     status st = bad.start();
     EXPECT_FALSE(st.ok());
     EXPECT_NE(st.message().find("256.1.1.1"), std::string::npos) << st.message();
+}
+
+}  // namespace
+}  // namespace pubsub::admin
+
+namespace pubsub::admin {
+namespace {
+
+// The whole endpoint with no database behind it: health says why, reads answer 503.
+TEST(admin_server, UnreachableDatabaseIsReportedNotHung) {
+    admin_options o;
+    o.listen = "127.0.0.1:0";
+    o.dsn = "host=127.0.0.1 port=1 dbname=none user=none";
+    admin_server s(o);
+    ASSERT_TRUE(s.start().ok());
+    auto h = test::http_call(s.port(), "GET", "/healthz");
+    ASSERT_TRUE(h.ok()) << h.message();
+    EXPECT_EQ(h->status, 503);
+    EXPECT_NE(h->body.find("database unreachable"), std::string::npos) << h->body;
+    auto st = test::http_call(s.port(), "GET", "/api/status");
+    ASSERT_TRUE(st.ok());
+    EXPECT_EQ(st->status, 503);
+    auto m = test::http_call(s.port(), "GET", "/metrics");
+    ASSERT_TRUE(m.ok());
+    EXPECT_EQ(m->status, 200);
+    auto parsed = test::parse_prometheus(m->body);
+    ASSERT_TRUE(parsed.ok()) << parsed.message();
+    auto errors = test::prom_value(*parsed, "pubsub_db_errors_total", {{"component", "http"}});
+    ASSERT_TRUE(errors.ok());
+    EXPECT_GE(*errors, 2);
+    s.stop();
 }
 
 }  // namespace

@@ -220,6 +220,7 @@ async function run() {
     await page.waitForSelector(`tr[data-detail-for="${id}"] pre`, { timeout: WAIT_MS });
     const detail = await page.textContent(`tr[data-detail-for="${id}"]`);
     if (!detail.includes("from the browser test")) fail("expanded row lacks event_data: " + detail);
+    if (detail.includes("[object ")) fail("expanded row shows an unrendered object: " + detail);
 
     // A failed event, retried from the queue tab's "Recently failed" table.
     const doomed = await emit(daemon.socketPath, { event_type: "doomed", event_data: {} });

@@ -16,6 +16,8 @@
 // /api/filters/validate, which changes nothing) needs `Authorization: Bearer <token>`; a
 // missing or wrong token gets 401. Without a configured token such requests get 403 unless
 // allow_unauthenticated is set (an explicit, logged choice for a loopback-only setup).
+// Bound to a loopback address, a request whose Host is not a loopback name gets 421 (a page
+// whose DNS name was rebound to 127.0.0.1 must not read the API through the victim's browser).
 // Errors are {"error":"..."} with 400 (bad input, naming the field), 401, 403, 404 (unknown id
 // or route), 405, 409 (wrong state, duplicate name), 500 (database) or 503 (unreachable).
 // Thread-safety: handle() may run on several threads at once; database work goes through the

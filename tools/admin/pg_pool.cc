@@ -6,7 +6,21 @@ pg_pool::lease::~lease() {
     if (pool_) pool_->give_back(conn_);
 }
 
-pg_pool::pg_pool(std::string dsn, int size) : dsn_(std::move(dsn)), size_(size < 1 ? 1 : size) {}
+namespace {
+
+// The DSN with connect_timeout=3 unless it sets one: a /healthz against an unreachable server
+// must answer, not hang on TCP's timeout.
+std::string with_connect_timeout(const std::string& dsn) {
+    if (dsn.find("connect_timeout") != std::string::npos) return dsn;
+    bool uri = dsn.rfind("postgres://", 0) == 0 || dsn.rfind("postgresql://", 0) == 0;
+    if (!uri) return dsn + (dsn.empty() ? "" : " ") + "connect_timeout=3";
+    return dsn + (dsn.find('?') == std::string::npos ? "?" : "&") + "connect_timeout=3";
+}
+
+}  // namespace
+
+pg_pool::pg_pool(std::string dsn, int size)
+    : dsn_(with_connect_timeout(dsn)), size_(size < 1 ? 1 : size) {}
 
 result<pg_pool::lease> pg_pool::acquire() {
     std::unique_lock lk(mu_);
@@ -19,7 +33,9 @@ result<pg_pool::lease> pg_pool::acquire() {
     }
     lk.unlock();
     auto c = pg::connection::open(dsn_);
-    if (c.ok()) return lease(*this, std::move(*c));
+    // An operator's query never holds an HTTP thread (and its row locks) for long.
+    if (c.ok() && c->exec("SET statement_timeout = '15s'").ok()) return lease(*this, std::move(*c));
+    if (c.ok()) c = status::error("cannot set statement_timeout: " + c->last_error());
     lk.lock();
     --lent_;
     ++errors_;

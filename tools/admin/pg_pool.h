@@ -2,7 +2,8 @@
 //
 // acquire() hands out a connection (opening it lazily, or again after the server dropped it),
 // blocking while all `size` are lent; the lease gives it back when destroyed. A connection
-// that reports !is_ok() is discarded on return. Thread-safe (a mutex and a condition variable;
+// that reports !is_ok() is discarded on return. Connections open with connect_timeout=3 (unless
+// the DSN sets one) and statement_timeout=15s. Thread-safe (a mutex and a condition variable;
 // the pool is on the operator path, not the event path). Errors are values.
 #pragma once
 
