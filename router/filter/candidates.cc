@@ -1,6 +1,7 @@
 // candidate_arena: writing subscriber records and checking a candidate.
 #include "router/filter/candidates.h"
 
+#include <cstdlib>
 #include <cstring>
 
 #include "router/filter/condition_eval.h"
@@ -27,19 +28,63 @@ std::uint16_t count_conditions(const compiled_node& n) {
 struct record_condition {
     const flat_record* r;
     const std::vector<glob_tokens>* globs;
+    const char* arena;
+    value_ref value = r->operand(arena);
     op kind() const { return r->kind; }
     bool exists() const { return r->exists; }
-    const value_ref& operand() const { return r->operand; }
+    const value_ref& operand() const { return value; }
     const glob_tokens& glob() const { return (*globs)[r->extra]; }
     bool in_list(const value_ref& v) const {
         for (std::uint32_t k = 1; k <= r->extra; ++k) {
-            if (values_equal(r[k].operand, v)) return true;
+            if (values_equal(r[k].operand(arena), v)) return true;
         }
         return false;
     }
 };
 
 }  // namespace
+
+void flat_record::set_operand(const value_ref& v) {
+    vkind = v.kind;
+    b = v.b;
+    switch (v.kind) {
+        case value_kind::integer:
+            i = v.i;
+            break;
+        case value_kind::uinteger:
+            u = v.u;
+            break;
+        case value_kind::real:
+            d = v.d;
+            break;
+        default:
+            break;
+    }
+    size = static_cast<std::uint32_t>(v.s.size());  // str is set by finish()
+}
+
+value_ref flat_record::operand(const char* arena) const {
+    value_ref v;
+    v.kind = vkind;
+    v.b = b;
+    switch (vkind) {
+        case value_kind::integer:
+            v.i = i;
+            break;
+        case value_kind::uinteger:
+            v.u = u;
+            break;
+        case value_kind::real:
+            v.d = d;
+            break;
+        case value_kind::string:
+            v.s = std::string_view(arena + str, size);
+            break;
+        default:
+            break;
+    }
+    return v;
+}
 
 std::uint32_t candidate_arena::add(std::uint32_t id, std::uint32_t out_index,
                                    const compiled_node& n) {
@@ -68,11 +113,12 @@ void candidate_arena::add_conditions(const compiled_node& n, std::string& bytes)
     for (const compiled_field& f : n.fields) {
         for (const compiled_condition& c : f.conditions) {
             flat_record& r = records_.emplace_back();
-            r.operand = c.operand;
+            r.set_operand(c.operand);
             r.slot = f.slot;
             r.kind = c.kind;
             r.exists = c.exists;
             if (c.kind == op::glob) {
+                r.size = 0;  // the pattern is matched through its tokens, never as text
                 r.extra = static_cast<std::uint32_t>(globs_.size());
                 globs_.push_back(c.glob);
             } else {
@@ -80,7 +126,7 @@ void candidate_arena::add_conditions(const compiled_node& n, std::string& bytes)
                 add_string(c.operand.s, bytes);
             }
             for (const value_ref& v : c.list) {
-                records_.emplace_back().operand = v;
+                records_.emplace_back().set_operand(v);
                 add_string(v.s, bytes);
             }
         }
@@ -98,10 +144,10 @@ void candidate_arena::add_string(std::string_view s, std::string& bytes) {
 }
 
 void candidate_arena::finish() {
-    const char* base = reinterpret_cast<const char*>(records_.data());
     for (const fixup& f : fixups_) {
-        records_[f.record].operand.s =
-            std::string_view(base + std::size_t{f.base} * sizeof(flat_record) + f.offset, f.size);
+        const std::size_t at = std::size_t{f.base} * sizeof(flat_record) + f.offset;
+        if (at > UINT32_MAX) std::abort();  // an arena of 4 GB: far beyond any subscriber set
+        records_[f.record].str = static_cast<std::uint32_t>(at);
     }
     fixups_.clear();
     fixups_.shrink_to_fit();
@@ -110,7 +156,8 @@ void candidate_arena::finish() {
 bool candidate_arena::evaluate(std::uint32_t at, const extract_state& ev) const {
     const flat_record* r = &records_[at + 1];
     for (std::uint16_t k = records_[at].count; k > 0; --k) {
-        if (!condition_holds(record_condition{r, &globs_}, ev.slot(r->slot), ev.items())) {
+        const char* arena = reinterpret_cast<const char*>(records_.data());
+        if (!condition_holds(record_condition{r, &globs_, arena}, ev.slot(r->slot), ev.items())) {
             return false;
         }
         r += 1 + (r->kind == op::in || r->kind == op::nin ? r->extra : 0);
