@@ -2,6 +2,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "tools/admin/admin_server.h"
+
 namespace pubsub {
 
 namespace {
@@ -146,6 +148,12 @@ config_outcome parse_config(int argc, char** argv) {
             return out;
         }
         c.concurrency[t] = n;
+    }
+    if (!c.http_listen.empty()) {
+        if (auto l = admin::parse_listen(c.http_listen); !l.ok()) {
+            out.message = "pubsubd: " + l.message();
+            return out;
+        }
     }
     if (c.socket_path.empty()) c.socket_path = c.data_dir + "/pubsub.sock";
     out.config = std::move(c);
