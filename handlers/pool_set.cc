@@ -25,6 +25,7 @@ struct pool_set::pool {
     // before that worker has run it. acq_rel: the decrement publishes the delivery's completion
     // to the thread that sees the count reach zero.
     std::atomic<std::int64_t> in_flight{0};
+    std::mutex full_mu;  // serializes changes of this pool's bit in full_ (refresh_full)
 };
 
 namespace {
@@ -47,6 +48,10 @@ pool_set::pool_set() : pool_set(test_options()) {}
 
 pool_set::pool_set(pool_set_options opts)
     : opts_(opts), scheduler_([this](delivery d) { enqueue(std::move(d)); }) {
+    if (opts_.queue_limit > 0) {
+        full_mark_ = static_cast<std::int64_t>(opts_.queue_limit);
+        room_mark_ = full_mark_ - full_mark_ / 64;
+    }
     for (int i = 0; i < job_type_count; ++i) {
         pools_[static_cast<std::size_t>(i)] = std::make_unique<pool>();
         pools_[static_cast<std::size_t>(i)]->type = static_cast<job_type>(i);
@@ -78,7 +83,7 @@ void pool_set::work(pool& p) {
         p.queue.wait_dequeue(token, d);
         if (!d.group) return;                                                 // terminate message
         if (!p.past_deadline.load(std::memory_order_acquire)) run_one(p, d);  // else: resumed later
-        p.in_flight.fetch_sub(1, std::memory_order_acq_rel);
+        release(p);
     }
 }
 
@@ -159,10 +164,40 @@ void pool_set::submit(delivery d) {
     enqueue(std::move(d));
 }
 
+// The count changes seq_cst (it also publishes a delivery's completion to stop()) and the mask
+// is read seq_cst after it, so a change of the bit and a crossing of the other mark cannot miss
+// each other: either the bit's writer re-reads the new count or the counter sees the new bit.
 void pool_set::enqueue(delivery d) {
     auto& p = pool_of(d);
-    p.in_flight.fetch_add(1, std::memory_order_acq_rel);
+    auto held = p.in_flight.fetch_add(1, std::memory_order_seq_cst) + 1;
+    if (full_mark_ > 0 && held >= full_mark_ &&
+        (full_.load(std::memory_order_seq_cst) & job_type_bit(p.type)) == 0) {
+        refresh_full(p);
+    }
     p.queue.enqueue(std::move(d));
+}
+
+void pool_set::release(pool& p) {
+    auto held = p.in_flight.fetch_sub(1, std::memory_order_seq_cst) - 1;
+    if (held < room_mark_ && (full_.load(std::memory_order_seq_cst) & job_type_bit(p.type)) != 0) {
+        refresh_full(p);
+    }
+}
+
+void pool_set::refresh_full(pool& p) {
+    std::lock_guard lock(p.full_mu);
+    const std::uint32_t bit = job_type_bit(p.type);
+    for (;;) {  // until the bit agrees with the count it last read
+        auto held = p.in_flight.load(std::memory_order_seq_cst);
+        bool marked = (full_.load(std::memory_order_seq_cst) & bit) != 0;
+        if (!marked && held >= full_mark_) {
+            full_.fetch_or(bit, std::memory_order_seq_cst);
+        } else if (marked && held < room_mark_) {
+            full_.fetch_and(~bit, std::memory_order_seq_cst);
+        } else {
+            return;
+        }
+    }
 }
 
 bool pool_set::apply_resume(delivery& d) {
@@ -239,18 +274,17 @@ bool pool_set::is_cancelled(const delivery& d) const {
     return cancelled_.count(d.group->ev()->id) > 0;
 }
 
-status pool_set::admit() const {
-    if (opts_.queue_limit == 0) return status();
+std::string pool_set::describe_full(std::uint32_t mask) const {
+    std::string out;
     for (const auto& p : pools_) {
-        auto held = p->in_flight.load(std::memory_order_relaxed);
-        if (held >= static_cast<std::int64_t>(opts_.queue_limit)) {
-            return status::error("event refused: handler pool " + std::string(to_string(p->type)) +
-                                 " is full (" + std::to_string(held) +
-                                 " deliveries queued or running, limit " +
-                                 std::to_string(opts_.queue_limit) + ", --queue-limit)");
-        }
+        if ((mask & job_type_bit(p->type)) == 0) continue;
+        if (!out.empty()) out += " and ";
+        out += "handler pool " + std::string(to_string(p->type)) + " is full (" +
+               std::to_string(p->in_flight.load(std::memory_order_relaxed)) +
+               " deliveries queued or running, limit " + std::to_string(opts_.queue_limit) +
+               ", --queue-limit)";
     }
-    return status();
+    return out;
 }
 
 pool_counters pool_set::counters(job_type type) const {

@@ -20,13 +20,19 @@
 // running is left to finish and its outcome is discarded. forget_cancel(id) undoes the mark (an
 // operator retried the event).
 //
-// Back-pressure (policy `refuse at the door`): each pool counts its deliveries queued, running or
-// waiting to be re-queued. The dispatch thread never blocks: submit() always enqueues, so no job
-// type waits for another. When a pool holds queue_limit deliveries or more, admit() fails, the
-// intake refuses new events with that reason (handlers/pool_gate.h) and the database door stops
-// claiming (those events wait in the table); events already admitted are never dropped. The bound
-// may be overshot by what was admitted before it was reached (at most the router queue times the
-// fan-out), never without limit.
+// Back-pressure per job type (policy `refuse at the door`): each pool counts its deliveries
+// queued or running (a delivery waiting in the retry_scheduler counts again once re-queued). The
+// dispatch thread never blocks: submit() always enqueues, so no job type waits for another. When
+// a pool's count reaches queue_limit its bit is set in full_job_types() (an atomic mask, read
+// lock-free by the doors); it is cleared when the count falls below queue_limit - queue_limit/64
+// (hysteresis, so the mask is not rewritten at every delivery around the limit). The bit is only
+// touched when a count crosses a mark, under that pool's mutex, and re-checked against the count
+// after each change (seq_cst on both sides), so it can never stay set on a drained pool. The
+// router (router.h, delivery_pressure) refuses at the door only the events whose event_type could
+// reach a full job type; events of other types are still accepted. The database door claims
+// nothing while any bit is set (tools/pubsubd/db_door.h); events already admitted are never
+// dropped. The bound may be overshot by what was admitted before it was reached (at most the
+// router queue times the fan-out, plus one claim batch), never without limit.
 //
 // Lifecycle (spdlog's thread pool): start() spawns; stop(deadline) drops scheduled retries (they
 // are persisted and resumed at the next start), lets queued deliveries run until the deadline,
@@ -41,6 +47,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <unordered_map>
 #include <utility>
@@ -68,7 +75,7 @@ struct pool_set_options {
     std::size_t queue_limit = 1'000'000;  // per pool; 0 = no limit
 };
 
-class pool_set final : public delivery_sink {
+class pool_set final : public delivery_sink, public delivery_pressure {
   public:
     // Retries off (every failure is final) and no queue limit: for tests of the pools alone.
     pool_set();
@@ -84,8 +91,11 @@ class pool_set final : public delivery_sink {
 
     // Thread-safe; never blocks (see Back-pressure).
     void submit(delivery d) override;
-    // Thread-safe. Fails while a pool holds queue_limit deliveries or more.
-    status admit() const;
+    // Thread-safe, lock-free: job_type_bit(t) set while the pool of t is full (see Back-pressure).
+    std::uint32_t full_job_types() const override { return full_.load(std::memory_order_relaxed); }
+    // Thread-safe: "handler pool custom is full (N deliveries queued or running, limit L,
+    // --queue-limit)" for each pool of the mask, joined with " and ".
+    std::string describe_full(std::uint32_t mask) const override;
 
     // Thread-safe. Rows of events about to be routed from the table (see Resume). Rows not used
     // within an hour are forgotten.
@@ -109,6 +119,8 @@ class pool_set final : public delivery_sink {
     void work(pool& p);
     void run_one(pool& p, delivery& d);
     void enqueue(delivery d);
+    void release(pool& p);  // a delivery left the pool's count
+    void refresh_full(pool& p);
     bool apply_resume(delivery& d);  // false: the delivery was consumed (skipped or scheduled)
     bool is_cancelled(const delivery& d) const;
     void after_run(pool& p, delivery& d, run_outcome out);
@@ -116,6 +128,9 @@ class pool_set final : public delivery_sink {
     pool_set_options opts_;
     std::array<std::unique_ptr<pool>, job_type_count> pools_;
     retry_scheduler scheduler_;
+    // Back-pressure marks (0 / 0 when queue_limit is 0: never full) and the mask of full pools.
+    std::int64_t full_mark_ = 0, room_mark_ = 0;
+    std::atomic<std::uint32_t> full_{0};
 
     mutable std::mutex tables_mu_;
     std::map<delivery_key, resume_entry> resume_;  // guarded by tables_mu_

@@ -13,6 +13,10 @@ void intake::submit(event_draft draft, ack_mode mode, ack_callback done) {
         done(admitted);
         return;
     }
+    if (status admitted = router_.admit(draft.type); !admitted.ok()) {  // a full handler pool
+        done(admitted);
+        return;
+    }
     auto id = ids_.next_id();
     if (!id.ok()) {
         done(id.error());

@@ -4,8 +4,9 @@
 // transition with the write-behind, and enqueues the event for routing at once: routing never
 // waits for the database. With ack_mode::durable the callback runs after the pending row is
 // committed (group commit: the whole batch shares one commit); with ack_mode::queued it runs
-// before submit() returns. Errors (no ids, buffer full, shutting down) are reported through
-// the callback, and such an event is neither persisted nor routed.
+// before submit() returns. Errors (no ids, buffer full, shutting down, a full handler pool that
+// an event of this type could reach: router::admit) are reported through the callback, and
+// such an event is neither persisted nor routed.
 // Thread-safe: every door may call submit() from its own threads.
 #pragma once
 

@@ -1,10 +1,37 @@
 #include "router/router.h"
 
 namespace pubsub {
+namespace {
+
+std::atomic<std::uint64_t> next_instance{1};
+
+}  // namespace
+
+job_type_reach::job_type_reach(const std::vector<subscriber>& subs) {
+    for (const auto& s : subs) {
+        if (!s.is_active) continue;  // snapshots hold only active ones; be safe with others
+        if (s.event_type == "*") {
+            any_type_ |= job_type_bit(s.job);
+        } else {
+            by_type_[s.event_type] |= job_type_bit(s.job);
+        }
+    }
+}
+
+std::uint32_t job_type_reach::of(std::string_view event_type) const {
+    auto it = by_type_.find(event_type);
+    return any_type_ | (it == by_type_.end() ? 0 : it->second);
+}
 
 router::router(router_options opts, transition_log& log, delivery_sink& sink)
-    : log_(log), dlog_(opts.deliveries), sink_(sink), queues_(opts.fairness_period) {
+    : log_(log),
+      dlog_(opts.deliveries),
+      sink_(sink),
+      pressure_(opts.pressure),
+      instance_(next_instance.fetch_add(1, std::memory_order_relaxed)),
+      queues_(opts.fairness_period) {
     snapshot_ = build_snapshot({});
+    reach_ = std::make_shared<const job_type_reach>();
 }
 
 router::~router() { stop(std::chrono::steady_clock::now()); }
@@ -29,11 +56,48 @@ void router::enqueue(event_ptr ev) {
 }
 
 void router::set_subscribers(subscriber_snapshot snap) {
+    auto reach = std::make_shared<const job_type_reach>(snap->subscribers);  // outside the lock
     {
         std::lock_guard lock(snapshot_mu_);
         snapshot_ = std::move(snap);
+        reach_ = std::move(reach);
     }
     snapshot_version_.fetch_add(1, std::memory_order_release);
+}
+
+const job_type_reach& router::current_reach() const {
+    // One cached map per thread, re-read under the mutex only when this router published a new
+    // snapshot (or the thread last asked another router). The reference stays valid until the
+    // thread's next call: the cache owns the map.
+    struct cache {
+        std::uint64_t instance = 0, version = 0;
+        std::shared_ptr<const job_type_reach> reach;
+    };
+    thread_local cache c;
+    auto version = snapshot_version_.load(std::memory_order_acquire);
+    if (c.instance != instance_ || c.version != version || !c.reach) {
+        std::lock_guard lock(snapshot_mu_);
+        c.reach = reach_;
+        c.instance = instance_;
+        c.version = version;
+    }
+    return *c.reach;
+}
+
+std::uint32_t router::job_types_reached(std::string_view event_type) const {
+    return current_reach().of(event_type);
+}
+
+status router::admit(std::string_view event_type) const {
+    if (pressure_ == nullptr) return {};
+    std::uint32_t full = pressure_->full_job_types();
+    if (full == 0) return {};  // the common case: one relaxed load
+    std::uint32_t blocked = full & job_types_reached(event_type);
+    if (blocked == 0) return {};
+    bool several = (blocked & (blocked - 1)) != 0;
+    return status::error("event refused: " + pressure_->describe_full(blocked) +
+                         "; events of type '" + std::string(event_type) + "' are refused until " +
+                         (several ? "they drain" : "it drains"));
 }
 
 subscriber_snapshot router::subscribers() const {

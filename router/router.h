@@ -9,13 +9,27 @@
 // Lifecycle: start() spawns the thread; stop(deadline) stops intake, dispatches what is queued
 // until the deadline, then joins; idempotent and noexcept. Events left queued at the deadline
 // stay `pending` in the table and are resumed on the next start.
+//
+// Back-pressure per job type: with each snapshot the router publishes which job types an event
+// of each event_type could reach (job_type_reach: the active subscribers of that type and of
+// '*', filters ignored, so it errs on the side of refusing). admit(type), called by the intake
+// for every new event, refuses it while one of those job types' pools is full
+// (delivery_pressure, implemented by handlers/pool_set.h); other types are still admitted. It
+// costs one relaxed load while no pool is full, and takes no lock per event otherwise (each
+// thread caches the published map until the snapshot version changes).
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <mutex>
+#include <string>
+#include <string_view>
 #include <thread>
+#include <unordered_map>
+#include <vector>
 
 #include "router/delivery.h"
 #include "router/matcher.h"
@@ -32,9 +46,44 @@ class delivery_sink {
     virtual void submit(delivery d) = 0;
 };
 
+inline constexpr std::uint32_t job_type_bit(job_type t) {
+    return std::uint32_t{1} << static_cast<unsigned>(t);
+}
+
+// Which handler pools are full; implemented by the pools (handlers/pool_set.h).
+class delivery_pressure {
+  public:
+    virtual ~delivery_pressure() = default;
+    // Thread-safe, lock-free: job_type_bit(t) is set while the pool of t is full.
+    virtual std::uint32_t full_job_types() const = 0;
+    // Thread-safe: why the pools in `mask` are full, e.g. "handler pool custom is full (...)".
+    virtual std::string describe_full(std::uint32_t mask) const = 0;
+};
+
+// The job types an event of a given event_type could reach: those of the active subscribers of
+// that event_type plus those of the '*' subscribers. Filters are ignored (conservative).
+// Immutable once built; thread-safe to read.
+class job_type_reach {
+  public:
+    job_type_reach() = default;
+    explicit job_type_reach(const std::vector<subscriber>& subs);
+    std::uint32_t of(std::string_view event_type) const;
+
+  private:
+    struct text_hash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const {
+            return std::hash<std::string_view>{}(s);
+        }
+    };
+    std::unordered_map<std::string, std::uint32_t, text_hash, std::equal_to<>> by_type_;
+    std::uint32_t any_type_ = 0;  // job types of the '*' subscribers
+};
+
 struct router_options {
     int fairness_period = 16;
     delivery_log* deliveries = nullptr;  // where delivery rows go (router/delivery.h); optional
+    const delivery_pressure* pressure = nullptr;  // full pools refuse at admit(); optional
 };
 
 struct router_counters {
@@ -59,18 +108,27 @@ class router {
     void set_subscribers(subscriber_snapshot snap);
     subscriber_snapshot subscribers() const;
 
+    // Thread-safe, never blocks (see Back-pressure per job type): ok unless an event of this
+    // type could reach a job type whose pool is full; the error names the pool(s) and the type.
+    status admit(std::string_view event_type) const;
+    // Thread-safe: the job types an event of this type could reach with the current snapshot.
+    std::uint32_t job_types_reached(std::string_view event_type) const;
+
     std::size_t depth(int priority) const { return queues_.size_approx(priority); }
     std::size_t depth() const { return queues_.total_approx(); }
     router_counters counters() const;
 
   private:
     void run();
+    const job_type_reach& current_reach() const;
     void dispatch(const event_ptr& ev, const subscriber_set& set, const subscriber_snapshot& snap,
                   std::vector<std::uint32_t>& scratch);
 
     transition_log& log_;
     delivery_log* dlog_;
     delivery_sink& sink_;
+    const delivery_pressure* pressure_;
+    const std::uint64_t instance_;  // distinguishes routers in the per-thread reach cache
     priority_queues queues_;
     wakeup wake_;
     // The snapshot is swapped under snapshot_mu_ and announced by bumping snapshot_version_
@@ -78,7 +136,8 @@ class router {
     // saw (acquire) changed, so routing takes no lock per event. (libstdc++ 12's
     // atomic<shared_ptr> releases its lock with a relaxed store, which TSan flags.)
     mutable std::mutex snapshot_mu_;
-    subscriber_snapshot snapshot_;  // guarded by snapshot_mu_
+    subscriber_snapshot snapshot_;                 // guarded by snapshot_mu_
+    std::shared_ptr<const job_type_reach> reach_;  // guarded by snapshot_mu_; same version
     std::atomic<std::uint64_t> snapshot_version_{0};
     std::atomic<bool> stopping_{false};
     std::chrono::steady_clock::time_point deadline_{};

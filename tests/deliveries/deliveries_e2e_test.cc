@@ -292,32 +292,62 @@ TEST_F(deliveries_test, cancel_of_an_event_waiting_for_a_retry) {
     EXPECT_EQ(runs("always"), (std::vector<std::string>{line_of(id, 1), line_of(id, 2)}));
 }
 
-TEST_F(deliveries_test, full_pool_refuses_new_events_and_other_job_types_keep_running) {
+// Back-pressure per job type: a stuck custom pool (concurrency 1, --queue-limit 2) refuses new
+// events of its subscriber's type at the socket with the reason, while events of another type
+// (a noop subscriber) are accepted and completed; once it drained, its type is accepted again.
+TEST_F(deliveries_test, full_pool_refuses_only_the_event_types_that_reach_it) {
     auto release = (scripts() / "release").string();
     add_subscriber("blocker", "slow", "custom",
                    script("blocker", "while [ ! -e '" + release + "' ]; do sleep 0.02; done"), 0);
     add_subscriber("quick", "fast", "noop", "", 0);
     start_daemon(
         {"--scripts-dir", scripts().string(), "--concurrency", "custom=1", "--queue-limit", "2"});
-    auto a = emit("slow");
-    auto b = emit("slow");
-    for (auto until = std::chrono::steady_clock::now() + 30s;
-         runs("blocker").empty() && std::chrono::steady_clock::now() < until;) {
-        std::this_thread::sleep_for(10ms);
-    }
     auto c = ndjson_client::connect(socket_path());
     ASSERT_TRUE(c.ok()) << c.message();
-    ASSERT_TRUE(c->send_line(event_line("fast", "test", "{}", 5, "durable")).ok());
-    auto refused = c->read_reply(30s);
-    ASSERT_TRUE(refused.ok()) << refused.message();
-    EXPECT_FALSE(refused->ok) << refused->raw;
+    auto send = [&](const std::string& type) {
+        EXPECT_TRUE(c->send_line(event_line(type, "test", "{}", 5, "durable")).ok());
+        auto r = c->read_reply(30s);
+        EXPECT_TRUE(r.ok()) << r.message();
+        return r.ok() ? *r : reply{};
+    };
+    std::vector<std::int64_t> slow{emit("slow"), emit("slow")};
+    // The pool is full once both deliveries reached it (one running, one queued): until then a
+    // third one may still be accepted, so send until the socket refuses.
+    std::optional<reply> refused;
+    for (auto until = std::chrono::steady_clock::now() + 30s;
+         !refused && std::chrono::steady_clock::now() < until;) {
+        auto r = send("slow");
+        if (r.ok) {
+            slow.push_back(r.event_id);
+            std::this_thread::sleep_for(10ms);
+        } else {
+            refused = r;
+        }
+    }
+    ASSERT_TRUE(refused.has_value()) << "the stuck pool never refused\n" << daemon().log_tail();
     EXPECT_NE(refused->error.find("handler pool custom is full"), std::string::npos)
         << refused->raw;
+    EXPECT_NE(refused->error.find("events of type 'slow' are refused until it drains"),
+              std::string::npos)
+        << refused->raw;
+    // Another type is accepted and delivered while custom is stuck.
+    auto fast = send("fast");
+    ASSERT_TRUE(fast.ok) << fast.raw;
+    wait_status(fast.event_id, "completed");
+    EXPECT_EQ(deliveries(fast.event_id).count("blocker"), 0u);
+    EXPECT_NE(state(slow[0]).status, "completed") << "still stuck";
+
     std::ofstream(release) << "";
-    wait_status(a, "completed");
-    wait_status(b, "completed");
-    auto d = emit("fast");  // room again: accepted and delivered
-    wait_status(d, "completed");
+    for (auto id : slow) wait_status(id, "completed");
+    // Room again: the refused type is accepted (the bit clears as the last delivery leaves the
+    // pool, just after its event completed) and delivered.
+    reply again;
+    for (auto until = std::chrono::steady_clock::now() + 30s;
+         !again.ok && std::chrono::steady_clock::now() < until; std::this_thread::sleep_for(10ms)) {
+        again = send("slow");
+    }
+    ASSERT_TRUE(again.ok) << again.raw;
+    wait_status(again.event_id, "completed");
 }
 
 TEST_F(deliveries_test, config_id_missing_from_its_config_table) {

@@ -1,15 +1,20 @@
 // pool_set with retries: what is recorded for the event and for each delivery when attempts
 // fail, succeed later, die, are cancelled while waiting, or are resumed from delivery rows; and
-// back-pressure of a full pool. No database: transitions and delivery records go to memory.
+// back-pressure: a full pool's bit, which job types each event_type reaches (types, '*',
+// inactive subscribers), and router::admit / the intake refusing only the types that reach a full
+// pool. No database: transitions and delivery records go to memory.
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
+#include <thread>
 
 #include "handlers/pool_set.h"
+#include "router/intake.h"
 #include "tests/router/memory_log.h"
 
 namespace pubsub {
@@ -264,33 +269,204 @@ class gate_runner final : public job_runner {
     bool open_ = false;
 };
 
-TEST(pool_backpressure, full_pool_refuses_at_admit_while_others_keep_running) {
+// Pools with a queue limit: `stuck` runs through the gate (one thread), noop completes at once.
+std::unique_ptr<pool_set> gated_pools(std::size_t limit, job_type stuck,
+                                      std::shared_ptr<gate_runner> gate) {
+    pool_set_options o = fast_retries();
+    o.queue_limit = limit;
+    auto pools = std::make_unique<pool_set>(o);
+    pools->configure(stuck, std::move(gate), 1);
+    pools->configure(job_type::noop, std::make_shared<noop_runner>(), 1);
+    return pools;
+}
+
+TEST(pool_backpressure, full_pool_sets_its_bit_while_others_keep_running) {
     fixture f;
     auto gate = std::make_shared<gate_runner>();
-    pool_set_options o = fast_retries();
-    o.queue_limit = 3;
-    pool_set pools(o);
-    pools.configure(job_type::report, gate, 1);
-    pools.configure(job_type::noop, std::make_shared<noop_runner>(), 1);
+    auto owned = gated_pools(3, job_type::report, gate);
+    pool_set& pools = *owned;
     pools.start();
     for (int i = 1; i <= 3; ++i) {
-        EXPECT_TRUE(pools.admit().ok()) << i;
+        EXPECT_EQ(pools.full_job_types(), 0u) << i;
         auto g = std::make_shared<delivery_group>(test::make_event(i, 5), 1, 1, f.log, &f.dlog);
         pools.submit(delivery{g, sub(1, 0, job_type::report)});
     }
     ASSERT_TRUE(gate->wait_entered(1));
-    status s = pools.admit();
-    EXPECT_FALSE(s.ok());
-    EXPECT_NE(s.message().find("handler pool report is full"), std::string::npos) << s.message();
-    // Another job type is not delayed by the stuck one.
+    EXPECT_EQ(pools.full_job_types(), job_type_bit(job_type::report));
+    auto why = pools.describe_full(pools.full_job_types());
+    EXPECT_NE(why.find("handler pool report is full (3 deliveries"), std::string::npos) << why;
+    // Another job type is not delayed by the stuck one, and its pool is not marked.
     auto g = std::make_shared<delivery_group>(test::make_event(100, 5), 1, 1, f.log, &f.dlog);
     pools.submit(delivery{g, sub(2, 0, job_type::noop)});
     ASSERT_TRUE(f.log.wait_for_finals(1));
     EXPECT_EQ(f.log.all().back().ev->id, 100);
+    EXPECT_EQ(pools.full_job_types(), job_type_bit(job_type::report));
     gate->open();
     ASSERT_TRUE(f.log.wait_for_finals(4));
     pools.stop(far_deadline());
-    EXPECT_TRUE(pools.admit().ok());
+    EXPECT_EQ(pools.full_job_types(), 0u) << "drained: the bit is cleared";
+}
+
+TEST(pool_backpressure, no_limit_never_marks_a_pool_full) {
+    fixture f;
+    pool_set pools;  // queue_limit 0
+    pools.configure(job_type::noop, std::make_shared<noop_runner>(), 1);
+    for (int i = 1; i <= 5; ++i) {  // not started: they stay queued
+        auto g = std::make_shared<delivery_group>(test::make_event(i, 5), 1, 1, f.log, &f.dlog);
+        pools.submit(delivery{g, sub(1, 0, job_type::noop)});
+    }
+    EXPECT_EQ(pools.full_job_types(), 0u);
+    pools.start();
+    ASSERT_TRUE(f.log.wait_for_finals(5));
+    pools.stop(far_deadline());
+}
+
+std::uint32_t bits(std::initializer_list<job_type> types) {
+    std::uint32_t out = 0;
+    for (auto t : types) out |= job_type_bit(t);
+    return out;
+}
+
+TEST(job_type_reach, types_star_and_inactive_subscribers) {
+    auto inactive = test::make_sub(4, "fast", job_type::import);
+    inactive.is_active = false;
+    std::vector<subscriber> subs{test::make_sub(1, "slow", job_type::custom),
+                                 test::make_sub(2, "fast", job_type::noop),
+                                 test::make_sub(3, "*", job_type::report), inactive,
+                                 test::make_sub(5, "slow", job_type::custom)};
+    job_type_reach reach(subs);
+    EXPECT_EQ(reach.of("slow"), bits({job_type::custom, job_type::report}));
+    EXPECT_EQ(reach.of("fast"), bits({job_type::noop, job_type::report})) << "inactive excluded";
+    EXPECT_EQ(reach.of("other"), bits({job_type::report})) << "'*' reaches every type";
+    EXPECT_EQ(reach.of("sl*"), bits({job_type::report})) << "event types are not globs";
+    EXPECT_EQ(job_type_reach().of("slow"), 0u);
+
+    // The router computes it from the snapshot (which holds only the active subscribers), and a
+    // filter does not narrow it.
+    memory_log log;
+    pool_set pools;
+    router r({}, log, pools);
+    EXPECT_EQ(r.job_types_reached("slow"), 0u);
+    subs.push_back(test::make_sub(6, "filtered", job_type::inbox_processor));
+    subs.back().filter_json = R"({"event_source":"never"})";
+    r.set_subscribers(build_snapshot(subs));
+    EXPECT_EQ(r.job_types_reached("slow"), bits({job_type::custom, job_type::report}));
+    EXPECT_EQ(r.job_types_reached("fast"), bits({job_type::noop, job_type::report}));
+    EXPECT_EQ(r.job_types_reached("filtered"), bits({job_type::inbox_processor, job_type::report}));
+    r.set_subscribers(build_snapshot({test::make_sub(7, "fast", job_type::custom)}));
+    EXPECT_EQ(r.job_types_reached("fast"), bits({job_type::custom})) << "a new snapshot is seen";
+    EXPECT_EQ(r.job_types_reached("slow"), 0u);
+}
+
+class fixed_pressure final : public delivery_pressure {
+  public:
+    std::atomic<std::uint32_t> mask{0};
+    std::uint32_t full_job_types() const override { return mask.load(); }
+    std::string describe_full(std::uint32_t m) const override {
+        std::string out;
+        for (int t = 0; t < job_type_count; ++t) {
+            if ((m & job_type_bit(static_cast<job_type>(t))) == 0) continue;
+            if (!out.empty()) out += " and ";
+            out += "pool " + std::string(to_string(static_cast<job_type>(t))) + " full";
+        }
+        return out;
+    }
+};
+
+TEST(router_admit, refuses_only_types_that_reach_a_full_pool) {
+    memory_log log;
+    pool_set pools;
+    fixed_pressure pressure;
+    router_options ro;
+    ro.pressure = &pressure;
+    router r(ro, log, pools);
+    r.set_subscribers(build_snapshot({test::make_sub(1, "slow", job_type::custom),
+                                      test::make_sub(2, "fast", job_type::noop),
+                                      test::make_sub(3, "both", job_type::custom),
+                                      test::make_sub(4, "both", job_type::report)}));
+    EXPECT_TRUE(r.admit("slow").ok());
+    pressure.mask = bits({job_type::custom});
+    status s = r.admit("slow");
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.message(),
+              "event refused: pool custom full; events of type 'slow' are refused until it drains");
+    EXPECT_TRUE(r.admit("fast").ok());
+    EXPECT_TRUE(r.admit("nobody").ok()) << "an event nobody receives is never refused";
+    pressure.mask = bits({job_type::custom, job_type::report, job_type::noop});
+    s = r.admit("both");
+    ASSERT_FALSE(s.ok());
+    EXPECT_NE(s.message().find("pool report full and pool custom full; events of type 'both' are "
+                               "refused until they drain"),
+              std::string::npos)
+        << s.message();
+    r.set_subscribers(build_snapshot({test::make_sub(5, "*", job_type::noop)}));
+    EXPECT_FALSE(r.admit("nobody").ok()) << "'*' reaches it now";
+    pressure.mask = 0;
+    EXPECT_TRUE(r.admit("nobody").ok());
+}
+
+class counting_ids final : public id_source {
+  public:
+    result<event_id> next_id() override { return next_.fetch_add(1) + 1; }
+
+  private:
+    std::atomic<event_id> next_{0};
+};
+
+// The whole door path without a database: a stuck custom pool refuses its event type at the
+// intake, another type is accepted and completed, and the refused type is accepted again once
+// the pool drained.
+TEST(router_admit, stuck_custom_pool_refuses_its_type_at_the_intake_only) {
+    memory_log log;
+    counting_ids ids;
+    auto gate = std::make_shared<gate_runner>();
+    auto owned = gated_pools(2, job_type::custom, gate);
+    pool_set& pools = *owned;
+    router_options ro;
+    ro.pressure = &pools;
+    router r(ro, log, pools);
+    r.set_subscribers(build_snapshot(
+        {test::make_sub(1, "slow", job_type::custom), test::make_sub(2, "fast", job_type::noop)}));
+    intake in(ids, log, r);
+    pools.start();
+    r.start();
+    auto submit = [&](const std::string& type) {
+        std::optional<result<event_id>> got;
+        event_draft d;
+        d.type = type;
+        in.submit(std::move(d), ack_mode::queued, [&](const result<event_id>& res) { got = res; });
+        EXPECT_TRUE(got.has_value());
+        return got.value_or(status::error("no ack"));
+    };
+    ASSERT_TRUE(submit("slow").ok());
+    ASSERT_TRUE(submit("slow").ok());
+    ASSERT_TRUE(gate->wait_entered(1));
+    for (auto until = std::chrono::steady_clock::now() + test::hang_guard;
+         pools.full_job_types() == 0 && std::chrono::steady_clock::now() < until;) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));  // the second is dispatched
+    }
+    auto refused = submit("slow");
+    ASSERT_FALSE(refused.ok());
+    EXPECT_NE(refused.message().find("handler pool custom is full (2 deliveries queued or "
+                                     "running, limit 2, --queue-limit); events of type 'slow' "
+                                     "are refused until it drains"),
+              std::string::npos)
+        << refused.message();
+    auto fast = submit("fast");
+    ASSERT_TRUE(fast.ok()) << fast.message();
+    ASSERT_TRUE(log.wait_for_finals(1));
+    EXPECT_EQ(log.all().back().ev->id, fast.value()) << "completed while custom is stuck";
+    gate->open();
+    ASSERT_TRUE(log.wait_for_finals(3));
+    for (auto until = std::chrono::steady_clock::now() + test::hang_guard;
+         pools.full_job_types() != 0 && std::chrono::steady_clock::now() < until;) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));  // the last release
+    }
+    auto again = submit("slow");
+    ASSERT_TRUE(again.ok()) << again.message();
+    ASSERT_TRUE(log.wait_for_finals(4));
+    r.stop(far_deadline());
+    pools.stop(far_deadline());
 }
 
 }  // namespace

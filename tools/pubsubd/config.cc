@@ -101,7 +101,8 @@ config_outcome parse_config(int argc, char** argv) {
         ->envname("PUBSUB_RETRY_MAX_MS")
         ->check(CLI::Range(1, 86'400'000));
     app.add_option("--queue-limit", c.queue_limit,
-                   "Deliveries queued per handler pool before new events are refused (0: none)")
+                   "Deliveries per handler pool before new events that could reach it are "
+                   "refused (0: none)")
         ->envname("PUBSUB_QUEUE_LIMIT");
     try {
         app.parse(argc, argv);

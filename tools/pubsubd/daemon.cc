@@ -11,7 +11,6 @@
 #include <thread>
 
 #include "db_door.h"
-#include "handlers/pool_gate.h"
 #include "handlers/pool_set.h"
 #include "handlers/process_job_runner.h"
 #include "ingest/file_watcher.h"
@@ -180,9 +179,9 @@ int run_daemon(const daemon_config& cfg) {
 
     router_options ro;
     ro.deliveries = &wb;
+    ro.pressure = &pools;  // a full handler pool refuses the event types that could reach it
     router rt(ro, wb, pools);
-    pool_gate gate(wb, pools);  // a full handler pool refuses new events at the door
-    intake in(ids, gate, rt);
+    intake in(ids, wb, rt);
     notify_door notify(in, log_hook("notify_door"));
     socket_options so;
     so.path = cfg.socket_path;
@@ -232,7 +231,7 @@ int run_daemon(const daemon_config& cfg) {
             pools.add_resume(std::move(*rows));
         }
     };
-    dbd.set_delivery_hooks({[&pools] { return pools.admit().ok(); }, load_delivery_rows,
+    dbd.set_delivery_hooks({[&pools] { return pools.full_job_types() == 0; }, load_delivery_rows,
                             [&pools](const std::string& payload) {
                                 auto space = payload.find(' ');
                                 if (space == std::string::npos) return;

@@ -33,7 +33,13 @@ class db_door {
 
     // Deliveries (issue 6); set before the listener starts, all called on the listener thread.
     struct delivery_hooks {
-        std::function<bool()> may_claim;  // false while a handler pool is full: claim nothing
+        // False while any handler pool is full: the sweep claims nothing, and those events wait
+        // in the table, whatever their type. The socket refuses per event_type
+        // (router::admit); the SQL door cannot: a claimed event is never handed back, and a
+        // claim restricted to the types that reach no full pool would need the router's map in
+        // the claim's SQL. So a stuck job type delays events created by SQL (not their
+        // handlers) until its pool drains below the limit.
+        std::function<bool()> may_claim;
         // Loads the delivery rows of claimed events before they are routed.
         std::function<void(pg::connection&, const std::vector<event_ptr>&)> before_routing;
         std::function<void(const std::string& payload)> on_event_action;  // "cancel 42"
