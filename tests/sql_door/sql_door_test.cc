@@ -148,14 +148,13 @@ class sql_door : public e2e_test {
                                          << daemon().log_tail();
     }
 
-    // The backends of application `app` that are its listener: they ran the claim (UPDATE ...
-    // SET claimed_by) or the heartbeat, which the listener only does after its LISTENs.
+    // The backend of application `app` that is its listener: pubsubd appends
+    // " pubsubd-listener" to the application_name of that session once it has LISTENed.
     std::set<std::int64_t> listener_pids(const std::string& app) {
         std::set<std::int64_t> pids;
         auto r = conn().query(
-            "SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND pid <> "
-            "pg_backend_pid() AND (query LIKE '%SET claimed_by = $1%' OR "
-            "query LIKE '%INTO %tpubsub_nodes%' OR query LIKE 'LISTEN \"tpubsub_ingest\"')",
+            "SELECT pid FROM pg_stat_activity WHERE application_name = $1 || ' pubsubd-listener' "
+            "AND pid <> pg_backend_pid()",
             {app});
         EXPECT_TRUE(r.ok()) << r.message();
         if (r.ok()) {
@@ -366,7 +365,8 @@ TEST_F(sql_door, ListenConnectionTerminatedReconnectsAndCatchesUp) {
     // 2: every backend of this pubsubd (listener, write-behind, id allocator, start-up).
     auto all = scalar(
         "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE "
-        "application_name = $1 AND pid <> pg_backend_pid()",
+        "(application_name = $1 OR application_name = $1 || ' pubsubd-listener') AND "
+        "pid <> pg_backend_pid()",
         {app});
     EXPECT_GE(all, 2);
     std::this_thread::sleep_for(700ms);

@@ -30,6 +30,10 @@ listener_options db_door::listener(const std::string& dsn) {
         // A claim lost in a crash before its WAL flush is claimed again (at-least-once), so
         // this session need not wait for the flush: it is on the path to every SQL event.
         (void)c.exec("SET synchronous_commit = off");
+        // Operators (and tests) tell the listener apart in pg_stat_activity by this suffix.
+        (void)c.exec(
+            "SELECT set_config('application_name', left(concat_ws(' ', "
+            "nullif(current_setting('application_name'), ''), 'pubsubd-listener'), 63), false)");
         ingest_leader_ = false;
         try_lead_ingest(c);
         reload_subscribers(c);
