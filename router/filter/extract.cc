@@ -1,8 +1,12 @@
-// The on-demand walk over event_data that fills the slots of a path_set.
+// The readers of event_data that fill the slots of a path_set, tried in order: the fast scan
+// (easy documents: ASCII strings without escapes), simdjson's DOM (runtime-selected SIMD
+// kernel), then the on-demand walk (documents the DOM refuses). Each validates what it reads,
+// and a reader that gives up leaves no trace, so all three give the same slots.
 #include "router/filter/extract.h"
 
 #include <simdjson.h>
 
+#include <bit>
 #include <cstring>
 
 namespace pubsub::filter_detail {
@@ -34,9 +38,10 @@ std::uint32_t path_set::intern(const field_path& p) {
 }
 
 struct extract_state::impl {
-    od::parser parser;
-    std::string padded;               // copy of data_json when the caller cannot prove padding
-    std::vector<std::uint32_t> seen;  // per trie node: epoch of the last visit
+    simdjson::dom::parser dom_parser;  // runtime-dispatched kernel (haswell, icelake...)
+    od::parser parser;                 // the fallback walk, for documents the DOM refuses
+    std::string padded;                // copy of data_json when the caller cannot prove padding
+    std::vector<std::uint32_t> seen;   // per trie node: epoch of the last visit
     std::uint32_t epoch = 0;
     std::vector<slot_state>* slots = nullptr;
     std::vector<value_ref>* items = nullptr;
@@ -160,9 +165,321 @@ struct extract_state::impl {
         return true;
     }
 
-    bool run(const event_view& e) {
+    // Appends the scalar in v to items, built in place. Numbers give the same values as
+    // parse_json_number: the DOM parses doubles correctly rounded, and make_double and
+    // make_uint canonicalise as it does (-0.0 and 1.0 become integers).
+    void push_dom_scalar(simdjson::dom::element v) {
+        using et = simdjson::dom::element_type;
+        const et t = v.type();
+        switch (t) {
+            case et::INT64: {
+                value_ref& r = items->emplace_back();
+                r.kind = value_kind::integer;
+                r.i = v.get_int64().value_unsafe();
+                break;
+            }
+            case et::UINT64:
+                items->push_back(make_uint(v.get_uint64().value_unsafe()));
+                break;
+            case et::DOUBLE:
+                items->push_back(make_double(v.get_double().value_unsafe()));
+                break;
+            case et::STRING: {
+                value_ref& r = items->emplace_back();
+                r.kind = value_kind::string;
+                r.s = v.get_string().value_unsafe();
+                break;
+            }
+            case et::BOOL: {
+                value_ref& r = items->emplace_back();
+                r.kind = value_kind::boolean;
+                r.b = v.get_bool().value_unsafe();
+                break;
+            }
+            case et::NULL_VALUE:
+                items->emplace_back();
+                break;
+            default:
+                break;
+        }
+    }
+
+    // The child for an unescaped key: lengths first, so most keys cost no memcmp.
+    const path_set::trie_node* dom_child_of(std::uint32_t node, std::string_view key,
+                                            std::uint32_t& id) const {
+        for (const path_set::child& c : paths->nodes()[node].children) {
+            if (c.key.size() == key.size() &&
+                std::memcmp(c.key.data(), key.data(), key.size()) == 0) {
+                id = c.node;
+                return &paths->nodes()[c.node];
+            }
+        }
+        return nullptr;
+    }
+
+    void walk_dom(simdjson::dom::object obj, std::uint32_t node) {
+        using et = simdjson::dom::element_type;
+        for (simdjson::dom::key_value_pair kv : obj) {
+            std::uint32_t id = 0;
+            const path_set::trie_node* child = dom_child_of(node, kv.key, id);
+            if (!child || seen[id] == epoch) continue;  // unused path or duplicate key
+            seen[id] = epoch;
+            const et t = kv.value.type();
+            if (t == et::OBJECT) {
+                if (child->slot >= 0) (*slots)[child->slot].present = true;
+                if (!child->children.empty()) walk_dom(kv.value.get_object().value_unsafe(), id);
+                continue;
+            }
+            if (child->slot < 0) continue;
+            slot_state& st = (*slots)[child->slot];
+            st.present = true;
+            st.begin = static_cast<std::uint32_t>(items->size());
+            if (t == et::ARRAY) {
+                simdjson::dom::array arr = kv.value.get_array().value_unsafe();
+                for (simdjson::dom::element el : arr) {
+                    push_dom_scalar(el);
+                }
+            } else {
+                push_dom_scalar(kv.value);
+            }
+            st.end = static_cast<std::uint32_t>(items->size());
+        }
+    }
+
+    // The fast scan: a strict recursive-descent reader of the easy documents, those whose
+    // strings are printable ASCII without escapes (keys then equal their raw bytes, and
+    // values are views into data_json). It validates everything it passes over; anything else
+    // (an escape, a byte outside 0x20-0x7f in a string, a number parse_json_number refuses,
+    // deep nesting, a root that is not an object, a syntax error) makes it give up, and the
+    // general readers below take the document, so results never depend on which one ran.
+    const char* p_ = nullptr;
+    const char* end_ = nullptr;
+    static constexpr int fast_max_depth = 64;
+
+    void ws() {
+        while (p_ < end_ && static_cast<unsigned char>(*p_) <= ' ' &&
+               (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) {
+            ++p_;
+        }
+    }
+    bool lit(std::string_view w) {
+        if (static_cast<std::size_t>(end_ - p_) < w.size() ||
+            std::memcmp(p_, w.data(), w.size()) != 0) {
+            return false;
+        }
+        p_ += w.size();
+        return true;
+    }
+    // Eight bytes at a time: the first byte that is '"', '\\', below 0x20 or above 0x7f
+    // ends the run (the lowest flag of each test is exact, so is the lowest of their union).
+    static std::uint64_t special_bytes(std::uint64_t w) {
+        constexpr std::uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+        auto zero = [](std::uint64_t v) { return (v - ones) & ~v & highs; };
+        return zero(w ^ (ones * '"')) | zero(w ^ (ones * '\\')) | ((w - ones * 0x20) & ~w & highs) |
+               (w & highs);
+    }
+    bool fast_string(std::string_view& out) {  // at '"'
+        const char* start = ++p_;
+        while (std::endian::native == std::endian::little && end_ - p_ >= 8) {
+            std::uint64_t w;
+            std::memcpy(&w, p_, 8);
+            if (const std::uint64_t m = special_bytes(w)) {
+                p_ += __builtin_ctzll(m) / 8;
+                break;
+            }
+            p_ += 8;
+        }
+        while (p_ < end_) {
+            const auto c = static_cast<unsigned char>(*p_);
+            if (c == '"') {
+                out = std::string_view(start, static_cast<std::size_t>(p_ - start));
+                ++p_;
+                return true;
+            }
+            if (c == '\\' || c < 0x20 || c >= 0x80) return false;
+            ++p_;
+        }
+        return false;
+    }
+    static bool digit(char c) { return c >= '0' && c <= '9'; }
+    bool fast_number(std::string_view& tok) {  // JSON's number grammar, strictly
+        const char* start = p_;
+        if (p_ < end_ && *p_ == '-') ++p_;
+        if (p_ == end_) return false;
+        if (*p_ == '0') {
+            ++p_;
+        } else if (digit(*p_)) {
+            while (p_ < end_ && digit(*p_)) ++p_;
+        } else {
+            return false;
+        }
+        if (p_ < end_ && *p_ == '.') {
+            ++p_;
+            if (p_ == end_ || !digit(*p_)) return false;
+            while (p_ < end_ && digit(*p_)) ++p_;
+        }
+        if (p_ < end_ && (*p_ == 'e' || *p_ == 'E')) {
+            ++p_;
+            if (p_ < end_ && (*p_ == '+' || *p_ == '-')) ++p_;
+            if (p_ == end_ || !digit(*p_)) return false;
+            while (p_ < end_ && digit(*p_)) ++p_;
+        }
+        tok = std::string_view(start, static_cast<std::size_t>(p_ - start));
+        return true;
+    }
+    // A scalar at p_, appended to items when `keep`; false to give up. Objects and arrays are
+    // passed over (validated) and never appended.
+    bool fast_value(bool keep, int depth) {
+        if (p_ == end_) return false;
+        std::string_view s;
+        switch (*p_) {
+            case '{':
+                return fast_object(nullptr, depth + 1);
+            case '[':
+                return fast_array(false, depth + 1);
+            case '"':
+                if (!fast_string(s)) return false;
+                if (keep) items->push_back(make_string(s));
+                return true;
+            case 't':
+                if (!lit("true")) return false;
+                if (keep) items->push_back(make_bool(true));
+                return true;
+            case 'f':
+                if (!lit("false")) return false;
+                if (keep) items->push_back(make_bool(false));
+                return true;
+            case 'n':
+                if (!lit("null")) return false;
+                if (keep) items->push_back(make_null());
+                return true;
+            default: {
+                if (!fast_number(s)) return false;
+                if (!keep) return true;
+                std::optional<value_ref> n = parse_json_number(s);
+                if (!n) return false;
+                items->push_back(*n);
+                return true;
+            }
+        }
+    }
+    bool fast_array(bool keep, int depth) {  // at '['
+        if (depth > fast_max_depth) return false;
+        ++p_;
+        ws();
+        if (p_ < end_ && *p_ == ']') {
+            ++p_;
+            return true;
+        }
+        for (;;) {
+            ws();
+            if (!fast_value(keep, depth)) return false;
+            ws();
+            if (p_ == end_) return false;
+            if (*p_ == ']') {
+                ++p_;
+                return true;
+            }
+            if (*p_++ != ',') return false;
+        }
+    }
+    // At '{'. `node` is the trie node of this object, or null when no path reads below it.
+    bool fast_object(const path_set::trie_node* node, int depth) {
+        if (depth > fast_max_depth) return false;
+        ++p_;
+        ws();
+        if (p_ < end_ && *p_ == '}') {
+            ++p_;
+            return true;
+        }
+        for (;;) {
+            ws();
+            std::string_view key;
+            if (p_ == end_ || *p_ != '"' || !fast_string(key)) return false;
+            ws();
+            if (p_ == end_ || *p_++ != ':') return false;
+            ws();
+            if (p_ == end_) return false;
+            std::uint32_t id = 0;
+            const path_set::trie_node* child = nullptr;
+            if (node) {
+                for (const path_set::child& c : node->children) {
+                    if (c.key.size() == key.size() &&
+                        std::memcmp(c.key.data(), key.data(), key.size()) == 0) {
+                        id = c.node;
+                        child = &paths->nodes()[c.node];
+                        break;
+                    }
+                }
+            }
+            if (child && seen[id] != epoch) {  // a path reads it, first occurrence
+                seen[id] = epoch;
+                if (*p_ == '{') {
+                    if (child->slot >= 0) (*slots)[child->slot].present = true;
+                    if (!fast_object(child->children.empty() ? nullptr : child, depth + 1)) {
+                        return false;
+                    }
+                } else if (child->slot >= 0) {
+                    slot_state& st = (*slots)[child->slot];
+                    st.present = true;
+                    st.begin = static_cast<std::uint32_t>(items->size());
+                    if (!(*p_ == '[' ? fast_array(true, depth + 1) : fast_value(true, depth))) {
+                        return false;
+                    }
+                    st.end = static_cast<std::uint32_t>(items->size());
+                } else if (!fast_value(false, depth)) {
+                    return false;
+                }
+            } else if (!fast_value(false, depth)) {
+                return false;
+            }
+            ws();
+            if (p_ == end_) return false;
+            if (*p_ == '}') {
+                ++p_;
+                return true;
+            }
+            if (*p_++ != ',') return false;
+        }
+    }
+    bool run_fast(const event_view& e) {
+        next_epoch();
+        p_ = e.data_json.data();
+        end_ = p_ + e.data_json.size();
+        ws();
+        if (p_ == end_ || *p_ != '{' || !fast_object(&paths->nodes()[0], 1)) return false;
+        ws();
+        return p_ == end_;
+    }
+
+    // The DOM next: a whole-document parse with the runtime-selected SIMD kernel beats the
+    // on-demand walk, which compiles to simdjson's portable fallback kernel without -march.
+    // A document the DOM refuses (malformed, or an integer beyond 64 bits, which the DOM
+    // rejects but JSON allows) takes the on-demand walk, as before.
+    bool run_dom(const event_view& e) {
+        next_epoch();
+        simdjson::dom::element root;
+        simdjson::error_code err;
+        if (e.data_padded) {
+            err = dom_parser.parse(e.data_json.data(), e.data_json.size(), false).get(root);
+        } else {
+            padded.assign(e.data_json);
+            padded.reserve(e.data_json.size() + simdjson::SIMDJSON_PADDING);
+            err = dom_parser.parse(padded.data(), padded.size(), false).get(root);
+        }
+        if (err) return false;
+        simdjson::dom::object obj;
+        if (!root.get_object().get(obj)) walk_dom(obj, 0);
+        return true;
+    }
+
+    void next_epoch() {
         if (++epoch == 0) std::fill(seen.begin(), seen.end(), epoch++);
         seen.resize(paths->nodes().size(), 0);
+    }
+
+    bool run(const event_view& e) {
+        next_epoch();
         od::document doc;
         simdjson::error_code err;
         if (e.data_padded) {
@@ -194,6 +511,12 @@ void extract_state::extract(const path_set& paths, const event_view& e) {
     impl_->slots = &slots_;
     impl_->items = &items_;
     impl_->paths = &paths;
+    if (impl_->run_fast(e)) return;
+    for (std::uint32_t s = 2; s < slots_.size(); ++s) slots_[s] = slot_state{};
+    items_.resize(2);
+    if (impl_->run_dom(e)) return;
+    for (std::uint32_t s = 2; s < slots_.size(); ++s) slots_[s] = slot_state{};
+    items_.resize(2);
     if (!impl_->run(e)) {  // malformed event_data: every data path is missing
         for (std::uint32_t s = 2; s < slots_.size(); ++s) slots_[s] = slot_state{};
         items_.resize(2);

@@ -1,5 +1,7 @@
-// Event field extraction for the compiled matcher: one simdjson on-demand pass over event_data
-// that reads only the paths some filter uses (a trie of keys) and skips everything else.
+// Event field extraction for the compiled matcher: one pass over event_data that reads only the
+// paths some filter uses (a trie of keys) and skips everything else. Easy documents (ASCII
+// strings without escapes) take a strict hand-written scan; others simdjson's DOM, and what the
+// DOM refuses simdjson on-demand (extract.cc).
 //
 // Slots: 0 is event_type, 1 is event_source, 2.. are the event_data paths of a path_set.
 // A path_set is built once and then immutable (shareable across threads); extraction writes
@@ -50,8 +52,8 @@ struct slot_state {
     std::uint32_t begin = 0, end = 0;  // items_[begin, end)
 };
 
-// Per-thread scratch of extraction. Strings in items point into the on-demand parser's buffer
-// or into the event_view, valid until the next extract() on this state. Not thread-safe.
+// Per-thread scratch of extraction. Strings in items point into the parsers' buffers or into
+// the event_view, valid until the next extract() on this state. Not thread-safe.
 class extract_state {
   public:
     extract_state();

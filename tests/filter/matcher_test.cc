@@ -109,5 +109,48 @@ TEST(CompiledMatcher, SharedAnchorsAndAllIndexKinds) {
               (std::vector<std::uint32_t>{0, 1, 2, 4, 6, 7, 8}));
 }
 
+// The extractor has three readers (a strict scan for easy documents, simdjson's DOM, then
+// on-demand for what the DOM refuses); each spelling below sends the same event to another.
+TEST(CompiledMatcher, EveryReaderSeesTheSameFields) {
+    const std::string deep = std::string(100, '[') + std::string(100, ']');
+    const std::vector<std::string> spellings = {
+        R"({"a":"x","n":5,"c":{"d":[1,"y",{}]},"e":[]})",
+        " \t\n{ \"a\" : \"x\" , \"n\" : 5 , \"c\" : { \"d\" : [ 1 , \"y\" , { } ] } } \r\n",
+        R"({"\u0061":"x","n":5,"c":{"d":[1,"\u0079",{}]},"q":"say \"hi\""})",
+        R"({"a":"x","n":5.0e0,"c":{"d":[1,"y",{}]},"z":"caf)"
+        "\xc3\xa9"
+        R"("})",
+        R"({"a":"x","n":5,"c":{"d":[1,"y",{}]},"big":123456789012345678901234567890})",
+        R"({"\u0061":"x","n":5,"c":{"d":[1,"y"]},"big":-123456789012345678901234567890})",
+        R"({"a":"x","a":"no","n":5,"n":6,"c":{"d":[1,"y",{}]},"c":1})",
+        R"({"a":"x","deep":)" + deep + R"(,"n":5,"c":{"d":[1,"y",{}]}})",
+    };
+    const std::vector<std::string> hold = {
+        R"({"event_data.a":"x","event_data.n":5,"event_data.c.d":"y"})",
+        R"({"event_data.c.d":1,"event_data.n":{"$gt":4.5,"$lte":5}})",
+        R"({"event_data.c":{"$exists":true},"event_data.a":{"$prefix":"x"}})",
+        R"({"event_data.zz":{"$exists":false},"event_data.c.d":{"$ne":2}})",
+    };
+    const std::vector<std::string> fail = {
+        R"({"event_data.a":"no"})",
+        R"({"event_data.n":6})",
+        R"({"event_data.c":1})",
+        R"({"event_data.c.d":{"$exists":false}})",
+    };
+    for (const std::string& data : spellings) {
+        test_event ev;
+        ev.data = data;
+        for (const std::string& f : hold) EXPECT_TRUE(matches(f, ev)) << f << " on " << data;
+        for (const std::string& f : fail) EXPECT_FALSE(matches(f, ev)) << f << " on " << data;
+    }
+    // Not an object: every event_data path is missing, whichever reader looks.
+    for (const char* data : {"[1]", "5", "\"s\"", "null", " [ {\"a\":\"x\"} ] "}) {
+        test_event ev;
+        ev.data = data;
+        EXPECT_TRUE(matches(R"({"event_data.a":{"$exists":false}})", ev)) << data;
+        EXPECT_FALSE(matches(R"({"event_data.a":"x"})", ev)) << data;
+    }
+}
+
 }  // namespace
 }  // namespace pubsub::testing
