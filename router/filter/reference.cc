@@ -136,7 +136,10 @@ field_value reference_event::lookup(const field_path& p) const {
     od::object obj;
     od::value cur;
     if (!data_ok_) return v;
-    doc_.rewind();
+    // A fresh iteration per lookup, not rewind(): an earlier lookup that met malformed JSON has
+    // abandoned the document (simdjson then drops its parser pointer, and rewind() would
+    // dereference it). Slower, but this is the oracle.
+    if (parser_.iterate(data_).get(doc_)) return v;
     if (doc_.get_object().get(obj)) return v;
     for (std::size_t k = 0; k < p.keys.size(); ++k) {
         if (k > 0 && cur.get_object().get(obj)) return v;
