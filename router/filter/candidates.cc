@@ -1,6 +1,7 @@
 // candidate_arena: writing subscriber records and checking a candidate.
 #include "router/filter/candidates.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -9,19 +10,25 @@
 namespace pubsub::filter_detail {
 namespace {
 
-bool is_conjunction(const compiled_node& n) {
-    if (n.kind != node::kind_t::all) return false;
-    for (const compiled_node& c : n.children) {
-        if (!is_conjunction(c)) return false;
-    }
-    return true;
-}
+using kind_t = node::kind_t;
 
-std::uint16_t count_conditions(const compiled_node& n) {
+// The items of an `all` node as laid out: its conditions, the items of its `all` children
+// (inlined: an AND inside an AND), and one node item for each other child.
+std::size_t count_items(const compiled_node& n) {
     std::size_t k = 0;
     for (const compiled_field& f : n.fields) k += f.conditions.size();
-    for (const compiled_node& c : n.children) k += count_conditions(c);
-    return static_cast<std::uint16_t>(k);
+    for (const compiled_node& c : n.children) k += c.kind == kind_t::all ? count_items(c) : 1;
+    return k;
+}
+
+// Whether every node's item count fits the records' 16-bit count.
+bool fits(const compiled_node& n) {
+    const std::size_t items = n.kind == kind_t::all ? count_items(n) : n.children.size();
+    if (items >= UINT16_MAX) return false;
+    for (const compiled_node& c : n.children) {
+        if (!fits(c)) return false;
+    }
+    return true;
 }
 
 // condition_eval's view of a condition record (its list values are the records after it).
@@ -86,52 +93,81 @@ value_ref flat_record::operand(const char* arena) const {
     return v;
 }
 
-std::uint32_t candidate_arena::add(std::uint32_t id, std::uint32_t out_index,
+candidate_ref candidate_arena::add(std::uint32_t id, std::uint32_t out_index,
                                    const compiled_node& n) {
     const auto at = static_cast<std::uint32_t>(records_.size());
+    if (at >= 1u << run_shift) std::abort();  // 8 GB of records: far beyond any subscriber set
     flat_record& h = records_.emplace_back();
     h.slot = id;
     h.extra = out_index;
-    const bool flat = is_conjunction(n) && count_conditions(n) < UINT16_MAX;
-    if (!flat) {
+    if (!fits(n)) {
         h.tree = true;
-        return at;
+        return at | 1u << run_shift;
     }
-    h.count = count_conditions(n);
     std::string bytes;
-    add_conditions(n, bytes);
+    if (n.kind == kind_t::all) {
+        h.count = static_cast<std::uint16_t>(count_items(n));
+        add_items(n, bytes);
+    } else {
+        h.count = 1;
+        add_node(n, bytes);
+    }
     const auto base = static_cast<std::uint32_t>(records_.size());
     for (std::size_t k = 0; k < bytes.size(); k += sizeof(flat_record)) {
         std::memcpy(static_cast<void*>(&records_.emplace_back()), bytes.data() + k,
                     std::min(sizeof(flat_record), bytes.size() - k));
     }
     for (std::size_t k = fixups_.size(); k-- > 0 && fixups_[k].record > at;) fixups_[k].base = base;
-    return at;
+    const std::size_t run = std::min<std::size_t>(records_.size() - at, 15);
+    return at | static_cast<std::uint32_t>(run) << run_shift;
 }
 
-void candidate_arena::add_conditions(const compiled_node& n, std::string& bytes) {
+void candidate_arena::add_items(const compiled_node& n, std::string& bytes) {
     for (const compiled_field& f : n.fields) {
-        for (const compiled_condition& c : f.conditions) {
-            flat_record& r = records_.emplace_back();
-            r.set_operand(c.operand);
-            r.slot = f.slot;
-            r.kind = c.kind;
-            r.exists = c.exists;
-            if (c.kind == op::glob) {
-                r.size = 0;  // the pattern is matched through its tokens, never as text
-                r.extra = static_cast<std::uint32_t>(globs_.size());
-                globs_.push_back(c.glob);
-            } else {
-                r.extra = static_cast<std::uint32_t>(c.list.size());
-                add_string(c.operand.s, bytes);
-            }
-            for (const value_ref& v : c.list) {
-                records_.emplace_back().set_operand(v);
-                add_string(v.s, bytes);
-            }
+        for (const compiled_condition& c : f.conditions) add_condition(f.slot, c, bytes);
+    }
+    for (const compiled_node& child : n.children) {
+        if (child.kind == kind_t::all) {
+            add_items(child, bytes);
+        } else {
+            add_node(child, bytes);
         }
     }
-    for (const compiled_node& child : n.children) add_conditions(child, bytes);
+}
+
+// Node items: `any` and `negate` evaluate their children only (as evaluate() does).
+void candidate_arena::add_node(const compiled_node& n, std::string& bytes) {
+    const std::size_t at = records_.size();
+    records_.emplace_back().node = static_cast<std::uint8_t>(1 + static_cast<int>(n.kind));
+    if (n.kind == kind_t::all) {
+        records_[at].count = static_cast<std::uint16_t>(count_items(n));
+        add_items(n, bytes);
+    } else {
+        records_[at].count = static_cast<std::uint16_t>(n.children.size());
+        for (const compiled_node& child : n.children) add_node(child, bytes);
+    }
+    records_[at].extra = static_cast<std::uint32_t>(records_.size() - at - 1);
+}
+
+void candidate_arena::add_condition(std::uint32_t slot, const compiled_condition& c,
+                                    std::string& bytes) {
+    flat_record& r = records_.emplace_back();
+    r.set_operand(c.operand);
+    r.slot = slot;
+    r.kind = c.kind;
+    r.exists = c.exists;
+    if (c.kind == op::glob) {
+        r.size = 0;  // the pattern is matched through its tokens, never as text
+        r.extra = static_cast<std::uint32_t>(globs_.size());
+        globs_.push_back(c.glob);
+    } else {
+        r.extra = static_cast<std::uint32_t>(c.list.size());
+        add_string(c.operand.s, bytes);
+    }
+    for (const value_ref& v : c.list) {
+        records_.emplace_back().set_operand(v);
+        add_string(v.s, bytes);
+    }
 }
 
 // Schedules the last record's operand string to view a copy of s in this candidate's bytes.
@@ -153,16 +189,83 @@ void candidate_arena::finish() {
     fixups_.shrink_to_fit();
 }
 
-bool candidate_arena::evaluate(std::uint32_t at, const extract_state& ev) const {
-    const flat_record* r = &records_[at + 1];
-    for (std::uint16_t k = records_[at].count; k > 0; --k) {
-        const char* arena = reinterpret_cast<const char*>(records_.data());
-        if (!condition_holds(record_condition{r, &globs_, arena}, ev.slot(r->slot), ev.items())) {
-            return false;
+namespace {
+
+// The commonest conditions (string equality and prefix, integer bounds) decided straight from
+// the record, without building the operand or going through condition_eval's switches: 1 or
+// 0; -1 leaves the condition to condition_eval. Same type rules: a string equals a string
+// only, a missing field or one without scalar items fails, any element of an array may hold.
+int quick_holds(const flat_record& r, const slot_state& st, const value_ref* items,
+                const char* arena) {
+    switch (r.kind) {
+        case op::eq:
+        case op::prefix: {
+            if (r.vkind != value_kind::string) return -1;
+            const bool whole = r.kind == op::eq;
+            for (std::uint32_t k = st.begin; k < st.end; ++k) {
+                const value_ref& v = items[k];
+                if (v.kind != value_kind::string || v.s.size() < r.size) continue;
+                if (whole && v.s.size() != r.size) continue;
+                if (std::memcmp(v.s.data(), arena + r.str, r.size) == 0) return 1;
+            }
+            return 0;
         }
-        r += 1 + (r->kind == op::in || r->kind == op::nin ? r->extra : 0);
+        case op::gt:
+        case op::gte:
+        case op::lt:
+        case op::lte: {
+            if (r.vkind != value_kind::integer) return -1;
+            for (std::uint32_t k = st.begin; k < st.end; ++k) {
+                const value_ref& v = items[k];
+                if (v.kind != value_kind::integer) {
+                    if (is_number(v.kind)) return -1;  // mixed kinds: compare_numbers decides
+                    continue;                          // strings and others never compare
+                }
+                const bool holds = r.kind == op::gt    ? v.i > r.i
+                                   : r.kind == op::gte ? v.i >= r.i
+                                   : r.kind == op::lt  ? v.i < r.i
+                                                       : v.i <= r.i;
+                if (holds) return 1;
+            }
+            return 0;
+        }
+        default:
+            return -1;
     }
-    return true;
+}
+
+std::uint32_t item_records(const flat_record& r) {
+    if (r.node != 0 || r.kind == op::in || r.kind == op::nin) return 1 + r.extra;
+    return 1;
+}
+
+}  // namespace
+
+// The items from `first` on, combined as `kind` says (a negate node has exactly one item).
+bool candidate_arena::evaluate_items(const flat_record* r, std::uint16_t count, node::kind_t kind,
+                                     const extract_state& ev) const {
+    const char* arena = reinterpret_cast<const char*>(records_.data());
+    for (; count > 0; --count) {
+        bool holds;
+        if (r->node != 0) {
+            holds = evaluate_items(r + 1, r->count, static_cast<kind_t>(r->node - 1), ev);
+        } else {
+            const slot_state& st = ev.slot(r->slot);
+            const int quick = quick_holds(*r, st, ev.items(), arena);
+            holds = quick >= 0
+                        ? quick == 1
+                        : condition_holds(record_condition{r, &globs_, arena}, st, ev.items());
+        }
+        if (kind == kind_t::negate) return !holds;
+        if (holds == (kind == kind_t::any)) return holds;
+        r += item_records(*r);
+    }
+    return kind == kind_t::all;
+}
+
+bool candidate_arena::evaluate(candidate_ref ref, const extract_state& ev) const {
+    const flat_record& h = records_[record_of(ref)];
+    return evaluate_items(&h + 1, h.count, kind_t::all, ev);
 }
 
 }  // namespace pubsub::filter_detail

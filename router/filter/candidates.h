@@ -4,9 +4,12 @@
 // Each subscriber is one run of adjacent 32-byte records: a header (its program-local id, its
 // subscriber_index, how many conditions), then each condition of its filter followed by the
 // values of its $in/$nin list, then the bytes of the strings those records view. The indexes
-// post the header's record number, so a candidate costs one run of adjacent cache lines
-// (which the hardware prefetcher streams), where a tree of vectors costs one miss per node.
-// Filters with $or or $not keep their compiled_node tree (the header says so).
+// post a candidate_ref: the header's record number plus the run's length, so gathering can
+// prefetch every cache line of the run before the header is read; a candidate then costs
+// about one memory latency, where a tree of vectors costs one miss per node.
+// Filters with $or and $not are laid out the same way: a node record (any, all or negate; its
+// item count; the records it spans) followed by its items, so the whole filter is one run.
+// Only a node of 65,535 items or more keeps its compiled_node tree (the header says so).
 //
 // Build with add() then finish(); afterwards immutable, and evaluate() is const and
 // thread-safe. Records view strings inside the arena itself, so the arena must not be copied
@@ -20,16 +23,18 @@
 
 namespace pubsub::filter_detail {
 
-// 32 bytes: a header, a condition, a list value, or raw string bytes.
+// 32 bytes: a header, a condition, a node, a list value, or raw string bytes.
 struct alignas(32) flat_record {
     std::uint32_t slot = 0;   // condition: the slot; header: the program-local id
-    std::uint32_t extra = 0;  // condition: list size ($in/$nin) or glob number; header: out index
+    std::uint32_t extra = 0;  // condition: list size ($in/$nin) or glob number; header: out
+                              // index; node: the records after it that it spans
     op kind = op::eq;         // condition
     bool exists = true;       // condition ($exists)
     bool tree = false;        // header: evaluate the compiled_node instead
     value_kind vkind = value_kind::null;  // condition, list value: the operand's kind
     bool b = false;                       // the operand, when boolean
-    std::uint16_t count = 0;              // header: number of conditions
+    std::uint8_t node = 0;                // 0: a condition; else a node: 1 + its node::kind_t
+    std::uint16_t count = 0;              // header (an implicit `all`), node: number of items
     std::uint32_t str = 0;   // string operand: offset of its bytes from the arena's start
     std::uint32_t size = 0;  // string operand: length
     union {
@@ -43,29 +48,40 @@ struct alignas(32) flat_record {
 };
 static_assert(sizeof(flat_record) == 32);
 
+// What the indexes post: the header's record number (low 28 bits) and how many records the
+// run spans (top 4 bits, capped at 15: longer runs are prefetched in part).
+using candidate_ref = std::uint32_t;
+
 class candidate_arena {
   public:
+    static constexpr unsigned run_shift = 28;
+    static std::uint32_t record_of(candidate_ref r) { return r & ((1u << run_shift) - 1); }
+
     candidate_arena() = default;
     candidate_arena(const candidate_arena&) = delete;
     candidate_arena& operator=(const candidate_arena&) = delete;
 
-    // Appends a subscriber; returns its header's record number. A filter that is not a pure
-    // conjunction (only `all` nodes: top-level fields and $and) gets a header marked `tree`.
-    std::uint32_t add(std::uint32_t id, std::uint32_t out_index, const compiled_node& n);
+    // Appends a subscriber; returns its reference.
+    candidate_ref add(std::uint32_t id, std::uint32_t out_index, const compiled_node& n);
     void finish();  // points the records' strings into the arena; call once, after every add
 
-    const flat_record& header(std::uint32_t at) const { return records_[at]; }
-    // The header's cache line and the next one (__builtin_prefetch never faults).
-    void prefetch(std::uint32_t at) const {
-        const char* p = reinterpret_cast<const char*>(records_.data() + at);
-        __builtin_prefetch(p);
-        __builtin_prefetch(p + 64);
+    const flat_record& header(candidate_ref r) const { return records_[record_of(r)]; }
+    // Every cache line of the run (__builtin_prefetch never faults).
+    void prefetch(candidate_ref r) const {
+        const char* p = reinterpret_cast<const char*>(records_.data() + record_of(r));
+        const char* last = p + sizeof(flat_record) * ((r >> run_shift) | 1) - 1;
+        for (; p < last; p += 64) __builtin_prefetch(p);
+        __builtin_prefetch(last);
     }
-    // Whether every condition of the (non-tree) candidate at `at` holds.
-    bool evaluate(std::uint32_t at, const extract_state& ev) const;
+    // Whether every condition of the (non-tree) candidate holds.
+    bool evaluate(candidate_ref r, const extract_state& ev) const;
 
   private:
-    void add_conditions(const compiled_node& n, std::string& bytes);
+    bool evaluate_items(const flat_record* first, std::uint16_t count, node::kind_t kind,
+                        const extract_state& ev) const;
+    void add_items(const compiled_node& n, std::string& bytes);
+    void add_node(const compiled_node& n, std::string& bytes);
+    void add_condition(std::uint32_t slot, const compiled_condition& c, std::string& bytes);
     void add_string(std::string_view s, std::string& bytes);
 
     struct fixup {

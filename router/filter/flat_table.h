@@ -21,6 +21,10 @@ class flat_table {
         ++count_;
     }
 
+    void prefetch(std::uint64_t hash) const {
+        if (!cells_.empty()) __builtin_prefetch(&cells_[home(hash)]);
+    }
+
     // Calls f(span of subscribers) for every list inserted with this hash; `flat` is the
     // array that begin indexes for lists longer than one.
     template <class F>

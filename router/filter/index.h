@@ -23,6 +23,16 @@ namespace pubsub::filter_detail {
 using posting = std::vector<std::uint32_t>;
 using posting_span = std::span<const std::uint32_t>;
 
+class hashed_postings;
+// One pending look-up of an event value's hash. The matcher collects every probe of an event
+// before resolving any, so that the cache misses of different probes overlap instead of
+// following each other (each probe is a chain: filter word, table cell, list, candidate).
+struct hash_probe {
+    const hashed_postings* postings;
+    std::uint64_t hash;
+};
+using probe_list = std::vector<hash_probe>;
+
 // Subscriber lists by key hash. Keys themselves are not kept: two keys whose 64-bit hashes
 // collide share a list, which only adds a candidate that its filter then rejects (every
 // candidate's whole filter is evaluated). A one-bit-per-hash filter in front (8 bits per key,
@@ -32,9 +42,19 @@ class hashed_postings {
     void add(std::uint64_t h, std::uint32_t sub);
     void finish();
     bool empty() const { return bloom_.empty(); }
+    // Three steps of a look-up, for the matcher to interleave across probes: queue (and
+    // prefetch the filter word), then may_hold (prefetching the table cell), then find.
+    void queue(std::uint64_t h, probe_list& out) const {
+        __builtin_prefetch(&bloom_[(h >> 6) & bloom_mask_]);
+        out.push_back({this, h});
+    }
+    bool may_hold(std::uint64_t h) const {
+        if (!(bloom_[(h >> 6) & bloom_mask_] >> (h & 63) & 1)) return false;
+        table_.prefetch(h);
+        return true;
+    }
     template <class F>
-    [[gnu::always_inline]] inline void probe(std::uint64_t h, F&& f) const {
-        if (bloom_.empty() || !(bloom_[(h >> 6) & bloom_mask_] >> (h & 63) & 1)) return;
+    [[gnu::always_inline]] inline void find(std::uint64_t h, F&& f) const {
         table_.find(h, subs_, f);
     }
 
@@ -51,9 +71,8 @@ class eq_index {
   public:
     void add(const value_ref& key, std::uint32_t sub) { postings_.add(hash_value(key), sub); }
     void finish() { postings_.finish(); }
-    template <class F>
-    [[gnu::always_inline]] inline void probe(const value_ref& v, F&& f) const {
-        if (!postings_.empty()) postings_.probe(hash_value(v), f);
+    void probe(const value_ref& v, probe_list& out) const {
+        if (!postings_.empty()) postings_.queue(hash_value(v), out);
     }
 
   private:
@@ -67,13 +86,12 @@ class affix_index {
     explicit affix_index(bool from_end) : from_end_(from_end) {}
     void add(const std::string& literal, std::uint32_t sub);
     void finish() { postings_.finish(); }
-    template <class F>
-    [[gnu::always_inline]] inline void probe(std::string_view s, F&& f) const {
+    void probe(std::string_view s, probe_list& out) const {
         if (postings_.empty()) return;
         std::uint64_t h = fnv_offset;
         const std::size_t n = std::min(s.size(), has_len_.size() - 1);
         for (std::size_t len = 0;; ++len) {
-            if (has_len_[len]) postings_.probe(h ^ len, f);
+            if (has_len_[len]) postings_.queue(h ^ len, out);
             if (len == n) break;
             h = step(h, from_end_ ? s[s.size() - 1 - len] : s[len]);
         }
@@ -99,13 +117,12 @@ class gram_index {
         has_[gram.size() == long_len] = true;
     }
     void finish() { postings_.finish(); }
-    template <class F>
-    [[gnu::always_inline]] inline void probe(std::string_view s, F&& f) const {
+    void probe(std::string_view s, probe_list& out) const {
         if (postings_.empty()) return;
         for (std::size_t i = 0; i + short_len <= s.size(); ++i) {
-            if (has_[0]) postings_.probe(hash(s.substr(i, short_len)), f);
+            if (has_[0]) postings_.queue(hash(s.substr(i, short_len)), out);
             if (has_[1] && i + long_len <= s.size())
-                postings_.probe(hash(s.substr(i, long_len)), f);
+                postings_.queue(hash(s.substr(i, long_len)), out);
         }
     }
 

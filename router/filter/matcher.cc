@@ -14,7 +14,9 @@ using namespace filter_detail;
 struct match_scratch::impl {
     extract_state fields;
     std::vector<std::uint32_t> seen;        // per program-local subscriber: epoch of its last check
-    std::vector<std::uint32_t> candidates;  // header records proposed by the indexes
+    std::vector<candidate_ref> candidates;  // proposed by the indexes
+    probe_list probes;                      // hash look-ups of this event, in stages
+    std::vector<posting_span> lists;        // posting lists longer than one, to gather
     std::uint32_t epoch = 0;
 };
 
@@ -58,8 +60,11 @@ const compiled_matcher::program* compiled_matcher::program_for(std::string_view 
     return it != by_type_->map.end() ? it->second.get() : any_type_.get();
 }
 
-// Two passes: the probes gather candidate records (prefetching each), then each candidate is
-// checked once. Gathering first lets the memory loads of all candidates overlap.
+// The probes run in stages so that the memory loads of one event overlap: every hash probe of
+// every value is queued first (prefetching its filter word), then filtered (prefetching its
+// table cell), then resolved into posting lists (prefetching lists longer than one), then the
+// lists are gathered into candidates (prefetching each candidate's whole run), and only then
+// is each candidate checked. Done one probe at a time, each step waits for the previous miss.
 void compiled_matcher::match(const event_view& e, match_scratch& scratch,
                              std::vector<std::uint32_t>& out) const {
     const program* p = program_for(e.type);
@@ -72,12 +77,14 @@ void compiled_matcher::match(const event_view& e, match_scratch& scratch,
     }
     s.fields.extract(p->paths, e);
     s.candidates.clear();
-    auto gather = [&](std::uint32_t at) {
+    s.probes.clear();
+    s.lists.clear();
+    auto gather = [&](candidate_ref at) {
         p->candidates.prefetch(at);
         s.candidates.push_back(at);
     };
     auto gather_all = [&](posting_span records) {
-        for (std::uint32_t at : records) gather(at);
+        for (candidate_ref at : records) gather(at);
     };
     const value_ref* items = s.fields.items();
     for (std::uint32_t slot = 0; slot < p->slots.size(); ++slot) {
@@ -86,14 +93,26 @@ void compiled_matcher::match(const event_view& e, match_scratch& scratch,
         const slot_index& idx = p->slots[slot];
         gather_all(idx.exists);
         for (std::uint32_t k = st.begin; k < st.end; ++k) {
-            idx.eq.probe(items[k], gather_all);
+            idx.eq.probe(items[k], s.probes);
             idx.range.probe(items[k], gather);
             if (items[k].kind != value_kind::string) continue;
-            idx.prefix.probe(items[k].s, gather_all);
-            idx.suffix.probe(items[k].s, gather_all);
-            idx.infix.probe(items[k].s, gather_all);
+            idx.prefix.probe(items[k].s, s.probes);
+            idx.suffix.probe(items[k].s, s.probes);
+            idx.infix.probe(items[k].s, s.probes);
         }
     }
+    std::size_t live = 0;
+    for (const hash_probe& q : s.probes) {
+        if (q.postings->may_hold(q.hash)) s.probes[live++] = q;
+    }
+    for (std::size_t k = 0; k < live; ++k) {
+        s.probes[k].postings->find(s.probes[k].hash, [&](posting_span list) {
+            if (list.size() == 1) return gather(list[0]);
+            __builtin_prefetch(list.data());
+            s.lists.push_back(list);
+        });
+    }
+    for (posting_span list : s.lists) gather_all(list);
     gather_all(p->always);
     // A subscriber may be proposed twice (an array value, a repeated gram): a few candidates
     // are deduplicated by a scan, more through the per-subscriber epochs.

@@ -11,11 +11,12 @@
 // runs inside globs ("*_orders_*") in a gram table; numeric bounds in sorted arrays;
 // $exists:true in a list. Hashed postings keep no keys (a collision only adds a candidate) and
 // sit behind a small bloom filter; a list of one subscriber sits in the table cell itself. For
-// an event the matcher parses event_data once with simdjson on-demand, reading only the paths
-// the group uses, probes the indexes with the values found, gathering (and prefetching) the
-// proposed candidates, then runs the full filter of each candidate once. A candidate is one run
-// of adjacent 64-byte records (candidates.h: header, conditions, $in values, strings), so its
-// check costs about one cache miss whatever the number of subscribers. So the cost is the parse
+// an event the matcher parses event_data once (extract.h), reading only the paths
+// the group uses, probes the indexes with the values found (in stages, so that the memory loads
+// of all probes overlap), gathering (and prefetching) the proposed candidates, then runs the
+// full filter of each candidate once. A candidate is one run of adjacent 32-byte records
+// (candidates.h: header, conditions and $or/$not nodes, $in values, strings), so its check
+// costs about one memory latency whatever the number of subscribers. So the cost is the parse
 // plus (candidates x filter size), not the number of subscribers. Subscribers
 // with nothing indexable ($or, $not, $ne, $nin, $exists:false, string ranges, globs without a
 // 3-byte literal run, {}) are evaluated on every event of their type: only they pay for it.
