@@ -67,6 +67,7 @@ void pg_listener::run() {
 }
 
 void pg_listener::serve(pg::connection& conn) {
+    deliver_notifies(conn);  // any that on_connect's queries queued
     auto next_tick = steady::now() + opts_.tick_interval;
     while (!stopping_.load(std::memory_order_acquire)) {
         auto wait =
@@ -78,18 +79,28 @@ void pg_listener::serve(pg::connection& conn) {
                 if (opts_.log) opts_.log(2, "listener: connection lost: " + conn.last_error());
                 return;
             }
-            while (PGnotify* n = PQnotifies(conn.raw())) {
-                std::string channel = n->relname;
-                std::string payload = n->extra ? n->extra : "";
-                PQfreemem(n);
-                if (opts_.on_notify) opts_.on_notify(conn, channel, payload);
-            }
+            deliver_notifies(conn);
         }
         if (steady::now() >= next_tick) {
             next_tick = steady::now() + opts_.tick_interval;
             if (opts_.on_tick) opts_.on_tick(conn);
+            deliver_notifies(conn);
         }
         if (!conn.is_ok()) return;
+    }
+}
+
+// Delivers every notification libpq holds: those just read, and those it queued while a
+// callback's own query ran (a sweep, the heartbeat). poll() does not report the latter, as they
+// are already read from the socket, so without this they would wait for the next unrelated
+// one, delaying a cancel or a create_event wake-up indefinitely. A callback that queries may
+// queue more; the loop delivers those too.
+void pg_listener::deliver_notifies(pg::connection& conn) {
+    while (PGnotify* n = PQnotifies(conn.raw())) {
+        std::string channel = n->relname;
+        std::string payload = n->extra ? n->extra : "";
+        PQfreemem(n);
+        if (opts_.on_notify) opts_.on_notify(conn, channel, payload);
     }
 }
 

@@ -3,7 +3,8 @@
 // DESIGN: the thread connects (retrying with exponential backoff, logging each new error once),
 // LISTENs on every channel, calls on_connect (the place to catch up on anything missed while
 // disconnected), then waits in poll() on the connection's socket and an eventfd used by stop().
-// Notifications are delivered to on_notify; on_tick runs every tick_interval with the same
+// Notifications are delivered to on_notify, including those libpq buffered while a callback's
+// own query ran; on_tick runs every tick_interval with the same
 // connection (for heartbeats and sweeps). All callbacks run on the listener thread.
 // Lifecycle: start() spawns, stop() wakes and joins; idempotent, noexcept.
 #pragma once
@@ -44,6 +45,7 @@ class pg_listener {
   private:
     void run();
     void serve(pg::connection& conn);
+    void deliver_notifies(pg::connection& conn);
     void sleep_for(std::chrono::milliseconds d);
 
     listener_options opts_;

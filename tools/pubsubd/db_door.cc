@@ -40,14 +40,8 @@ listener_options db_door::listener(const std::string& dsn) {
         sweep(c);  // anything created while we were not listening
     };
     lo.on_notify = [this](pg::connection& c, const std::string& channel,
-                          const std::string& payload) {
-        handle_notify(c, channel, payload);
-        deliver_buffered_notifies(c);
-    };
-    lo.on_tick = [this](pg::connection& c) {
-        on_tick(c);
-        deliver_buffered_notifies(c);
-    };
+                          const std::string& payload) { handle_notify(c, channel, payload); };
+    lo.on_tick = [this](pg::connection& c) { on_tick(c); };
     lo.log = log_hook("listener");
     return lo;
 }
@@ -62,18 +56,6 @@ void db_door::handle_notify(pg::connection& c, const std::string& channel,
         if (hooks_.on_event_action) hooks_.on_event_action(payload);
     } else {
         reload_subscribers(c);
-    }
-}
-
-// libpq queues the notifications that arrive while one of our own queries runs (a sweep, the
-// heartbeat); the listener's poll() does not see them until the next one arrives, which could
-// delay a cancel or a create_event wake-up indefinitely. Deliver them now.
-void db_door::deliver_buffered_notifies(pg::connection& c) {
-    while (PGnotify* n = PQnotifies(c.raw())) {
-        std::string channel = n->relname;
-        std::string payload = n->extra ? n->extra : "";
-        PQfreemem(n);
-        handle_notify(c, channel, payload);
     }
 }
 

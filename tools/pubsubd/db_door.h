@@ -48,7 +48,6 @@ class db_door {
 
   private:
     void handle_notify(pg::connection& c, const std::string& channel, const std::string& payload);
-    void deliver_buffered_notifies(pg::connection& c);
     void on_tick(pg::connection& conn);
     void try_lead_ingest(pg::connection& conn);
     // Re-enqueues the rows of claims whose reply never arrived; false on a database error.
