@@ -28,7 +28,7 @@ TEST_F(request_test, full_request) {
                 R"("event_data":{"rows": 10, "file" : "a.csv"},"priority":9,"ack":"queued"})");
     EXPECT_EQ(r.draft.type, "import_complete");
     EXPECT_EQ(r.draft.source, "generic_import:42");
-    EXPECT_EQ(r.draft.data_json, R"({"rows":10,"file":"a.csv"})");
+    EXPECT_EQ(r.draft.data_json, R"({"rows": 10, "file" : "a.csv"})");  // as sent
     EXPECT_EQ(r.draft.priority, 9);
     EXPECT_EQ(r.ack, ack_mode::queued);
 }
@@ -58,6 +58,30 @@ TEST_F(request_test, accepted_forms) {
     EXPECT_EQ(r.draft.data_json, "{\"a\":{\"b\":[1,2,{\"c\":null}]},\"s\":\"\xc3\xa9\\n\"}");
     // A line ending (the socket splits on \n; a \r may remain).
     EXPECT_EQ(ok("{\"event_type\":\"x\"}\r").draft.type, "x");
+}
+
+// data_json is the text of the event_data object as sent (found by a scan of the validated
+// line), or its re-serialization when a key is escaped; either way the same JSON value.
+TEST_F(request_test, data_json_is_the_objects_own_text) {
+    const std::pair<std::string, std::string> cases[] = {
+        {R"({"event_type":"x","event_data": {"a" : [1, {"b":"}]\"{["}] } ,"priority":2})",
+         R"({"a" : [1, {"b":"}]\"{["}] })"},
+        {R"({"event_data":{"n":-1.5e3,"t":true,"z":null},"event_type":"x"})",
+         R"({"n":-1.5e3,"t":true,"z":null})"},
+        // A string ending in an escaped backslash, then one that is only an escaped quote.
+        {R"({"event_type":"x","event_data":{"p":"C:\\dir\\","q":"\""},"priority":1})",
+         R"({"p":"C:\\dir\\","q":"\""})"},
+        // Duplicate keys: the last event_data wins, as the field loop keeps the last.
+        {R"({"event_type":"x","event_data":{"first":1},"event_data":{"last":2}})",
+         R"({"last":2})"},
+        // A key named with escapes (here event_type) does not confuse the scan.
+        {R"({"event\u005ftype":"x","event_data":{"k":"v"}})", R"({"k":"v"})"},
+        // An escaped event_data key: the scan cannot compare it, the value is re-serialized.
+        {R"({"event_type":"x","event\u005fdata":{ "k" : 1 }})", R"({"k":1})"},
+        {"{\"event_type\":\"x\",\"event_data\":{\"tab\":\"a\\tb\"}\t}\r",
+         R"({"tab":"a\tb"})"},
+    };
+    for (const auto& [line, data] : cases) EXPECT_EQ(ok(line).draft.data_json, data) << line;
 }
 
 TEST_F(request_test, parser_is_reusable_after_errors) {

@@ -38,5 +38,41 @@ TEST(copy_format, copy_text_escapes_only_what_copy_needs) {
     EXPECT_EQ(out, "");
 }
 
+// The scan skips clean 8-byte words: every escaped character at every offset of a word, next
+// to bytes that look alike (other control bytes, 0x7f, bytes with the high bit), in strings
+// of every length up to three words, against a byte-by-byte reference.
+TEST(copy_format, copy_text_escapes_at_every_offset) {
+    auto reference = [](std::string_view s) {
+        std::string r;
+        for (char c : s) {
+            if (c == '\\' || c == '\t' || c == '\n' || c == '\r') {
+                r += '\\';
+                r += c == '\t' ? 't' : c == '\n' ? 'n' : c == '\r' ? 'r' : '\\';
+            } else {
+                r += c;
+            }
+        }
+        return r;
+    };
+    const char specials[] = {'\\', '\t', '\n', '\r'};
+    const char fillers[] = {'a', '\x01', '\x0c', '\x0e', '\x7f', '\x80', '\xdc', '\xff', '[', ']'};
+    for (std::size_t len = 1; len <= 24; ++len) {
+        for (char filler : fillers) {
+            for (char special : specials) {
+                for (std::size_t at = 0; at < len; ++at) {
+                    std::string s(len, filler);
+                    s[at] = special;
+                    std::string out = "prefix";
+                    pg::append_copy_text(out, s);
+                    EXPECT_EQ(out, "prefix" + reference(s)) << "len " << len << " at " << at;
+                }
+                std::string clean(len, filler), out;
+                pg::append_copy_text(out, clean);
+                EXPECT_EQ(out, clean);
+            }
+        }
+    }
+}
+
 }  // namespace
 }  // namespace pubsub
