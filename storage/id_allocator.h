@@ -5,7 +5,9 @@
 // thread with its own connection keeps one spare block ready (nextval() over a
 // generate_series: one round trip per block), so next_id() only takes a mutex and never waits
 // for the network unless both blocks ran dry; then it waits up to `wait_for` and fails with
-// the database error. Thread-safe.
+// the database error. The server folds a block into runs of consecutive ids (usually one:
+// other sessions rarely interleave), so a block costs a few result rows, not one per id.
+// Thread-safe.
 #pragma once
 
 #include <chrono>
@@ -43,18 +45,23 @@ class id_allocator final : public id_source {
     result<event_id> next_id() override;
 
   private:
+    struct id_run {
+        event_id next, last;  // next..last, inclusive
+    };
+
     void run();
-    result<std::vector<event_id>> fetch_block();
+    result<std::vector<id_run>> fetch_block();
+    void add_runs(const std::vector<id_run>& runs);  // with mu_ held
 
     id_allocator_options opts_;
     std::mutex mu_;
-    std::condition_variable need_block_;        // wakes the refill thread
-    std::condition_variable have_block_;        // wakes callers waiting for ids
-    std::deque<std::vector<event_id>> blocks_;  // guarded by mu_; front is in use
-    std::size_t next_index_ = 0;                // into blocks_.front(); guarded by mu_
-    std::string last_error_;                    // guarded by mu_
-    bool stopping_ = false;                     // guarded by mu_
-    std::optional<pg::connection> conn_;        // start() first, then the refill thread only
+    std::condition_variable need_block_;  // wakes the refill thread
+    std::condition_variable have_block_;  // wakes callers waiting for ids
+    std::deque<id_run> runs_;             // guarded by mu_; front is in use
+    std::int64_t available_ = 0;          // ids in runs_; guarded by mu_
+    std::string last_error_;              // guarded by mu_
+    bool stopping_ = false;               // guarded by mu_
+    std::optional<pg::connection> conn_;  // start() first, then the refill thread only
     std::thread thread_;
 };
 
