@@ -55,7 +55,11 @@ void router::stop(std::chrono::steady_clock::time_point drain_deadline) noexcept
 void router::enqueue(event_ptr ev) {
     queues_.push(std::move(ev));
     enqueued_.fetch_add(1, std::memory_order_relaxed);
-    if (inline_open_.load(std::memory_order_acquire)) {
+    // Only while the dispatch thread waits for work: when it is busy with a backlog, it will
+    // reach this event soon anyway, and the caller (a door's only thread) had better go on
+    // reading.
+    if (inline_open_.load(std::memory_order_acquire) &&
+        dispatcher_idle_.load(std::memory_order_relaxed)) {
         std::unique_lock lock(dispatch_mu_, std::try_to_lock);
         if (lock.owns_lock()) {
             dispatch_one();
@@ -137,9 +141,11 @@ void router::run() {
         }
         if (!dispatched) {
             if (stopping_.load(std::memory_order_acquire)) return;  // drained
+            dispatcher_idle_.store(true, std::memory_order_relaxed);
             wake_.wait([this] {
                 return !queues_.empty_approx() || stopping_.load(std::memory_order_acquire);
             });
+            dispatcher_idle_.store(false, std::memory_order_relaxed);
         }
     }
 }

@@ -8,12 +8,14 @@
 // set_subscribers(); the dispatch thread picks it up on its next event.
 // Dispatch on enqueue (router_options::dispatch_on_enqueue, on by default): whoever holds
 // dispatch_mu_ pops and dispatches, and holds it for one event at a time. The dispatch thread
-// takes it (blocking) for each event; enqueue() only try_lock()s it, and when it is free (the
-// dispatch thread is idle, spinning or asleep) dispatches ONE event itself, on the caller's
-// thread, instead of waking the dispatch thread: for a steady trickle this saves a thread hop
-// (a futex wake and a context switch) per event. Each pop, on any thread, still serves the
-// most urgent queued event (the fairness state is guarded by the same mutex), so priority
-// order is the same as with the dispatch thread alone; what is left queued wakes it as before.
+// takes it (blocking) for each event; enqueue() only try_lock()s it, and only while the dispatch
+// thread waits for work (spinning or asleep; while it works through a backlog the caller goes
+// on, so a door's thread keeps reading at full speed). With the mutex, enqueue() dispatches ONE
+// event itself, on the caller's thread, instead of waking the dispatch thread: for a steady
+// trickle this saves a thread hop (a futex wake and a context switch) per event. Each pop, on
+// any thread, still serves the most urgent queued event (the fairness state is guarded by the
+// same mutex), so priority order is the same as with the dispatch thread alone; what is left
+// queued wakes the dispatch thread as before.
 // The caller's cost is bounded: one match plus the submits of one event (the delivery_sink
 // never blocks; pool_set may run an in-process handler such as noop inline). Only while the
 // router is started and not stopping.
@@ -154,6 +156,9 @@ class router {
     subscriber_snapshot dispatch_snap_;               // guarded by dispatch_mu_
     // True from start() until stop() begins: enqueue() may dispatch (release/acquire).
     std::atomic<bool> inline_open_{false};
+    // True while the dispatch thread waits for work. Relaxed: only a hint for enqueue(); the
+    // mutex and the wakeup carry the correctness.
+    std::atomic<bool> dispatcher_idle_{false};
     // The snapshot is swapped under snapshot_mu_ and announced by bumping snapshot_version_
     // (release); the dispatch thread re-reads it under the mutex only when the version it
     // saw (acquire) changed, so routing takes no lock per event. (libstdc++ 12's
