@@ -64,8 +64,8 @@ void router::enqueue(event_ptr ev) {
         if (lock.owns_lock()) {
             dispatch_one();
             lock.unlock();
-            // Whatever is still queued (pushed meanwhile) is the dispatch thread's; it may be
-            // asleep, since it left its wait only for work.
+            // Anything still queued (pushed meanwhile by another thread, or our own event when
+            // we popped a more urgent one) is left to the dispatch thread, which may be asleep.
             if (queues_.empty_approx()) return;
         }
     }

@@ -18,7 +18,8 @@
 // queued wakes the dispatch thread as before.
 // The caller's cost is bounded: one match plus the submits of one event (the delivery_sink
 // never blocks; pool_set may run an in-process handler such as noop inline). Only while the
-// router is started and not stopping.
+// router is started and not stopping (an enqueue() racing with stop() may still dispatch the
+// one event on its thread: callers stop their doors before the router, as pubsubd does).
 // Lifecycle: start() spawns the thread; stop(deadline) stops intake, dispatches what is queued
 // until the deadline, then joins; idempotent and noexcept. Events left queued at the deadline
 // stay `pending` in the table and are resumed on the next start.
