@@ -16,6 +16,12 @@ struct pool_set::pool {
     moodycamel::BlockingConcurrentQueue<delivery> queue;
     std::vector<std::thread> threads;
     std::atomic<bool> past_deadline{false};
+    // In-process runner (see In-process runners in the header): set before start(), then const.
+    bool inline_runner = false;
+    std::atomic<bool> inline_open{false};  // started and not stopping (release/acquire)
+    // Inline attempts under way (raised before the swap, lowered after the run or a failed
+    // swap; seq_cst). A count, not a flag: a failed attempt must not hide a running one.
+    std::atomic<int> inline_active{0};
     // Counters: relaxed, for reporting only.
     std::atomic<std::uint64_t> started{0}, succeeded{0}, failed{0}, retried{0};
     std::atomic<int> busy{0};
@@ -64,6 +70,7 @@ void pool_set::configure(job_type type, std::shared_ptr<job_runner> runner, int 
     auto& p = *pools_[static_cast<std::size_t>(type)];
     p.runner = std::move(runner);
     p.thread_count = threads < 1 ? 1 : threads;
+    p.inline_runner = p.runner && p.runner->runs_inline();
 }
 
 void pool_set::start() {
@@ -72,6 +79,7 @@ void pool_set::start() {
         for (int i = 0; i < p->thread_count; ++i) {
             p->threads.emplace_back([this, raw = p.get()] { work(*raw); });
         }
+        p->inline_open.store(p->inline_runner, std::memory_order_release);
     }
     scheduler_.start();
 }
@@ -81,7 +89,12 @@ void pool_set::work(pool& p) {
     for (;;) {
         delivery d;
         p.queue.wait_dequeue(token, d);
-        if (!d.group) return;                                                 // terminate message
+        if (!d.group) return;  // terminate message
+        // A retry re-queued during an inline run waits for it: the pool's thread count stays
+        // the bound on what runs at once (see In-process runners).
+        while (p.inline_runner && p.inline_active.load(std::memory_order_seq_cst) > 0) {
+            std::this_thread::yield();
+        }
         if (!p.past_deadline.load(std::memory_order_acquire)) run_one(p, d);  // else: resumed later
         release(p);
     }
@@ -145,6 +158,7 @@ void pool_set::stop(steady::time_point deadline) noexcept {
     }
     for (auto& p : pools_) {
         if (p->threads.empty()) continue;
+        p->inline_open.store(false, std::memory_order_release);
         p->past_deadline.store(true, std::memory_order_release);
         for (std::size_t i = 0; i < p->threads.size(); ++i) p->queue.enqueue(delivery{});
     }
@@ -161,7 +175,27 @@ void pool_set::submit(delivery d) {
         !apply_resume(d)) {
         return;
     }
+    if (run_inline(d)) return;
     enqueue(std::move(d));
+}
+
+// inline_active is raised before the compare-and-swap and a pool thread reads it after taking a
+// delivery, all seq_cst: if that delivery's in_flight increment came after our swap (else the
+// swap fails), the thread's read comes after our store and sees the run (or its end).
+bool pool_set::run_inline(delivery& d) {
+    auto& p = pool_of(d);
+    if (!p.inline_runner || !p.inline_open.load(std::memory_order_acquire)) return false;
+    p.inline_active.fetch_add(1, std::memory_order_seq_cst);
+    std::int64_t idle = 0;
+    if (!p.in_flight.compare_exchange_strong(idle, 1, std::memory_order_seq_cst)) {
+        p.inline_active.fetch_sub(1, std::memory_order_seq_cst);
+        return false;
+    }
+    if (full_mark_ == 1) refresh_full(p);  // a limit of one is reached by this run alone
+    run_one(p, d);
+    p.inline_active.fetch_sub(1, std::memory_order_seq_cst);
+    release(p);
+    return true;
 }
 
 // The count changes seq_cst (it also publishes a delivery's completion to stop()) and the mask

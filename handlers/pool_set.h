@@ -34,6 +34,16 @@
 // dropped. The bound may be overshot by what was admitted before it was reached (at most the
 // router queue times the fan-out, plus one claim batch), never without limit.
 //
+// In-process runners (job_runner::runs_inline(), i.e. noop) skip the hop to a pool thread when
+// they can: submit() runs the delivery on the calling (dispatch) thread if that pool is started
+// and holds nothing queued or running (its in_flight count goes 0 -> 1 by compare-and-swap, and
+// counts the inline run like any other). Nothing is overtaken (the pool was empty, and the
+// router hands deliveries over in its priority order), and the pool never runs more deliveries
+// at once than it has threads: while an inline run holds in_flight no new one can start, and a
+// pool thread that takes a delivery re-queued meanwhile by the retry scheduler waits for the
+// inline run to end (inline_active, a count, seq_cst on both sides, see run_inline()). A delivery
+// that cannot run inline is queued as usual.
+//
 // Lifecycle (spdlog's thread pool): start() spawns; stop(deadline) drops scheduled retries (they
 // are persisted and resumed at the next start), lets queued deliveries run until the deadline,
 // then posts one terminate per thread and joins them. Deliveries still queued after that are
@@ -119,7 +129,8 @@ class pool_set final : public delivery_sink, public delivery_pressure {
     void work(pool& p);
     void run_one(pool& p, delivery& d);
     void enqueue(delivery d);
-    void release(pool& p);  // a delivery left the pool's count
+    bool run_inline(delivery& d);  // false: not run (see In-process runners), d untouched
+    void release(pool& p);         // a delivery left the pool's count
     void refresh_full(pool& p);
     bool apply_resume(delivery& d);  // false: the delivery was consumed (skipped or scheduled)
     bool is_cancelled(const delivery& d) const;

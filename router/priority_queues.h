@@ -1,7 +1,8 @@
 // priority_queues: one lock-free queue per priority (1..10, 10 the most urgent).
 //
 // DESIGN: each priority is a moodycamel::ConcurrentQueue<event_ptr>; producers (the doors, any
-// thread) push without locks; exactly one consumer (the router's dispatch thread) pops.
+// thread) push without locks; one consumer at a time pops (the router serialises its pops with
+// its dispatch mutex, see router.h).
 // Order is FIFO per producer within a priority, not across producers (ConcurrentQueue's rule).
 //
 // Starvation policy ("urgent first, nobody starves"): pop() serves the most urgent non-empty
@@ -9,7 +10,8 @@
 // non-empty priority at or above a rotating floor. So under a flood of priority-10 events every
 // other non-empty priority still gets at least one pop in every 16 * 10 = 160, and priority 10
 // keeps at least 15 of every 16 pops.
-// Thread-safety: push() and size_approx() from any thread; pop() from the one consumer only.
+// Thread-safety: push() and size_approx() from any thread; pop() from one consumer at a time
+// (calls ordered by a mutex or a single thread: pop() keeps unsynchronised fairness state).
 #pragma once
 
 #include <array>

@@ -29,7 +29,8 @@ router::router(router_options opts, transition_log& log, delivery_sink& sink)
       sink_(sink),
       pressure_(opts.pressure),
       instance_(next_instance.fetch_add(1, std::memory_order_relaxed)),
-      queues_(opts.fairness_period) {
+      queues_(opts.fairness_period),
+      dispatch_on_enqueue_(opts.dispatch_on_enqueue) {
     snapshot_ = build_snapshot({});
     reach_ = std::make_shared<const job_type_reach>();
 }
@@ -39,10 +40,12 @@ router::~router() { stop(std::chrono::steady_clock::now()); }
 void router::start() {
     if (thread_.joinable()) return;
     thread_ = std::thread([this] { run(); });
+    inline_open_.store(dispatch_on_enqueue_, std::memory_order_release);
 }
 
 void router::stop(std::chrono::steady_clock::time_point drain_deadline) noexcept {
     if (!thread_.joinable()) return;
+    inline_open_.store(false, std::memory_order_release);
     deadline_ = drain_deadline;  // read by the dispatch thread after it sees stopping_
     stopping_.store(true, std::memory_order_release);
     wake_.notify();
@@ -52,6 +55,20 @@ void router::stop(std::chrono::steady_clock::time_point drain_deadline) noexcept
 void router::enqueue(event_ptr ev) {
     queues_.push(std::move(ev));
     enqueued_.fetch_add(1, std::memory_order_relaxed);
+    // Only while the dispatch thread waits for work: when it is busy with a backlog, it will
+    // reach this event soon anyway, and the caller (a door's only thread) had better go on
+    // reading.
+    if (inline_open_.load(std::memory_order_acquire) &&
+        dispatcher_idle_.load(std::memory_order_relaxed)) {
+        std::unique_lock lock(dispatch_mu_, std::try_to_lock);
+        if (lock.owns_lock()) {
+            dispatch_one();
+            lock.unlock();
+            // Anything still queued (pushed meanwhile by another thread, or our own event when
+            // we popped a more urgent one) is left to the dispatch thread, which may be asleep.
+            if (queues_.empty_approx()) return;
+        }
+    }
     wake_.notify();
 }
 
@@ -112,29 +129,37 @@ router_counters router::counters() const {
 }
 
 void router::run() {
-    std::vector<std::uint32_t> scratch;
-    std::uint64_t seen_version = ~std::uint64_t{0};
-    subscriber_snapshot snap;
     for (;;) {
         if (stopping_.load(std::memory_order_acquire) &&
             std::chrono::steady_clock::now() >= deadline_) {
             return;
         }
-        event_ptr ev = queues_.pop();
-        if (!ev) {
+        bool dispatched;
+        {
+            std::lock_guard lock(dispatch_mu_);
+            dispatched = dispatch_one();
+        }
+        if (!dispatched) {
             if (stopping_.load(std::memory_order_acquire)) return;  // drained
+            dispatcher_idle_.store(true, std::memory_order_relaxed);
             wake_.wait([this] {
                 return !queues_.empty_approx() || stopping_.load(std::memory_order_acquire);
             });
-            continue;
+            dispatcher_idle_.store(false, std::memory_order_relaxed);
         }
-        auto version = snapshot_version_.load(std::memory_order_acquire);
-        if (version != seen_version) {
-            snap = subscribers();
-            seen_version = version;
-        }
-        dispatch(ev, *snap, snap, scratch);
     }
+}
+
+bool router::dispatch_one() {
+    event_ptr ev = queues_.pop();
+    if (!ev) return false;
+    auto version = snapshot_version_.load(std::memory_order_acquire);
+    if (version != seen_version_) {
+        dispatch_snap_ = subscribers();
+        seen_version_ = version;
+    }
+    dispatch(ev, *dispatch_snap_, dispatch_snap_, scratch_);
+    return true;
 }
 
 void router::dispatch(const event_ptr& ev, const subscriber_set& set,

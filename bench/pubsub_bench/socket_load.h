@@ -4,7 +4,8 @@
 // to lines by order (the door answers in order) and stamps ack times.
 //
 // Pacing: with rate R in total, line k of producer p is due at t0 + (k * P + p) / R; the writer
-// sleeps until the next line is due and sends every line already due in one write(). send_us
+// sleeps until the next line is due (timer slack 1 ns, so the sleep ends on time without
+// spinning) and sends every line already due in one write(). send_us
 // is taken just before that write(); intended_us is the schedule slot, so the client's own lag
 // (pacing_lag = send - intended) is visible apart from the daemon's latency.
 // Blocks the caller until every line is answered, the peer closes, or timeout.

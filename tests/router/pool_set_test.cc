@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -72,6 +74,74 @@ TEST(pool_set, noop_runner_completes_every_delivery) {
         EXPECT_EQ(rs[0].status, event_status::processing);
         EXPECT_EQ(rs[1].status, event_status::completed);
     }
+}
+
+// An in-process runner that notes the threads it ran on; it can be held to keep the pool busy.
+class inline_runner final : public job_runner {
+  public:
+    run_outcome run(const delivery&) override {
+        {
+            std::lock_guard lock(mu);
+            threads.push_back(std::this_thread::get_id());
+        }
+        ++running;
+        max_running = std::max(max_running.load(), running.load());
+        while (hold.load()) std::this_thread::yield();
+        --running;
+        return {};
+    }
+    bool runs_inline() const override { return true; }
+    std::mutex mu;
+    std::vector<std::thread::id> threads;  // guarded by mu
+    std::atomic<bool> hold{false};
+    std::atomic<int> running{0}, max_running{0};
+};
+
+// A noop pool of one thread around an inline_runner, not started.
+struct inline_pool {
+    inline_pool() { pools.configure(job_type::noop, runner, 1); }
+    memory_log log;
+    pool_set pools;
+    std::shared_ptr<inline_runner> runner = std::make_shared<inline_runner>();
+};
+
+TEST(pool_set, in_process_runner_runs_on_the_submitting_thread_when_its_pool_is_idle) {
+    inline_pool f;
+    auto& [log, pools, runner] = f;
+    pools.start();
+    pools.submit(one(log, 1, job_type::noop));
+    // Ran inline: finished before submit() returned, on this thread.
+    EXPECT_EQ(pools.counters(job_type::noop).succeeded, 1u);
+    {
+        std::lock_guard lock(runner->mu);
+        ASSERT_EQ(runner->threads.size(), 1u);
+        EXPECT_EQ(runner->threads[0], std::this_thread::get_id());
+    }
+    // While a delivery runs (held on another thread), the next one is queued, not run inline:
+    // the pool's single thread takes it after the first, never two at once.
+    runner->hold = true;
+    std::thread other([&] { pools.submit(one(log, 2, job_type::noop)); });
+    while (runner->running.load() == 0) std::this_thread::yield();
+    pools.submit(one(log, 3, job_type::noop));
+    EXPECT_EQ(pools.counters(job_type::noop).succeeded, 1u);  // 2 is held, 3 is queued
+    runner->hold = false;
+    other.join();
+    ASSERT_TRUE(log.wait_for_finals(3));
+    pools.stop(far_deadline());
+    EXPECT_EQ(runner->max_running.load(), 1);
+    std::lock_guard lock(runner->mu);
+    ASSERT_EQ(runner->threads.size(), 3u);
+    EXPECT_NE(runner->threads[2], std::this_thread::get_id());  // 3 ran on the pool thread
+}
+
+TEST(pool_set, in_process_runner_before_start_stays_queued) {
+    inline_pool f;
+    auto& [log, pools, runner] = f;
+    pools.submit(one(log, 1, job_type::noop));
+    EXPECT_EQ(pools.counters(job_type::noop).started, 0u);
+    pools.start();
+    ASSERT_TRUE(log.wait_for_finals(1));
+    pools.stop(far_deadline());
 }
 
 TEST(pool_set, failing_runner_fails_the_event_with_its_error) {

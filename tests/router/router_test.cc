@@ -99,11 +99,15 @@ std::map<event_id, test::recorded> finals_once(const memory_log& log) {
     return out;
 }
 
-TEST(router, n_events_m_subscribers_complete_exactly_once) {
+// Run with both dispatch paths: enqueue() dispatching on the producers' threads when the lock
+// is free (the default), and the dispatch thread alone.
+void run_exactly_once(bool dispatch_on_enqueue) {
     constexpr int producers = 3, per_producer = 1000, n = producers * per_producer;
     memory_log log;
     thread_sink sink(4);
-    router r({}, log, sink);
+    router_options ro;
+    ro.dispatch_on_enqueue = dispatch_on_enqueue;
+    router r(ro, log, sink);
     r.set_subscribers(build_snapshot({make_sub(1, "a"), make_sub(2, "a"), make_sub(3, "a"),
                                       make_sub(4, "*"), make_sub(5, "other")}));
     r.start();
@@ -143,6 +147,11 @@ TEST(router, n_events_m_subscribers_complete_exactly_once) {
     EXPECT_EQ(c.deliveries, static_cast<std::uint64_t>(n) * 4);
     EXPECT_EQ(c.unmatched, 0u);
     EXPECT_EQ(r.depth(), 0u);
+}
+
+TEST(router, n_events_m_subscribers_complete_exactly_once) { run_exactly_once(true); }
+TEST(router, n_events_complete_exactly_once_with_the_dispatch_thread_alone) {
+    run_exactly_once(false);
 }
 
 TEST(router, unmatched_events_complete_with_no_matching_subscriber) {

@@ -50,11 +50,11 @@ constexpr int stress_per_producer = 20000;  // ThreadSanitizer is ~20x slower
 constexpr int stress_per_producer = 100000;
 #endif
 
-void run_stress(int spin_rounds) {
+void run_stress(long spin_ns) {
     constexpr int producers = 4, per_producer = stress_per_producer;
     constexpr long total = static_cast<long>(producers) * per_producer;
     wakeup w;
-    w.set_spin_rounds(spin_rounds);
+    w.set_max_spin(std::chrono::nanoseconds(spin_ns));
     moodycamel::ConcurrentQueue<int> work;
     std::vector<std::thread> threads;
     for (int p = 0; p < producers; ++p) {
@@ -85,7 +85,7 @@ void run_stress(int spin_rounds) {
 }
 
 TEST(wakeup, four_producers_no_lost_wakeup_sleeping_consumer) { run_stress(0); }
-TEST(wakeup, four_producers_no_lost_wakeup_default_spin) { run_stress(64); }
+TEST(wakeup, four_producers_no_lost_wakeup_default_spin) { run_stress(4000); }
 
 TEST(wakeup, wait_returns_at_once_when_work_is_there) {
     wakeup w;
@@ -99,7 +99,7 @@ TEST(wakeup, wait_returns_at_once_when_work_is_there) {
 
 TEST(wakeup, stop_wakes_a_sleeping_consumer) {
     wakeup w;
-    w.set_spin_rounds(0);
+    w.set_max_spin(std::chrono::nanoseconds(0));
     std::atomic<bool> returned{false};
     std::thread consumer([&] {
         w.wait([] { return false; });
@@ -117,7 +117,7 @@ TEST(wakeup, stop_wakes_a_sleeping_consumer) {
 TEST(wakeup, single_notify_wakes_the_sleeper) {
     for (int round = 0; round < 200; ++round) {
         wakeup w;
-        w.set_spin_rounds(0);
+        w.set_max_spin(std::chrono::nanoseconds(0));
         std::atomic<bool> flag{false};
         std::thread consumer([&] { w.wait([&] { return flag.load(); }); });
         if (round % 2 == 0) std::this_thread::yield();

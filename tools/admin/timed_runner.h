@@ -20,6 +20,7 @@ class timed_runner final : public job_runner {
         : inner_(std::move(inner)), metrics_(metrics) {}
 
     run_outcome run(const delivery& d) override;
+    bool runs_inline() const override { return inner_ && inner_->runs_inline(); }
 
   private:
     std::shared_ptr<job_runner> inner_;
