@@ -26,7 +26,7 @@ using posting_span = std::span<const std::uint32_t>;
 class hashed_postings;
 // One pending look-up of an event value's hash. The matcher collects every probe of an event
 // before resolving any, so that the cache misses of different probes overlap instead of
-// following each other (each probe is a chain: filter word, table cell, list, candidate).
+// following each other (each probe is a chain: table cell, list, candidate).
 struct hash_probe {
     const hashed_postings* postings;
     std::uint64_t hash;
@@ -42,16 +42,14 @@ class hashed_postings {
     void add(std::uint64_t h, std::uint32_t sub);
     void finish();
     bool empty() const { return bloom_.empty(); }
-    // Three steps of a look-up, for the matcher to interleave across probes: queue (and
-    // prefetch the filter word), then may_hold (prefetching the table cell), then find.
+    // Two steps of a look-up, for the matcher to interleave across probes: queue (which tests
+    // the filter, small enough to stay in cache, and prefetches the table cell of a hash that
+    // passes), then find. Most probes (every 3-byte substring of a string, for globs) stop at
+    // the filter, so only the few that pass are kept.
     void queue(std::uint64_t h, probe_list& out) const {
-        __builtin_prefetch(&bloom_[(h >> 6) & bloom_mask_]);
-        out.push_back({this, h});
-    }
-    bool may_hold(std::uint64_t h) const {
-        if (!(bloom_[(h >> 6) & bloom_mask_] >> (h & 63) & 1)) return false;
+        if (!(bloom_[(h >> 6) & bloom_mask_] >> (h & 63) & 1)) return;
         table_.prefetch(h);
-        return true;
+        out.push_back({this, h});
     }
     template <class F>
     [[gnu::always_inline]] inline void find(std::uint64_t h, F&& f) const {

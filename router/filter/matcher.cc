@@ -61,10 +61,10 @@ const compiled_matcher::program* compiled_matcher::program_for(std::string_view 
 }
 
 // The probes run in stages so that the memory loads of one event overlap: every hash probe of
-// every value is queued first (prefetching its filter word), then filtered (prefetching its
-// table cell), then resolved into posting lists (prefetching lists longer than one), then the
-// lists are gathered into candidates (prefetching each candidate's whole run), and only then
-// is each candidate checked. Done one probe at a time, each step waits for the previous miss.
+// every value is tested against its filter first (prefetching the table cell of those that
+// pass), then resolved into posting lists (prefetching lists longer than one), then the lists
+// are gathered into candidates (prefetching each candidate's whole run), and only then is each
+// candidate checked. Done one probe at a time, each step waits for the previous miss.
 void compiled_matcher::match(const event_view& e, match_scratch& scratch,
                              std::vector<std::uint32_t>& out) const {
     const program* p = program_for(e.type);
@@ -101,12 +101,8 @@ void compiled_matcher::match(const event_view& e, match_scratch& scratch,
             idx.infix.probe(items[k].s, s.probes);
         }
     }
-    std::size_t live = 0;
     for (const hash_probe& q : s.probes) {
-        if (q.postings->may_hold(q.hash)) s.probes[live++] = q;
-    }
-    for (std::size_t k = 0; k < live; ++k) {
-        s.probes[k].postings->find(s.probes[k].hash, [&](posting_span list) {
+        q.postings->find(q.hash, [&](posting_span list) {
             if (list.size() == 1) return gather(list[0]);
             __builtin_prefetch(list.data());
             s.lists.push_back(list);
