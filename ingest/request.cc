@@ -5,6 +5,8 @@
 #include <array>
 #include <cstring>
 
+#include "ingest/json_type_name.h"
+
 namespace pubsub {
 
 struct request_parser::impl {
@@ -16,32 +18,11 @@ request_parser::~request_parser() = default;
 
 namespace {
 
-std::string type_name(simdjson::dom::element_type t) {
-    using simdjson::dom::element_type;
-    switch (t) {
-        case element_type::ARRAY:
-            return "an array";
-        case element_type::OBJECT:
-            return "an object";
-        case element_type::INT64:
-        case element_type::UINT64:
-        case element_type::DOUBLE:
-            return "a number";
-        case element_type::STRING:
-            return "a string";
-        case element_type::BOOL:
-            return "a boolean";
-        case element_type::NULL_VALUE:
-            return "null";
-    }
-    return "something else";
-}
-
 status read_priority(simdjson::dom::element v, int& out) {
     int64_t p = 0;
     if (v.get_int64().get(p) != simdjson::SUCCESS) {
         double d = 0;
-        std::string got = type_name(v.type());
+        std::string got = json_type_name(v.type());
         if (v.get_double().get(d) == simdjson::SUCCESS) got = std::to_string(d);
         return status::error("priority must be an integer from 1 to 10 (got " + got + ")");
     }
@@ -158,7 +139,7 @@ result<parsed_request> request_parser::parse(std::string_view line) {
     }
     simdjson::dom::object obj;
     if (doc.get_object().get(obj) != simdjson::SUCCESS) {
-        return status::error("request must be a JSON object, got " + type_name(doc.type()));
+        return status::error("request must be a JSON object, got " + json_type_name(doc.type()));
     }
     parsed_request req;
     bool have_type = false, raw_data = false;
@@ -176,13 +157,14 @@ result<parsed_request> request_parser::parse(std::string_view line) {
         } else if (key == "event_source") {
             std::string_view s;
             if (v.get_string().get(s) != simdjson::SUCCESS) {
-                return status::error("event_source must be a string, got " + type_name(v.type()));
+                return status::error("event_source must be a string, got " +
+                                     json_type_name(v.type()));
             }
             req.draft.source = s;
         } else if (key == "event_data") {
             if (!v.is_object()) {
                 return status::error("event_data must be a JSON object, got " +
-                                     type_name(v.type()));
+                                     json_type_name(v.type()));
             }
             raw_data = true;
             data_value = v;

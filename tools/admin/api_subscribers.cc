@@ -1,6 +1,7 @@
 // admin_api: the subscriber routes and live filter validation.
 #include <simdjson.h>
 
+#include "ingest/json_type_name.h"
 #include "router/json_text.h"
 #include "router/matcher.h"
 #include "storage/subscriber_store.h"
@@ -19,26 +20,9 @@ struct subscriber_body {
     bool config_id_null = false;
 };
 
-std::string type_name(element_type t) {
-    switch (t) {
-        case element_type::ARRAY:
-            return "an array";
-        case element_type::OBJECT:
-            return "an object";
-        case element_type::STRING:
-            return "a string";
-        case element_type::BOOL:
-            return "a boolean";
-        case element_type::NULL_VALUE:
-            return "null";
-        default:
-            return "a number";
-    }
-}
-
 status want(element v, element_type t, const std::string& key, const char* what) {
     if (v.type() == t || (t == element_type::INT64 && v.type() == element_type::UINT64)) return {};
-    return status::error(key + ": expected " + what + ", got " + type_name(v.type()));
+    return status::error(key + ": expected " + what + ", got " + json_type_name(v.type()));
 }
 
 // event_filter may be an object or a JSON text (what the form's textarea holds).
@@ -53,7 +37,7 @@ status read_filter(element v, std::string& out) {
         return {};
     }
     return status::error("event_filter: expected an object (or its JSON text), got " +
-                         type_name(v.type()));
+                         json_type_name(v.type()));
 }
 
 status read_int(element v, const std::string& key, int min, int& out) {
@@ -126,7 +110,7 @@ result<subscriber_body> parse_body(const std::string& body) {
         return status::error(std::string("malformed JSON body: ") + simdjson::error_message(err));
     }
     if (doc.type() != element_type::OBJECT) {
-        return status::error("the body must be a JSON object, got " + type_name(doc.type()));
+        return status::error("the body must be a JSON object, got " + json_type_name(doc.type()));
     }
     subscriber_body b;
     simdjson::dom::object obj = doc.get_object().value();
