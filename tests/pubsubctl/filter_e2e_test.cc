@@ -15,15 +15,14 @@
 
 #include "tests/e2e/e2e_env.h"
 #include "tests/pubsubctl/run_ctl.h"
+#include "tests/pubsubctl/seed_filter.h"
 
 namespace pubsub::e2e {
 namespace {
 
 using namespace std::chrono_literals;
+using test::seed_filter;
 namespace fs = std::filesystem;
-
-constexpr const char* seed_filter =
-    R"({"event_data.config_name": "sales_*", "event_data.records_loaded": {"$gt": 0}})";
 
 class filter_e2e : public e2e_test {
   protected:

@@ -4,12 +4,10 @@
 
 #include "storage/subscriber_store.h"
 #include "tests/pubsubctl/run_ctl.h"
+#include "tests/pubsubctl/seed_filter.h"
 
 namespace pubsub::test {
 namespace {
-
-constexpr const char* seed_filter =
-    R"({"event_data.config_name": "sales_*", "event_data.records_loaded": {"$gt": 0}})";
 
 class match_test : public ctl_test {
   protected:
