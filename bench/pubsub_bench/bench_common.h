@@ -49,6 +49,7 @@ struct bench_options {
     std::string handler = "noop";  // noop | sleep (RSS under saturated handlers)
     int sleep_ms = 1000;           // handler sleep in `sleep` mode
     int timeout_s = 300;           // bound on every wait
+    int soak_s = 0;                // > 0: the soak mode (soak.h) for this many seconds
     // Baselines
     bool sql_queue = true;
     bool copy_limit = true;

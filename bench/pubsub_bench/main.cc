@@ -17,6 +17,7 @@
 #include "bench/pubsub_bench/baselines.h"
 #include "bench/pubsub_bench/daemon_control.h"
 #include "bench/pubsub_bench/report.h"
+#include "bench/pubsub_bench/soak.h"
 #include "bench/pubsub_bench/socket_load.h"
 #include "bench/pubsub_bench/table_watch.h"
 
@@ -216,6 +217,60 @@ double run_pubsub(const bench_options& opt, run_context& ctx, bench_report& rep,
     return e2e;
 }
 
+// The soak phase: the series of daemon RSS and open fds, a row every tenth of the run.
+void run_soak_phase(const bench_options& opt, run_context& ctx, bench_report& rep,
+                    json_object& j) {
+    auto s = run_soak(opt, ctx.socket_path, ctx.daemon.pid(), opt.soak_s);
+    if (s.errors) rep.errors.push_back("soak load: " + std::to_string(s.errors) + " refused (" +
+                                       s.first_error + ")");
+    std::string series = "[";
+    std::size_t step = std::max<std::size_t>(1, s.samples.size() / 10);
+    std::int64_t peak_rss = 0, peak_fds = 0;
+    for (std::size_t i = 0; i < s.samples.size(); ++i) {
+        const auto& x = s.samples[i];
+        peak_rss = std::max(peak_rss, x.process.rss_kb);
+        peak_fds = std::max(peak_fds, x.open_fds);
+        series += (i ? "," : "") + json_object()
+                                       .num("t_s", x.t_s)
+                                       .num("rss_kb", x.process.rss_kb)
+                                       .num("open_fds", x.open_fds)
+                                       .num("threads", x.process.threads)
+                                       .done();
+        if (i % step == 0 || i + 1 == s.samples.size()) {
+            rep.facts.push_back({"soak t=" + fixed(x.t_s, 0) + " s",
+                                 "RSS " + std::to_string(x.process.rss_kb) + " KiB, " +
+                                     std::to_string(x.open_fds) + " fds, " +
+                                     std::to_string(x.process.threads) + " threads"});
+        }
+    }
+    const auto& first = s.samples.front();
+    const auto& last = s.samples.back();
+    rep.facts.push_back({"soak RSS start / peak / end",
+                         std::to_string(first.process.rss_kb) + " / " + std::to_string(peak_rss) +
+                             " / " + std::to_string(last.process.rss_kb) + " KiB"});
+    rep.facts.push_back({"soak open fds start / peak / end",
+                         std::to_string(first.open_fds) + " / " + std::to_string(peak_fds) + " / " +
+                             std::to_string(last.open_fds)});
+    rep.facts.push_back({"soak hostile rounds / unread bytes",
+                         std::to_string(s.hostile_rounds) + " / " +
+                             std::to_string(s.unread_bytes)});
+    rep.rates.push_back({"soak steady load acked", per_s(s.ok, opt.soak_s), double(opt.soak_s),
+                         ""});
+    j.raw("soak", json_object()
+                      .num("seconds", opt.soak_s)
+                      .num("ok", static_cast<double>(s.ok))
+                      .num("errors", static_cast<double>(s.errors))
+                      .num("hostile_rounds", static_cast<double>(s.hostile_rounds))
+                      .num("unread_bytes", static_cast<double>(s.unread_bytes))
+                      .num("rss_start_kb", first.process.rss_kb)
+                      .num("rss_peak_kb", peak_rss)
+                      .num("rss_end_kb", last.process.rss_kb)
+                      .num("fds_start", first.open_fds)
+                      .num("fds_end", last.open_fds)
+                      .raw("samples", series + "]")
+                      .done());
+}
+
 void run_baselines(const bench_options& opt, run_context& ctx, double pubsub_e2e, bench_report& rep,
                    json_object& j) {
     if (ctx.dsn.empty()) return;
@@ -281,6 +336,8 @@ void cleanup(const bench_options& opt, run_context& ctx, bench_report& rep) {
     }
 }
 
+int finish(const bench_options& opt, const bench_report& rep, json_object& j);
+
 int run(const bench_options& opt) {
     run_context ctx;
     bench_report rep;
@@ -308,6 +365,14 @@ int run(const bench_options& opt) {
                              .str("postgresql", m.pg_version)
                              .num("load1", m.load1)
                              .done());
+        if (opt.soak_s > 0) {
+            run_soak_phase(opt, ctx, rep, j);
+            if (int rc = ctx.daemon.stop(opt.timeout_s); rc != 0)
+                rep.errors.push_back("pubsubd exited with " + std::to_string(rc) + " (log " +
+                                     ctx.daemon.log_file() + ")");
+            cleanup(opt, ctx, rep);
+            return finish(opt, rep, j);
+        }
         double e2e = run_pubsub(opt, ctx, rep, j);
         if (ctx.own_daemon && ctx.daemon.pid() > 0) {
             int rc = ctx.daemon.stop(opt.timeout_s);
@@ -319,6 +384,11 @@ int run(const bench_options& opt) {
         rep.errors.push_back(started.message());
     }
     cleanup(opt, ctx, rep);
+    return finish(opt, rep, j);
+}
+
+// Prints the report (table or JSON); the exit code says whether anything went wrong.
+int finish(const bench_options& opt, const bench_report& rep, json_object& j) {
     json_object errs;
     for (std::size_t i = 0; i < rep.errors.size(); ++i) errs.str(std::to_string(i), rep.errors[i]);
     j.raw("errors", errs.done());
@@ -367,6 +437,10 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     app.add_option("--timeout", o.timeout_s, "Bound in seconds on every wait")
         ->capture_default_str();
+    app.add_option("--soak", o.soak_s,
+                   "Soak for SECONDS: steady --rate load (2,000/s when 0) plus hostile clients "
+                   "(never-reading, churn, bad lines); reports daemon RSS and open fds over time")
+        ->check(CLI::Range(1, 7 * 86400));
     app.add_option("--socket", o.socket_path, "Drive this running pubsubd instead of starting one");
     app.add_option("--dsn", o.dsn, "Its database (or: start pubsubd on this database)");
     app.add_option("--schema", o.schema, "Schema of its tables (default bench_<pid> / dba)");
@@ -394,6 +468,11 @@ int main(int argc, char** argv) {
         return app.exit(e);
     } catch (const std::exception& e) {
         std::cerr << "pubsub-bench: bad --priority-mix: " << e.what() << "\n";
+        return 2;
+    }
+    if (o.soak_s > 0 && !o.socket_path.empty()) {
+        std::cerr << "pubsub-bench: --soak starts its own pubsubd (it samples the process); "
+                     "drop --socket\n";
         return 2;
     }
     o.sql_queue = baselines == "all" || baselines == "sql-queue";

@@ -17,10 +17,6 @@
 
 namespace pubsub::bench {
 
-namespace {
-
-constexpr std::size_t write_chunk = 64 * 1024;
-
 int connect_unix(const std::string& path, std::string& error) {
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
@@ -37,6 +33,10 @@ int connect_unix(const std::string& path, std::string& error) {
     }
     return fd;
 }
+
+namespace {
+
+constexpr std::size_t write_chunk = 64 * 1024;
 
 void sleep_until_wall(std::int64_t us) {
     timespec ts{static_cast<time_t>(us / 1'000'000), static_cast<long>(us % 1'000'000) * 1000};

@@ -27,6 +27,9 @@ struct socket_load_result {
     std::int64_t last_ack_us = 0;
 };
 
+// A connected blocking Unix stream socket (close-on-exec), or -1 with `error` set.
+int connect_unix(const std::string& path, std::string& error);
+
 // Event type of every line (the noop subscriber's event_type).
 inline constexpr const char* bench_event_type = "noop";
 
