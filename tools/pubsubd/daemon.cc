@@ -1,6 +1,8 @@
 #include "daemon.h"
 
 #include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -17,10 +19,13 @@
 #include "ingest/notify_door.h"
 #include "ingest/request.h"
 #include "ingest/socket_server.h"
+#include "instance_lock.h"
 #include "logger.h"
 #include "node_info.h"
+#include "reload.h"
 #include "router/intake.h"
 #include "router/router.h"
+#include "storage/database_encoding.h"
 #include "storage/delivery_store.h"
 #include "storage/embedded_pg.h"
 #include "storage/event_actions.h"
@@ -41,14 +46,7 @@ namespace {
 
 using steady = std::chrono::steady_clock;
 
-std::string q(std::string_view v) {
-    std::string out = "\"";
-    for (char c : v) {
-        if (c == '"' || c == '\\') out += '\\';
-        out += c;
-    }
-    return out + "\"";
-}
+std::string q(std::string_view v) { return log_value(v); }
 
 // Connects, retrying until db_wait_s has passed; logs each distinct error once.
 result<pg::connection> connect_with_wait(const std::string& dsn, int wait_s) {
@@ -76,6 +74,76 @@ int wait_for_stop_signal(const sigset_t& set, const std::function<void()>& on_hu
     }
 }
 
+// One pubsubd per data dir (embedded mode) and per socket path, checked before anything else
+// touches either (SPEC 7.4). The data dir is created with embedded_pg's mode (0711 as root, so
+// the server user can reach its cluster; 0700 otherwise).
+result<std::vector<instance_lock>> lock_instance(const daemon_config& cfg) {
+    std::vector<instance_lock> held;
+    if (cfg.dsn.empty()) {
+        std::error_code ec;
+        const std::filesystem::path dir(cfg.data_dir);
+        if (!std::filesystem::exists(dir, ec)) {
+            if (dir.has_parent_path()) std::filesystem::create_directories(dir.parent_path(), ec);
+            const mode_t mode = geteuid() == 0 ? 0711 : 0700;
+            if (::mkdir(dir.c_str(), mode) == 0) ::chmod(dir.c_str(), mode);
+        }
+        auto l = instance_lock::take(dir / "pubsubd.lock", "data dir " + cfg.data_dir);
+        if (!l.ok()) return l.error();
+        held.push_back(std::move(*l));
+    }
+    auto l = instance_lock::take(cfg.socket_path + ".lock", "socket " + cfg.socket_path);
+    if (!l.ok()) return l.error();
+    held.push_back(std::move(*l));
+    return held;
+}
+
+struct runner_setup {
+    job_type type;
+    std::shared_ptr<job_runner> runner;
+    int threads;
+};
+
+// SIGHUP (SPEC 7.4): parses the command line again (config file and environment re-read) and
+// applies what can change while running; names the settings that need a restart.
+template <class MakeRunners>
+void reload_settings(daemon_config& running, pool_set& pools, MakeRunners& make_runners) {
+    auto fresh = parse_config(running.args);
+    if (!fresh.config) {
+        log_line(log_level::error, "SIGHUP: settings not reloaded: " + fresh.message);
+        return;
+    }
+    auto plan = plan_reload(running, *fresh.config);
+    for (const auto& name : plan.need_restart) {
+        log_line(log_level::warn, "setting " + name + " changed; takes effect after a restart",
+                 log_field("setting", name));
+    }
+    log_level level;
+    if (plan.log_level && parse_log_level(fresh.config->log_level, level)) {
+        set_log_level(level);
+        running.log_level = fresh.config->log_level;
+        log_line(log_level::info, "log level changed", log_field("level", running.log_level));
+    } else if (plan.log_level) {
+        log_line(log_level::error, "SIGHUP: --log-level must be debug, info, warn or error",
+                 log_field("got", fresh.config->log_level));
+    }
+    if (!plan.handlers && !plan.concurrency) return;
+    auto runners = make_runners(*fresh.config);
+    if (!runners.ok()) {
+        log_line(log_level::error, "SIGHUP: handlers not reloaded: " + runners.message());
+        return;
+    }
+    for (auto& r : *runners) {
+        if (plan.handlers) pools.set_runner(r.type, r.runner);
+        if (plan.concurrency) pools.set_threads(r.type, r.threads);
+    }
+    running.job_commands = fresh.config->job_commands;
+    running.scripts_dirs = fresh.config->scripts_dirs;
+    running.concurrency = fresh.config->concurrency;
+    log_line(log_level::info, "handlers reloaded",
+             std::string("commands=") + (plan.handlers ? "changed" : "same") +
+                 " concurrency=" + (plan.concurrency ? "changed" : "same"));
+}
+
 }  // namespace
 
 int run_daemon(const daemon_config& cfg) {
@@ -88,6 +156,12 @@ int run_daemon(const daemon_config& cfg) {
     sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
     signal(SIGPIPE, SIG_IGN);
+
+    auto locks = lock_instance(cfg);
+    if (!locks.ok()) {
+        log_line(log_level::error, locks.message());
+        return 1;
+    }
 
     std::optional<embedded_cluster> cluster;
     std::string dsn = cfg.dsn;
@@ -109,13 +183,27 @@ int run_daemon(const daemon_config& cfg) {
         std::filesystem::create_directories(std::filesystem::path(cfg.socket_path).parent_path(),
                                             ec);
     }
+    // A server we found running (left by a pubsubd killed with -9, or started by `pubsub-pg
+    // start`) is adopted but left running at exit: only the process that started it stops it.
     auto stop_cluster = [&] {
-        if (cluster) (void)cluster->stop();
+        if (!cluster) return;
+        if (cluster->started_server()) {
+            (void)cluster->stop();
+        } else {
+            log_line(log_level::info,
+                     "leaving the embedded PostgreSQL running: this process did not start it",
+                     "component=embedded_pg");
+        }
     };
 
     auto conn = connect_with_wait(dsn, cfg.db_wait_s);
     if (!conn.ok()) {
         log_line(log_level::error, conn.message());
+        stop_cluster();
+        return 1;
+    }
+    if (status s = check_database_encoding(*conn); !s.ok()) {
+        log_line(log_level::error, s.message());
         stop_cluster();
         return 1;
     }
@@ -157,25 +245,34 @@ int run_daemon(const daemon_config& cfg) {
     pool_set pools(po);
     config_check configs(dsn, cfg.schema);
     delivery_metrics latencies;  // /metrics histograms, fed by the runners
-    handler_settings hs;
-    hs.scripts_dirs = cfg.scripts_dirs;
-    hs.job_commands = cfg.job_commands;
-    hs.check_config = [&configs](job_type t, std::optional<std::int32_t> id) {
-        return configs.check(t, id);
-    };
-    for (int t = 0; t < job_type_count; ++t) {
-        auto type = static_cast<job_type>(t);
-        auto it = cfg.concurrency.find(type);
-        int threads = it != cfg.concurrency.end() ? it->second : (type == job_type::noop ? 1 : 4);
-        auto runner = make_job_runner(type, hs);
-        if (!runner.ok()) {
-            log_line(log_level::error, runner.message());
-            stop_cluster();
-            return 2;
+    // Runners and thread counts of every job type from c: at start, and again on SIGHUP.
+    auto make_runners = [&](const daemon_config& c) -> result<std::vector<runner_setup>> {
+        handler_settings hs;
+        hs.scripts_dirs = c.scripts_dirs;
+        hs.job_commands = c.job_commands;
+        hs.check_config = [&configs](job_type t, std::optional<std::int32_t> id) {
+            return configs.check(t, id);
+        };
+        std::vector<runner_setup> out;
+        for (int t = 0; t < job_type_count; ++t) {
+            auto type = static_cast<job_type>(t);
+            auto it = c.concurrency.find(type);
+            int threads = it != c.concurrency.end() ? it->second : (type == job_type::noop ? 1 : 4);
+            auto runner = make_job_runner(type, hs);
+            if (!runner.ok()) return runner.error();
+            out.push_back({type,
+                           std::make_shared<admin::timed_runner>(std::move(*runner), latencies),
+                           threads});
         }
-        pools.configure(type, std::make_shared<admin::timed_runner>(std::move(*runner), latencies),
-                        threads);
+        return out;
+    };
+    auto runners = make_runners(cfg);
+    if (!runners.ok()) {
+        log_line(log_level::error, runners.message());
+        stop_cluster();
+        return 2;
     }
+    for (auto& r : *runners) pools.configure(r.type, r.runner, r.threads);
 
     router_options ro;
     ro.deliveries = &wb;
@@ -232,15 +329,11 @@ int run_daemon(const daemon_config& cfg) {
         }
     };
     dbd.set_delivery_hooks({[&pools] { return pools.full_job_types() == 0; }, load_delivery_rows,
-                            [&pools](const std::string& payload) {
-                                auto space = payload.find(' ');
-                                if (space == std::string::npos) return;
-                                event_id id = std::atoll(payload.c_str() + space + 1);
-                                if (payload.compare(0, space, "cancel") == 0) pools.cancel(id);
-                                if (payload.compare(0, space, "retry") == 0)
-                                    pools.forget_cancel(id);
-                                log_line(log_level::info, "event action",
-                                         "action=\"" + payload + "\"");
+                            [&pools](event_id id, bool cancelled) {
+                                if (!cancelled) return pools.forget_cancel(id);
+                                pools.cancel(id);
+                                log_line(log_level::info, "event cancelled by an operator",
+                                         "event_id=" + std::to_string(id));
                             }});
 
     wb.start();
@@ -295,8 +388,10 @@ int run_daemon(const daemon_config& cfg) {
              "socket=" + q(cfg.socket_path) + " schema=" + q(cfg.schema) +
                  " node=" + q(node.node_id) + (cluster ? " embedded=true" : " embedded=false"));
 
+    daemon_config running = cfg;  // the settings in effect; SIGHUP changes the reloadable ones
     int sig = wait_for_stop_signal(set, [&] {
-        log_line(log_level::info, "SIGHUP: reloading subscribers");
+        log_line(log_level::info, "SIGHUP: reloading subscribers and settings");
+        reload_settings(running, pools, make_runners);
         auto c = pg::connection::open(dsn);
         if (c.ok()) dbd.reload_subscribers(*c);
     });

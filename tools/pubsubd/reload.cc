@@ -1,0 +1,49 @@
+#include "reload.h"
+
+namespace pubsub {
+
+namespace {
+
+template <class T>
+void note(std::vector<std::string>& out, const char* flag, const T& a, const T& b) {
+    if (!(a == b)) out.emplace_back(flag);
+}
+
+}  // namespace
+
+reload_plan plan_reload(const daemon_config& a, const daemon_config& b) {
+    reload_plan p;
+    p.log_level = a.log_level != b.log_level;
+    p.handlers = a.job_commands != b.job_commands || a.scripts_dirs != b.scripts_dirs;
+    p.concurrency = a.concurrency != b.concurrency;
+    auto& r = p.need_restart;
+    note(r, "dsn", a.dsn, b.dsn);
+    note(r, "schema", a.schema, b.schema);
+    note(r, "data-dir", a.data_dir, b.data_dir);
+    note(r, "socket", a.socket_path, b.socket_path);
+    note(r, "socket-mode", a.socket_mode, b.socket_mode);
+    note(r, "socket-allow-uid", a.socket_allow_uids, b.socket_allow_uids);
+    note(r, "socket-allow-gid", a.socket_allow_gids, b.socket_allow_gids);
+    note(r, "watch", a.watch_dirs, b.watch_dirs);
+    note(r, "watch-ignore", a.watch_ignore, b.watch_ignore);
+    note(r, "node-name", a.node_name, b.node_name);
+    note(r, "max-batch-rows", a.max_batch_rows, b.max_batch_rows);
+    note(r, "linger-us", a.linger_us, b.linger_us);
+    note(r, "max-unpersisted", a.max_unpersisted, b.max_unpersisted);
+    note(r, "drain-timeout", a.drain_timeout_s, b.drain_timeout_s);
+    note(r, "db-wait", a.db_wait_s, b.db_wait_s);
+    note(r, "sweep-interval-ms", a.sweep_interval_ms, b.sweep_interval_ms);
+    note(r, "node-dead-after", a.node_dead_after_s, b.node_dead_after_s);
+    note(r, "max-line-bytes", a.max_line_bytes, b.max_line_bytes);
+    note(r, "http", a.http_listen, b.http_listen);
+    note(r, "http-token", a.http_token, b.http_token);
+    note(r, "http-allow-unauthenticated", a.http_allow_unauthenticated,
+         b.http_allow_unauthenticated);
+    note(r, "retry-base-ms", a.retry_base_ms, b.retry_base_ms);
+    note(r, "retry-max-ms", a.retry_max_ms, b.retry_max_ms);
+    note(r, "queue-limit", a.queue_limit, b.queue_limit);
+    note(r, "notify-ingest", a.notify_ingest, b.notify_ingest);
+    return p;
+}
+
+}  // namespace pubsub
