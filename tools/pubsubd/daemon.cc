@@ -332,8 +332,8 @@ int run_daemon(const daemon_config& cfg) {
                             [&pools](event_id id, bool cancelled) {
                                 if (!cancelled) return pools.forget_cancel(id);
                                 pools.cancel(id);
-                                log_line(log_level::info, "event cancelled by an operator",
-                                         "event_id=" + std::to_string(id));
+                                log_line(log_level::info, "event action",
+                                         log_field("action", "cancel " + std::to_string(id)));
                             }});
 
     wb.start();

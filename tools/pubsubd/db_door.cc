@@ -119,6 +119,8 @@ void db_door::reload_subscribers(pg::connection& conn) {
 
 void db_door::sweep(pg::connection& conn) {
     constexpr std::size_t batch = 5000;
+    // Hints first: an operator's retry must lift the cancel before its event is claimed again.
+    apply_event_actions(conn);
     if (!recover_lost_claims(conn)) return;
     if (hooks_.may_claim && !hooks_.may_claim()) return;  // a pool is full: events wait here
     for (;;) {
