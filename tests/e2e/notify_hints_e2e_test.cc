@@ -179,5 +179,22 @@ TEST_F(notify_hints_e2e, AHundredThousandForgedCancelsDoNotGrowMemory) {
     EXPECT_EQ(stop_daemon(), std::optional<int>(0)) << daemon().log_tail();
 }
 
+// --notify-ingest off: a pg_notify('tpubsub_ingest') payload creates nothing; the socket and
+// create_event still work.
+TEST_F(notify_hints_e2e, NotifyIngestOffIgnoresThePgNotifyDoor) {
+    start_daemon({"--notify-ingest", "off"});
+    auto r = conn().query(
+        "SELECT pg_notify('tpubsub_ingest', '{\"event_type\":\"via_notify\",\"event_data\":{}}')");
+    ASSERT_TRUE(r.ok()) << r.message();
+    barrier(10s);
+    EXPECT_EQ(send("quick", 1).size(), 1u);
+    std::this_thread::sleep_for(200ms);
+    auto n = conn().query("SELECT count(*) FROM " + qs() +
+                          ".tpubsub_events WHERE event_type = 'via_notify'");
+    ASSERT_TRUE(n.ok()) << n.message();
+    EXPECT_EQ(n->get_int(0, 0), 0) << "the tpubsub_ingest door is open despite --notify-ingest off";
+    EXPECT_EQ(stop_daemon(), std::optional<int>(0)) << daemon().log_tail();
+}
+
 }  // namespace
 }  // namespace pubsub::e2e
