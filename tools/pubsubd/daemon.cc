@@ -1,8 +1,6 @@
 #include "daemon.h"
 
 #include <signal.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -72,76 +70,6 @@ int wait_for_stop_signal(const sigset_t& set, const std::function<void()>& on_hu
         }
         return sig;
     }
-}
-
-// One pubsubd per data dir (embedded mode) and per socket path, checked before anything else
-// touches either (SPEC 7.4). The data dir is created with embedded_pg's mode (0711 as root, so
-// the server user can reach its cluster; 0700 otherwise).
-result<std::vector<instance_lock>> lock_instance(const daemon_config& cfg) {
-    std::vector<instance_lock> held;
-    if (cfg.dsn.empty()) {
-        std::error_code ec;
-        const std::filesystem::path dir(cfg.data_dir);
-        if (!std::filesystem::exists(dir, ec)) {
-            if (dir.has_parent_path()) std::filesystem::create_directories(dir.parent_path(), ec);
-            const mode_t mode = geteuid() == 0 ? 0711 : 0700;
-            if (::mkdir(dir.c_str(), mode) == 0) ::chmod(dir.c_str(), mode);
-        }
-        auto l = instance_lock::take(dir / "pubsubd.lock", "data dir " + cfg.data_dir);
-        if (!l.ok()) return l.error();
-        held.push_back(std::move(*l));
-    }
-    auto l = instance_lock::take(cfg.socket_path + ".lock", "socket " + cfg.socket_path);
-    if (!l.ok()) return l.error();
-    held.push_back(std::move(*l));
-    return held;
-}
-
-struct runner_setup {
-    job_type type;
-    std::shared_ptr<job_runner> runner;
-    int threads;
-};
-
-// SIGHUP (SPEC 7.4): parses the command line again (config file and environment re-read) and
-// applies what can change while running; names the settings that need a restart.
-template <class MakeRunners>
-void reload_settings(daemon_config& running, pool_set& pools, MakeRunners& make_runners) {
-    auto fresh = parse_config(running.args);
-    if (!fresh.config) {
-        log_line(log_level::error, "SIGHUP: settings not reloaded: " + fresh.message);
-        return;
-    }
-    auto plan = plan_reload(running, *fresh.config);
-    for (const auto& name : plan.need_restart) {
-        log_line(log_level::warn, "setting " + name + " changed; takes effect after a restart",
-                 log_field("setting", name));
-    }
-    log_level level;
-    if (plan.log_level && parse_log_level(fresh.config->log_level, level)) {
-        set_log_level(level);
-        running.log_level = fresh.config->log_level;
-        log_line(log_level::info, "log level changed", log_field("level", running.log_level));
-    } else if (plan.log_level) {
-        log_line(log_level::error, "SIGHUP: --log-level must be debug, info, warn or error",
-                 log_field("got", fresh.config->log_level));
-    }
-    if (!plan.handlers && !plan.concurrency) return;
-    auto runners = make_runners(*fresh.config);
-    if (!runners.ok()) {
-        log_line(log_level::error, "SIGHUP: handlers not reloaded: " + runners.message());
-        return;
-    }
-    for (auto& r : *runners) {
-        if (plan.handlers) pools.set_runner(r.type, r.runner);
-        if (plan.concurrency) pools.set_threads(r.type, r.threads);
-    }
-    running.job_commands = fresh.config->job_commands;
-    running.scripts_dirs = fresh.config->scripts_dirs;
-    running.concurrency = fresh.config->concurrency;
-    log_line(log_level::info, "handlers reloaded",
-             std::string("commands=") + (plan.handlers ? "changed" : "same") +
-                 " concurrency=" + (plan.concurrency ? "changed" : "same"));
 }
 
 }  // namespace
@@ -246,7 +174,8 @@ int run_daemon(const daemon_config& cfg) {
     config_check configs(dsn, cfg.schema);
     delivery_metrics latencies;  // /metrics histograms, fed by the runners
     // Runners and thread counts of every job type from c: at start, and again on SIGHUP.
-    auto make_runners = [&](const daemon_config& c) -> result<std::vector<runner_setup>> {
+    make_runners_fn make_runners =
+        [&](const daemon_config& c) -> result<std::vector<runner_setup>> {
         handler_settings hs;
         hs.scripts_dirs = c.scripts_dirs;
         hs.job_commands = c.job_commands;
@@ -391,7 +320,7 @@ int run_daemon(const daemon_config& cfg) {
     daemon_config running = cfg;  // the settings in effect; SIGHUP changes the reloadable ones
     int sig = wait_for_stop_signal(set, [&] {
         log_line(log_level::info, "SIGHUP: reloading subscribers and settings");
-        reload_settings(running, pools, make_runners);
+        reload_settings(running, pools, make_runners);  // reload.h
         auto c = pg::connection::open(dsn);
         if (c.ok()) dbd.reload_subscribers(*c);
     });

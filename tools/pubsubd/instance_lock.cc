@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -53,6 +54,29 @@ result<instance_lock> instance_lock::take(const std::filesystem::path& file,
 
 instance_lock::~instance_lock() {
     if (fd_ >= 0) ::close(fd_);
+}
+
+// One pubsubd per data dir (embedded mode) and per socket path, checked before anything else
+// touches either (SPEC 7.4). The data dir is created with embedded_pg's mode (0711 as root, so
+// the server user can reach its cluster; 0700 otherwise).
+result<std::vector<instance_lock>> lock_instance(const daemon_config& cfg) {
+    std::vector<instance_lock> held;
+    if (cfg.dsn.empty()) {
+        std::error_code ec;
+        const std::filesystem::path dir(cfg.data_dir);
+        if (!std::filesystem::exists(dir, ec)) {
+            if (dir.has_parent_path()) std::filesystem::create_directories(dir.parent_path(), ec);
+            const mode_t mode = geteuid() == 0 ? 0711 : 0700;
+            if (::mkdir(dir.c_str(), mode) == 0) ::chmod(dir.c_str(), mode);
+        }
+        auto l = instance_lock::take(dir / "pubsubd.lock", "data dir " + cfg.data_dir);
+        if (!l.ok()) return l.error();
+        held.push_back(std::move(*l));
+    }
+    auto l = instance_lock::take(cfg.socket_path + ".lock", "socket " + cfg.socket_path);
+    if (!l.ok()) return l.error();
+    held.push_back(std::move(*l));
+    return held;
 }
 
 }  // namespace pubsub

@@ -9,7 +9,9 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
+#include "config.h"
 #include "router/result.h"
 
 namespace pubsub {
@@ -29,5 +31,9 @@ class instance_lock {
     explicit instance_lock(int fd) : fd_(fd) {}
     int fd_ = -1;
 };
+
+// The locks of pubsubd (SPEC 7.4): DATA_DIR/pubsubd.lock in embedded mode (the data dir is
+// created first when missing) and SOCKET.lock; the first error when another process holds one.
+result<std::vector<instance_lock>> lock_instance(const daemon_config& cfg);
 
 }  // namespace pubsub

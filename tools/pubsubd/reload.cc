@@ -1,5 +1,7 @@
 #include "reload.h"
 
+#include "logger.h"
+
 namespace pubsub {
 
 namespace {
@@ -44,6 +46,46 @@ reload_plan plan_reload(const daemon_config& a, const daemon_config& b) {
     note(r, "queue-limit", a.queue_limit, b.queue_limit);
     note(r, "notify-ingest", a.notify_ingest, b.notify_ingest);
     return p;
+}
+
+// SIGHUP (SPEC 7.4): parses the command line again (config file and environment re-read) and
+// applies what can change while running; names the settings that need a restart.
+void reload_settings(daemon_config& running, pool_set& pools, const make_runners_fn& make_runners) {
+    auto fresh = parse_config(running.args);
+    if (!fresh.config) {
+        log_line(log_level::error, "SIGHUP: settings not reloaded: " + fresh.message);
+        return;
+    }
+    auto plan = plan_reload(running, *fresh.config);
+    for (const auto& name : plan.need_restart) {
+        log_line(log_level::warn, "setting " + name + " changed; takes effect after a restart",
+                 log_field("setting", name));
+    }
+    log_level level;
+    if (plan.log_level && parse_log_level(fresh.config->log_level, level)) {
+        set_log_level(level);
+        running.log_level = fresh.config->log_level;
+        log_line(log_level::info, "log level changed", log_field("level", running.log_level));
+    } else if (plan.log_level) {
+        log_line(log_level::error, "SIGHUP: --log-level must be debug, info, warn or error",
+                 log_field("got", fresh.config->log_level));
+    }
+    if (!plan.handlers && !plan.concurrency) return;
+    auto runners = make_runners(*fresh.config);
+    if (!runners.ok()) {
+        log_line(log_level::error, "SIGHUP: handlers not reloaded: " + runners.message());
+        return;
+    }
+    for (auto& r : *runners) {
+        if (plan.handlers) pools.set_runner(r.type, r.runner);
+        if (plan.concurrency) pools.set_threads(r.type, r.threads);
+    }
+    running.job_commands = fresh.config->job_commands;
+    running.scripts_dirs = fresh.config->scripts_dirs;
+    running.concurrency = fresh.config->concurrency;
+    log_line(log_level::info, "handlers reloaded",
+             std::string("commands=") + (plan.handlers ? "changed" : "same") +
+                 " concurrency=" + (plan.concurrency ? "changed" : "same"));
 }
 
 }  // namespace pubsub
