@@ -196,5 +196,34 @@ TEST_F(notify_hints_e2e, NotifyIngestOffIgnoresThePgNotifyDoor) {
     EXPECT_EQ(stop_daemon(), std::optional<int>(0)) << daemon().log_tail();
 }
 
+// tpubsub_events and tpubsub_subscribers wake-ups are hints too: 100,000 forged ones of each
+// cost one sweep and one subscriber reload per run of notifications, so the listener gets
+// through them within a second.
+TEST_F(notify_hints_e2e, AFloodOfForgedWakeUpsDoesNotStallTheListener) {
+    std::ofstream(go()) << "go\n";
+    start();
+    auto r = conn().query(
+        "SELECT count(pg_notify('tpubsub_events', g::text)), "
+        "count(pg_notify('tpubsub_subscribers', 'UPDATE ' || g)) "
+        "FROM generate_series(1, 100000) g");
+    ASSERT_TRUE(r.ok()) << r.message();
+    // Coalesced wake-ups still work: a subscriber added after the flood is loaded (witness: its
+    // handler's file), and SIGTERM ends the daemon within 30 s (before, the listener spent
+    // minutes on the flood, and the stop waited for it).
+    r = conn().query("INSERT INTO " + qs() +
+                     ".tpubsub_subscribers (subscriber_name, event_type, job_type, script_path) "
+                     "SELECT 'late', 'late', 'custom', script_path FROM " +
+                     qs() + ".tpubsub_subscribers WHERE subscriber_name = 'blocker'");
+    ASSERT_TRUE(r.ok()) << r.message();
+    auto until = std::chrono::steady_clock::now() + 10s;
+    while (ran_ids().empty() && std::chrono::steady_clock::now() < until) {
+        send("late", 1);
+        std::this_thread::sleep_for(100ms);
+    }
+    EXPECT_FALSE(ran_ids().empty()) << "the new subscriber was not loaded within 10 s";
+    barrier(10s);
+    EXPECT_EQ(stop_daemon(), std::optional<int>(0)) << daemon().log_tail();
+}
+
 }  // namespace
 }  // namespace pubsub::e2e

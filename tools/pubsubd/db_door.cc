@@ -46,7 +46,7 @@ listener_options db_door::listener(const std::string& dsn) {
     };
     lo.on_notify = [this](pg::connection& c, const std::string& channel,
                           const std::string& payload) { handle_notify(c, channel, payload); };
-    lo.after_notifies = [this](pg::connection& c) { apply_event_actions(c); };
+    lo.after_notifies = [this](pg::connection& c) { after_notifies(c); };
     lo.on_tick = [this](pg::connection& c) { on_tick(c); };
     lo.log = log_hook("listener");
     return lo;
@@ -55,14 +55,27 @@ listener_options db_door::listener(const std::string& dsn) {
 void db_door::handle_notify(pg::connection& c, const std::string& channel,
                             const std::string& payload) {
     if (channel == "tpubsub_events") {
-        sweep(c);
+        sweep_wanted_ = true;
     } else if (channel == "tpubsub_ingest") {
         if (ingest_leader_) notify_.handle(payload);
     } else if (channel == event_actions_channel) {
         note_event_action(payload);
         if (action_hints_.size() >= max_action_hints) apply_event_actions(c);
     } else {
+        reload_wanted_ = true;
+    }
+}
+
+void db_door::after_notifies(pg::connection& c) {
+    if (reload_wanted_) {
+        reload_wanted_ = false;
         reload_subscribers(c);
+    }
+    if (sweep_wanted_) {
+        sweep_wanted_ = false;
+        sweep(c);  // applies the action hints first
+    } else {
+        apply_event_actions(c);
     }
 }
 

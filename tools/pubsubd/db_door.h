@@ -56,6 +56,9 @@ class db_door {
     // notifications at hand are delivered (or the queue holds max_action_hints ids); only what
     // a row says is acted on. Ids without a row (not yet allocated, or forged) cost nothing.
     void note_event_action(const std::string& payload);
+    // Once per run of notifications: a subscriber reload and a sweep however many asked for
+    // them (any role may NOTIFY, so a flood costs one of each), then the action hints.
+    void after_notifies(pg::connection& c);
     void apply_event_actions(pg::connection& c);
     void on_tick(pg::connection& conn);
     void try_lead_ingest(pg::connection& conn);
@@ -77,6 +80,7 @@ class db_door {
     bool ingest_leader_ = false;
     static constexpr std::size_t max_action_hints = 1000;
     std::vector<event_id> action_hints_;  // listener thread only; at most max_action_hints
+    bool reload_wanted_ = false, sweep_wanted_ = false;  // listener thread only
     // Tokens of claims sent but not answered (listener thread only). A claim's UPDATE may commit
     // and its reply be lost with the connection; the rows are then claimed by this live node and
     // no sweep would take them again, so the next sweep reloads them by token.
