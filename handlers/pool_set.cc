@@ -292,15 +292,16 @@ void pool_set::cancel(event_id id) {
     {
         auto now = steady::now();
         std::lock_guard lock(tables_mu_);
-        cancelled_[id] = now;
-        // Pruned only when over the bound, so a run of cancels costs O(1) each, not a scan.
-        if (cancelled_.size() > max_cancel_marks) {
+        // Pruned only at the bound, so a run of cancels costs O(1) each, not a scan; before the
+        // insert, so the new mark is never the one pruned.
+        if (cancelled_.size() >= max_cancel_marks) {
             for (auto it = cancelled_.begin(); it != cancelled_.end();) {
                 bool old = now - it->second > std::chrono::hours(1);
                 it = old || cancelled_.size() > max_cancel_marks * 3 / 4 ? cancelled_.erase(it)
                                                                          : std::next(it);
             }
         }
+        cancelled_[id] = now;
         cancelled_count_.store(cancelled_.size(), std::memory_order_relaxed);
     }
     for (auto& d : scheduler_.take_event(id)) {

@@ -215,6 +215,26 @@ TEST(pool_retries, cancelled_event_still_queued_is_skipped) {
     pools.forget_cancel(40);
 }
 
+// The cancel marks are bounded and cost O(1) each: 300,000 cancels (three times the bound) take
+// well under a second (a scan per cancel made this minutes), and the newest mark still holds.
+TEST(pool_retries, cancel_marks_are_bounded_and_the_newest_holds) {
+    fixture f;
+    pool_set pools(fast_retries());
+    pools.configure(job_type::custom, f.runner, 1);
+    auto t0 = std::chrono::steady_clock::now();
+    for (event_id id = 1'000'000; id < 1'300'000; ++id) pools.cancel(id);
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
+    pools.start();
+    auto g = std::make_shared<delivery_group>(test::make_event(1'299'999, 5), 1, 1, f.log, &f.dlog);
+    pools.submit(delivery{g, sub(1, 3, job_type::custom)});
+    auto g2 = std::make_shared<delivery_group>(test::make_event(42, 5), 1, 1, f.log, &f.dlog);
+    pools.submit(delivery{g2, sub(1, 3, job_type::custom)});
+    ASSERT_TRUE(f.log.wait_for_finals(1));
+    pools.stop(far_deadline());
+    EXPECT_EQ(f.runner->runs(1).size(), 1u) << "only event 42 ran";
+    for (auto& t : f.log.all()) EXPECT_EQ(t.ev->id, 42);
+}
+
 TEST(pool_retries, resume_skips_completed_and_continues_attempts) {
     fixture f;
     pool_set pools(fast_retries());
