@@ -10,8 +10,11 @@ using steady = std::chrono::steady_clock;
 
 struct pool_set::pool {
     job_type type = job_type::noop;
-    std::shared_ptr<job_runner> runner;
-    int thread_count = 1;
+    // Replaced by set_runner() while running (SIGHUP); each delivery runs on the one it loaded.
+    std::atomic<std::shared_ptr<job_runner>> runner;
+    int thread_count = 1;      // threads wanted; guarded by threads_mu once started
+    std::mutex threads_mu;     // guards threads (and thread_count) against set_threads()
+    std::atomic<int> live{0};  // threads started and not told to retire, for counters()
     // An empty delivery (no group) is the terminate message.
     moodycamel::BlockingConcurrentQueue<delivery> queue;
     std::vector<std::thread> threads;
@@ -68,17 +71,19 @@ pool_set::~pool_set() { stop(steady::now()); }
 
 void pool_set::configure(job_type type, std::shared_ptr<job_runner> runner, int threads) {
     auto& p = *pools_[static_cast<std::size_t>(type)];
-    p.runner = std::move(runner);
+    p.inline_runner = runner && runner->runs_inline();
+    p.runner.store(std::move(runner));
     p.thread_count = threads < 1 ? 1 : threads;
-    p.inline_runner = p.runner && p.runner->runs_inline();
 }
 
 void pool_set::start() {
     for (auto& p : pools_) {
+        std::lock_guard lock(p->threads_mu);
         if (!p->threads.empty()) continue;
         for (int i = 0; i < p->thread_count; ++i) {
             p->threads.emplace_back([this, raw = p.get()] { work(*raw); });
         }
+        p->live.store(p->thread_count, std::memory_order_relaxed);
         p->inline_open.store(p->inline_runner, std::memory_order_release);
     }
     scheduler_.start();
@@ -110,8 +115,8 @@ void pool_set::run_one(pool& p, delivery& d) {
     p.started.fetch_add(1, std::memory_order_relaxed);
     p.busy.fetch_add(1, std::memory_order_relaxed);
     run_outcome out;
-    if (p.runner) {
-        out = p.runner->run(d);
+    if (auto runner = p.runner.load()) {
+        out = runner->run(d);
     } else {
         out = {false, "no handler configured for job type " + std::string(to_string(p.type))};
     }
@@ -157,14 +162,18 @@ void pool_set::stop(steady::time_point deadline) noexcept {
         std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
     for (auto& p : pools_) {
+        std::lock_guard lock(p->threads_mu);
         if (p->threads.empty()) continue;
         p->inline_open.store(false, std::memory_order_release);
         p->past_deadline.store(true, std::memory_order_release);
+        // One per thread ever started: more than enough when set_threads() retired some.
         for (std::size_t i = 0; i < p->threads.size(); ++i) p->queue.enqueue(delivery{});
     }
     for (auto& p : pools_) {
+        std::lock_guard lock(p->threads_mu);
         for (auto& t : p->threads) t.join();
         p->threads.clear();
+        p->live.store(0, std::memory_order_relaxed);
     }
     scheduler_.stop();  // retries scheduled while draining
 }
@@ -283,8 +292,14 @@ void pool_set::cancel(event_id id) {
     {
         auto now = steady::now();
         std::lock_guard lock(tables_mu_);
-        for (auto it = cancelled_.begin(); it != cancelled_.end();) {
-            it = now - it->second > std::chrono::hours(1) ? cancelled_.erase(it) : std::next(it);
+        // Pruned only at the bound, so a run of cancels costs O(1) each, not a scan; before the
+        // insert, so the new mark is never the one pruned.
+        if (cancelled_.size() >= max_cancel_marks) {
+            for (auto it = cancelled_.begin(); it != cancelled_.end();) {
+                bool old = now - it->second > std::chrono::hours(1);
+                it = old || cancelled_.size() > max_cancel_marks * 3 / 4 ? cancelled_.erase(it)
+                                                                         : std::next(it);
+            }
         }
         cancelled_[id] = now;
         cancelled_count_.store(cancelled_.size(), std::memory_order_relaxed);
@@ -329,7 +344,28 @@ pool_counters pool_set::counters(job_type type) const {
             p.retried.load(),
             p.queue.size_approx(),
             p.busy.load(),
-            static_cast<int>(p.threads.size())};
+            p.live.load(std::memory_order_relaxed)};
+}
+
+void pool_set::set_runner(job_type type, std::shared_ptr<job_runner> runner) {
+    pools_[static_cast<std::size_t>(type)]->runner.store(std::move(runner));
+}
+
+void pool_set::set_threads(job_type type, int threads) {
+    auto& p = *pools_[static_cast<std::size_t>(type)];
+    std::lock_guard lock(p.threads_mu);
+    threads = threads < 1 ? 1 : threads;
+    if (p.threads.empty() || p.past_deadline.load(std::memory_order_acquire)) {
+        p.thread_count = threads;  // not started (or stopping): start() uses it
+        return;
+    }
+    for (int i = p.thread_count; i < threads; ++i) {
+        p.threads.emplace_back([this, raw = &p] { work(*raw); });
+    }
+    // A terminate message retires one thread once the deliveries queued before it are taken.
+    for (int i = threads; i < p.thread_count; ++i) p.queue.enqueue(delivery{});
+    p.thread_count = threads;
+    p.live.store(threads, std::memory_order_relaxed);
 }
 
 }  // namespace pubsub

@@ -18,7 +18,9 @@
 // Cancel (storage/event_actions.h): cancel(id) drops the event's scheduled retries and marks the
 // id so that its deliveries still queued are skipped when a thread takes them; a handler already
 // running is left to finish and its outcome is discarded. forget_cancel(id) undoes the mark (an
-// operator retried the event).
+// operator retried the event). The marks are bounded (max_cancel_marks; beyond, marks older than
+// an hour go, then arbitrary ones down to 3/4 of the bound): a lost mark only lets a queued
+// delivery of a cancelled event run, whose outcome never overwrites the cancelled row.
 //
 // Back-pressure per job type (policy `refuse at the door`): each pool counts its deliveries
 // queued or running (a delivery waiting in the retry_scheduler counts again once re-queued). The
@@ -114,6 +116,14 @@ class pool_set final : public delivery_sink, public delivery_pressure {
     void cancel(event_id id);
     void forget_cancel(event_id id);
 
+    // Thread-safe (SIGHUP reload). set_runner: deliveries that start from now on use runner;
+    // running ones finish on the old one. set_threads: grows a started pool at once; a shrink
+    // queues one terminate message per thread too many, so it takes effect once the deliveries
+    // queued before it are taken (retired threads are joined at stop()). Before start(), both
+    // act like configure().
+    void set_runner(job_type type, std::shared_ptr<job_runner> runner);
+    void set_threads(job_type type, int threads);
+
     pool_counters counters(job_type type) const;
     std::size_t scheduled_retries() const { return scheduler_.size(); }
 
@@ -136,6 +146,7 @@ class pool_set final : public delivery_sink, public delivery_pressure {
     bool is_cancelled(const delivery& d) const;
     void after_run(pool& p, delivery& d, run_outcome out);
 
+    static constexpr std::size_t max_cancel_marks = 100'000;
     pool_set_options opts_;
     std::array<std::unique_ptr<pool>, job_type_count> pools_;
     retry_scheduler scheduler_;

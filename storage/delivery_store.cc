@@ -7,12 +7,7 @@ result<std::vector<delivery_record>> load_delivery_records(pg::connection& conn,
                                                            const std::vector<event_id>& ids) {
     std::vector<delivery_record> out;
     if (ids.empty()) return out;
-    std::string array = "{";
-    for (std::size_t i = 0; i < ids.size(); ++i) {
-        if (i > 0) array += ',';
-        array += std::to_string(ids[i]);
-    }
-    array += '}';
+    const std::string array = pg::bigint_array(ids);
     auto us = [](const char* col) {
         return std::string("coalesce((extract(epoch FROM ") + col + ") * 1000000)::bigint, 0)";
     };

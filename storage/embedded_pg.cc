@@ -618,6 +618,7 @@ status embedded_cluster::clear_leftovers(const fs::path& pgdata) {
 status embedded_cluster::ensure_running(const identity& m) {
     const fs::path pgdata = root_ / "data";
     const std::string admin = make_dsn(root_, "postgres", m.name);
+    started_server_ = false;
     if (ping_settled(admin, std::chrono::seconds(60)) == PQPING_OK) {
         log(embedded_log_level::info, "reusing the running PostgreSQL in " + pgdata.string());
         return status();
@@ -632,6 +633,7 @@ status embedded_cluster::ensure_running(const identity& m) {
         return status::error("pg_ctl start failed; see " + log_file().string() + ": " +
                              tail_lines(read_text(log_file()), 5) + " " + tail_lines(r->output, 2));
     }
+    started_server_ = true;
     return status();
 }
 

@@ -86,6 +86,10 @@ class embedded_cluster {
     // libpq connection string: host=<socket dir> port=5432 dbname=<database> user=<role>.
     // Empty before a successful start().
     const std::string& dsn() const { return dsn_; }
+    // True when the last start() launched the server, false when it reused one already running
+    // (left by another process, or by `pubsub-pg start`). Only the process that started a
+    // server should stop it.
+    bool started_server() const { return started_server_; }
     // The resolved cluster root (after start()), and the server log inside it.
     const std::filesystem::path& cluster_dir() const { return root_; }
     std::filesystem::path log_file() const { return root_ / "postgres.log"; }
@@ -109,6 +113,7 @@ class embedded_cluster {
     std::filesystem::path data_dir_;  // absolute
     std::filesystem::path root_;      // cluster root, symlinks resolved
     std::string dsn_;
+    bool started_server_ = false;
 };
 
 }  // namespace pubsub

@@ -133,6 +133,22 @@ result<event_action_outcome> cancel_event(pg::connection& c, const std::string& 
     });
 }
 
+result<std::vector<event_state>> load_event_states(pg::connection& c, const std::string& schema,
+                                                   const std::vector<event_id>& ids) {
+    const std::string array = pg::bigint_array(ids);
+    auto r = c.query("SELECT event_id, status, coalesce(claimed_by, '') FROM " +
+                         c.quote_identifier(schema) +
+                         ".tpubsub_events WHERE event_id = ANY($1::bigint[])",
+                     {array});
+    if (!r.ok()) return status::error("cannot read event states: " + r.message());
+    std::vector<event_state> out;
+    out.reserve(static_cast<std::size_t>(r->rows()));
+    for (int i = 0; i < r->rows(); ++i) {
+        out.push_back({r->get_int(i, 0), std::string(r->get(i, 1)), std::string(r->get(i, 2))});
+    }
+    return out;
+}
+
 result<std::vector<delivery_row>> load_deliveries(pg::connection& c, const std::string& schema,
                                                   event_id id) {
     auto us = [](const char* col) {

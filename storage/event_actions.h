@@ -47,6 +47,16 @@ result<event_action_outcome> retry_event(pg::connection& c, const std::string& s
 result<event_action_outcome> cancel_event(pg::connection& c, const std::string& schema,
                                           event_id id);
 
+// What a router acts on when a `cancel <id>` or `retry <id>` notification arrives: the rows
+// themselves (any role may NOTIFY, so the payload is only a hint to look). Ids without a row are
+// absent from the result. One query for all ids.
+struct event_state {
+    event_id id = 0;
+    std::string status, claimed_by;  // claimed_by "" when NULL
+};
+result<std::vector<event_state>> load_event_states(pg::connection& c, const std::string& schema,
+                                                   const std::vector<event_id>& ids);
+
 // For `show`: the deliveries of one event. Only deliveries that were ever recorded have a row:
 // see router/delivery.h for when a delivery is persisted (an event whose deliveries all
 // succeeded on their first attempt has none). Timestamps are microseconds since the epoch, 0

@@ -96,11 +96,18 @@ void pg_listener::serve(pg::connection& conn) {
 // one, delaying a cancel or a create_event wake-up indefinitely. A callback that queries may
 // queue more; the loop delivers those too.
 void pg_listener::deliver_notifies(pg::connection& conn) {
-    while (PGnotify* n = PQnotifies(conn.raw())) {
-        std::string channel = n->relname;
-        std::string payload = n->extra ? n->extra : "";
-        PQfreemem(n);
-        if (opts_.on_notify) opts_.on_notify(conn, channel, payload);
+    bool any = false;
+    for (;;) {
+        while (PGnotify* n = PQnotifies(conn.raw())) {
+            std::string channel = n->relname;
+            std::string payload = n->extra ? n->extra : "";
+            PQfreemem(n);
+            any = true;
+            if (opts_.on_notify) opts_.on_notify(conn, channel, payload);
+        }
+        if (!any || !opts_.after_notifies) return;
+        any = false;
+        opts_.after_notifies(conn);  // its query may have queued more notifications
     }
 }
 

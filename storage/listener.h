@@ -27,6 +27,9 @@ struct listener_options {
     std::function<void(pg::connection&)> on_connect;
     std::function<void(pg::connection&, const std::string& channel, const std::string& payload)>
         on_notify;
+    // After each run of notifications has been delivered (libpq holds no more): a place to act
+    // on what on_notify collected, in one query instead of one per notification.
+    std::function<void(pg::connection&)> after_notifies;
     std::function<void(pg::connection&)> on_tick;
     std::function<void(int level, const std::string&)> log;
 };

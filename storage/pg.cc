@@ -218,4 +218,13 @@ std::string redact_dsn(std::string_view dsn) {
     return out;
 }
 
+std::string bigint_array(const std::vector<std::int64_t>& ids) {
+    std::string out = "{";
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+        if (i > 0) out += ',';
+        out += std::to_string(ids[i]);
+    }
+    return out + '}';
+}
+
 }  // namespace pubsub::pg

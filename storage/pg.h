@@ -84,4 +84,7 @@ void append_timestamp(std::string& out, std::int64_t us);
 // Strips password=... from a DSN for logs and error messages.
 std::string redact_dsn(std::string_view dsn);
 
+// A bigint[] literal for a $n::bigint[] parameter: "{1,2,3}".
+std::string bigint_array(const std::vector<std::int64_t>& ids);
+
 }  // namespace pubsub::pg

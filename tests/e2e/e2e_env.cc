@@ -1,5 +1,7 @@
 #include "tests/e2e/e2e_env.h"
 
+#include "storage/embedded_pg.h"
+
 #include <signal.h>
 
 #include <cstdlib>
@@ -100,6 +102,19 @@ std::vector<std::int64_t> acked_ids(const load_result& r,
         if (r.replies[i].ok && (!keep || keep(i))) ids.push_back(r.replies[i].event_id);
     }
     return ids;
+}
+
+void unset_pubsub_env() {
+    for (const char* v :
+         {"PUBSUB_DSN", "PUBSUB_SCHEMA", "PUBSUB_SOCKET", "PUBSUB_DATA_DIR", "PUBSUB_CONFIG"}) {
+        unsetenv(v);
+    }
+}
+
+embedded_stopper::~embedded_stopper() {
+    embedded_options eo;
+    eo.data_dir = dir;
+    (void)embedded_cluster(eo).stop();
 }
 
 void e2e_test::SetUp() {

@@ -48,6 +48,16 @@ status wait_completed(const std::string& dsn, const std::string& schema,
 std::vector<std::int64_t> acked_ids(const load_result& r,
                                     const std::function<bool(std::size_t)>& keep = {});
 
+// Embedded-mode tests: unsets the PUBSUB_* variables (DSN, schema, socket, data dir, config)
+// that would point pubsubd elsewhere.
+void unset_pubsub_env();
+// Stops the embedded cluster of `dir` when it goes out of scope, so that whatever happens in a
+// test no server is left running.
+struct embedded_stopper {
+    std::filesystem::path dir;
+    ~embedded_stopper();
+};
+
 class e2e_test : public test::pg_schema_test {
   protected:
     void SetUp() override;

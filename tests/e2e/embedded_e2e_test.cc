@@ -16,21 +16,11 @@ using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
 TEST(embedded_e2e, StartsItsOwnClusterEmitsAndStopsIt) {
-    for (const char* v :
-         {"PUBSUB_DSN", "PUBSUB_SCHEMA", "PUBSUB_SOCKET", "PUBSUB_DATA_DIR", "PUBSUB_CONFIG"}) {
-        unsetenv(v);
-    }
+    unset_pubsub_env();
     temp_dir tmp("pubsub-e2e-emb-");
     ASSERT_FALSE(tmp.path().empty());
     const fs::path data = tmp.path() / "data";
-    struct stopper {  // whatever happens, no server is left running
-        fs::path dir;
-        ~stopper() {
-            embedded_options eo;
-            eo.data_dir = dir;
-            (void)embedded_cluster(eo).stop();
-        }
-    } guard{data};
+    embedded_stopper guard{data};
 
     auto daemon = child_process::spawn({bin_dir() + "/pubsubd", "--data-dir", "data"},
                                        tmp.path() / "pubsubd.log", tmp.path());

@@ -252,3 +252,58 @@ TEST(pool_set, stop_runs_a_delivery_submitted_to_an_idle_pool) {
 
 }  // namespace
 }  // namespace pubsub
+
+namespace pubsub {
+namespace {
+
+// A runner that counts the deliveries running at once on it and the most it saw.
+class concurrency_runner final : public job_runner {
+  public:
+    run_outcome run(const delivery&) override {
+        int now = ++running;
+        for (int seen = most.load(); now > seen && !most.compare_exchange_weak(seen, now);) {
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        --running;
+        ++runs;
+        return {};
+    }
+    std::atomic<int> running{0}, most{0}, runs{0};
+};
+
+// SIGHUP reload: runners are swapped and pools resized while deliveries are submitted; every
+// delivery runs once, on the runner current when it started, and the thread count bounds what
+// runs at once after a shrink has taken effect.
+TEST(pool_set, runner_and_threads_change_while_running) {
+    memory_log log;
+    pool_set pools;
+    auto first = std::make_shared<counting_runner>();
+    auto second = std::make_shared<concurrency_runner>();
+    pools.configure(job_type::custom, first, 2);
+    pools.start();
+    std::thread producer([&] {
+        for (int i = 1; i <= 400; ++i) {
+            pools.submit(one(log, i, job_type::custom));
+            if (i % 50 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        }
+    });
+    pools.set_threads(job_type::custom, 6);
+    pools.set_runner(job_type::custom, second);
+    pools.set_threads(job_type::custom, 1);
+    producer.join();
+    ASSERT_TRUE(log.wait_for_finals(400));
+    EXPECT_EQ(first->runs.load() + second->runs.load(), 400);
+    EXPECT_EQ(pools.counters(job_type::custom).threads, 1);
+
+    // After the shrink (idle threads take its terminate messages at once), one at a time.
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    second->most = 0;
+    for (int i = 401; i <= 440; ++i) pools.submit(one(log, i, job_type::custom));
+    ASSERT_TRUE(log.wait_for_finals(440));
+    EXPECT_EQ(second->most.load(), 1);
+    pools.stop(far_deadline());
+    EXPECT_EQ(pools.counters(job_type::custom).threads, 0);
+}
+
+}  // namespace
+}  // namespace pubsub

@@ -104,6 +104,12 @@ config_outcome parse_config(int argc, char** argv) {
                    "Deliveries per handler pool before new events that could reach it are "
                    "refused (0: none)")
         ->envname("PUBSUB_QUEUE_LIMIT");
+    std::string notify_ingest = "on";
+    app.add_option("--notify-ingest", notify_ingest,
+                   "on|off: take events from pg_notify('tpubsub_ingest', ...), which any role "
+                   "that can connect to the database may send")
+        ->envname("PUBSUB_NOTIFY_INGEST")
+        ->check(CLI::IsMember({"on", "off"}));
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp&) {
@@ -156,10 +162,19 @@ config_outcome parse_config(int argc, char** argv) {
             return out;
         }
     }
+    c.notify_ingest = notify_ingest == "on";
+    c.args.assign(argv, argv + argc);
     if (c.socket_path.empty()) c.socket_path = c.data_dir + "/pubsub.sock";
     out.config = std::move(c);
     out.exit_code = 0;
     return out;
+}
+
+config_outcome parse_config(const std::vector<std::string>& args) {
+    std::vector<char*> argv;
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    return parse_config(static_cast<int>(args.size()), argv.data());
 }
 
 }  // namespace pubsub

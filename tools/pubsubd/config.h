@@ -42,6 +42,8 @@ struct daemon_config {
     int retry_base_ms = 1000;             // first retry delay (handlers/retry_policy.h)
     int retry_max_ms = 300'000;           // longest retry delay
     std::size_t queue_limit = 1'000'000;  // deliveries per handler pool before the door refuses
+    bool notify_ingest = true;      // --notify-ingest on|off: the pg_notify('tpubsub_ingest') door
+    std::vector<std::string> args;  // the command line, parsed again on SIGHUP
 };
 
 struct config_outcome {
@@ -51,5 +53,8 @@ struct config_outcome {
 };
 
 config_outcome parse_config(int argc, char** argv);
+// parse_config() over a saved command line (daemon_config::args), for SIGHUP: the config file
+// and environment are read again.
+config_outcome parse_config(const std::vector<std::string>& args);
 
 }  // namespace pubsub

@@ -17,10 +17,13 @@
 #include "ingest/notify_door.h"
 #include "ingest/request.h"
 #include "ingest/socket_server.h"
+#include "instance_lock.h"
 #include "logger.h"
 #include "node_info.h"
+#include "reload.h"
 #include "router/intake.h"
 #include "router/router.h"
+#include "storage/database_encoding.h"
 #include "storage/delivery_store.h"
 #include "storage/embedded_pg.h"
 #include "storage/event_actions.h"
@@ -41,14 +44,7 @@ namespace {
 
 using steady = std::chrono::steady_clock;
 
-std::string q(std::string_view v) {
-    std::string out = "\"";
-    for (char c : v) {
-        if (c == '"' || c == '\\') out += '\\';
-        out += c;
-    }
-    return out + "\"";
-}
+std::string q(std::string_view v) { return log_value(v); }
 
 // Connects, retrying until db_wait_s has passed; logs each distinct error once.
 result<pg::connection> connect_with_wait(const std::string& dsn, int wait_s) {
@@ -89,6 +85,12 @@ int run_daemon(const daemon_config& cfg) {
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
     signal(SIGPIPE, SIG_IGN);
 
+    auto locks = lock_instance(cfg);
+    if (!locks.ok()) {
+        log_line(log_level::error, locks.message());
+        return 1;
+    }
+
     std::optional<embedded_cluster> cluster;
     std::string dsn = cfg.dsn;
     if (dsn.empty()) {
@@ -109,13 +111,27 @@ int run_daemon(const daemon_config& cfg) {
         std::filesystem::create_directories(std::filesystem::path(cfg.socket_path).parent_path(),
                                             ec);
     }
+    // A server we found running (left by a pubsubd killed with -9, or started by `pubsub-pg
+    // start`) is adopted but left running at exit: only the process that started it stops it.
     auto stop_cluster = [&] {
-        if (cluster) (void)cluster->stop();
+        if (!cluster) return;
+        if (cluster->started_server()) {
+            (void)cluster->stop();
+        } else {
+            log_line(log_level::info,
+                     "leaving the embedded PostgreSQL running: this process did not start it",
+                     "component=embedded_pg");
+        }
     };
 
     auto conn = connect_with_wait(dsn, cfg.db_wait_s);
     if (!conn.ok()) {
         log_line(log_level::error, conn.message());
+        stop_cluster();
+        return 1;
+    }
+    if (status s = check_database_encoding(*conn); !s.ok()) {
+        log_line(log_level::error, s.message());
         stop_cluster();
         return 1;
     }
@@ -157,25 +173,35 @@ int run_daemon(const daemon_config& cfg) {
     pool_set pools(po);
     config_check configs(dsn, cfg.schema);
     delivery_metrics latencies;  // /metrics histograms, fed by the runners
-    handler_settings hs;
-    hs.scripts_dirs = cfg.scripts_dirs;
-    hs.job_commands = cfg.job_commands;
-    hs.check_config = [&configs](job_type t, std::optional<std::int32_t> id) {
-        return configs.check(t, id);
-    };
-    for (int t = 0; t < job_type_count; ++t) {
-        auto type = static_cast<job_type>(t);
-        auto it = cfg.concurrency.find(type);
-        int threads = it != cfg.concurrency.end() ? it->second : (type == job_type::noop ? 1 : 4);
-        auto runner = make_job_runner(type, hs);
-        if (!runner.ok()) {
-            log_line(log_level::error, runner.message());
-            stop_cluster();
-            return 2;
+    // Runners and thread counts of every job type from c: at start, and again on SIGHUP.
+    make_runners_fn make_runners =
+        [&](const daemon_config& c) -> result<std::vector<runner_setup>> {
+        handler_settings hs;
+        hs.scripts_dirs = c.scripts_dirs;
+        hs.job_commands = c.job_commands;
+        hs.check_config = [&configs](job_type t, std::optional<std::int32_t> id) {
+            return configs.check(t, id);
+        };
+        std::vector<runner_setup> out;
+        for (int t = 0; t < job_type_count; ++t) {
+            auto type = static_cast<job_type>(t);
+            auto it = c.concurrency.find(type);
+            int threads = it != c.concurrency.end() ? it->second : (type == job_type::noop ? 1 : 4);
+            auto runner = make_job_runner(type, hs);
+            if (!runner.ok()) return runner.error();
+            out.push_back({type,
+                           std::make_shared<admin::timed_runner>(std::move(*runner), latencies),
+                           threads});
         }
-        pools.configure(type, std::make_shared<admin::timed_runner>(std::move(*runner), latencies),
-                        threads);
+        return out;
+    };
+    auto runners = make_runners(cfg);
+    if (!runners.ok()) {
+        log_line(log_level::error, runners.message());
+        stop_cluster();
+        return 2;
     }
+    for (auto& r : *runners) pools.configure(r.type, r.runner, r.threads);
 
     router_options ro;
     ro.deliveries = &wb;
@@ -232,15 +258,11 @@ int run_daemon(const daemon_config& cfg) {
         }
     };
     dbd.set_delivery_hooks({[&pools] { return pools.full_job_types() == 0; }, load_delivery_rows,
-                            [&pools](const std::string& payload) {
-                                auto space = payload.find(' ');
-                                if (space == std::string::npos) return;
-                                event_id id = std::atoll(payload.c_str() + space + 1);
-                                if (payload.compare(0, space, "cancel") == 0) pools.cancel(id);
-                                if (payload.compare(0, space, "retry") == 0)
-                                    pools.forget_cancel(id);
+                            [&pools](event_id id, bool cancelled) {
+                                if (!cancelled) return pools.forget_cancel(id);
+                                pools.cancel(id);
                                 log_line(log_level::info, "event action",
-                                         "action=\"" + payload + "\"");
+                                         log_field("action", "cancel " + std::to_string(id)));
                             }});
 
     wb.start();
@@ -295,8 +317,10 @@ int run_daemon(const daemon_config& cfg) {
              "socket=" + q(cfg.socket_path) + " schema=" + q(cfg.schema) +
                  " node=" + q(node.node_id) + (cluster ? " embedded=true" : " embedded=false"));
 
+    daemon_config running = cfg;  // the settings in effect; SIGHUP changes the reloadable ones
     int sig = wait_for_stop_signal(set, [&] {
-        log_line(log_level::info, "SIGHUP: reloading subscribers");
+        log_line(log_level::info, "SIGHUP: reloading subscribers and settings");
+        reload_settings(running, pools, make_runners);  // reload.h
         auto c = pg::connection::open(dsn);
         if (c.ok()) dbd.reload_subscribers(*c);
     });

@@ -42,12 +42,24 @@ class db_door {
         std::function<bool()> may_claim;
         // Loads the delivery rows of claimed events before they are routed.
         std::function<void(pg::connection&, const std::vector<event_ptr>&)> before_routing;
-        std::function<void(const std::string& payload)> on_event_action;  // "cancel 42"
+        // An event this node owns whose row says `cancelled` (cancelled true), or an event whose
+        // row says anything else (false: an operator's retry, or a forged cancel). Called only
+        // for rows that exist, after re-reading them (see Event actions).
+        std::function<void(event_id, bool cancelled)> on_event_state;
     };
     void set_delivery_hooks(delivery_hooks h) { hooks_ = std::move(h); }
 
   private:
     void handle_notify(pg::connection& c, const std::string& channel, const std::string& payload);
+    // Event actions: a `cancel <id>` / `retry <id>` notification is only a hint (any role that
+    // can connect may NOTIFY): the id is queued, and the rows are re-read in one query once the
+    // notifications at hand are delivered (or the queue holds max_action_hints ids); only what
+    // a row says is acted on. Ids without a row (not yet allocated, or forged) cost nothing.
+    void note_event_action(const std::string& payload);
+    // Once per run of notifications: a subscriber reload and a sweep however many asked for
+    // them (any role may NOTIFY, so a flood costs one of each), then the action hints.
+    void after_notifies(pg::connection& c);
+    void apply_event_actions(pg::connection& c);
     void on_tick(pg::connection& conn);
     void try_lead_ingest(pg::connection& conn);
     // Re-enqueues the rows of claims whose reply never arrived; false on a database error.
@@ -66,6 +78,9 @@ class db_door {
     // holding the schema's session advisory lock persists it, so it is stored once. Listener
     // thread only; reset on reconnect (the lock dies with the session).
     bool ingest_leader_ = false;
+    static constexpr std::size_t max_action_hints = 1000;
+    std::vector<event_id> action_hints_;  // listener thread only; at most max_action_hints
+    bool reload_wanted_ = false, sweep_wanted_ = false;  // listener thread only
     // Tokens of claims sent but not answered (listener thread only). A claim's UPDATE may commit
     // and its reply be lost with the connection; the rows are then claimed by this live node and
     // no sweep would take them again, so the next sweep reloads them by token.
@@ -73,6 +88,7 @@ class db_door {
     std::mt19937_64 token_rng_{std::random_device{}()};
     // Fault injection for tests (PUBSUB_TEST_LOSE_CLAIM_REPLIES=N): the next N non-empty claim
     // replies are thrown away and the session killed, as if the connection died after COMMIT.
+    // Compiled in test builds only (PUBSUB_FAULT_HOOKS).
     int lose_claim_replies_ = 0;
 };
 

@@ -25,7 +25,51 @@ const char* level_name(log_level l) {
     }
     return "info";
 }
+
+bool is_control(unsigned char c) { return c < 0x20 || c == 0x7f; }
+
+// Appends v with quotes, backslashes and control bytes escaped (no surrounding quotes).
+void append_escaped(std::string& out, std::string_view v, bool escape_quotes) {
+    static const char hex[] = "0123456789abcdef";
+    for (char ch : v) {
+        auto c = static_cast<unsigned char>(ch);
+        if (c == '"' && escape_quotes) {
+            out += "\\\"";
+        } else if (c == '\\' && escape_quotes) {
+            out += "\\\\";
+        } else if (c == '\n') {
+            out += "\\n";
+        } else if (c == '\r') {
+            out += "\\r";
+        } else if (c == '\t') {
+            out += "\\t";
+        } else if (is_control(c)) {
+            out += "\\x";
+            out += hex[c >> 4];
+            out += hex[c & 15];
+        } else {
+            out += ch;
+        }
+    }
+}
+
 }  // namespace
+
+std::string log_value(std::string_view v) {
+    bool plain = !v.empty();
+    for (char ch : v) {
+        auto c = static_cast<unsigned char>(ch);
+        if (c == ' ' || c == '"' || c == '=' || c == '\\' || is_control(c)) plain = false;
+    }
+    if (plain) return std::string(v);
+    std::string out = "\"";
+    append_escaped(out, v, true);
+    return out + '"';
+}
+
+std::string log_field(std::string_view key, std::string_view value) {
+    return std::string(key) + "=" + log_value(value);
+}
 
 bool parse_log_level(std::string_view s, log_level& out) {
     for (auto l : {log_level::debug, log_level::info, log_level::warn, log_level::error}) {
@@ -56,14 +100,11 @@ void log_line(log_level level, std::string_view msg, std::string_view fields) {
     line += " level=";
     line += level_name(level);
     line += " msg=\"";
-    for (char c : msg) {
-        if (c == '"' || c == '\\') line += '\\';
-        line += c == '\n' ? ' ' : c;
-    }
+    append_escaped(line, msg, true);
     line += '"';
     if (!fields.empty()) {
         line += ' ';
-        line += fields;
+        append_escaped(line, fields, false);  // callers quote values; this keeps lines whole
     }
     line += '\n';
     [[maybe_unused]] auto n = ::write(STDERR_FILENO, line.data(), line.size());
@@ -71,7 +112,7 @@ void log_line(log_level level, std::string_view msg, std::string_view fields) {
 
 std::function<void(int, const std::string&)> log_hook(std::string component) {
     return [component = std::move(component)](int level, const std::string& msg) {
-        log_line(static_cast<log_level>(level), msg, "component=" + component);
+        log_line(static_cast<log_level>(level), msg, log_field("component", component));
     };
 }
 

@@ -1,6 +1,8 @@
 // logger: structured log lines (logfmt) on stderr, one line per notable thing.
 //   ts=2026-11-27T04:00:00.123Z level=info msg="pubsubd started" socket=/x/pubsub.sock
-// Thread-safe (one write(2) per line). The level is set once at start-up.
+// Values are escaped logfmt-style (log_value), so no payload, subscriber or file name can end
+// a line or forge a field; log_line also escapes control bytes left in `fields`, as a backstop.
+// Thread-safe (one write(2) per line); the level may change at any time (SIGHUP).
 #pragma once
 
 #include <functional>
@@ -13,7 +15,15 @@ enum class log_level { debug = 0, info = 1, warn = 2, error = 3 };
 
 bool parse_log_level(std::string_view s, log_level& out);
 void set_log_level(log_level level);
+// fields: "key=value key=value", each value made by log_value() (or a number).
 void log_line(log_level level, std::string_view msg, std::string_view fields = {});
+
+// A logfmt value: as is when it is a plain token (non-empty; no space, quote, `=`, backslash or
+// control byte), else quoted with `"` `\` escaped and newline, CR, tab as \n \r \t, other
+// control bytes as \xNN.
+std::string log_value(std::string_view v);
+// "key=" + log_value(value).
+std::string log_field(std::string_view key, std::string_view value);
 
 // Adapter for the libraries' `std::function<void(int, const std::string&)>` log hooks.
 std::function<void(int, const std::string&)> log_hook(std::string component);
