@@ -33,7 +33,8 @@ struct session_shared {
     std::size_t max_unsent_bytes;
     std::atomic<std::uint64_t> lines{0}, errors{0};
     std::atomic<bool> accepting{true};
-    // Sessions whose socket is still open (the server's --max-connections count).
+    // Sessions whose socket is still open (the server's --max-connections count). Relaxed: a
+    // count only, it publishes no data; the destructor's decrement may come from another thread.
     std::atomic<std::size_t> open{0};
 };
 

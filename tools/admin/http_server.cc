@@ -22,6 +22,7 @@ namespace {
 
 // Open connections: a session counts itself from construction to destruction (its socket
 // closes with it). Outlives every session (declared before the io_context that holds them).
+// Relaxed: counts only, they publish no data; sessions end on any server thread.
 struct connection_count {
     std::atomic<std::size_t> open{0};
     std::atomic<std::uint64_t> refused{0};
@@ -141,6 +142,8 @@ struct http_server::impl {
     http_server_options opts;
     http_handler handler;
     connection_count count;
+    // When a refusal was last logged (steady ms). Relaxed: only rate-limits the log; the
+    // compare-exchange lets one of several racing threads log.
     std::atomic<std::int64_t> last_refusal_log_ms{0};
     asio::io_context io;
     tcp::acceptor acceptor{io};
