@@ -8,6 +8,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -32,6 +33,7 @@ struct socket_server::impl : std::enable_shared_from_this<socket_server::impl> {
     asio::io_context io;
     session_shared shared;
     std::optional<local::acceptor> acceptor;
+    asio::steady_timer retry_timer{io};  // accept retries after an error
     std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
     std::list<std::weak_ptr<socket_session>> sessions;  // io thread only
     std::thread thread;
@@ -97,7 +99,14 @@ struct socket_server::impl : std::enable_shared_from_this<socket_server::impl> {
             [self = shared_from_this()](const boost::system::error_code& ec, local::socket sock) {
                 if (ec) {
                     if (ec == asio::error::operation_aborted) return;
-                    self->log(2, "socket door: accept failed: " + ec.message());
+                    // Out of file descriptors, say: retry in a moment instead of spinning.
+                    self->log(
+                        2, "socket door: accept failed: " + ec.message() + "; retrying in 100 ms");
+                    self->retry_timer.expires_after(std::chrono::milliseconds(100));
+                    self->retry_timer.async_wait([self](const boost::system::error_code& e) {
+                        if (!e && self->acceptor && self->acceptor->is_open()) self->do_accept();
+                    });
+                    return;
                 } else {
                     self->on_accept(std::move(sock));
                 }
@@ -163,6 +172,7 @@ void socket_server::stop_accepting() noexcept {
     asio::post(self->io, [self, &done] {
         boost::system::error_code ignored;
         if (self->acceptor) self->acceptor->close(ignored);
+        self->retry_timer.cancel();
         for (auto& w : self->sessions) {
             if (auto s = w.lock()) s->stop_reading();
         }

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "tests/admin/http_client.h"
+#include "tests/support/fd_squeeze.h"
 #include "tools/admin/admin_server.h"
 #include "tools/admin/http_server.h"
 
@@ -170,6 +171,37 @@ TEST(http_server, OneConnectionBeyondTheLimitGets503) {
         if (!served) std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     EXPECT_TRUE(served) << "no place freed after a connection closed";
+}
+
+// Out of file descriptors, accept() fails at once for as long as the connection waits: the
+// server retries every 100 ms (a few log lines) instead of spinning, and serves it after.
+TEST(http_server, AcceptFailuresAreRetriedCalmly) {
+    std::atomic<int> failures{0};
+    http_server_options o;
+    o.log = [&](int, const std::string& m) {
+        if (m.find("accept failed") != std::string::npos) failures.fetch_add(1);
+    };
+    limited_server l(o);
+    ASSERT_TRUE(l.server.start().ok());
+    boost::asio::io_context io;
+    tcp::socket c(io);
+    c.open(tcp::v4());  // every descriptor the client needs, before the squeeze
+    {
+        test::fd_squeeze squeeze(0);  // none left for the server's accept()
+        ASSERT_TRUE(squeeze.ok());
+        c.connect(tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), l.server.port()));
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+    EXPECT_GE(failures.load(), 1) << "accept never failed: the test did not run out of fds";
+    EXPECT_LE(failures.load(), 10) << "accept retried without a pause";
+    boost::asio::write(
+        c, boost::asio::buffer(std::string("GET /after HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")));
+    beast::flat_buffer buf;
+    http::response<http::string_body> res;
+    beast::error_code ec;
+    http::read(c, buf, res, ec);
+    ASSERT_FALSE(ec) << ec.message();
+    EXPECT_EQ(res.body(), "/after");
 }
 
 TEST(http_server, BindFailureIsAnError) {

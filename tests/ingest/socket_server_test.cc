@@ -16,6 +16,7 @@
 #include "tests/e2e/ndjson_client.h"
 #include "tests/e2e/process.h"
 #include "tests/router/memory_log.h"
+#include "tests/support/fd_squeeze.h"
 
 namespace pubsub {
 namespace {
@@ -166,6 +167,26 @@ TEST_F(socket_server_test, OneConnectionBeyondMaxConnectionsGetsAnErrorLine) {
     auto d = ndjson_client::connect(path());
     ASSERT_TRUE(d.ok());
     expect_served(*d);
+}
+
+// Out of file descriptors, accept() fails at once for as long as the connection waits: the
+// door retries every 100 ms (a few log lines) instead of spinning, and serves it when it can.
+TEST_F(socket_server_test, AcceptFailuresAreRetriedCalmly) {
+    std::atomic<int> failures{0};
+    socket_options o;
+    o.log = [&](int, const std::string& m) {
+        if (m.find("accept failed") != std::string::npos) failures.fetch_add(1);
+    };
+    start(o);
+    test::fd_squeeze squeeze(1);  // room for the client's socket only
+    ASSERT_TRUE(squeeze.ok());
+    auto c = ndjson_client::connect(path());
+    std::this_thread::sleep_for(500ms);
+    squeeze.release();
+    ASSERT_TRUE(c.ok()) << c.message();
+    EXPECT_GE(failures.load(), 1) << "accept never failed: the test did not run out of fds";
+    EXPECT_LE(failures.load(), 10) << "accept retried without a pause";
+    expect_served(*c);
 }
 
 // A client stalled with unparsed lines in its session's buffer does not hold up the stop.

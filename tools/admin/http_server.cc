@@ -5,6 +5,7 @@
 #include <atomic>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -147,6 +148,7 @@ struct http_server::impl {
     std::atomic<std::int64_t> last_refusal_log_ms{0};
     asio::io_context io;
     tcp::acceptor acceptor{io};
+    asio::steady_timer retry_timer{io};  // accept retries after an error
     std::vector<std::thread> threads;
     std::uint16_t port = 0;
 
@@ -173,7 +175,13 @@ struct http_server::impl {
         acceptor.async_accept(asio::make_strand(io), [this](beast::error_code ec, tcp::socket s) {
             if (ec == asio::error::operation_aborted) return;
             if (ec) {
-                log(2, "http accept failed: " + ec.message());
+                // Out of file descriptors, say: retry in a moment instead of spinning.
+                log(2, "http accept failed: " + ec.message() + "; retrying in 100 ms");
+                retry_timer.expires_after(std::chrono::milliseconds(100));
+                retry_timer.async_wait([this](beast::error_code e) {
+                    if (!e) accept();
+                });
+                return;
             } else if (count.open.load(std::memory_order_relaxed) >= opts.max_connections) {
                 refuse(s, opts.max_connections);
                 log_refusal(count.refused.fetch_add(1, std::memory_order_relaxed) + 1);
