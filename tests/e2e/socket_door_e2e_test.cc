@@ -3,6 +3,7 @@
 // connect as a user the socket's mode or --socket-allow-uid does not let in.
 #include <grp.h>
 #include <pwd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -103,6 +104,36 @@ TEST_F(socket_door_e2e, ConnectionsBeyondMaxConnectionsAreRefusedWithAnErrorLine
         if (!served) std::this_thread::sleep_for(20ms);
     }
     EXPECT_TRUE(served) << "no place freed after a client left";
+}
+
+// The soft open-file limit (from /proc/<pid>/limits), or 0.
+long soft_fd_limit(pid_t pid) {
+    std::ifstream f("/proc/" + std::to_string(pid) + "/limits");
+    std::string line;
+    while (std::getline(f, line)) {
+        if (line.rfind("Max open files", 0) == 0) return std::atol(line.c_str() + 14);
+    }
+    return 0;
+}
+
+// Started with a soft limit of 1024 open files (what shells and systemd give) and room under
+// the hard limit, pubsubd raises it to fit its connection limits instead of failing accept().
+TEST_F(socket_door_e2e, OpenFileLimitIsRaisedToFitTheConnectionLimits) {
+    rlimit old{};
+    ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &old), 0);
+    if (old.rlim_max != RLIM_INFINITY && old.rlim_max < 3000) {
+        GTEST_SKIP() << "SKIPPED: the hard open-file limit (" << old.rlim_max
+                     << ") leaves no room to raise";
+    }
+    rlimit low = old;
+    low.rlim_cur = 1024;  // the child inherits it
+    ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
+    start_daemon({"--max-connections", "2000"});
+    ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &old), 0);
+    ASSERT_FALSE(HasFatalFailure());
+    EXPECT_GE(soft_fd_limit(daemon().pid()), 2256);
+    EXPECT_NE(daemon().log_tail(20000).find("raised the open-file limit"), std::string::npos)
+        << daemon().log_tail();
 }
 
 // What a client running as another user saw: "connect: <errno text>", the first reply line,

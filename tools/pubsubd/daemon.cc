@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "db_door.h"
+#include "fd_limit.h"
 #include "handlers/pool_set.h"
 #include "handlers/process_job_runner.h"
 #include "ingest/file_watcher.h"
@@ -277,6 +278,14 @@ int run_daemon(const daemon_config& cfg) {
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
 
+    // Room for both doors' connections, plus the database, handlers' pipes and files.
+    auto fds = fit_fd_limit(cfg.max_connections +
+                            (cfg.http_listen.empty() ? 0 : cfg.http_max_connections) + 256);
+    if (fds.after > fds.before) {
+        log_line(log_level::info, "raised the open-file limit",
+                 "from=" + std::to_string(fds.before) + " to=" + std::to_string(fds.after));
+    }
+    if (!fds.warning.empty()) log_line(log_level::warn, fds.warning);
     status door_started = door.start();
     if (door_started.ok() && watcher) door_started = watcher->start();
     if (door_started.ok() && http) door_started = http->start();
