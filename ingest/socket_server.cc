@@ -8,7 +8,9 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <future>
 #include <list>
@@ -24,31 +26,72 @@ using local = asio::local::stream_protocol;
 
 struct socket_server::impl : std::enable_shared_from_this<socket_server::impl> {
     impl(socket_options o, intake& in)
-        : opts(std::move(o)), shared{io, in, {}, opts.max_line, opts.max_inflight} {}
+        : opts(std::move(o)),
+          shared{io, in, {}, opts.max_line, opts.max_inflight, opts.max_unsent_bytes} {}
 
     socket_options opts;
     asio::io_context io;
     session_shared shared;
     std::optional<local::acceptor> acceptor;
+    asio::steady_timer retry_timer{io};  // accept retries after an error
     std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
     std::list<std::weak_ptr<socket_session>> sessions;  // io thread only
     std::thread thread;
-    std::atomic<std::uint64_t> connections{0}, refused{0};
+    std::atomic<std::uint64_t> connections{0}, refused{0}, refused_connections{0};
+    std::chrono::steady_clock::time_point last_refusal_log{};  // io thread only
 
     void log(int level, const std::string& m) {
         if (opts.log) opts.log(level, m);
     }
 
-    bool peer_allowed(int fd) {
-        if (opts.allowed_uids.empty() && opts.allowed_gids.empty()) return true;
+    // Why this peer may not use the socket, or nullopt when it may.
+    std::optional<std::string> peer_refusal(int fd) {
+        if (opts.allowed_uids.empty() && opts.allowed_gids.empty()) return std::nullopt;
         ucred cred{};
         socklen_t len = sizeof cred;
-        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return false;
-        if (cred.uid == 0 || cred.uid == getuid()) return true;
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
+            return "cannot read the peer's credentials: " + std::string(std::strerror(errno));
+        }
+        if (cred.uid == 0 || cred.uid == getuid()) return std::nullopt;
         auto& u = opts.allowed_uids;
         auto& g = opts.allowed_gids;
-        return std::find(u.begin(), u.end(), cred.uid) != u.end() ||
-               std::find(g.begin(), g.end(), cred.gid) != g.end();
+        if (std::find(u.begin(), u.end(), cred.uid) != u.end() ||
+            std::find(g.begin(), g.end(), cred.gid) != g.end()) {
+            return std::nullopt;
+        }
+        return "peer uid " + std::to_string(cred.uid) + " gid " + std::to_string(cred.gid) +
+               " is not allowed on this socket (--socket-allow-uid, --socket-allow-gid)";
+    }
+
+    // One error line, then the socket closes (its destructor). The write cannot block: a new
+    // connection's send buffer is empty and the line is short.
+    void refuse(local::socket& sock, const std::string& why, std::atomic<std::uint64_t>& counter) {
+        std::string line = error_reply(why);
+        (void)::send(sock.native_handle(), line.data(), line.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+        auto n = counter.fetch_add(1, std::memory_order_relaxed) + 1;
+        auto now = std::chrono::steady_clock::now();
+        if (now - last_refusal_log >= std::chrono::seconds(1)) {  // a flood logs once a second
+            last_refusal_log = now;
+            log(2, "socket door: refused a connection (" + std::to_string(n) +
+                       " so far for this reason): " + why);
+        }
+    }
+
+    void on_accept(local::socket sock) {
+        if (auto why = peer_refusal(sock.native_handle())) return refuse(sock, *why, refused);
+        std::size_t open = shared.open.load(std::memory_order_relaxed);
+        if (open >= opts.max_connections) {
+            return refuse(sock,
+                          "too many connections: " + std::to_string(open) +
+                              " are open (--max-connections " +
+                              std::to_string(opts.max_connections) + "); try again later",
+                          refused_connections);
+        }
+        connections.fetch_add(1, std::memory_order_relaxed);
+        auto s = std::make_shared<socket_session>(std::move(sock), shared);
+        sessions.remove_if([](const auto& w) { return w.expired(); });
+        sessions.push_back(s);
+        s->start();
     }
 
     void do_accept() {
@@ -56,16 +99,16 @@ struct socket_server::impl : std::enable_shared_from_this<socket_server::impl> {
             [self = shared_from_this()](const boost::system::error_code& ec, local::socket sock) {
                 if (ec) {
                     if (ec == asio::error::operation_aborted) return;
-                    self->log(2, "socket door: accept failed: " + ec.message());
-                } else if (!self->peer_allowed(sock.native_handle())) {
-                    self->refused.fetch_add(1, std::memory_order_relaxed);
-                    self->log(2, "socket door: refused a peer whose uid/gid is not allowed");
+                    // Out of file descriptors, say: retry in a moment instead of spinning.
+                    self->log(
+                        2, "socket door: accept failed: " + ec.message() + "; retrying in 100 ms");
+                    self->retry_timer.expires_after(std::chrono::milliseconds(100));
+                    self->retry_timer.async_wait([self](const boost::system::error_code& e) {
+                        if (!e && self->acceptor && self->acceptor->is_open()) self->do_accept();
+                    });
+                    return;
                 } else {
-                    self->connections.fetch_add(1, std::memory_order_relaxed);
-                    auto s = std::make_shared<socket_session>(std::move(sock), self->shared);
-                    self->sessions.remove_if([](const auto& w) { return w.expired(); });
-                    self->sessions.push_back(s);
-                    s->start();
+                    self->on_accept(std::move(sock));
                 }
                 if (self->acceptor && self->acceptor->is_open()) self->do_accept();
             });
@@ -129,6 +172,7 @@ void socket_server::stop_accepting() noexcept {
     asio::post(self->io, [self, &done] {
         boost::system::error_code ignored;
         if (self->acceptor) self->acceptor->close(ignored);
+        self->retry_timer.cancel();
         for (auto& w : self->sessions) {
             if (auto s = w.lock()) s->stop_reading();
         }
@@ -154,8 +198,9 @@ void socket_server::stop() noexcept {
 }
 
 socket_counters socket_server::counters() const {
-    return {impl_->connections.load(), impl_->shared.lines.load(), impl_->shared.errors.load(),
-            impl_->refused.load()};
+    auto& m = *impl_;
+    return {m.connections.load(), m.shared.lines.load(),        m.shared.errors.load(),
+            m.refused.load(),     m.refused_connections.load(), m.shared.open.load()};
 }
 
 }  // namespace pubsub

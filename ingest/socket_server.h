@@ -5,8 +5,11 @@
 // Each session reads lines, hands each to the intake, and writes one reply per line strictly
 // in request order (a slot per line; replies are flushed as the front slots complete), so a
 // quick error reply never overtakes an earlier durable ack. Back-pressure: a session stops
-// reading while it has max_inflight unanswered lines. A line longer than max_line gets an error
-// reply and the connection is closed after the earlier replies are written.
+// reading while it has max_inflight unanswered lines or max_unsent_bytes of replies its client
+// has not read, so a client that writes and never reads stalls only itself. A line longer than
+// max_line gets an error reply and the connection is closed after the earlier replies are
+// written. Beyond max_connections open sessions, and for a peer whose uid/gid is not allowed, a
+// new connection gets one error line and is closed (logged at most once a second, counted).
 // Lifecycle: start() binds (refusing to steal a socket another process is serving) and starts
 // the thread; stop_accepting() closes the acceptor and stops reading (replies still flow);
 // stop() closes everything and joins. Both idempotent and noexcept.
@@ -31,7 +34,9 @@ struct socket_options {
     unsigned mode = 0660;
     std::size_t max_line = 1 << 20;
     std::size_t max_inflight = 65536;
-    std::vector<uid_t> allowed_uids;  // empty: any peer the file mode lets in
+    std::size_t max_unsent_bytes = 256 * 1024;  // replies written but not yet read, per session
+    std::size_t max_connections = 1024;         // open sessions
+    std::vector<uid_t> allowed_uids;            // empty: any peer the file mode lets in
     std::vector<gid_t> allowed_gids;
     std::function<void(int level, const std::string&)> log;
 };
@@ -41,6 +46,8 @@ struct socket_counters {
     std::uint64_t lines = 0;
     std::uint64_t errors = 0;
     std::uint64_t refused_peers = 0;
+    std::uint64_t refused_connections = 0;  // beyond max_connections
+    std::size_t open = 0;                   // sessions open now
 };
 
 class socket_server {

@@ -2,11 +2,13 @@
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <cmath>
 #include <regex>
 #include <set>
+#include <sstream>
 
 namespace pubsub::test {
 
@@ -18,21 +20,30 @@ result<http_reply> http_call(std::uint16_t port, const std::string& method,
                              const std::string& target, const std::string& body,
                              const std::string& token, const std::string& raw_authorization,
                              const std::string& host) {
+    http::request<http::string_body> req(http::string_to_verb(method), target, 11);
+    req.set(http::field::host, host);
+    if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
+    if (!raw_authorization.empty()) req.set(http::field::authorization, raw_authorization);
+    if (!body.empty() || method == "POST" || method == "PUT") {
+        req.set(http::field::content_type, "application/json");
+        req.body() = body;
+    }
+    req.prepare_payload();
+    std::ostringstream text;
+    text << req;
+    auto r = http_raw(port, text.str(), std::chrono::seconds(30));
+    if (!r.ok()) return status::error(method + " " + target + ": " + r.message());
+    return r;
+}
+
+result<http_reply> http_raw(std::uint16_t port, const std::string& request,
+                            std::chrono::milliseconds timeout) {
     try {
         boost::asio::io_context io;
         beast::tcp_stream stream(io);
-        stream.expires_after(std::chrono::seconds(30));
+        stream.expires_after(timeout);
         stream.connect(tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), port));
-        http::request<http::string_body> req(http::string_to_verb(method), target, 11);
-        req.set(http::field::host, host);
-        if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
-        if (!raw_authorization.empty()) req.set(http::field::authorization, raw_authorization);
-        if (!body.empty() || method == "POST" || method == "PUT") {
-            req.set(http::field::content_type, "application/json");
-            req.body() = body;
-        }
-        req.prepare_payload();
-        http::write(stream, req);
+        boost::asio::write(stream, boost::asio::buffer(request));
         beast::flat_buffer buf;
         http::response<http::string_body> res;
         http::read(stream, buf, res);
@@ -45,7 +56,7 @@ result<http_reply> http_call(std::uint16_t port, const std::string& method,
         r.body = std::move(res.body());
         return r;
     } catch (const std::exception& e) {
-        return status::error(method + " " + target + ": " + e.what());
+        return status::error(e.what());
     }
 }
 

@@ -3,6 +3,7 @@
 // Not thread-safe; test code only.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -26,6 +27,11 @@ result<http_reply> http_call(std::uint16_t port, const std::string& method,
                              const std::string& token = "",
                              const std::string& raw_authorization = "",
                              const std::string& host = "127.0.0.1");
+
+// Sends `request` (raw bytes: request line, headers, body) to 127.0.0.1:port and reads one
+// response; an error when the server closes first or nothing comes within timeout.
+result<http_reply> http_raw(std::uint16_t port, const std::string& request,
+                            std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
 // One sample of a metric family: name (with _bucket/_sum/_count suffix), labels, value.
 struct prom_sample {

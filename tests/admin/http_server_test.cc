@@ -4,12 +4,17 @@
 
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <chrono>
+#include <memory>
+#include <optional>
 #include <thread>
 #include <vector>
 
 #include "tests/admin/http_client.h"
+#include "tests/support/fd_squeeze.h"
 #include "tools/admin/admin_server.h"
 #include "tools/admin/http_server.h"
 
@@ -80,6 +85,123 @@ TEST(http_server, BodyOverTheLimitIs413) {
     ASSERT_TRUE(r.ok()) << r.message();
     EXPECT_EQ(r->status, 413);
     EXPECT_EQ(s.calls.load(), 0);
+}
+
+// A plain TCP connection to the server, for clients that misbehave on purpose.
+struct raw_conn {
+    boost::asio::io_context io;
+    tcp::socket s{io};
+    explicit raw_conn(std::uint16_t port) {
+        s.connect(tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), port));
+    }
+    // True when the server closed (EOF or reset) within `timeout`; data it sent is skipped.
+    bool closed_within(std::chrono::milliseconds timeout) {
+        s.non_blocking(true);
+        auto until = std::chrono::steady_clock::now() + timeout;
+        char buf[512];
+        while (std::chrono::steady_clock::now() < until) {
+            beast::error_code ec;
+            s.read_some(boost::asio::buffer(buf), ec);
+            if (ec && ec != boost::asio::error::would_block) return true;
+            if (ec) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        return false;
+    }
+};
+
+struct limited_server {
+    http_server server;
+    explicit limited_server(http_server_options o)
+        : server(std::move(o), [](const http_request& r) {
+              http_response out;
+              out.body = r.target;
+              return out;
+          }) {}
+};
+
+// A slowloris client: a header line every 100 ms, never the end of the header. Cut at the
+// header timeout (300 ms), although bytes keep coming (the read timeout is a minute).
+TEST(http_server, HeaderTimeoutCutsASlowClient) {
+    http_server_options o;
+    o.header_timeout = std::chrono::milliseconds(300);
+    limited_server l(o);
+    ASSERT_TRUE(l.server.start().ok());
+    raw_conn slow(l.server.port());
+    auto t0 = std::chrono::steady_clock::now();
+    boost::asio::write(slow.s, boost::asio::buffer(std::string("GET / HTTP/1.1\r\n")));
+    bool cut = false;
+    for (int i = 0; i < 30 && !cut; ++i) {
+        beast::error_code ec;
+        boost::asio::write(slow.s, boost::asio::buffer("X-Slow-" + std::to_string(i) + ": 1\r\n"),
+                           ec);
+        cut = ec || slow.closed_within(std::chrono::milliseconds(100));
+    }
+    auto took = std::chrono::steady_clock::now() - t0;
+    EXPECT_TRUE(cut) << "a client still sending its header after 3 s was not cut";
+    EXPECT_GE(took, std::chrono::milliseconds(250));
+    EXPECT_LT(took, std::chrono::seconds(2));
+    // Meanwhile everyone else is served.
+    auto r = test::http_call(l.server.port(), "GET", "/fine");
+    ASSERT_TRUE(r.ok()) << r.message();
+    EXPECT_EQ(r->body, "/fine");
+}
+
+TEST(http_server, OneConnectionBeyondTheLimitGets503) {
+    http_server_options o;
+    o.max_connections = 2;
+    limited_server l(o);
+    ASSERT_TRUE(l.server.start().ok());
+    auto a = std::make_unique<raw_conn>(l.server.port());
+    raw_conn b(l.server.port());
+    // Both are sessions once a request on a third connection is refused: accepts are in order.
+    std::optional<test::http_reply> refused;
+    for (int i = 0; i < 100 && !refused; ++i) {
+        auto r = test::http_raw(l.server.port(), "GET /x HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+                                std::chrono::seconds(5));
+        if (r.ok() && r->status == 503) refused = *r;
+    }
+    ASSERT_TRUE(refused) << "a third connection was served with two open and a limit of 2";
+    EXPECT_NE(refused->body.find("too many connections"), std::string::npos) << refused->body;
+    EXPECT_GE(l.server.refused_connections(), 1u);
+    a.reset();  // frees a place
+    bool served = false;
+    for (int i = 0; i < 200 && !served; ++i) {
+        auto r = test::http_call(l.server.port(), "GET", "/again");
+        served = r.ok() && r->status == 200;
+        if (!served) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    EXPECT_TRUE(served) << "no place freed after a connection closed";
+}
+
+// Out of file descriptors, accept() fails at once for as long as the connection waits: the
+// server retries every 100 ms (a few log lines) instead of spinning, and serves it after.
+TEST(http_server, AcceptFailuresAreRetriedCalmly) {
+    std::atomic<int> failures{0};
+    http_server_options o;
+    o.log = [&](int, const std::string& m) {
+        if (m.find("accept failed") != std::string::npos) failures.fetch_add(1);
+    };
+    limited_server l(o);
+    ASSERT_TRUE(l.server.start().ok());
+    boost::asio::io_context io;
+    tcp::socket c(io);
+    c.open(tcp::v4());  // every descriptor the client needs, before the squeeze
+    {
+        test::fd_squeeze squeeze(0);  // none left for the server's accept()
+        ASSERT_TRUE(squeeze.ok());
+        c.connect(tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), l.server.port()));
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+    EXPECT_GE(failures.load(), 1) << "accept never failed: the test did not run out of fds";
+    EXPECT_LE(failures.load(), 10) << "accept retried without a pause";
+    boost::asio::write(
+        c, boost::asio::buffer(std::string("GET /after HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")));
+    beast::flat_buffer buf;
+    http::response<http::string_body> res;
+    beast::error_code ec;
+    http::read(c, buf, res, ec);
+    ASSERT_FALSE(ec) << ec.message();
+    EXPECT_EQ(res.body(), "/after");
 }
 
 TEST(http_server, BindFailureIsAnError) {

@@ -5,6 +5,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
@@ -148,6 +149,32 @@ status ndjson_client::send(std::string_view bytes) {
         bytes.remove_prefix(static_cast<std::size_t>(n));
     }
     return status();
+}
+
+std::size_t ndjson_client::send_until_stalled(std::string_view pattern, std::size_t total,
+                                              std::chrono::milliseconds stall) {
+    std::string chunk;
+    while (chunk.size() < 64 * 1024) chunk.append(pattern);
+    std::size_t written = 0;
+    auto last_progress = steady::now();
+    while (written < total) {
+        std::size_t want = std::min(total - written, chunk.size());
+        std::size_t at = written % pattern.size();  // keep the pattern's phase
+        std::string_view piece(chunk.data() + at, std::min(want, chunk.size() - at));
+        ssize_t n = ::send(fd_, piece.data(), piece.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n > 0) {
+            written += static_cast<std::size_t>(n);
+            last_progress = steady::now();
+            continue;
+        }
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) break;
+        auto left = stall - std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() -
+                                                                                  last_progress);
+        if (left.count() <= 0) break;
+        pollfd p{fd_, POLLOUT, 0};
+        ::poll(&p, 1, static_cast<int>(left.count()));
+    }
+    return written;
 }
 
 result<std::string> ndjson_client::read_line(std::chrono::milliseconds timeout) {

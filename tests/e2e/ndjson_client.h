@@ -49,6 +49,10 @@ class ndjson_client {
     ~ndjson_client();
 
     status send(std::string_view bytes);  // writes all of it
+    // Writes `pattern` over and over without blocking, until `total` bytes are written or none
+    // could be written for `stall` (the peer stopped reading); returns the bytes written.
+    std::size_t send_until_stalled(std::string_view pattern, std::size_t total,
+                                   std::chrono::milliseconds stall);
     status send_line(std::string_view line) { return send(std::string(line) + "\n"); }
     // The next line without its newline; an error on timeout, EOF ("eof: ...") or I/O error.
     result<std::string> read_line(std::chrono::milliseconds timeout);

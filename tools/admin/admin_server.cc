@@ -59,13 +59,20 @@ status admin_server::start() {
     ao.allow_unauthenticated = i.opts.allow_unauthenticated;
     ao.sources = i.opts.sources;
     ao.loopback_only = is_loopback(where->first);
+    ao.allowed_hosts = i.opts.allowed_hosts;
+    ao.auth = i.opts.auth;
     ao.sources.http_db_errors = [pool = i.pool.get()] { return pool->errors(); };
+    ao.sources.http_refused_connections = [this] {
+        return impl_->server ? impl_->server->refused_connections() : 0;
+    };
     i.api = std::make_unique<admin_api>(std::move(ao), *i.pool);
     http_server_options ho;
     ho.address = where->first;
     ho.port = where->second;
     ho.threads = i.opts.threads;
     ho.log = i.opts.log;
+    ho.max_connections = i.opts.max_connections;
+    ho.header_timeout = i.opts.header_timeout;
     i.server = std::make_unique<http_server>(
         ho, [api = i.api.get()](const http_request& r) { return api->handle(r); });
     return i.server->start();

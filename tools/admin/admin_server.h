@@ -5,13 +5,16 @@
 // noexcept; the destructor stops). Thread-safety: start()/stop() from the owner thread only.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "router/result.h"
+#include "tools/admin/http_access.h"
 #include "tools/admin/node_sample.h"
 
 namespace pubsub::admin {
@@ -25,6 +28,10 @@ struct admin_options {
     node_sources sources;
     int threads = 2;  // HTTP threads, and as many database connections
     std::function<void(int level, const std::string&)> log;  // 0 debug .. 3 error
+    std::vector<std::string> allowed_hosts;  // Host names taken as loopback besides localhost
+    http_auth auth = http_auth::changes;
+    std::size_t max_connections = 64;
+    std::chrono::milliseconds header_timeout{10'000};
 };
 
 // ("127.0.0.1", 8080) from "8080"; the error names the bad part.

@@ -1,7 +1,11 @@
 // admin_api: routing, authorization, static files, health, metrics and status.
 #include "tools/admin/api.h"
 
+#include <algorithm>
+#include <iterator>
+
 #include "router/json_text.h"
+#include "tools/admin/http_access.h"
 
 #include "tools/admin/prometheus.h"
 #include "tools/admin/web_assets.h"
@@ -19,15 +23,18 @@ bool same_secret(std::string_view a, std::string_view b) {
     return diff == 0;
 }
 
-// "localhost:8080" -> "localhost"; "[::1]:80" -> "[::1]".
-std::string_view host_name(std::string_view host) {
-    if (!host.empty() && host.front() == '[') return host.substr(0, host.find(']') + 1);
-    return host.substr(0, host.find(':'));
-}
+// Routes every client may read whatever --http-auth says: the probes and /metrics (SPEC 7.4).
+// /healthz is the old name of /readyz.
+constexpr std::string_view open_routes[] = {"livez", "readyz", "healthz", "metrics"};
 
-bool loopback_host(std::string_view host) {
-    auto name = host_name(host);
-    return name == "localhost" || name == "[::1]" || name.substr(0, 4) == "127.";
+// Under --http-auth all, whether this read needs no token: the open routes, and the page's own
+// files (they hold no data, and a browser cannot send a bearer token when it opens a page).
+bool open_read(const parsed_target& t) {
+    if (t.segments.empty()) return true;
+    if (t.segments.size() != 1) return false;
+    if (t.segments[0].find('.') != std::string::npos) return true;  // static file
+    return std::find(std::begin(open_routes), std::end(open_routes), t.segments[0]) !=
+           std::end(open_routes);
 }
 
 bool changes_something(const http_request& req, const parsed_target& t) {
@@ -42,12 +49,13 @@ std::string admin_api::table(pg::connection& c, const char* name) const {
     return c.quote_identifier(opts_.schema) + "." + name;
 }
 
-std::optional<http_response> admin_api::authorize(const http_request& req) const {
+std::optional<http_response> admin_api::authorize(const http_request& req, bool change) const {
     if (opts_.token.empty()) {
         if (opts_.allow_unauthenticated) return std::nullopt;
-        return error_reply(403,
-                           "changes are disabled: pubsubd has no --http-token (or "
-                           "PUBSUB_HTTP_TOKEN); set one, or pass --http-allow-unauthenticated");
+        return error_reply(403, std::string(change ? "changes" : "reads (--http-auth all)") +
+                                    " are disabled: pubsubd has no --http-token (or "
+                                    "PUBSUB_HTTP_TOKEN); set one" +
+                                    (change ? ", or pass --http-allow-unauthenticated" : ""));
     }
     constexpr std::string_view bearer = "Bearer ";
     std::string_view auth = req.authorization;
@@ -61,17 +69,38 @@ std::optional<http_response> admin_api::authorize(const http_request& req) const
     return std::nullopt;
 }
 
+std::optional<http_response> admin_api::refuse_cross_site(const http_request& req) const {
+    if (!req.origin.empty() && !same_origin(req.origin, req.host)) {
+        return error_reply(403, "cross-site change refused: Origin \"" + req.origin +
+                                    "\" is not this endpoint (Host \"" + req.host +
+                                    "\"); without --http-token only same-origin pages and "
+                                    "non-browser clients may change things");
+    }
+    if ((!req.body.empty() || !req.content_type.empty()) && !json_content_type(req.content_type)) {
+        return error_reply(403,
+                           "change refused: the body must be sent as Content-Type: "
+                           "application/json, got \"" +
+                               req.content_type + "\"");
+    }
+    return std::nullopt;
+}
+
 http_response admin_api::handle(const http_request& req) {
     parsed_target t;
     if (!parse_target(req.target, t)) return error_reply(400, "bad percent-escape in the URL");
-    if (opts_.loopback_only && !loopback_host(req.host)) {
+    if (opts_.loopback_only && !loopback_host(req.host, opts_.allowed_hosts)) {
         return error_reply(421,
                            "this endpoint listens on loopback: use http://127.0.0.1:<port> "
-                           "or http://localhost:<port>, not Host \"" +
+                           "or http://localhost:<port> (or a name given with "
+                           "--http-allow-host), not Host \"" +
                                req.host + "\"");
     }
-    if (changes_something(req, t)) {
-        if (auto denied = authorize(req)) return *denied;
+    bool change = changes_something(req, t);
+    if (change || (opts_.auth == http_auth::all && !open_read(t))) {
+        if (auto denied = authorize(req, change)) return *denied;
+    }
+    if (change && opts_.token.empty()) {
+        if (auto denied = refuse_cross_site(req)) return *denied;
     }
     return route(req, t);
 }

@@ -14,8 +14,11 @@
 //
 // Authorization: every request that changes something (any method but GET and HEAD, except
 // /api/filters/validate, which changes nothing) needs `Authorization: Bearer <token>`; a
-// missing or wrong token gets 401. Without a configured token such requests get 403 unless
-// allow_unauthenticated is set (an explicit, logged choice for a loopback-only setup).
+// missing or wrong token gets 401. With auth = all, so does every read except /livez, /readyz,
+// /healthz, /metrics and the page's static files (api.cc: open_routes). Without a configured
+// token such requests get 403 unless allow_unauthenticated is set (an explicit, logged choice
+// for a loopback-only setup); then a change is refused (403) when its Origin is another site's
+// or its body is not application/json (http_access.h: what a cross-site form can send).
 // Bound to a loopback address, a request whose Host is not a loopback name gets 421 (a page
 // whose DNS name was rebound to 127.0.0.1 must not read the API through the victim's browser).
 // Errors are {"error":"..."} with 400 (bad input, naming the field), 401, 403, 404 (unknown id
@@ -25,7 +28,9 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
+#include "tools/admin/http_access.h"
 #include "tools/admin/http_server.h"
 #include "tools/admin/http_util.h"
 #include "tools/admin/node_sample.h"
@@ -42,6 +47,8 @@ struct api_options {
     // Listening on loopback only: requests must name a loopback Host (127.0.0.1, localhost,
     // [::1]), so a web page whose DNS name was rebound to 127.0.0.1 cannot read the API.
     bool loopback_only = true;
+    std::vector<std::string> allowed_hosts;  // more Host names taken as loopback
+    http_auth auth = http_auth::changes;
 };
 
 class admin_api {
@@ -52,7 +59,8 @@ class admin_api {
 
   private:
     http_response route(const http_request& req, const parsed_target& t);
-    std::optional<http_response> authorize(const http_request& req) const;
+    std::optional<http_response> authorize(const http_request& req, bool change) const;
+    std::optional<http_response> refuse_cross_site(const http_request& req) const;
     std::string table(pg::connection& c, const char* name) const;
 
     http_response static_file(const std::string& path) const;

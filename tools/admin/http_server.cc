@@ -1,7 +1,11 @@
 #include "tools/admin/http_server.h"
 
+#include <sys/socket.h>
+
+#include <atomic>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -17,12 +21,22 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-constexpr auto read_timeout = std::chrono::seconds(60);
+// Open connections: a session counts itself from construction to destruction (its socket
+// closes with it). Outlives every session (declared before the io_context that holds them).
+// Relaxed: counts only, they publish no data; sessions end on any server thread.
+struct connection_count {
+    std::atomic<std::size_t> open{0};
+    std::atomic<std::uint64_t> refused{0};
+};
 
 class session : public std::enable_shared_from_this<session> {
   public:
-    session(tcp::socket&& s, const http_handler& handler, std::size_t max_body)
-        : stream_(std::move(s)), handler_(handler), max_body_(max_body) {}
+    session(tcp::socket&& s, const http_handler& handler, const http_server_options& opts,
+            connection_count& count)
+        : stream_(std::move(s)), handler_(handler), opts_(opts), count_(count) {
+        count_.open.fetch_add(1, std::memory_order_relaxed);
+    }
+    ~session() { count_.open.fetch_sub(1, std::memory_order_relaxed); }
 
     void run() {
         asio::dispatch(stream_.get_executor(),
@@ -32,8 +46,18 @@ class session : public std::enable_shared_from_this<session> {
   private:
     void read() {
         parser_.emplace();
-        parser_->body_limit(max_body_);
-        stream_.expires_after(read_timeout);
+        parser_->body_limit(opts_.max_body_bytes);
+        stream_.expires_after(opts_.header_timeout);
+        http::async_read_header(stream_, buffer_, *parser_,
+                                beast::bind_front_handler(&session::on_header, shared_from_this()));
+    }
+
+    void on_header(beast::error_code ec, std::size_t) {
+        if (ec == http::error::end_of_stream) return close();
+        // A Content-Length over the limit is refused as soon as the header says so.
+        if (ec == http::error::body_limit) return reply_error(413, "request body too large");
+        if (ec) return;  // header timeout, reset, malformed header: drop the connection
+        stream_.expires_after(opts_.read_timeout);
         http::async_read(stream_, buffer_, *parser_,
                          beast::bind_front_handler(&session::on_read, shared_from_this()));
     }
@@ -48,6 +72,8 @@ class session : public std::enable_shared_from_this<session> {
         in.target = std::string(req.target());
         in.authorization = std::string(req[http::field::authorization]);
         in.host = std::string(req[http::field::host]);
+        in.origin = std::string(req[http::field::origin]);
+        in.content_type = std::string(req[http::field::content_type]);
         in.body = std::move(req.body());
         http_response out = handler_(in);
         send(std::move(out), req.keep_alive(), req.version());
@@ -88,16 +114,41 @@ class session : public std::enable_shared_from_this<session> {
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
     const http_handler& handler_;
-    std::size_t max_body_;
+    const http_server_options& opts_;
+    connection_count& count_;
 };
+
+// A connection beyond max_connections: a short 503, then closed. Sent without blocking (a new
+// connection's send buffer is empty); bytes the client already sent are read first, so the
+// close does not turn into a reset that could discard the reply.
+void refuse(tcp::socket& s, std::size_t limit) {
+    std::string body = "{\"error\":\"too many connections: " + std::to_string(limit) +
+                       " are open (--http-max-connections); try again later\"}";
+    std::string reply =
+        "HTTP/1.1 503 Service Unavailable\r\nServer: pubsubd\r\nContent-Type: "
+        "application/json\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: " +
+        std::to_string(body.size()) + "\r\n\r\n" + body;
+    int fd = s.native_handle();
+    char sink[4096];
+    for (int i = 0; i < 16 && ::recv(fd, sink, sizeof sink, MSG_DONTWAIT) > 0; ++i) {
+    }
+    (void)::send(fd, reply.data(), reply.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    beast::error_code ec;
+    s.shutdown(tcp::socket::shutdown_both, ec);
+}
 
 }  // namespace
 
 struct http_server::impl {
     http_server_options opts;
     http_handler handler;
+    connection_count count;
+    // When a refusal was last logged (steady ms). Relaxed: only rate-limits the log; the
+    // compare-exchange lets one of several racing threads log.
+    std::atomic<std::int64_t> last_refusal_log_ms{0};
     asio::io_context io;
     tcp::acceptor acceptor{io};
+    asio::steady_timer retry_timer{io};  // accept retries after an error
     std::vector<std::thread> threads;
     std::uint16_t port = 0;
 
@@ -105,13 +156,37 @@ struct http_server::impl {
         if (opts.log) opts.log(level, m);
     }
 
+    // At most one line a second, however many connections a flood brings.
+    void log_refusal(std::uint64_t total) {
+        auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::steady_clock::now().time_since_epoch())
+                       .count();
+        auto last = last_refusal_log_ms.load(std::memory_order_relaxed);
+        if (now - last < 1000 ||
+            !last_refusal_log_ms.compare_exchange_strong(last, now, std::memory_order_relaxed)) {
+            return;
+        }
+        log(2, "http: refused a connection: " + std::to_string(opts.max_connections) +
+                   " are open (--http-max-connections); " + std::to_string(total) +
+                   " refused so far");
+    }
+
     void accept() {
         acceptor.async_accept(asio::make_strand(io), [this](beast::error_code ec, tcp::socket s) {
             if (ec == asio::error::operation_aborted) return;
             if (ec) {
-                log(2, "http accept failed: " + ec.message());
+                // Out of file descriptors, say: retry in a moment instead of spinning.
+                log(2, "http accept failed: " + ec.message() + "; retrying in 100 ms");
+                retry_timer.expires_after(std::chrono::milliseconds(100));
+                retry_timer.async_wait([this](beast::error_code e) {
+                    if (!e) accept();
+                });
+                return;
+            } else if (count.open.load(std::memory_order_relaxed) >= opts.max_connections) {
+                refuse(s, opts.max_connections);
+                log_refusal(count.refused.fetch_add(1, std::memory_order_relaxed) + 1);
             } else {
-                std::make_shared<session>(std::move(s), handler, opts.max_body_bytes)->run();
+                std::make_shared<session>(std::move(s), handler, opts, count)->run();
             }
             accept();
         });
@@ -161,5 +236,9 @@ void http_server::stop() noexcept {
 }
 
 std::uint16_t http_server::port() const { return impl_->port; }
+
+std::uint64_t http_server::refused_connections() const {
+    return impl_->count.refused.load(std::memory_order_relaxed);
+}
 
 }  // namespace pubsub::admin

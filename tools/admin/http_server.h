@@ -1,15 +1,18 @@
 // http_server: a small HTTP/1.1 server (Boost.Beast) that hands each request to one handler.
 //
 // DESIGN (the Beast server examples): one io_context run by `threads` threads of its own; a
-// strand per connection; a session reads one request (headers and a body of at most
-// max_body_bytes), calls the handler on its strand, writes the response and, on keep-alive,
-// reads the next. The handler may block (it runs database queries); with N threads at most N
-// requests run at once. Sessions live through shared_from_this; the server holds no list.
-// Lifecycle: start() binds and spawns the threads (the error says what failed); stop() closes
-// the acceptor, stops the io_context and joins; idempotent, noexcept; the destructor stops.
-// Thread-safety: start()/stop() from one owner; the handler is called from the server's threads.
+// strand per connection; a session reads one request (the header within header_timeout, then
+// a body of at most max_body_bytes within read_timeout), calls the handler on its strand,
+// writes the response and, on keep-alive, reads the next. At most max_connections sessions
+// are open (each holds at most its header, 8 KiB, and body). The handler may block (it runs
+// database queries); with N threads at most N requests run at once. Sessions live through
+// shared_from_this; the server holds no list. Lifecycle: start() binds and spawns the threads (the
+// error says what failed); stop() closes the acceptor, stops the io_context and joins; idempotent,
+// noexcept; the destructor stops. Thread-safety: start()/stop() from one owner; the handler is
+// called from the server's threads.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -27,6 +30,8 @@ struct http_request {
     std::string authorization;
     std::string host;  // the Host header
     std::string body;
+    std::string origin;        // the Origin header ("" when absent)
+    std::string content_type;  // the Content-Type header ("" when absent)
 };
 
 struct http_response {
@@ -44,6 +49,12 @@ struct http_server_options {
     int threads = 2;
     std::size_t max_body_bytes = 1 << 20;
     std::function<void(int level, const std::string&)> log;  // 0 debug .. 3 error
+    // Open connections at most; one more gets 503 and is closed (logged, counted).
+    std::size_t max_connections = 64;
+    // Time to receive a request's header (also a keep-alive connection's wait for its next
+    // request): a client that sends it slowly is cut. The body then has read_timeout.
+    std::chrono::milliseconds header_timeout{10'000};
+    std::chrono::milliseconds read_timeout{60'000};
 };
 
 class http_server {
@@ -55,7 +66,8 @@ class http_server {
 
     status start();
     void stop() noexcept;
-    std::uint16_t port() const;  // the bound port, after start()
+    std::uint16_t port() const;                 // the bound port, after start()
+    std::uint64_t refused_connections() const;  // beyond max_connections; thread-safe
 
   private:
     struct impl;

@@ -31,6 +31,8 @@ node_sample collect(const node_sources& src) {
     if (src.socket) {
         auto c = src.socket->counters();
         s.doors.push_back({"socket", c.lines, c.errors});
+        s.socket_refused_connections = c.refused_connections;
+        s.socket_refused_peers = c.refused_peers;
     }
     if (src.sql_claimed) s.doors.push_back({"sql", src.sql_claimed(), 0});
     if (src.notify) s.doors.push_back({"notify", src.notify->accepted(), src.notify->malformed()});
@@ -60,6 +62,7 @@ node_sample collect(const node_sources& src) {
         s.handler_duration = src.metrics->handler_duration.snapshot();
     }
     if (src.http_db_errors) s.http_db_errors = src.http_db_errors();
+    if (src.http_refused_connections) s.http_refused_connections = src.http_refused_connections();
     return s;
 }
 

@@ -37,6 +37,7 @@ struct node_sources {
     std::function<std::uint64_t()> sql_claimed;     // events claimed from the table (SQL door)
     const delivery_metrics* metrics = nullptr;      // latency histograms
     std::function<std::uint64_t()> http_db_errors;  // failed HTTP database connections
+    std::function<std::uint64_t()> http_refused_connections;  // beyond --http-max-connections
 };
 
 struct door_sample {
@@ -63,6 +64,10 @@ struct node_sample {
     std::optional<file_watcher_counters> watcher;
     histogram_snapshot ingest_to_start, handler_duration;
     std::uint64_t http_db_errors = 0;
+    // Connections a door refused: socket beyond --max-connections, socket peers whose uid/gid
+    // is not allowed, HTTP beyond --http-max-connections.
+    std::uint64_t socket_refused_connections = 0, socket_refused_peers = 0;
+    std::uint64_t http_refused_connections = 0;
 
     std::uint64_t received_total() const;
     std::uint64_t finished_total() const;  // deliveries that succeeded or failed

@@ -55,6 +55,15 @@ void doors(writer& w, const node_sample& s) {
     for (const auto& d : s.doors) {
         w.sample("pubsub_door_errors_total", label("door", d.door), d.errors);
     }
+    w.family("pubsub_connections_refused_total", "counter",
+             "Connections refused at once: beyond --max-connections or --http-max-connections "
+             "(reason max_connections), or a socket peer whose uid/gid is not allowed (peer).");
+    w.sample("pubsub_connections_refused_total", "door=\"socket\",reason=\"max_connections\"",
+             s.socket_refused_connections);
+    w.sample("pubsub_connections_refused_total", "door=\"socket\",reason=\"peer\"",
+             s.socket_refused_peers);
+    w.sample("pubsub_connections_refused_total", "door=\"http\",reason=\"max_connections\"",
+             s.http_refused_connections);
 }
 
 void routing(writer& w, const node_sample& s) {

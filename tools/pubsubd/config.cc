@@ -47,6 +47,10 @@ config_outcome parse_config(int argc, char** argv) {
         ->envname("PUBSUB_SOCKET_ALLOW_UID");
     app.add_option("--socket-allow-gid", c.socket_allow_gids, "Peer gids allowed on the socket")
         ->envname("PUBSUB_SOCKET_ALLOW_GID");
+    app.add_option("--max-connections", c.max_connections,
+                   "Open socket connections at most; one more gets an error line and is closed")
+        ->envname("PUBSUB_MAX_CONNECTIONS")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}));
     app.add_option("--watch", c.watch_dirs, "Directory to watch (repeatable)")
         ->envname("PUBSUB_WATCH");
     app.add_option("--watch-ignore", c.watch_ignore,
@@ -93,6 +97,23 @@ config_outcome parse_config(int argc, char** argv) {
     app.add_flag("--http-allow-unauthenticated", c.http_allow_unauthenticated,
                  "Without --http-token, allow changes over HTTP anyway (default: refused, 403)")
         ->envname("PUBSUB_HTTP_ALLOW_UNAUTHENTICATED");
+    app.add_option("--http-auth", c.http_auth,
+                   "Which HTTP requests need the token: changes (default) or all (every route "
+                   "but /livez, /readyz, /healthz, /metrics and the page's files)")
+        ->envname("PUBSUB_HTTP_AUTH")
+        ->check(CLI::IsMember({"changes", "all"}));
+    app.add_option("--http-allow-host", c.http_allow_hosts,
+                   "Host name the loopback HTTP endpoint also answers to, besides 127.0.0.0/8, "
+                   "[::1] and localhost (repeatable)")
+        ->envname("PUBSUB_HTTP_ALLOW_HOST");
+    app.add_option("--http-max-connections", c.http_max_connections,
+                   "Open HTTP connections at most; one more gets 503 and is closed")
+        ->envname("PUBSUB_HTTP_MAX_CONNECTIONS")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{100'000}));
+    app.add_option("--http-header-timeout", c.http_header_timeout_s,
+                   "Seconds a client has to send a request's header (slow clients are cut)")
+        ->envname("PUBSUB_HTTP_HEADER_TIMEOUT")
+        ->check(CLI::Range(1, 3600));
     app.add_option("--retry-base-ms", c.retry_base_ms,
                    "Delay before a failed delivery's first retry; doubles per retry, with jitter")
         ->envname("PUBSUB_RETRY_BASE_MS")
@@ -164,6 +185,12 @@ config_outcome parse_config(int argc, char** argv) {
     }
     c.notify_ingest = notify_ingest == "on";
     c.args.assign(argv, argv + argc);
+    if (c.http_auth == "all" && c.http_token.empty()) {
+        out.message =
+            "pubsubd: --http-auth all needs a token: set --http-token (or "
+            "PUBSUB_HTTP_TOKEN)";
+        return out;
+    }
     if (c.socket_path.empty()) c.socket_path = c.data_dir + "/pubsub.sock";
     out.config = std::move(c);
     out.exit_code = 0;

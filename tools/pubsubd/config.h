@@ -20,6 +20,7 @@ struct daemon_config {
     unsigned socket_mode = 0660;
     std::vector<unsigned> socket_allow_uids;  // empty: whoever the file mode lets in
     std::vector<unsigned> socket_allow_gids;
+    std::size_t max_connections = 1024;  // open socket connections; more are refused
     std::vector<std::string> watch_dirs;
     std::vector<std::string> watch_ignore;  // empty: the watcher's defaults
     std::vector<std::string> scripts_dirs;
@@ -39,6 +40,10 @@ struct daemon_config {
     std::string http_listen;  // --http PORT or ADDR:PORT; empty: no HTTP admin endpoint
     std::string http_token;   // bearer token for changes; PUBSUB_HTTP_TOKEN
     bool http_allow_unauthenticated = false;  // changes without a token (else 403)
+    std::string http_auth = "changes";        // or "all": the token also for reads
+    std::vector<std::string> http_allow_hosts;  // Host names taken as loopback
+    std::size_t http_max_connections = 64;
+    int http_header_timeout_s = 10;       // to receive a request's header
     int retry_base_ms = 1000;             // first retry delay (handlers/retry_policy.h)
     int retry_max_ms = 300'000;           // longest retry delay
     std::size_t queue_limit = 1'000'000;  // deliveries per handler pool before the door refuses

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "db_door.h"
+#include "fd_limit.h"
 #include "handlers/pool_set.h"
 #include "handlers/process_job_runner.h"
 #include "ingest/file_watcher.h"
@@ -215,6 +216,7 @@ int run_daemon(const daemon_config& cfg) {
     so.max_line = cfg.max_line_bytes;
     so.allowed_uids.assign(cfg.socket_allow_uids.begin(), cfg.socket_allow_uids.end());
     so.allowed_gids.assign(cfg.socket_allow_gids.begin(), cfg.socket_allow_gids.end());
+    so.max_connections = cfg.max_connections;
     so.log = log_hook("socket");
     socket_server door(so, in);
     std::optional<pg_watch_state_store> watch_store;
@@ -239,9 +241,19 @@ int run_daemon(const daemon_config& cfg) {
     sources.sql_claimed = [&dbd] { return dbd.claimed(); };
     std::optional<admin::admin_server> http;
     if (!cfg.http_listen.empty()) {
-        http.emplace(admin::admin_options{cfg.http_listen, cfg.http_token,
-                                          cfg.http_allow_unauthenticated, dsn, cfg.schema, sources,
-                                          2, log_hook("http")});
+        admin::admin_options ao{cfg.http_listen,
+                                cfg.http_token,
+                                cfg.http_allow_unauthenticated,
+                                dsn,
+                                cfg.schema,
+                                sources,
+                                2,
+                                log_hook("http")};
+        ao.allowed_hosts = cfg.http_allow_hosts;
+        ao.auth = cfg.http_auth == "all" ? admin::http_auth::all : admin::http_auth::changes;
+        ao.max_connections = cfg.http_max_connections;
+        ao.header_timeout = std::chrono::seconds(cfg.http_header_timeout_s);
+        http.emplace(std::move(ao));
     }
     dbd.reload_subscribers(*conn);
     // Events routed from the table carry their delivery rows (skip completed deliveries, keep
@@ -288,6 +300,14 @@ int run_daemon(const daemon_config& cfg) {
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
 
+    // Room for both doors' connections, plus the database, handlers' pipes and files.
+    auto fds = fit_fd_limit(cfg.max_connections +
+                            (cfg.http_listen.empty() ? 0 : cfg.http_max_connections) + 256);
+    if (fds.after > fds.before) {
+        log_line(log_level::info, "raised the open-file limit",
+                 "from=" + std::to_string(fds.before) + " to=" + std::to_string(fds.after));
+    }
+    if (!fds.warning.empty()) log_line(log_level::warn, fds.warning);
     status door_started = door.start();
     if (door_started.ok() && watcher) door_started = watcher->start();
     if (door_started.ok() && http) door_started = http->start();
@@ -311,7 +331,8 @@ int run_daemon(const daemon_config& cfg) {
                      (cfg.http_token.empty() ? cfg.http_allow_unauthenticated
                                                    ? " changes=unauthenticated"
                                                    : " changes=refused_no_token"
-                                             : " changes=token"));
+                                             : " changes=token") +
+                     " auth=" + cfg.http_auth);
     }
     log_line(log_level::info, "pubsubd started",
              "socket=" + q(cfg.socket_path) + " schema=" + q(cfg.schema) +

@@ -45,6 +45,11 @@ reload_plan plan_reload(const daemon_config& a, const daemon_config& b) {
     note(r, "retry-max-ms", a.retry_max_ms, b.retry_max_ms);
     note(r, "queue-limit", a.queue_limit, b.queue_limit);
     note(r, "notify-ingest", a.notify_ingest, b.notify_ingest);
+    note(r, "max-connections", a.max_connections, b.max_connections);
+    note(r, "http-auth", a.http_auth, b.http_auth);
+    note(r, "http-allow-host", a.http_allow_hosts, b.http_allow_hosts);
+    note(r, "http-max-connections", a.http_max_connections, b.http_max_connections);
+    note(r, "http-header-timeout", a.http_header_timeout_s, b.http_header_timeout_s);
     return p;
 }
 

@@ -52,7 +52,9 @@ function showMessage(text, bad) {
 async function api(method, path, body) {
   const headers = {};
   const token = $("token").value.trim();
-  if (token && method !== "GET") headers["Authorization"] = "Bearer " + token;
+  // Reads too: under --http-auth all they need it (harmless otherwise: same origin only).
+  if (token) headers["Authorization"] = "Bearer " + token;
+  // Always JSON: without a token pubsubd refuses changes whose body is anything else.
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const res = await fetch(path, {
     method, headers, body: body === undefined ? undefined : JSON.stringify(body),
