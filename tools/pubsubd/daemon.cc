@@ -13,6 +13,7 @@
 #include "db_door.h"
 #include "handlers/pool_set.h"
 #include "handlers/process_job_runner.h"
+#include "handlers/process_registry.h"
 #include "ingest/file_watcher.h"
 #include "ingest/notify_door.h"
 #include "ingest/request.h"
@@ -158,6 +159,15 @@ int run_daemon(const daemon_config& cfg) {
     config_check configs(dsn, cfg.schema);
     delivery_metrics latencies;  // /metrics histograms, fed by the runners
     handler_settings hs;
+    // Before any handler runs: kill what a predecessor that died left running (its deliveries
+    // are re-run below), then record ours (handlers/process_registry.h).
+    auto handler_groups = std::make_shared<process_group_registry>(cfg.data_dir + "/handlers");
+    if (status s = handler_groups->open(); s.ok()) {
+        handler_groups->kill_orphans([](const std::string& m) { log_line(log_level::warn, m); });
+        hs.registry = handler_groups;
+    } else {
+        log_line(log_level::warn, "running handlers are not recorded: " + s.message());
+    }
     hs.scripts_dirs = cfg.scripts_dirs;
     hs.job_commands = cfg.job_commands;
     hs.check_config = [&configs](job_type t, std::optional<std::int32_t> id) {
