@@ -95,6 +95,11 @@ TEST_F(handler_orphan_e2e, KillNineDuringCustomHandlerKillsTheOrphanAndRerunsAsA
                << daemon().log_tail();
     }
     const pid_t pgid = static_cast<pid_t>(std::stol(started[3]));
+    // The record is written just after posix_spawn returns, so the script may print first;
+    // a kill -9 in between is the one window the design leaves open (process_registry.h).
+    const fs::path record = tmp().path() / "data" / "handlers" / std::to_string(pgid);
+    for (int i = 0; i < 500 && !fs::exists(record); ++i) std::this_thread::sleep_for(10ms);
+    ASSERT_TRUE(fs::exists(record)) << "the running handler was not recorded";
     ASSERT_TRUE(daemon().signal(SIGKILL).ok());
     ASSERT_EQ(daemon().wait(10s), std::optional<int>(128 + SIGKILL));
     ASSERT_TRUE(process_group_alive(pgid)) << "the handler did not outlive pubsubd";
