@@ -159,6 +159,11 @@ config_outcome parse_config(int argc, char** argv) {
         }
     }
     if (c.socket_path.empty()) c.socket_path = c.data_dir + "/pubsub.sock";
+    for (const CLI::Option* o : app.get_options()) {
+        std::string given;
+        for (const auto& r : o->results()) given += r + "\n";
+        out.settings[o->get_name()] = given;
+    }
     out.config = std::move(c);
     out.exit_code = 0;
     return out;

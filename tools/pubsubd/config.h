@@ -48,6 +48,8 @@ struct config_outcome {
     std::optional<daemon_config> config;
     std::string message;  // error or help text when config is empty
     int exit_code = 0;
+    // Every option's given value by long name ("" when defaulted): what SIGHUP compares.
+    std::map<std::string, std::string> settings;
 };
 
 config_outcome parse_config(int argc, char** argv);

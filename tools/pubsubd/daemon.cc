@@ -19,6 +19,7 @@
 #include "ingest/request.h"
 #include "ingest/socket_server.h"
 #include "logger.h"
+#include "reload.h"
 #include "node_info.h"
 #include "router/intake.h"
 #include "router/router.h"
@@ -79,7 +80,9 @@ int wait_for_stop_signal(const sigset_t& set, const std::function<void()>& on_hu
 
 }  // namespace
 
-int run_daemon(const daemon_config& cfg) {
+int run_daemon(const config_outcome& parsed, std::function<config_outcome()> reread) {
+    const daemon_config& cfg = *parsed.config;
+    config_reloader reloader(parsed.settings, std::move(reread));
     // Signals are handled by sigwait() on this thread; every thread spawned below inherits
     // the blocked mask, so no handler ever runs on a worker.
     sigset_t set;
@@ -306,6 +309,7 @@ int run_daemon(const daemon_config& cfg) {
                  " node=" + q(node.node_id) + (cluster ? " embedded=true" : " embedded=false"));
 
     int sig = wait_for_stop_signal(set, [&] {
+        reloader.reload();  // first: a new log level applies to what follows
         log_line(log_level::info, "SIGHUP: reloading subscribers");
         auto c = pg::connection::open(dsn);
         if (c.ok()) dbd.reload_subscribers(*c);

@@ -7,10 +7,13 @@
 // the pools up to --drain-timeout, flush the write-behind, close the door, stop the rest.
 #pragma once
 
+#include <functional>
+
 #include "config.h"
 
 namespace pubsub {
 
-int run_daemon(const daemon_config& config);
+// reread (optional) parses the configuration again for SIGHUP (reload.h).
+int run_daemon(const config_outcome& config, std::function<config_outcome()> reread = {});
 
 }  // namespace pubsub

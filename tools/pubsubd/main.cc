@@ -17,5 +17,5 @@ int main(int argc, char** argv) {
         return 2;
     }
     pubsub::set_log_level(level);
-    return pubsub::run_daemon(*cfg.config);
+    return pubsub::run_daemon(cfg, [argc, argv] { return pubsub::parse_config(argc, argv); });
 }
