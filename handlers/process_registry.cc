@@ -62,7 +62,10 @@ status process_group_registry::open() const {
 }
 
 void process_group_registry::add(pid_t pid) const {
-    const std::string text = std::to_string(process_start_time(pid)) + "\n";
+    static const pid_t self = ::getpid();
+    static const long long self_start = process_start_time(self);
+    const std::string text = std::to_string(process_start_time(pid)) + " " + std::to_string(self) +
+                             " " + std::to_string(self_start) + "\n";
     const std::string path = dir_ + "/" + std::to_string(pid);
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) return;
@@ -96,8 +99,15 @@ std::size_t process_group_registry::kill_orphans(
         char* end = nullptr;
         const long pid = std::strtol(name.c_str(), &end, 10);
         std::ifstream f(entry.path());
-        long long recorded = -2;
-        f >> recorded;
+        long long recorded = -2, owner_start = -2;
+        long owner = 0;
+        f >> recorded >> owner >> owner_start;
+        f.close();
+        // Recorded by a pubsubd that is still alive (another one on this folder): not an orphan.
+        if (owner > 1 && owner != ::getpid() && owner_start >= 0 &&
+            process_start_time(static_cast<pid_t>(owner)) == owner_start) {
+            continue;
+        }
         fs::remove(entry.path(), ec);
         if (end == name.c_str() || *end != '\0' || pid <= 1) continue;
         const long long now = process_start_time(static_cast<pid_t>(pid));

@@ -4,8 +4,10 @@
 // running would do the work twice, concurrently and unnoticed.
 //
 // DESIGN: one file per running child, <dir>/<pid>, holding the child's start time (field 22
-// of /proc/<pid>/stat). The child leads its own process group (run_process), so its pid is the
-// group id. At start, kill_orphans() looks at every record:
+// of /proc/<pid>/stat) and the recording pubsubd's pid and start time. The child leads its own
+// process group (run_process), so its pid is the group id. At start, kill_orphans() skips the
+// records of a recording pubsubd that is still alive (not orphans, whatever shares the folder)
+// and looks at every other record:
 // - the pid is alive with the recorded start time: it is our child, the group gets SIGKILL;
 // - the pid is alive with another start time: the pid was reused after our child and its
 //   whole group died (Linux hands out no pid that still names a process group), nothing to do;

@@ -1,6 +1,7 @@
 // process_group_registry: what a dead pubsubd recorded is killed at the next start only when it
 // is still ours (same pid and start time, or a group left without its leader); a pid reused
-// by anyone else is left alone. Records come and go with run_process.
+// by anyone else, and the records of a pubsubd still alive, are left alone. Records come and
+// go with run_process.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -59,6 +60,25 @@ TEST(process_registry, leaves_a_reused_pid_and_junk_alone) {
     std::ofstream(reg.dir() + "/not-a-pid") << "1\n";
     EXPECT_EQ(reg.kill_orphans({}), 0u);
     EXPECT_TRUE(fs::is_empty(reg.dir()));
+}
+
+TEST(process_registry, leaves_the_records_of_a_living_pubsubd_alone) {
+    testing::temp_dir tmp;
+    process_group_registry reg(tmp.path() + "/handlers");
+    ASSERT_TRUE(reg.open().ok());
+    const pid_t owner = sleeping_group_leader();    // stands for another pubsubd, alive
+    const pid_t handler = sleeping_group_leader();  // its handler
+    while (::getpgid(handler) != handler) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    const std::string record = reg.dir() + "/" + std::to_string(handler);
+    std::ofstream(record) << process_start_time(handler) << " " << owner << " "
+                          << process_start_time(owner) << "\n";
+    EXPECT_EQ(reg.kill_orphans({}), 0u);
+    EXPECT_TRUE(fs::exists(record));
+    EXPECT_TRUE(process_group_alive(handler));
+    for (pid_t p : {owner, handler}) {
+        ::kill(p, SIGKILL);
+        ::waitpid(p, nullptr, 0);
+    }
 }
 
 TEST(process_registry, run_process_records_its_child_only_while_it_runs) {
