@@ -22,6 +22,7 @@ process_spec base_spec(const delivery& d, const handler_settings& s) {
                 "PUBSUB_ATTEMPT=" + std::to_string(attempt_of(d))};
     spec.stdin_data = event_json_for_handler(d);
     spec.timeout = std::chrono::seconds(sub.timeout_s > 0 ? sub.timeout_s : 300);
+    spec.registry = s.registry.get();
     return spec;
 }
 

@@ -21,6 +21,8 @@
 
 namespace pubsub {
 
+class process_group_registry;
+
 struct handler_settings {
     std::vector<std::string> scripts_dirs;
     std::map<job_type, std::string> job_commands;
@@ -29,6 +31,8 @@ struct handler_settings {
     // config_id still names a row of the platform's config table; a non-empty answer fails the
     // delivery with that reason (storage/config_check.h). Unset: no check.
     std::function<std::string(job_type, std::optional<std::int32_t>)> check_config;
+    // Where running handler processes are recorded (process_registry.h); null: nowhere.
+    std::shared_ptr<const process_group_registry> registry;
 };
 
 // The runner for one job type; fails only on a malformed --job-command. A job type that

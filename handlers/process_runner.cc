@@ -16,6 +16,8 @@
 #include <cstdio>
 #include <utility>
 
+#include "handlers/process_registry.h"
+
 namespace pubsub {
 namespace {
 
@@ -467,9 +469,12 @@ process_outcome run_process(const process_spec& spec) {
     pipes.out.write.reset();
     pipes.err.write.reset();
 
+    if (spec.registry) spec.registry->add(pid);
     session s(spec, pid, pipes);
     s.run(start);
-    return s.finish(start);
+    process_outcome out = s.finish(start);
+    if (spec.registry) spec.registry->remove(pid);  // the group is killed and the child reaped
+    return out;
 }
 
 }  // namespace pubsub

@@ -39,6 +39,8 @@
 
 namespace pubsub {
 
+class process_group_registry;
+
 struct process_spec {
     std::vector<std::string> argv;  // argv[0] is the program path (absolute or resolved); no PATH
     std::vector<std::string> env;   // complete environment, "K=V"; nothing is inherited
@@ -47,6 +49,10 @@ struct process_spec {
     std::chrono::milliseconds kill_grace{2000};  // SIGTERM, then SIGKILL after this
     std::size_t max_output_bytes = 64 * 1024;    // per stream; the TAIL is kept, the rest counted
     std::string working_dir;                     // empty: inherit ours
+    // When set, the child is recorded there while it runs (after posix_spawn returns, until
+    // its group is killed and it is reaped), so that a crash of ours does not orphan it
+    // unnoticed (process_registry.h). Must outlive the call.
+    const process_group_registry* registry = nullptr;
 };
 
 struct process_outcome {

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <ctime>
 
+#include "ingest/file_watch_state.h"
 #include "ingest/request.h"
 
 namespace pubsub {
@@ -59,7 +60,7 @@ event_draft file_received_draft(const std::string& watch_dir, const std::string&
 
     event_draft d;
     d.type = std::string(file_received_type);
-    d.source = "file_watcher:" + watch_dir;
+    d.source = file_watcher_source(watch_dir);
     std::string& o = d.data_json;
     o.clear();
     o.reserve(256 + 3 * path.size());

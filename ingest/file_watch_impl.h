@@ -95,6 +95,10 @@ struct file_watcher::impl : std::enable_shared_from_this<file_watcher::impl> {
     bool refusing = false;  // the last ack was an error (log transitions only)  // ENOSPC since the
                             // last full rescan started
     std::uint64_t next_gen = 0;
+    // gen -> wall-clock microseconds of every submit not yet acknowledged (gens grow with
+    // time, so begin() is the oldest): what bounds the next checkpoint.
+    std::map<std::uint64_t, std::int64_t> unacked_since;
+    std::int64_t last_checkpoint_us = 0;
     watch_clock::time_point next_root_check{}, next_poll{};
     alignas(8) std::array<char, 64 * 1024> buf{};
 
@@ -120,6 +124,7 @@ struct file_watcher::impl : std::enable_shared_from_this<file_watcher::impl> {
     void emit(const std::string& path, std::size_t root, file_version v);
     void on_ack(const std::string& path, std::size_t root, std::uint64_t gen,
                 const result<event_id>& r);
+    void checkpoint(bool force);
     void forget_file(const std::string& path, std::size_t root);
     void forget_tree(const std::string& dir, std::size_t root);
     void on_tick();

@@ -29,8 +29,8 @@ void state_writer::stop() noexcept {
     }
     if (!queue_.empty() && log_) {
         log_(2, "file watcher: " + std::to_string(queue_.size()) +
-                    " state changes not recorded at shutdown; those files may be emitted again "
-                    "after the restart");
+                    " state changes not recorded at shutdown; the next start recovers the "
+                    "emitted files from the events table");
     }
 }
 

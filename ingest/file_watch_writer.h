@@ -4,8 +4,8 @@
 // the writer thread takes everything queued (up to max_batch) and apply()s it as one
 // transaction. On failure the batch goes back to the front of the queue, the first error of a
 // run of failures is logged, and the thread retries every retry_interval: events were already
-// acknowledged, so a database outage only delays the bookkeeping (and a crash during it means
-// those files are emitted again after the restart: at-least-once).
+// acknowledged, so a database outage only delays the bookkeeping (a crash during it loses
+// nothing either: the next start folds the committed events since the last checkpoint in).
 // stop() applies what is queued (one last attempt), then joins; idempotent, noexcept.
 // Thread-safe: push() and the accessors from any thread.
 #pragma once

@@ -165,6 +165,7 @@ void file_watcher::impl::emit(const std::string& path, std::size_t root, file_ve
     }
     const std::uint64_t gen = ++next_gen;
     known[path] = {v, 0, true, gen};
+    unacked_since.emplace(gen, now_us());
     {
         std::lock_guard lock(mu);
         ++in_flight;
@@ -185,6 +186,7 @@ void file_watcher::impl::on_ack(const std::string& path, std::size_t root, std::
                                 const result<event_id>& r) {
     auto k = known.find(path);
     const bool current = k != known.end() && k->second.gen == gen;
+    unacked_since.erase(gen);
     if (r.ok()) {
         emitted.fetch_add(1, std::memory_order_relaxed);
         if (refusing) log(1, "file watcher: events are accepted again");
@@ -196,6 +198,7 @@ void file_watcher::impl::on_ack(const std::string& path, std::size_t root, std::
                          roots[root].dir,
                          {path, k->second.v.size, k->second.v.mtime_us, r.value()}});
         }
+        checkpoint(false);
     } else {
         submit_errors.fetch_add(1, std::memory_order_relaxed);
         if (!refusing) {
@@ -212,6 +215,25 @@ void file_watcher::impl::on_ack(const std::string& path, std::size_t root, std::
     std::lock_guard lock(mu);
     --in_flight;
     drain_cv.notify_all();
+}
+
+// Tells the store that every event submitted before the oldest unacknowledged one (or before
+// now) is reflected in the ops pushed so far: an acked event's put was pushed above, a refused
+// one is retried as a new submit, and one acked for a version that is no longer current was
+// superseded (a newer version is in flight) or its file was forgotten. The margin absorbs a
+// wall clock stepped back between this stamp and the intake's created_at. At most one
+// checkpoint a second unless forced.
+void file_watcher::impl::checkpoint(bool force) {
+    constexpr std::int64_t margin_us = 60'000'000, every_us = 1'000'000;
+    const std::int64_t now = now_us();
+    if (!force && now - last_checkpoint_us < every_us) return;
+    const std::int64_t oldest = unacked_since.empty() ? now : unacked_since.begin()->second;
+    last_checkpoint_us = now;
+    for (const auto& r : roots) {
+        file_state_op op{file_state_op::kind::checkpoint, r.dir, {}};
+        op.events_before_us = oldest - margin_us;
+        writer.push(std::move(op));
+    }
 }
 
 void file_watcher::impl::forget_file(const std::string& path, std::size_t root) {
@@ -317,6 +339,7 @@ status file_watcher::start() {
     m.watching = true;
     m.started = true;
     m.writer.start();
+    m.checkpoint(true);  // nothing submitted yet: the next start reads only newer events
     m.work.emplace(asio::make_work_guard(m.io));
     // The first watches and listings happen here, before the io thread exists (so nothing
     // races with them): every file written after start() returns is seen by its own event.

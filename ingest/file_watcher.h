@@ -16,8 +16,10 @@
 //   seen either by their event or by the listing.
 // - Once per version: a version is (size, mtime); a file whose version is known (emitted, or
 //   in flight) is not emitted again. Known versions are recorded in the store only after the
-//   submitter acknowledged the event (bind it to ack_mode::durable): a crash in between
-//   re-emits the file after the restart (at-least-once), it never loses it. Files that were
+//   submitter acknowledged the event (bind it to ack_mode::durable), each followed by a
+//   checkpoint (the submit time of the oldest unacknowledged event); the store's load() folds
+//   the committed events since the checkpoint back in (file_watch_state.h), so a crash between
+//   an event's commit and its record emits the file neither twice nor never. Files that were
 //   deleted or moved away are forgotten (and their rows deleted), so a file with the same
 //   name arriving later is new.
 // - Faults: IN_Q_OVERFLOW triggers a full rescan (deduplicated against the known versions);

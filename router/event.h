@@ -27,7 +27,7 @@ inline constexpr int default_priority = 5;
 struct event {
     event_id id = 0;
     int priority = default_priority;
-    int attempt = 1;          // 1 for a new event; retry_count + 1 when resumed after a restart
+    int attempt = 1;  // 1 for a new event; resumed: retry_count + 1 (+ 1 if a run was under way)
     bool from_table = false;  // the row already exists (resumed, or inserted by SQL)
     std::int64_t created_us = 0;
     std::string type;

@@ -6,7 +6,8 @@ namespace {
 
 constexpr const char* event_columns =
     "e.event_id, e.event_type, e.event_source, e.event_data::text, e.priority, "
-    "(extract(epoch FROM e.created_at) * 1000000)::bigint, e.retry_count";
+    "(extract(epoch FROM e.created_at) * 1000000)::bigint, e.retry_count, "
+    "e.status = 'processing' AND e.error_message IS NULL";
 
 std::vector<event_ptr> to_events(const pg::query_result& r) {
     std::vector<event_ptr> out;
@@ -21,7 +22,10 @@ std::vector<event_ptr> to_events(const pg::query_result& r) {
         ev->data_json.assign(data);
         ev->priority = static_cast<int>(r.get_int(i, 4));
         ev->created_us = r.get_int(i, 5);
-        ev->attempt = static_cast<int>(r.get_int(i, 6)) + 1;
+        // A `processing` row without an error had its first run under way when its node died:
+        // that run counts, so PUBSUB_ATTEMPT tells the handler it may have seen the event
+        // before. (After a failure retry_count already counts it; delivery rows then decide.)
+        ev->attempt = static_cast<int>(r.get_int(i, 6)) + 1 + (r.get(i, 7) == "t");
         ev->from_table = true;
         out.push_back(std::move(ev));
     }

@@ -20,7 +20,8 @@
 namespace pubsub {
 
 // Events this node left `pending` or `processing` (a crash, or a stop past its drain
-// deadline), oldest first, as router events (from_table = true, attempt = retry_count + 1).
+// deadline), oldest first, as router events (from_table = true, attempt = retry_count + 1, and
+// one more for a `processing` row without error_message: the run its handler began counts).
 result<std::vector<event_ptr>> load_own_open_events(pg::connection& conn, const std::string& schema,
                                                     const std::string& node_id, std::size_t limit);
 

@@ -3,7 +3,10 @@
 //
 // Owns one connection, opened on first use and reopened after any failure, so a database that
 // went away and came back needs no restart. apply() coalesces its ops by path (the last op for
-// a path wins) and runs one DELETE and one upsert (arrays through unnest) in one transaction.
+// a path wins) and runs one DELETE and one upsert (arrays through unnest) in one transaction,
+// with the checkpoints in <schema>.tpubsub_watch_checkpoints (sql/008_watch_checkpoints.sql).
+// load() first folds the committed file_received events since the checkpoint into the table,
+// in the same transaction as its read.
 // Not thread-safe: one thread at a time (the watcher's start(), then its state thread).
 #pragma once
 
@@ -26,6 +29,7 @@ class pg_watch_state_store final : public watch_state_store {
   private:
     result<pg::connection*> conn();
     status run_apply(pg::connection& c, const std::vector<file_state_op>& ops);
+    status fold_events(pg::connection& c, const std::string& watch_dir);
 
     std::string dsn_;
     std::string schema_;

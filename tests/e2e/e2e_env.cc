@@ -4,6 +4,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <thread>
 
@@ -152,8 +153,11 @@ void e2e_test::start_daemon(const std::vector<std::string>& extra_args) {
 void e2e_test::start_daemon_on(const std::string& dsn_text,
                                const std::vector<std::string>& extra_args) {
     std::vector<std::string> argv = {
-        bin_dir() + "/pubsubd", "--dsn", dsn_text, "--schema", schema(), "--socket", socket_,
-        "--log-level",          "info"};
+        bin_dir() + "/pubsubd", "--dsn", dsn_text, "--schema", schema(), "--socket", socket_};
+    // A data dir per test: what pubsubd keeps there (running handlers) is per instance.
+    if (std::find(extra_args.begin(), extra_args.end(), "--data-dir") == extra_args.end()) {
+        argv.insert(argv.end(), {"--data-dir", (tmp_.path() / "data").string()});
+    }
     argv.insert(argv.end(), extra_args.begin(), extra_args.end());
     auto child = child_process::spawn(argv, tmp_.path() / "pubsubd.log");
     ASSERT_TRUE(child.ok()) << child.message();

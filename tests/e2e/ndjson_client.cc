@@ -323,6 +323,7 @@ result<load_result> run_load(const load_options& o) {
         last_progress = steady::now();
         out.replies.push_back(std::move(*r));
         if (o.answered) o.answered->store(out.replies.size(), std::memory_order_release);
+        if (o.acked && out.replies.back().ok) o.acked->fetch_add(1, std::memory_order_release);
         std::lock_guard lock(f.mu);
         ++f.answered;
         f.cv.notify_all();

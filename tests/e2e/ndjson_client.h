@@ -82,6 +82,7 @@ struct load_options {
     std::chrono::milliseconds reply_timeout{30'000};
     const std::atomic<bool>* stop = nullptr;       // when set to true, no further line is sent
     std::atomic<std::size_t>* answered = nullptr;  // updated as replies arrive (for watchers)
+    std::atomic<std::size_t>* acked = nullptr;     // the same, counting only ok replies
 };
 
 struct load_result {

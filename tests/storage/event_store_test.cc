@@ -14,32 +14,35 @@ TEST_F(event_store_test, loads_pending_and_processing_oldest_first) {
     ASSERT_TRUE(conn()
                     .exec("INSERT INTO " + schema() +
                           ".tpubsub_events (event_id, event_type, event_source, event_data, "
-                          "status, priority, created_at, retry_count) VALUES "
+                          "status, priority, created_at, retry_count, error_message) VALUES "
                           "(5, 'a', 's5', '{\"x\": [1, 2]}', 'processing', 9, "
-                          "'2024-01-02 03:04:05.123456+00', 2), "
-                          "(3, 'b', 's3', '{}', 'pending', 5, now(), 0), "
-                          "(4, 'c', '', '{}', 'completed', 5, now(), 0), "
-                          "(6, 'd', '', '{}', 'failed', 5, now(), 3), "
-                          "(7, 'e', '', '{}', 'cancelled', 5, now(), 0), "
-                          "(8, 'f', 'late', '{}', 'pending', 1, now(), 0)")
+                          "'2024-01-02 03:04:05.123456+00', 2, 'exit 1'), "
+                          "(3, 'b', 's3', '{}', 'pending', 5, now(), 0, NULL), "
+                          "(4, 'c', '', '{}', 'completed', 5, now(), 0, NULL), "
+                          "(6, 'd', '', '{}', 'failed', 5, now(), 3, 'exit 1'), "
+                          "(7, 'e', '', '{}', 'cancelled', 5, now(), 0, NULL), "
+                          "(8, 'f', 'late', '{}', 'pending', 1, now(), 0, NULL), "
+                          "(9, 'g', '', '{}', 'processing', 5, now(), 0, NULL)")
                     .ok());
     auto open = load_open_events(conn(), schema(), 100);
     ASSERT_TRUE(open.ok()) << open.message();
-    ASSERT_EQ(open->size(), 3u);
+    ASSERT_EQ(open->size(), 4u);
     EXPECT_EQ((*open)[0]->id, 3);
     EXPECT_EQ((*open)[1]->id, 5);
     EXPECT_EQ((*open)[2]->id, 8);
+    EXPECT_EQ((*open)[3]->id, 9);
     const event& e = *(*open)[1];
     EXPECT_EQ(e.type, "a");
     EXPECT_EQ(e.source, "s5");
     EXPECT_EQ(e.data_json, R"({"x": [1, 2]})");
     EXPECT_GE(e.data_json.capacity(), e.data_json.size() + 64);
     EXPECT_EQ(e.priority, 9);
-    EXPECT_EQ(e.attempt, 3);
+    EXPECT_EQ(e.attempt, 3);  // waiting for its third attempt after two failures
     EXPECT_TRUE(e.from_table);
     EXPECT_EQ(e.persisted_seq, 0u);
     EXPECT_EQ(e.created_us, 1704164645123456);
     EXPECT_EQ((*open)[0]->attempt, 1);
+    EXPECT_EQ((*open)[3]->attempt, 2) << "its first run was under way: the resumed one is the 2nd";
 
     auto limited = load_open_events(conn(), schema(), 2);
     ASSERT_TRUE(limited.ok());

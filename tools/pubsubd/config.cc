@@ -37,7 +37,9 @@ config_outcome parse_config(int argc, char** argv) {
     app.add_option("--dsn", c.dsn, "PostgreSQL connection string (default: embedded cluster)")
         ->envname("PUBSUB_DSN");
     app.add_option("--schema", c.schema, "Schema of the pubsub tables")->envname("PUBSUB_SCHEMA");
-    app.add_option("--data-dir", c.data_dir, "Embedded mode folder")->envname("PUBSUB_DATA_DIR");
+    app.add_option("--data-dir", c.data_dir,
+                   "Embedded mode folder; also records running handlers (handlers/)")
+        ->envname("PUBSUB_DATA_DIR");
     app.add_option("--socket", c.socket_path, "Unix socket path (default DATA_DIR/pubsub.sock)")
         ->envname("PUBSUB_SOCKET");
     app.add_option("--socket-mode", socket_mode, "Socket file mode, octal")

@@ -14,12 +14,14 @@
 #include "fd_limit.h"
 #include "handlers/pool_set.h"
 #include "handlers/process_job_runner.h"
+#include "handlers/process_registry.h"
 #include "ingest/file_watcher.h"
 #include "ingest/notify_door.h"
 #include "ingest/request.h"
 #include "ingest/socket_server.h"
 #include "instance_lock.h"
 #include "logger.h"
+#include "reload.h"
 #include "node_info.h"
 #include "reload.h"
 #include "router/intake.h"
@@ -174,10 +176,20 @@ int run_daemon(const daemon_config& cfg) {
     pool_set pools(po);
     config_check configs(dsn, cfg.schema);
     delivery_metrics latencies;  // /metrics histograms, fed by the runners
+    // Before any handler runs: kill what a predecessor that died left running (its deliveries
+    // are re-run below), then record ours (handlers/process_registry.h).
+    auto handler_groups = std::make_shared<process_group_registry>(cfg.data_dir + "/handlers");
+    if (status s = handler_groups->open(); s.ok()) {
+        handler_groups->kill_orphans([](const std::string& m) { log_line(log_level::warn, m); });
+    } else {
+        log_line(log_level::warn, "running handlers are not recorded: " + s.message());
+        handler_groups.reset();
+    }
     // Runners and thread counts of every job type from c: at start, and again on SIGHUP.
     make_runners_fn make_runners =
         [&](const daemon_config& c) -> result<std::vector<runner_setup>> {
         handler_settings hs;
+        hs.registry = handler_groups;
         hs.scripts_dirs = c.scripts_dirs;
         hs.job_commands = c.job_commands;
         hs.check_config = [&configs](job_type t, std::optional<std::int32_t> id) {

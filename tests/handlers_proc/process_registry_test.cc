@@ -1,0 +1,102 @@
+// process_group_registry: what a dead pubsubd recorded is killed at the next start only when it
+// is still ours (same pid and start time, or a group left without its leader); a pid reused
+// by anyone else, and the records of a pubsubd still alive, are left alone. Records come and
+// go with run_process.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "handlers/process_registry.h"
+#include "handlers/process_runner.h"
+#include "tests/handlers_proc/temp_dir.h"
+
+namespace pubsub {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A child leading its own process group, sleeping until killed.
+pid_t sleeping_group_leader() {
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        ::setpgid(0, 0);
+        ::pause();
+        ::_exit(0);
+    }
+    ::setpgid(pid, pid);  // either side may win the race; both set the same group
+    return pid;
+}
+
+TEST(process_registry, kills_a_recorded_group_that_is_still_ours) {
+    testing::temp_dir tmp;
+    process_group_registry reg(tmp.path() + "/handlers");
+    ASSERT_TRUE(reg.open().ok());
+    const pid_t child = sleeping_group_leader();
+    while (::getpgid(child) != child) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    reg.add(child);
+    std::vector<std::string> logged;
+    EXPECT_EQ(reg.kill_orphans([&](const std::string& m) { logged.push_back(m); }), 1u);
+    int st = 0;
+    ASSERT_EQ(::waitpid(child, &st, 0), child);
+    EXPECT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    ASSERT_EQ(logged.size(), 1u);
+    EXPECT_NE(logged[0].find("killed process group " + std::to_string(child)), std::string::npos);
+    EXPECT_TRUE(fs::is_empty(reg.dir()));
+}
+
+TEST(process_registry, leaves_a_reused_pid_and_junk_alone) {
+    testing::temp_dir tmp;
+    process_group_registry reg(tmp.path() + "/handlers");
+    ASSERT_TRUE(reg.open().ok());
+    // Our own pid with another start time: what a reused pid looks like. Killing it would
+    // kill this test.
+    std::ofstream(reg.dir() + "/" + std::to_string(::getpid()))
+        << process_start_time(::getpid()) + 1 << "\n";
+    std::ofstream(reg.dir() + "/not-a-pid") << "1\n";
+    EXPECT_EQ(reg.kill_orphans({}), 0u);
+    EXPECT_TRUE(fs::is_empty(reg.dir()));
+}
+
+TEST(process_registry, leaves_the_records_of_a_living_pubsubd_alone) {
+    testing::temp_dir tmp;
+    process_group_registry reg(tmp.path() + "/handlers");
+    ASSERT_TRUE(reg.open().ok());
+    const pid_t owner = sleeping_group_leader();    // stands for another pubsubd, alive
+    const pid_t handler = sleeping_group_leader();  // its handler
+    while (::getpgid(handler) != handler) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    const std::string record = reg.dir() + "/" + std::to_string(handler);
+    std::ofstream(record) << process_start_time(handler) << " " << owner << " "
+                          << process_start_time(owner) << "\n";
+    EXPECT_EQ(reg.kill_orphans({}), 0u);
+    EXPECT_TRUE(fs::exists(record));
+    EXPECT_TRUE(process_group_alive(handler));
+    for (pid_t p : {owner, handler}) {
+        ::kill(p, SIGKILL);
+        ::waitpid(p, nullptr, 0);
+    }
+}
+
+TEST(process_registry, run_process_records_its_child_only_while_it_runs) {
+    testing::temp_dir tmp;
+    process_group_registry reg(tmp.path() + "/handlers");
+    ASSERT_TRUE(reg.open().ok());
+    const std::string seen = tmp.path() + "/seen";
+    process_spec spec;
+    spec.argv = {tmp.script("ls.sh", "ls '" + reg.dir() + "' > '" + seen + "'\n")};
+    spec.registry = &reg;
+    auto out = run_process(spec);
+    ASSERT_TRUE(out.success()) << out.describe();
+    std::ifstream f(seen);
+    std::string listed;
+    f >> listed;
+    EXPECT_FALSE(listed.empty()) << "the running child was not recorded";
+    EXPECT_TRUE(fs::is_empty(reg.dir())) << "the record outlived the child";
+}
+
+}  // namespace
+}  // namespace pubsub
