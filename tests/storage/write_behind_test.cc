@@ -1,6 +1,8 @@
 // write_behind against real PostgreSQL: coalesced batches from many threads, durable acks only
 // after the row is visible to another connection, out-of-order transitions, and the failure
-// policy (refuse past max_unpersisted_events, unhealthy with the error, recover and write all).
+// policy (refuse past max_unpersisted_events or the memory budget, unhealthy with the error,
+// recover and write all), rows PostgreSQL refuses (they fail alone, the rest commits) and
+// transient errors (nothing fails).
 #include "storage/write_behind.h"
 
 #include <gtest/gtest.h>
