@@ -37,6 +37,9 @@ struct event {
     // IMPORTANT: owned by the write-behind thread alone (written and read only there): the
     // highest transition seq already committed for this event, 0 while its row is unwritten.
     mutable std::uint32_t persisted_seq = 0;
+    // IMPORTANT: write-behind thread only, like persisted_seq: PostgreSQL refused this event's
+    // row (a data error); its later transitions are not written.
+    mutable bool rejected = false;
 };
 
 using event_ptr = std::shared_ptr<const event>;

@@ -73,11 +73,25 @@ static std::string result_error(pg_result* r, const connection& c) {
     return why.empty() ? c.last_error() : why;
 }
 
+std::string connection::failure(pg_result* r) {
+    const char* code = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+    const char* primary = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
+    const char* detail = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL) : nullptr;
+    last_sqlstate_ = code ? code : "";
+    last_server_error_.clear();
+    if (code && primary) {
+        last_server_error_ = primary;
+        if (detail) last_server_error_ += std::string(" (") + detail + ")";
+        last_server_error_ += " (SQLSTATE " + last_sqlstate_ + ")";
+    }
+    return result_error(r, *this);
+}
+
 status connection::exec(const std::string& sql) {
     pg_result* r = PQexec(c_.get(), sql.c_str());
     auto st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-        std::string why = result_error(r, *this);
+        std::string why = failure(r);
         PQclear(r);
         return status::error(why);
     }
@@ -94,7 +108,7 @@ result<query_result> connection::query(const std::string& sql,
                                 values.data(), nullptr, nullptr, 0);
     auto st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-        std::string why = result_error(r, *this);
+        std::string why = failure(r);
         PQclear(r);
         return status::error(why);
     }
@@ -104,7 +118,7 @@ result<query_result> connection::query(const std::string& sql,
 status connection::copy_in(const std::string& copy_sql, std::string_view data) {
     pg_result* r = PQexec(c_.get(), copy_sql.c_str());
     if (!r || PQresultStatus(r) != PGRES_COPY_IN) {
-        std::string why = result_error(r, *this);
+        std::string why = failure(r);
         PQclear(r);
         return status::error(why);
     }
@@ -114,15 +128,20 @@ status connection::copy_in(const std::string& copy_sql, std::string_view data) {
     for (std::size_t off = 0; off < data.size(); off += chunk) {
         auto n = std::min(chunk, data.size() - off);
         if (PQputCopyData(c_.get(), data.data() + off, static_cast<int>(n)) != 1) {
+            last_sqlstate_.clear();
+            last_server_error_.clear();
             return status::error("COPY send failed: " + last_error());
         }
     }
-    if (PQputCopyEnd(c_.get(), nullptr) != 1)
+    if (PQputCopyEnd(c_.get(), nullptr) != 1) {
+        last_sqlstate_.clear();
+        last_server_error_.clear();
         return status::error("COPY end failed: " + last_error());
+    }
     status out;
     while (pg_result* end = PQgetResult(c_.get())) {
         if (PQresultStatus(end) != PGRES_COMMAND_OK && out.ok()) {
-            out = status::error(result_error(end, *this));
+            out = status::error(failure(end));
         }
         PQclear(end);
     }

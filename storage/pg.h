@@ -66,13 +66,23 @@ class connection {
     std::string quote_identifier(std::string_view id) const;
     std::string quote_literal(std::string_view value) const;
     std::string last_error() const;
+    // SQLSTATE of the last failed exec/query/copy_in ("" when the server sent none, e.g. the
+    // connection was lost or libpq itself failed); what storage/pg_errors.h classifies.
+    const std::string& last_sqlstate() const { return last_sqlstate_; }
+    // The same failure as one line: the server's primary message, its detail if any, and the
+    // SQLSTATE ("value too long for type ... (SQLSTATE 22001)"); "" when the server sent none.
+    const std::string& last_server_error() const { return last_server_error_; }
 
   private:
     struct deleter {
         void operator()(pg_conn* c) const;
     };
     explicit connection(pg_conn* c) : c_(c) {}
+    // The message of a failed result r (or the connection's), remembering its SQLSTATE.
+    std::string failure(pg_result* r);
     std::unique_ptr<pg_conn, deleter> c_;
+    std::string last_sqlstate_;
+    std::string last_server_error_;
 };
 
 // Appends s to out escaped for COPY text format (backslash, tab, newline, carriage return).

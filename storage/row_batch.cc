@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include "router/memory_budget.h"
 #include "storage/pg.h"
 
 namespace pubsub {
@@ -11,7 +12,10 @@ void row_batch::add(transition&& t, std::int64_t now, durable_callback& ready_ac
     const event& ev = *t.ev;
     if (t.seq <= ev.persisted_seq) {  // already committed by a newer transition
         if (t.on_durable) ready_ack = std::move(t.on_durable);
-        if (t.status == event_status::pending && !ev.from_table) ++stale_pending_;
+        if (t.status == event_status::pending && !ev.from_table) {
+            ++stale_pending_;
+            stale_pending_bytes_ += approx_bytes(ev);
+        }
         return;
     }
     auto [it, inserted] = rows_.try_emplace(ev.id);
@@ -190,11 +194,11 @@ void encode_row(const pending_row& row, bool for_stage, std::string_view node, s
 
 }  // namespace
 
-void encode_stage_rows(const std::vector<pending_row>& rows, std::string& out) {
+void encode_stage_rows(std::span<const pending_row> rows, std::string& out) {
     for (const auto& row : rows) encode_row(row, true, {}, out);
 }
 
-std::size_t encode_split_rows(const std::vector<pending_row>& rows, std::string_view node_id,
+std::size_t encode_split_rows(std::span<const pending_row> rows, std::string_view node_id,
                               std::string& new_rows, std::string& existing_rows) {
     std::size_t n = 0;
     for (const auto& row : rows) {

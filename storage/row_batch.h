@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <map>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -57,8 +58,10 @@ class row_batch {
     std::size_t size() const { return rows_.size(); }  // event rows
     bool empty() const { return rows_.empty() && deliveries_.empty(); }
     std::int64_t oldest_us() const { return oldest_us_; }
-    // Number of `pending` transitions found already committed since the last call.
+    // Number of `pending` transitions found already committed since the last call, and their
+    // events' approx_bytes (router/memory_budget.h), to give back to the budget.
     std::int64_t take_stale_pending() { return std::exchange(stale_pending_, 0); }
+    std::size_t take_stale_pending_bytes() { return std::exchange(stale_pending_bytes_, 0); }
 
   private:
     void merge(pending_row& into, pending_row&& from);
@@ -68,14 +71,15 @@ class row_batch {
     std::int64_t deliveries_since_us_ = 0;  // when the oldest held delivery record arrived
     std::int64_t oldest_us_ = 0;            // first_seen of the oldest row, 0 when empty
     std::int64_t stale_pending_ = 0;
+    std::size_t stale_pending_bytes_ = 0;
 };
 
 // Appends the COPY text-format lines of every row for the staging table.
-void encode_stage_rows(const std::vector<pending_row>& rows, std::string& out);
+void encode_stage_rows(std::span<const pending_row> rows, std::string& out);
 // The fast path: rows never written go to new_rows in tpubsub_events' own column order (for a
 // direct COPY, claimed by node_id), the others to existing_rows in staging format. Returns the
 // number of new rows.
-std::size_t encode_split_rows(const std::vector<pending_row>& rows, std::string_view node_id,
+std::size_t encode_split_rows(std::span<const pending_row> rows, std::string_view node_id,
                               std::string& new_rows, std::string& existing_rows);
 std::string events_copy_sql(const std::string& quoted_schema);
 

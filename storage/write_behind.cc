@@ -9,9 +9,14 @@
 #include <boost/asio/steady_timer.hpp>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <thread>
+#include <unordered_map>
 
+#include "router/memory_budget.h"
+#include "storage/bisect.h"
 #include "storage/pg.h"
+#include "storage/pg_errors.h"
 #include "storage/row_batch.h"
 
 namespace pubsub {
@@ -22,9 +27,16 @@ using steady = std::chrono::steady_clock;
 const std::string commit_suffix = "; COMMIT";
 
 struct write_behind::impl {
-    explicit impl(write_behind_options o) : opts(std::move(o)), timer(io), retry_timer(io) {}
+    explicit impl(write_behind_options o)
+        : opts(std::move(o)),
+          own_budget(opts.max_unpersisted_bytes),
+          budget(opts.budget ? *opts.budget : own_budget),
+          timer(io),
+          retry_timer(io) {}
 
     write_behind_options opts;
+    memory_budget own_budget;  // used when opts.budget is not given
+    memory_budget& budget;     // charged with approx_bytes of every admitted, unwritten event
     asio::io_context io;
     std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
     asio::steady_timer timer;        // linger cut
@@ -51,6 +63,7 @@ struct write_behind::impl {
     std::string stage_buf;
     std::string delivery_buf;
     bool safe_mode = false;  // the last write failed: use the idempotent path
+    pg_error_kind last_kind = pg_error_kind::transient;  // of the last failed write
     bool timer_armed = false;
     bool waiting_retry = false;
     std::chrono::milliseconds backoff{0};
@@ -76,9 +89,13 @@ struct write_behind::impl {
         std::int64_t now = now_us();
         while ((n = queue.try_dequeue_bulk(buf, 256)) > 0) {
             for (std::size_t i = 0; i < n; ++i) {
-                durable_callback ready;
-                batch.add(std::move(buf[i]), now, ready);
-                if (ready) ready(status());
+                if (buf[i].ev->rejected) {
+                    drop_rejected(std::move(buf[i]));
+                } else {
+                    durable_callback ready;
+                    batch.add(std::move(buf[i]), now, ready);
+                    if (ready) ready(status());
+                }
                 buf[i] = transition();
             }
             std::lock_guard lock(stats_mu);
@@ -87,8 +104,24 @@ struct write_behind::impl {
         delivery_record d;
         while (delivery_queue.try_dequeue(d)) batch.add_delivery(std::move(d), now);
         unpersisted.fetch_sub(batch.take_stale_pending(), std::memory_order_relaxed);
+        budget.release(batch.take_stale_pending_bytes());
         std::lock_guard lock(stats_mu);
         st.held_rows = batch.size();
+    }
+
+    // A later transition of an event whose row PostgreSQL refused: not written (it would fail
+    // again, or update a row that does not exist); its ack learns why.
+    void drop_rejected(transition&& t) {
+        if (t.status == event_status::pending && !t.ev->from_table) release_pending(*t.ev);
+        if (t.on_durable) {
+            t.on_durable(status::error("event " + std::to_string(t.ev->id) +
+                                       " was rejected by PostgreSQL earlier; not written"));
+        }
+    }
+
+    void release_pending(const event& ev) {
+        unpersisted.fetch_sub(1, std::memory_order_relaxed);
+        budget.release(approx_bytes(ev));
     }
 
     void on_wake() {
@@ -122,12 +155,10 @@ struct write_behind::impl {
             auto rows = batch.take(opts.max_batch_rows);
             auto deliveries = batch.take_deliveries();
             if (status s = write(rows, deliveries); !s.ok()) {
-                batch.restore(std::move(rows));
-                batch.restore_deliveries(std::move(deliveries));
-                on_failure(s);
-                return;
+                if (!settle_failed(rows, deliveries, s)) return;
+            } else {
+                on_committed(rows);
             }
-            on_committed(rows);
             drain();  // what arrived during the write joins the next batch (group commit)
             if (!stopping && !batch.empty() && batch.size() < opts.max_batch_rows &&
                 now_us() - batch.oldest_us() < opts.linger.count()) {
@@ -136,6 +167,128 @@ struct write_behind::impl {
             }
         }
         if (stopping) finish_stop();
+    }
+
+    // A batch failed. A transient error keeps the retry-all policy (hold everything, reconnect,
+    // retry with backoff). A suspect one is retried once on a fresh connection; a data error,
+    // or a suspect one that recurs, is bisected: the bad rows fail alone, the others commit.
+    // Returns false when rows are held for a retry (on_failure was called).
+    bool settle_failed(std::vector<pending_row>& rows, std::vector<delivery_record>& deliveries,
+                       status s) {
+        const std::size_t n = rows.size() + deliveries.size();
+        if (last_kind == pg_error_kind::suspect) {
+            conn.reset();
+            if (s = write(rows, deliveries); s.ok()) {
+                on_committed(rows);
+                return true;
+            }
+            if (last_kind == pg_error_kind::suspect) last_kind = pg_error_kind::data;
+        }
+        if (last_kind == pg_error_kind::data) {
+            log(2, "write-behind: a batch of " + std::to_string(n) +
+                       " rows failed with a data error (" + s.message() +
+                       "); isolating the rows PostgreSQL refuses");
+            s = isolate(rows, deliveries, s.message());
+            if (s.ok()) return true;
+        } else {
+            batch.restore(std::move(rows));
+            batch.restore_deliveries(std::move(deliveries));
+        }
+        on_failure(
+            status::error("batch of " + std::to_string(n) + " rows not written: " + s.message()));
+        return false;
+    }
+
+    // Bisects a batch that failed with a data error (storage/bisect.h). A unit is one event row
+    // with its delivery rows, or the delivery rows of one event not in the batch. Returns the
+    // transient error that stopped it, if any; the unsettled units are then back in the batch.
+    status isolate(std::vector<pending_row>& rows, std::vector<delivery_record>& deliveries,
+                   const std::string& error) {
+        const std::size_t nrows = rows.size();
+        std::unordered_map<event_id, std::size_t> unit_of;
+        for (std::size_t i = 0; i < nrows; ++i) unit_of.emplace(rows[i].ev->id, i);
+        std::vector<std::vector<delivery_record>> dels(nrows);
+        for (auto& d : deliveries) {
+            auto [it, inserted] = unit_of.try_emplace(d.event, dels.size());
+            if (inserted) dels.emplace_back();
+            dels[it->second].push_back(std::move(d));
+        }
+        deliveries.clear();
+        auto rows_in = [&](std::size_t lo, std::size_t hi) {
+            lo = std::min(lo, nrows);
+            return std::span<pending_row>(rows).subspan(lo, std::min(hi, nrows) - lo);
+        };
+        std::vector<bool> settled(dels.size(), false);
+        std::vector<delivery_record> scratch;
+        status stopped;
+        bisect_ops ops;
+        ops.write = [&](std::size_t lo, std::size_t hi) {
+            scratch.clear();
+            for (std::size_t u = lo; u < hi; ++u) {
+                scratch.insert(scratch.end(), dels[u].begin(), dels[u].end());
+            }
+            status s = write(rows_in(lo, hi), scratch);
+            if (s.ok()) return bisect_write{};
+            if (last_kind == pg_error_kind::transient) stopped = s;
+            return bisect_write{false, last_kind == pg_error_kind::transient, s.message()};
+        };
+        ops.committed = [&](std::size_t lo, std::size_t hi) {
+            on_committed(rows_in(lo, hi));
+            for (std::size_t u = lo; u < hi; ++u) settled[u] = true;
+        };
+        ops.rejected = [&](std::size_t u, const std::string& why) {
+            reject(u < nrows ? &rows[u] : nullptr, dels[u], why);
+            settled[u] = true;
+        };
+        if (bisect_failed_range(0, dels.size(), error, ops)) return status();
+        std::vector<pending_row> back;
+        for (std::size_t u = 0; u < dels.size(); ++u) {
+            if (settled[u]) continue;
+            if (u < nrows) back.push_back(std::move(rows[u]));
+            batch.restore_deliveries(std::move(dels[u]));
+        }
+        batch.restore(std::move(back));
+        return stopped;
+    }
+
+    // PostgreSQL refuses this unit for good: its acks fail with PostgreSQL's message, its later
+    // transitions are not written (event::rejected), an existing row is marked failed when
+    // possible, and the owner hears of it (on_rejected: the daemon cancels its deliveries).
+    void reject(pending_row* row, const std::vector<delivery_record>& ds, const std::string& why) {
+        {
+            std::lock_guard lock(stats_mu);
+            ++st.rejected;
+        }
+        if (!row) {
+            log(3, "write-behind: " + std::to_string(ds.size()) + " delivery rows of event " +
+                       std::to_string(ds.front().event) + " rejected by PostgreSQL: " + why);
+            return;
+        }
+        const event& ev = *row->ev;
+        ev.rejected = true;
+        std::string msg = "event " + std::to_string(ev.id) + " rejected by PostgreSQL: " + why;
+        log(3, "write-behind: " + msg + " (event_type " + ev.type + ", " +
+                   std::to_string(ds.size()) + " delivery rows dropped); other rows commit");
+        if (row->has_pending) release_pending(ev);
+        for (auto& ack : row->acks) ack(status::error(msg));
+        row->acks.clear();
+        if (!row->is_new()) mark_failed(ev.id, msg);
+        if (opts.on_rejected) opts.on_rejected(ev.id);
+    }
+
+    // Best effort: a row that exists but refuses its next state ends `failed` with the reason,
+    // so it is not resumed (and refused again) after a restart.
+    void mark_failed(event_id id, const std::string& msg) {
+        if (!conn) return;
+        auto r = conn->query("UPDATE " + quoted_schema +
+                                 ".tpubsub_events SET status = 'failed', completed_at = now(), "
+                                 "processed_at = coalesce(processed_at, now()), "
+                                 "error_message = $1 WHERE event_id = $2 "
+                                 "AND status NOT IN ('completed', 'failed', 'cancelled')",
+                             {msg, std::to_string(id)});
+        if (!r.ok())
+            log(3, "write-behind: cannot mark event " + std::to_string(id) +
+                       " failed: " + r.message());
     }
 
     status connect() {
@@ -152,22 +305,28 @@ struct write_behind::impl {
         return status();
     }
 
-    status write(const std::vector<pending_row>& rows,
+    // One transaction; on failure last_kind says what the error means and the message is
+    // PostgreSQL's own.
+    status write(std::span<const pending_row> rows,
                  const std::vector<delivery_record>& deliveries) {
         if (!conn || !conn->is_ok()) {
             conn.reset();
-            if (status s = connect(); !s.ok()) return s;
+            if (status s = connect(); !s.ok()) {
+                last_kind = pg_error_kind::transient;
+                return s;
+            }
         }
         auto t0 = steady::now();
         status s = safe_mode ? write_merged(rows, deliveries) : write_direct(rows, deliveries);
         if (!s.ok()) {
+            last_kind = classify_pg_error(conn->last_sqlstate(), conn->is_ok());
+            if (!conn->last_server_error().empty()) s = status::error(conn->last_server_error());
             // Roll back so the connection is usable again (harmless if it is gone). The next
             // attempt takes the idempotent path: this batch's commit outcome may be unknown.
             (void)conn->exec("ROLLBACK");
             if (!conn->is_ok()) conn.reset();
             safe_mode = true;
-            return status::error("batch of " + std::to_string(rows.size() + deliveries.size()) +
-                                 " rows not written: " + s.message());
+            return s;
         }
         safe_mode = false;
         double ms = std::chrono::duration<double, std::milli>(steady::now() - t0).count();
@@ -179,7 +338,7 @@ struct write_behind::impl {
 
     // Fast path: new rows are COPYed straight into tpubsub_events (each row written once);
     // only rows that already exist go through the staging table and the UPDATE.
-    status write_direct(const std::vector<pending_row>& rows,
+    status write_direct(std::span<const pending_row> rows,
                         const std::vector<delivery_record>& deliveries) {
         copy_buf.clear();
         stage_buf.clear();
@@ -198,7 +357,7 @@ struct write_behind::impl {
 
     // Idempotent path (after any failure): every row through the staging table and
     // INSERT ... ON CONFLICT, so rows a lost COMMIT did write are updated, not duplicated.
-    status write_merged(const std::vector<pending_row>& rows,
+    status write_merged(std::span<const pending_row> rows,
                         const std::vector<delivery_record>& deliveries) {
         copy_buf.clear();
         encode_stage_rows(rows, copy_buf);
@@ -221,13 +380,18 @@ struct write_behind::impl {
         return conn->exec(delivery_merge);
     }
 
-    void on_committed(std::vector<pending_row>& rows) {
+    void on_committed(std::span<pending_row> rows) {
         std::int64_t committed_pending = 0;
+        std::size_t committed_bytes = 0;
         for (auto& row : rows) {
-            if (row.has_pending) ++committed_pending;
+            if (row.has_pending) {
+                ++committed_pending;
+                committed_bytes += approx_bytes(*row.ev);
+            }
             row.ev->persisted_seq = row.seq;  // writer-thread-only field
         }
         unpersisted.fetch_sub(committed_pending, std::memory_order_relaxed);
+        budget.release(committed_bytes);
         {
             std::lock_guard lock(stats_mu);
             ++st.batches;
@@ -285,6 +449,7 @@ struct write_behind::impl {
             auto rows = batch.take(batch.size());
             std::size_t acks = 0;
             for (auto& row : rows) {
+                if (row.has_pending) release_pending(*row.ev);
                 for (auto& ack : row.acks) {
                     ack(status::error("pubsubd stopped before the event was committed"));
                     ++acks;
@@ -320,6 +485,7 @@ void write_behind::stop(steady::time_point deadline) noexcept {
 void write_behind::record(transition t) {
     if (t.status == event_status::pending && !t.ev->from_table) {
         impl_->unpersisted.fetch_add(1, std::memory_order_relaxed);
+        impl_->budget.charge(approx_bytes(*t.ev));
     }
     impl_->queue.enqueue(std::move(t));
     impl_->post_wake();
@@ -332,10 +498,17 @@ void write_behind::record_delivery(delivery_record r) {
 
 status write_behind::admit() const {
     auto held = impl_->unpersisted.load(std::memory_order_relaxed);
+    std::string why;
     if (held >= static_cast<std::int64_t>(impl_->opts.max_unpersisted_events)) {
-        std::string why = "event refused: " + std::to_string(held) +
-                          " events are waiting to be written (limit " +
-                          std::to_string(impl_->opts.max_unpersisted_events) + ")";
+        why = "event refused: " + std::to_string(held) +
+              " events are waiting to be written (limit " +
+              std::to_string(impl_->opts.max_unpersisted_events) + ")";
+    } else if (!impl_->budget.has_room()) {
+        why = "event refused: the memory budget is full (" + std::to_string(impl_->budget.used()) +
+              " bytes held by events not yet written; " + "limit --max-unpersisted-bytes " +
+              std::to_string(impl_->budget.limit()) + ")";
+    }
+    if (!why.empty()) {
         if (!impl_->healthy.load(std::memory_order_relaxed)) {
             std::lock_guard lock(impl_->stats_mu);
             why += "; database error: " + impl_->st.last_error;
@@ -351,6 +524,7 @@ write_behind_stats write_behind::stats() const {
     s.unpersisted_events =
         static_cast<std::size_t>(std::max<std::int64_t>(0, impl_->unpersisted.load()));
     s.healthy = impl_->healthy.load();
+    s.budget_bytes = impl_->budget.used();
     return s;
 }
 

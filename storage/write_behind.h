@@ -16,10 +16,16 @@
 // the event rows nor the delivery rows of a `cancelled` event are overwritten (an operator's
 // cancel wins over a handler that was still running).
 //
-// Failure policy (STYLE 7): on a database error the batch stays in memory, the writer
-// reconnects with exponential backoff, and the error sticks in stats() until a batch commits.
-// New events keep being admitted until max_unpersisted_events rows are held unwritten; past
-// that admit() refuses them with a clear error. Nothing admitted is dropped.
+// Failure policy (STYLE 7), by SQLSTATE (storage/pg_errors.h): on a transient error (the
+// connection, a failover, a missing schema) the batch stays in memory, the writer reconnects
+// with exponential backoff, and the error sticks in stats() until a batch commits. New events
+// keep being admitted until max_unpersisted_events rows, or the memory budget's bytes, are held
+// unwritten; past that admit() refuses them with a clear error. Nothing admitted is dropped for
+// a transient error. A data error (the rows are wrong: classes 22, 23, 54, or an error that
+// recurs on a fresh connection) is bisected (storage/bisect.h): only the refused events fail,
+// their durable acks get PostgreSQL's message, they are logged and counted (stats().rejected),
+// their later transitions are dropped and on_rejected tells the owner; every other row
+// commits. No single event can hold back the others.
 // Thread-safety: record(), admit(), stats() from any thread; start()/stop() from one owner.
 #pragma once
 
@@ -30,6 +36,7 @@
 #include <string>
 
 #include "router/delivery.h"
+#include "router/memory_budget.h"
 #include "router/transition_log.h"
 
 namespace pubsub {
@@ -41,9 +48,19 @@ struct write_behind_options {
     std::size_t max_batch_rows = 16384;
     std::chrono::microseconds linger{200};
     std::size_t max_unpersisted_events = 1'000'000;
+    // Bytes (router/memory_budget.h approx_bytes) admitted events may hold while unwritten:
+    // charged to `budget` when given (shared with other holders), else to a budget of
+    // max_unpersisted_bytes owned by the write-behind. admit() refuses once it is full; as an
+    // event's size is charged by record(), the last events admitted may pass the limit by
+    // their own size (one per concurrent producer, each at most a request line).
+    memory_budget* budget = nullptr;
+    std::size_t max_unpersisted_bytes = std::size_t{256} << 20;
     std::chrono::milliseconds reconnect_min{50};
     std::chrono::milliseconds reconnect_max{5000};
     std::function<void(int level, const std::string&)> log;  // 0 debug, 1 info, 2 warn, 3 error
+    // Called on the writer thread when PostgreSQL refuses an event's row for good (a data
+    // error): nothing more of it is written, so its deliveries should stop.
+    std::function<void(event_id)> on_rejected;
 };
 
 struct write_behind_stats {
@@ -51,8 +68,10 @@ struct write_behind_stats {
     std::uint64_t rows = 0;
     std::uint64_t transitions = 0;
     std::uint64_t failures = 0;
+    std::uint64_t rejected = 0;  // units PostgreSQL refused for good (data errors), see above
     std::size_t unpersisted_events = 0;  // admitted events whose row is not committed yet
     std::size_t held_rows = 0;           // coalesced rows waiting for a batch
+    std::size_t budget_bytes = 0;        // charged to the memory budget (by every holder)
     bool healthy = true;
     std::string last_error;
     std::int64_t last_commit_us = 0;

@@ -72,10 +72,15 @@ TEST_F(admin_test, HealthzIsOkWithADatabaseAndAHealthyWriteBehind) {
 }
 
 TEST_F(admin_test, HealthzGivesTheReasonWhenTheWriteBehindFails) {
-    // A CHECK the write-behind cannot satisfy: its batch fails and is retried forever.
-    auto r =
-        conn().query("ALTER TABLE " + conn().quote_identifier(schema()) +
-                     ".tpubsub_events ADD CONSTRAINT no_poison CHECK (event_type <> 'poison')");
+    // The table refuses writes as a read-only standby would (25006, transient): the batch is
+    // held and retried, and the write-behind is unhealthy meanwhile.
+    const std::string s = conn().quote_identifier(schema());
+    status r =
+        conn().exec("CREATE FUNCTION " + s +
+                    ".no_poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE "
+                    "EXCEPTION 'no_poison: read-only' USING ERRCODE = '25006'; END $$; "
+                    "CREATE TRIGGER no_poison BEFORE INSERT ON " +
+                    s + ".tpubsub_events FOR EACH ROW EXECUTE FUNCTION " + s + ".no_poison()");
     ASSERT_TRUE(r.ok()) << r.message();
     start_admin();
     ASSERT_FALSE(HasFatalFailure());
@@ -100,6 +105,30 @@ TEST_F(admin_test, HealthzGivesTheReasonWhenTheWriteBehindFails) {
     auto errors = prom_value(m, "pubsub_db_errors_total", {{"component", "write_behind"}});
     ASSERT_TRUE(errors.ok()) << errors.message();
     EXPECT_GE(*errors, 1);
+}
+
+// A row PostgreSQL refuses for good (a CHECK, class 23) fails alone: counted in
+// pubsub_events_rejected_total, and the write-behind stays healthy.
+TEST_F(admin_test, RejectedRowIsCountedAndTheWriteBehindStaysHealthy) {
+    auto r =
+        conn().query("ALTER TABLE " + conn().quote_identifier(schema()) +
+                     ".tpubsub_events ADD CONSTRAINT no_poison CHECK (event_type <> 'poison')");
+    ASSERT_TRUE(r.ok()) << r.message();
+    start_admin();
+    ASSERT_FALSE(HasFatalFailure());
+    auto c = e2e::ndjson_client::connect(socket_path());
+    ASSERT_TRUE(c.ok());
+    ASSERT_TRUE(c->send_line(e2e::event_line("poison", "", "{}", 5, "durable")).ok());
+    auto refused = c->read_reply(10s);
+    ASSERT_TRUE(refused.ok()) << refused.message();
+    EXPECT_NE(refused->error.find("no_poison"), std::string::npos) << refused->raw;
+    auto m = scrape();
+    auto rejected = prom_value(m, "pubsub_events_rejected_total");
+    ASSERT_TRUE(rejected.ok()) << rejected.message();
+    EXPECT_EQ(*rejected, 1);
+    auto healthy = prom_value(m, "pubsub_write_behind_healthy");
+    ASSERT_TRUE(healthy.ok()) << healthy.message();
+    EXPECT_EQ(*healthy, 1);
 }
 
 TEST_F(admin_test, MetricsParseStrictlyAndCountersMoveAsEventsFlow) {

@@ -1,6 +1,8 @@
 // write_behind against real PostgreSQL: coalesced batches from many threads, durable acks only
 // after the row is visible to another connection, out-of-order transitions, and the failure
-// policy (refuse past max_unpersisted_events, unhealthy with the error, recover and write all).
+// policy (refuse past max_unpersisted_events or the memory budget, unhealthy with the error,
+// recover and write all), rows PostgreSQL refuses (they fail alone, the rest commits) and
+// transient errors (nothing fails).
 #include "storage/write_behind.h"
 
 #include <gtest/gtest.h>
@@ -406,6 +408,209 @@ TEST_F(write_behind_test, stop_flushes_everything_and_is_idempotent) {
     wb.stop(deadline_in(std::chrono::seconds(30)));
     EXPECT_EQ(acks.ok(), 100);
     EXPECT_EQ(count("status = 'pending'"), 100);
+}
+
+// The test seam of the rejection path: PostgreSQL itself refuses a row the router let through.
+// A trigger on this schema's tpubsub_events raises `errcode` for rows whose event_data has the
+// key "poison" (on INSERT, or on UPDATE to `completed` when on_update).
+void plant_poison_trigger(pg::connection& c, const std::string& schema, const std::string& errcode,
+                          bool on_update) {
+    std::string cond = on_update ? "NEW.status = 'completed' AND NEW.event_data ? 'poison'"
+                                 : "NEW.event_data ? 'poison'";
+    status s = c.exec("CREATE FUNCTION " + schema +
+                      ".poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF " + cond +
+                      " THEN RAISE EXCEPTION 'poisoned event %', NEW.event_id USING ERRCODE = '" +
+                      errcode + "'; END IF; RETURN NEW; END $$; CREATE TRIGGER poison BEFORE " +
+                      (on_update ? "UPDATE" : "INSERT") + " ON " + schema +
+                      ".tpubsub_events FOR EACH ROW EXECUTE FUNCTION " + schema + ".poison()");
+    ASSERT_TRUE(s.ok()) << s.message();
+}
+
+std::shared_ptr<event> poisoned_event(event_id id) {
+    auto ev = new_event(id);
+    ev->data_json = "{\"poison\":true}";
+    return ev;
+}
+
+// One bad row among 10,000 (class 22, raised on INSERT): exactly its ack fails, naming the event
+// and PostgreSQL's message; the 9,999 others are committed (counted over another connection),
+// and events recorded afterwards commit as usual. Its later transitions are not written.
+TEST_F(write_behind_test, planted_bad_row_fails_alone_and_the_rest_commits) {
+    plant_poison_trigger(conn(), schema(), "22023", false);
+    constexpr int n = 10000, bad = 5000;
+    write_behind_options o = options();
+    std::vector<event_id> told;
+    std::mutex told_mu;
+    o.on_rejected = [&](event_id id) {
+        std::lock_guard lock(told_mu);
+        told.push_back(id);
+    };
+    write_behind wb(o);
+    wb.start();
+    ack_counter acks;
+    std::mutex errors_mu;
+    std::vector<std::string> errors;
+    std::atomic<int> ok{0};
+    auto ack = [&](const status& s) {
+        if (s.ok()) {
+            ++ok;
+        } else {
+            std::lock_guard lock(errors_mu);
+            errors.push_back(s.message());
+        }
+    };
+    std::shared_ptr<event> poisoned;
+    for (int i = 1; i <= n; ++i) {
+        auto ev = i == bad ? poisoned_event(i) : new_event(i);
+        if (i == bad) poisoned = ev;
+        wb.record(make_t(ev, event_status::pending, seq_pending, ack));
+    }
+    ASSERT_TRUE(eventually([&] {
+        std::lock_guard lock(errors_mu);
+        return ok.load() + static_cast<int>(errors.size()) == n;
+    }));
+    {
+        std::lock_guard lock(errors_mu);
+        ASSERT_EQ(errors.size(), 1u);
+        EXPECT_NE(errors[0].find("event 5000 rejected by PostgreSQL"), std::string::npos)
+            << errors[0];
+        EXPECT_NE(errors[0].find("poisoned event 5000"), std::string::npos) << errors[0];
+    }
+    EXPECT_EQ(ok.load(), n - 1);
+    EXPECT_EQ(count("true"), n - 1);
+    EXPECT_EQ(count("event_id = 5000"), 0);
+    // Later transitions of the rejected event are not written and poison nothing.
+    wb.record(make_t(poisoned, event_status::processing, seq_processing));
+    wb.record(make_t(poisoned, event_status::completed, seq_final, acks.make()));
+    for (int i = n + 1; i <= n + 100; ++i) {
+        wb.record(make_t(new_event(i), event_status::pending, seq_pending, acks.make()));
+    }
+    ASSERT_TRUE(acks.wait(101));
+    EXPECT_EQ(acks.ok(), 100);
+    EXPECT_NE(acks.last_error().find("rejected by PostgreSQL earlier"), std::string::npos)
+        << acks.last_error();
+    EXPECT_EQ(count("true"), n + 99);
+    auto st = wb.stats();
+    EXPECT_EQ(st.rejected, 1u);
+    EXPECT_TRUE(st.healthy) << st.last_error;
+    EXPECT_EQ(st.unpersisted_events, 0u);
+    EXPECT_EQ(st.budget_bytes, 0u);
+    wb.stop(deadline_in(std::chrono::seconds(30)));
+    std::lock_guard lock(told_mu);
+    EXPECT_EQ(told, std::vector<event_id>{bad});
+}
+
+// The row exists and refuses a later transition (an UPDATE to `completed`), with an error
+// outside the data classes (P0001, a trigger's plain RAISE): it recurs on a fresh connection, so
+// it is a data error too. That event ends `failed` with the reason; the others complete.
+TEST_F(write_behind_test, refused_update_of_a_later_transition_fails_only_that_event) {
+    plant_poison_trigger(conn(), schema(), "P0001", true);
+    write_behind wb(options());
+    wb.start();
+    ack_counter acks;
+    std::vector<std::shared_ptr<event>> evs;
+    for (int i = 1; i <= 200; ++i) {
+        evs.push_back(i == 77 ? poisoned_event(i) : new_event(i));
+        wb.record(make_t(evs.back(), event_status::pending, seq_pending, acks.make()));
+    }
+    ASSERT_TRUE(acks.wait(200));
+    EXPECT_EQ(acks.ok(), 200);
+    for (const auto& ev : evs) {
+        wb.record(make_t(ev, event_status::processing, seq_processing));
+        wb.record(make_t(ev, event_status::completed, seq_final, acks.make()));
+    }
+    ASSERT_TRUE(acks.wait(400));
+    EXPECT_EQ(acks.ok(), 399);
+    EXPECT_NE(acks.last_error().find("event 77 rejected by PostgreSQL: poisoned event 77"),
+              std::string::npos)
+        << acks.last_error();
+    EXPECT_EQ(count("status = 'completed'"), 199);
+    EXPECT_EQ(row(77, "status, error_message LIKE '%rejected by PostgreSQL%'"), "failed|t");
+    EXPECT_EQ(wb.stats().rejected, 1u);
+    wb.stop(deadline_in(std::chrono::seconds(30)));
+}
+
+// Transient errors fail no row: a trigger raising 25006 (read-only, as after a failover) while
+// a switch row exists, then the writer's backend terminated (57P01, connection lost). Every
+// ack succeeds once the database accepts writes again.
+TEST_F(write_behind_test, transient_errors_fail_no_row_and_everything_commits_after) {
+    status s = conn().exec(
+        "CREATE TABLE " + schema() + ".read_only (x int); INSERT INTO " + schema() +
+        ".read_only VALUES (1); CREATE FUNCTION " + schema() +
+        ".ro() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF EXISTS (SELECT 1 FROM " + schema() +
+        ".read_only) THEN RAISE EXCEPTION 'read-only for now' USING ERRCODE = '25006'; END IF; "
+        "RETURN NEW; END $$; CREATE TRIGGER ro BEFORE INSERT ON " +
+        schema() + ".tpubsub_events FOR EACH ROW EXECUTE FUNCTION " + schema() + ".ro()");
+    ASSERT_TRUE(s.ok()) << s.message();
+    write_behind_options o = options();
+    const std::string app = "wb_" + schema();
+    o.dsn += " application_name=" + app;
+    write_behind wb(o);
+    wb.start();
+    ack_counter acks;
+    for (int i = 1; i <= 500; ++i) {
+        wb.record(make_t(new_event(i), event_status::pending, seq_pending, acks.make()));
+    }
+    ASSERT_TRUE(eventually([&] { return wb.stats().failures >= 3; }));
+    EXPECT_FALSE(wb.stats().healthy);
+    EXPECT_NE(wb.stats().last_error.find("read-only for now"), std::string::npos);
+    EXPECT_EQ(acks.ok() + acks.failed(), 0);
+    ASSERT_TRUE(conn().exec("DELETE FROM " + schema() + ".read_only").ok());
+    ASSERT_TRUE(acks.wait(500));
+    EXPECT_EQ(acks.ok(), 500);
+    // Now kill the writer's connection between batches and keep writing.
+    auto killed = conn().query(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = "
+        "$1",
+        {app});
+    ASSERT_TRUE(killed.ok()) << killed.message();
+    EXPECT_EQ(killed->get_int(0, 0), 1);
+    for (int i = 501; i <= 1000; ++i) {
+        wb.record(make_t(new_event(i), event_status::pending, seq_pending, acks.make()));
+    }
+    ASSERT_TRUE(acks.wait(1000));
+    EXPECT_EQ(acks.ok(), 1000);
+    EXPECT_EQ(count("true"), 1000);
+    auto st = wb.stats();
+    EXPECT_EQ(st.rejected, 0u);
+    EXPECT_TRUE(st.healthy) << st.last_error;
+    wb.stop(deadline_in(std::chrono::seconds(30)));
+}
+
+// The byte budget: while nothing can be written, events are admitted until their bytes fill
+// the budget, then refused naming --max-unpersisted-bytes; the held ones commit once the
+// database is back (the schema appears) and the budget is empty again.
+TEST_F(write_behind_test, byte_budget_refuses_beyond_it_and_held_events_commit_later) {
+    const std::string late = "late_b_" + std::to_string(getpid());
+    (void)conn().exec("DROP SCHEMA IF EXISTS " + late + " CASCADE");
+    write_behind_options o = options();
+    o.schema = late;
+    const std::size_t each = approx_bytes(*new_event(1));
+    memory_budget budget(each * 3);
+    o.budget = &budget;
+    write_behind wb(o);
+    wb.start();
+    ack_counter acks;
+    int admitted = 0;
+    for (int i = 1; i <= 10 && wb.admit().ok(); ++i) {
+        wb.record(make_t(new_event(i), event_status::pending, seq_pending, acks.make()));
+        ++admitted;
+    }
+    EXPECT_EQ(admitted, 3);
+    status refused = wb.admit();
+    ASSERT_FALSE(refused.ok());
+    EXPECT_NE(refused.message().find("--max-unpersisted-bytes " + std::to_string(each * 3)),
+              std::string::npos)
+        << refused.message();
+    EXPECT_EQ(wb.stats().budget_bytes, each * 3);
+    auto applied = apply_migrations(conn(), late);
+    ASSERT_TRUE(applied.ok()) << applied.message();
+    ASSERT_TRUE(acks.wait(3));
+    EXPECT_EQ(acks.ok(), 3);
+    EXPECT_EQ(budget.used(), 0u);
+    EXPECT_TRUE(wb.admit().ok());
+    wb.stop(deadline_in(std::chrono::seconds(30)));
+    (void)conn().exec("DROP SCHEMA IF EXISTS " + late + " CASCADE");
 }
 
 }  // namespace

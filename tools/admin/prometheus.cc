@@ -125,6 +125,12 @@ void storage(writer& w, const node_sample& s) {
              "Admitted events whose row is not committed yet.");
     w.sample("pubsub_write_behind_unpersisted_events", "",
              static_cast<std::uint64_t>(s.wb.unpersisted_events));
+    w.family("pubsub_events_rejected_total", "counter",
+             "Events whose row PostgreSQL refused for good (a data error); they failed alone.");
+    w.sample("pubsub_events_rejected_total", "", s.wb.rejected);
+    w.family("pubsub_memory_budget_bytes", "gauge",
+             "Bytes charged to the memory budget (--max-unpersisted-bytes) by unwritten events.");
+    w.sample("pubsub_memory_budget_bytes", "", static_cast<std::uint64_t>(s.wb.budget_bytes));
     w.family("pubsub_write_behind_lag_seconds", "gauge",
              "Seconds since the last commit while events wait to be written (0 when none wait).");
     w.sample("pubsub_write_behind_lag_seconds", "", s.write_behind_lag_s());

@@ -76,6 +76,10 @@ config_outcome parse_config(int argc, char** argv) {
     app.add_option("--max-unpersisted", c.max_unpersisted,
                    "Events held in memory while the database lags; beyond, new events are refused")
         ->envname("PUBSUB_MAX_UNPERSISTED");
+    app.add_option("--max-unpersisted-bytes", c.max_unpersisted_bytes,
+                   "Memory budget in bytes for events not yet written (and other held work); "
+                   "beyond, new events are refused")
+        ->envname("PUBSUB_MAX_UNPERSISTED_BYTES");
     app.add_option("--drain-timeout", c.drain_timeout_s, "Seconds to drain work on SIGTERM")
         ->envname("PUBSUB_DRAIN_TIMEOUT");
     app.add_option("--db-wait", c.db_wait_s, "Seconds to wait for the database at start")

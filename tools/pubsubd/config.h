@@ -32,6 +32,7 @@ struct daemon_config {
     std::size_t max_batch_rows = 16384;
     int linger_us = 200;
     std::size_t max_unpersisted = 1'000'000;
+    std::size_t max_unpersisted_bytes = std::size_t{256} << 20;  // the memory budget
     int drain_timeout_s = 10;
     int db_wait_s = 30;
     int sweep_interval_ms = 1000;

@@ -159,7 +159,16 @@ int run_daemon(const daemon_config& cfg) {
     wo.max_batch_rows = cfg.max_batch_rows;
     wo.linger = std::chrono::microseconds(cfg.linger_us);
     wo.max_unpersisted_events = cfg.max_unpersisted;
+    memory_budget budget(cfg.max_unpersisted_bytes);  // one budget; later holders share it
+    wo.budget = &budget;
     wo.log = log_hook("write_behind");
+    // An event whose row PostgreSQL refuses for good is treated like a cancelled one: its
+    // scheduled retries are dropped, a running handler's outcome is discarded. Set before
+    // wb.start(), which publishes it to the writer thread.
+    pool_set* cancel_rejected = nullptr;
+    wo.on_rejected = [&cancel_rejected](event_id id) {
+        if (cancel_rejected) cancel_rejected->cancel(id);
+    };
     write_behind wb(wo);
 
     id_allocator ids({dsn, cfg.schema, 16384, std::chrono::milliseconds(2000), log_hook("ids")});
@@ -174,6 +183,7 @@ int run_daemon(const daemon_config& cfg) {
     po.retry.cap = std::chrono::milliseconds(std::max(cfg.retry_max_ms, cfg.retry_base_ms));
     po.queue_limit = cfg.queue_limit;
     pool_set pools(po);
+    cancel_rejected = &pools;
     config_check configs(dsn, cfg.schema);
     delivery_metrics latencies;  // /metrics histograms, fed by the runners
     // Before any handler runs: kill what a predecessor that died left running (its deliveries
@@ -246,8 +256,8 @@ int run_daemon(const daemon_config& cfg) {
             },
             *watch_store);
     }
-    admin::node_sources sources{&rt,     &wb, &pools, &door, &notify, watcher ? &*watcher : nullptr,
-                                {},      &latencies, {}};
+    admin::node_sources sources{
+        &rt, &wb, &pools, &door, &notify, watcher ? &*watcher : nullptr, {}, &latencies, {}};
     admin::heartbeat_info beat;  // listener thread only
     db_door dbd(cfg, rt, notify, node, [&] { return beat.json(admin::collect(sources)); });
     sources.sql_claimed = [&dbd] { return dbd.claimed(); };
