@@ -3,6 +3,8 @@
 // so the message can name the key itself.
 #include "ingest/json_scan.h"
 
+#include "router/json_text.h"
+
 #include <simdjson.h>
 
 #include <algorithm>
@@ -18,13 +20,6 @@ namespace {
 constexpr std::int64_t numeric_max_weight = 131071;   // 131072 digits before the point
 constexpr std::int64_t numeric_max_dscale = 16383;    // digits after the point
 constexpr std::int64_t numeric_max_exponent = 1073741823;
-
-// Bytes a string runs over without a second look: not '"', '\\', a control byte or non-ASCII.
-constexpr std::array<bool, 256> plain_byte = [] {
-    std::array<bool, 256> t{};
-    for (int c = 0x20; c < 0x80; ++c) t[c] = c != '"' && c != '\\';
-    return t;
-}();
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
@@ -219,13 +214,7 @@ bool json_scan::string(bool& escaped) {
     bool non_ascii = false;
     problem_.clear();
     for (;;) {
-        while (end_ - p_ >= 4 && plain_byte[static_cast<unsigned char>(p_[0])] &&
-               plain_byte[static_cast<unsigned char>(p_[1])] &&
-               plain_byte[static_cast<unsigned char>(p_[2])] &&
-               plain_byte[static_cast<unsigned char>(p_[3])]) {
-            p_ += 4;
-        }
-        while (p_ < end_ && plain_byte[static_cast<unsigned char>(*p_)]) ++p_;
+        p_ = skip_plain_string_bytes(p_, end_);
         if (p_ == end_) return fail_syntax("unterminated string");
         const auto c = static_cast<unsigned char>(*p_);
         if (c == '"') break;

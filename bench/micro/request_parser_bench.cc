@@ -31,6 +31,31 @@ void BM_parse_request(benchmark::State& state) {
 }
 BENCHMARK(BM_parse_request)->ArgName("pad_bytes")->Arg(16)->Arg(256)->Arg(4096);
 
+// A richer event_data: nested objects and arrays, a dozen keys (each object is checked for
+// repeated keys).
+void BM_parse_request_nested(benchmark::State& state) {
+    const std::string line =
+        "{\"event_type\":\"email_received\",\"event_source\":\"inbox:7\",\"event_data\":{"
+        "\"mailbox\":\"sales\",\"message_id\":\"<a1b2c3@example.com>\",\"size\":48213,"
+        "\"from\":{\"name\":\"Ann Example\",\"address\":\"ann@example.com\"},"
+        "\"to\":[{\"name\":\"Sales\",\"address\":\"sales@example.org\"}],"
+        "\"subject\":\"Order 1234\",\"attachments\":[{\"name\":\"order.pdf\",\"size\":20480},"
+        "{\"name\":\"terms.pdf\",\"size\":10240}],\"flags\":[\"seen\",\"important\"],"
+        "\"received_at\":\"2026-12-04T10:00:00Z\",\"spam_score\":0.12}}";
+    pubsub::request_parser parser;
+    for (auto _ : state) {
+        auto r = parser.parse(line);
+        if (!r.ok()) {
+            state.SkipWithError(r.message().c_str());
+            break;
+        }
+        benchmark::DoNotOptimize(r->draft.data_json.data());
+    }
+    state.SetItemsProcessed(state.iterations());
+    state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(line.size()));
+}
+BENCHMARK(BM_parse_request_nested);
+
 void BM_parse_request_error(benchmark::State& state) {
     const std::string line = "{\"event_type\":\"x\",\"priority\":11}";
     pubsub::request_parser parser;

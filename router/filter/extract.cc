@@ -4,6 +4,8 @@
 // and a reader that gives up leaves no trace, so all three give the same slots.
 #include "router/filter/extract.h"
 
+#include "router/json_text.h"
+
 #include <simdjson.h>
 
 #include <bit>
@@ -270,25 +272,9 @@ struct extract_state::impl {
         p_ += w.size();
         return true;
     }
-    // Eight bytes at a time: the first byte that is '"', '\\', below 0x20 or above 0x7f
-    // ends the run (the lowest flag of each test is exact, so is the lowest of their union).
-    static std::uint64_t special_bytes(std::uint64_t w) {
-        constexpr std::uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
-        auto zero = [](std::uint64_t v) { return (v - ones) & ~v & highs; };
-        return zero(w ^ (ones * '"')) | zero(w ^ (ones * '\\')) | ((w - ones * 0x20) & ~w & highs) |
-               (w & highs);
-    }
     bool fast_string(std::string_view& out) {  // at '"'
         const char* start = ++p_;
-        while (std::endian::native == std::endian::little && end_ - p_ >= 8) {
-            std::uint64_t w;
-            std::memcpy(&w, p_, 8);
-            if (const std::uint64_t m = special_bytes(w)) {
-                p_ += __builtin_ctzll(m) / 8;
-                break;
-            }
-            p_ += 8;
-        }
+        p_ = skip_plain_string_bytes(p_, end_);
         while (p_ < end_) {
             const auto c = static_cast<unsigned char>(*p_);
             if (c == '"') {
