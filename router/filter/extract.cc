@@ -143,14 +143,26 @@ struct extract_state::impl {
         return true;
     }
 
+    // A key a path uses is about to be read. When the object repeats it, the last occurrence
+    // counts (as jsonb keeps it): what the earlier one filled, below it included, is dropped.
+    void visit(std::uint32_t id) {
+        if (seen[id] == epoch) forget(id);
+        seen[id] = epoch;
+    }
+    void forget(std::uint32_t node) {
+        const path_set::trie_node& n = paths->nodes()[node];
+        if (n.slot >= 0) (*slots)[n.slot] = slot_state{};
+        for (const path_set::child& c : n.children) forget(c.node);
+    }
+
     bool walk(od::object obj, std::uint32_t node) {
         for (auto result : obj) {
             od::field field;
             std::uint32_t id = 0;
             const path_set::trie_node* child = nullptr;
             if (std::move(result).get(field) || !find_child(field, node, id, child)) return false;
-            if (!child || seen[id] == epoch) continue;  // unused path or duplicate key
-            seen[id] = epoch;
+            if (!child) continue;  // a key no path uses
+            visit(id);
             od::value v = field.value();
             od::json_type t;
             if (v.type().get(t)) return false;
@@ -224,8 +236,8 @@ struct extract_state::impl {
         for (simdjson::dom::key_value_pair kv : obj) {
             std::uint32_t id = 0;
             const path_set::trie_node* child = dom_child_of(node, kv.key, id);
-            if (!child || seen[id] == epoch) continue;  // unused path or duplicate key
-            seen[id] = epoch;
+            if (!child) continue;  // a key no path uses
+            visit(id);
             const et t = kv.value.type();
             if (t == et::OBJECT) {
                 if (child->slot >= 0) (*slots)[child->slot].present = true;
@@ -398,8 +410,8 @@ struct extract_state::impl {
                     }
                 }
             }
-            if (child && seen[id] != epoch) {  // a path reads it, first occurrence
-                seen[id] = epoch;
+            if (child) {  // a path reads it
+                visit(id);
                 if (*p_ == '{') {
                     if (child->slot >= 0) (*slots)[child->slot].present = true;
                     if (!fast_object(child->children.empty() ? nullptr : child, depth + 1)) {
