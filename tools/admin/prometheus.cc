@@ -55,6 +55,11 @@ void doors(writer& w, const node_sample& s) {
     for (const auto& d : s.doors) {
         w.sample("pubsub_door_errors_total", label("door", d.door), d.errors);
     }
+    if (s.watcher) {
+        w.family("pubsub_file_watcher_skipped_names_total", "counter",
+                 "Files skipped because PostgreSQL cannot store their path (not UTF-8).");
+        w.sample("pubsub_file_watcher_skipped_names_total", "", s.watcher->skipped_names);
+    }
 }
 
 void routing(writer& w, const node_sample& s) {
