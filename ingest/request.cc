@@ -40,19 +40,20 @@ std::string_view string_text(std::string_view token, std::string& scratch) {
     return scratch;
 }
 
+status priority_error(const std::string& got) {
+    return status::error("priority must be an integer from 1 to 10 (got " + got + ")");
+}
+
 status read_priority(std::string_view v, int& out) {
-    const std::string range = "priority must be an integer from 1 to 10 (got ";
     if (type_of(v) != simdjson::dom::element_type::DOUBLE) {
-        return status::error(range + json_type_name(type_of(v)) + ")");
+        return priority_error(json_type_name(type_of(v)));
     }
     std::int64_t p = 0;
     const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), p);
     if (ec != std::errc() || end != v.data() + v.size()) {
-        return status::error(range + std::string(v.substr(0, 40)) + ")");
+        return priority_error(std::string(v.substr(0, 40)));
     }
-    if (p < min_priority || p > max_priority) {
-        return status::error(range + std::to_string(p) + ")");
-    }
+    if (p < min_priority || p > max_priority) return priority_error(std::to_string(p));
     out = static_cast<int>(p);
     return status();
 }
