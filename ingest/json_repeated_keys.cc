@@ -57,8 +57,8 @@ class rewriter {
     }
 
     struct member {
-        std::string key;          // unescaped, for comparing
-        std::string_view raw_key; // with its quotes, as sent
+        std::string key;           // unescaped, for comparing
+        std::string_view raw_key;  // with its quotes, as sent
         std::string value;
     };
 

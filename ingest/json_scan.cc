@@ -17,13 +17,19 @@ namespace {
 // PostgreSQL's numeric (src/backend/utils/adt/numeric.c): the weight of the first non-zero
 // digit, in decimal digits, and the digits after the point must fit these; the exponent is
 // refused from INT_MAX / 2 on, before either is looked at.
-constexpr std::int64_t numeric_max_weight = 131071;   // 131072 digits before the point
-constexpr std::int64_t numeric_max_dscale = 16383;    // digits after the point
+constexpr std::int64_t numeric_max_weight = 131071;  // 131072 digits before the point
+constexpr std::int64_t numeric_max_dscale = 16383;   // digits after the point
 constexpr std::int64_t numeric_max_exponent = 1073741823;
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
-int hex4(const char* p) {
+std::string store_refusal(std::string_view what) {
+    return std::string(what) + " is not allowed (PostgreSQL cannot store it)";
+}
+
+}  // namespace
+
+int json_hex4(const char* p) {
     int v = 0;
     for (int k = 0; k < 4; ++k) {
         const char c = p[k];
@@ -41,12 +47,6 @@ int hex4(const char* p) {
     }
     return v;
 }
-
-std::string store_refusal(std::string_view what) {
-    return std::string(what) + " is not allowed (PostgreSQL cannot store it)";
-}
-
-}  // namespace
 
 status json_scan::scan(std::string_view text) {
     begin_ = p_ = text.data();
@@ -162,8 +162,8 @@ bool json_scan::object() {
         const std::uint32_t repeats_before = repeats_;
         if (!value()) return false;
         if (root) {
-            members_.push_back({key, std::string_view(v, static_cast<std::size_t>(p_ - v)),
-                                escaped, repeats_ != repeats_before});
+            members_.push_back({key, std::string_view(v, static_cast<std::size_t>(p_ - v)), escaped,
+                                repeats_ != repeats_before});
         }
         ws();
         if (p_ == end_) return fail_syntax("unterminated object");
@@ -258,12 +258,12 @@ bool json_scan::escape() {
         default:
             return fail_syntax("invalid escape in a string");
     }
-    const int cp = end_ - p_ >= 6 ? hex4(p_ + 2) : -1;
+    const int cp = end_ - p_ >= 6 ? json_hex4(p_ + 2) : -1;
     if (cp < 0) return fail_syntax("invalid \\u escape in a string");
     const std::string_view esc(p_, 6);
     p_ += 6;
     if (cp >= 0xd800 && cp <= 0xdbff && end_ - p_ >= 6 && p_[0] == '\\' && p_[1] == 'u') {
-        const int low = hex4(p_ + 2);
+        const int low = json_hex4(p_ + 2);
         if (low >= 0xdc00 && low <= 0xdfff) {
             p_ += 6;
             return true;
@@ -346,59 +346,6 @@ bool json_scan::repeats(std::uint32_t keys_begin) {
     }
     std::sort(sorted_.begin(), sorted_.end());
     return std::adjacent_find(sorted_.begin(), sorted_.end()) != sorted_.end();
-}
-
-std::string json_unescape(std::string_view raw) {
-    std::string out;
-    out.reserve(raw.size());
-    auto put = [&out](std::uint32_t cp) {
-        if (cp < 0x80) {
-            out += static_cast<char>(cp);
-        } else if (cp < 0x800) {
-            out += static_cast<char>(0xc0 | (cp >> 6));
-            out += static_cast<char>(0x80 | (cp & 0x3f));
-        } else if (cp < 0x10000) {
-            out += static_cast<char>(0xe0 | (cp >> 12));
-            out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-            out += static_cast<char>(0x80 | (cp & 0x3f));
-        } else {
-            out += static_cast<char>(0xf0 | (cp >> 18));
-            out += static_cast<char>(0x80 | ((cp >> 12) & 0x3f));
-            out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-            out += static_cast<char>(0x80 | (cp & 0x3f));
-        }
-    };
-    for (std::size_t i = 0; i < raw.size(); ++i) {
-        if (raw[i] != '\\' || i + 1 >= raw.size()) {
-            out += raw[i];
-            continue;
-        }
-        const char e = raw[++i];
-        switch (e) {
-            case 'b': out += '\b'; break;
-            case 'f': out += '\f'; break;
-            case 'n': out += '\n'; break;
-            case 'r': out += '\r'; break;
-            case 't': out += '\t'; break;
-            case 'u': {  // validated: four hex digits follow
-                std::uint32_t cp = static_cast<std::uint32_t>(hex4(raw.data() + i + 1));
-                i += 4;
-                if (cp >= 0xd800 && cp <= 0xdbff && i + 6 < raw.size() && raw[i + 1] == '\\' &&
-                    raw[i + 2] == 'u') {
-                    const int low = hex4(raw.data() + i + 3);
-                    if (low >= 0xdc00 && low <= 0xdfff) {
-                        cp = 0x10000 + ((cp - 0xd800) << 10) +
-                             (static_cast<std::uint32_t>(low) - 0xdc00);
-                        i += 6;
-                    }
-                }
-                put(cp);
-                break;
-            }
-            default: out += e; break;  // '"', '\\', '/'
-        }
-    }
-    return out;
 }
 
 }  // namespace pubsub

@@ -47,7 +47,7 @@ class json_scan {
   private:
     struct frame {
         bool array = false;
-        std::string_view key;  // the current member's key (objects)
+        std::string_view key;     // the current member's key (objects)
         std::uint32_t index = 0;  // the current element (arrays)
         std::uint32_t keys_begin = 0;
     };
@@ -78,9 +78,12 @@ class json_scan {
     std::string_view root_;
     std::vector<std::string> sorted_;  // scratch of repeats()
     std::string error_;
-    std::string problem_;  // what PostgreSQL cannot store in the string just read
+    std::string problem_;        // what PostgreSQL cannot store in the string just read
     std::uint32_t repeats_ = 0;  // objects seen that repeat a key
 };
+
+// The value of the four hex digits at p, or -1 when one is not a hex digit.
+int json_hex4(const char* p);
 
 // The text between a validated string token's quotes, unescaped to UTF-8.
 std::string json_unescape(std::string_view raw);

@@ -22,13 +22,19 @@ namespace {
 simdjson::dom::element_type type_of(std::string_view v) {
     using simdjson::dom::element_type;
     switch (v.front()) {
-        case '{': return element_type::OBJECT;
-        case '[': return element_type::ARRAY;
-        case '"': return element_type::STRING;
+        case '{':
+            return element_type::OBJECT;
+        case '[':
+            return element_type::ARRAY;
+        case '"':
+            return element_type::STRING;
         case 't':
-        case 'f': return element_type::BOOL;
-        case 'n': return element_type::NULL_VALUE;
-        default: return element_type::DOUBLE;
+        case 'f':
+            return element_type::BOOL;
+        case 'n':
+            return element_type::NULL_VALUE;
+        default:
+            return element_type::DOUBLE;
     }
 }
 
@@ -72,8 +78,7 @@ result<parsed_request> request_parser::parse(std::string_view line) {
     const json_member* data = nullptr;
     std::string key_scratch, scratch;
     for (const json_member& m : scan.members()) {
-        const std::string_view key =
-            m.key_escaped ? (key_scratch = json_unescape(m.key)) : m.key;
+        const std::string_view key = m.key_escaped ? (key_scratch = json_unescape(m.key)) : m.key;
         const std::string_view v = m.value;
         const bool is_string = v.front() == '"';
         if (key == "event_type") {

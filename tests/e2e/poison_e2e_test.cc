@@ -19,7 +19,7 @@ using namespace std::string_literals;
 namespace fs = std::filesystem;
 
 struct poison {
-    std::string data;  // event_data (or a whole field, see line())
+    std::string data;   // event_data (or a whole field, see line())
     std::string named;  // what the refusal must say
 };
 
@@ -59,9 +59,9 @@ class poison_e2e : public e2e_test {
         }
     }
     void expect_committed_within_a_second(const std::string& source, const std::string& after) {
-        EXPECT_TRUE(wait_row(source, 1000ms)) << "the normal event sent after " << after
-                                              << " was not committed within a second\n"
-                                              << daemon().log_tail();
+        EXPECT_TRUE(wait_row(source, 1000ms))
+            << "the normal event sent after " << after << " was not committed within a second\n"
+            << daemon().log_tail();
     }
     std::string column(const std::string& sql) {
         auto r = conn().query(sql);
@@ -118,9 +118,9 @@ TEST_F(poison_e2e, SocketRefusesNamingTheFieldAndTheNextEventCommits) {
 
     // What jsonb accepts is accepted, and stored as sent.
     const std::string big = "123456789012345678901234567890";
-    ASSERT_TRUE(c->send_line(event_line("poison", "big", R"({"n":)" + big + R"(,"d":1e400})", 5,
-                                        "durable"))
-                    .ok());
+    ASSERT_TRUE(
+        c->send_line(event_line("poison", "big", R"({"n":)" + big + R"(,"d":1e400})", 5, "durable"))
+            .ok());
     auto r = c->read_reply(5s);
     ASSERT_TRUE(r.ok()) << r.message();
     EXPECT_TRUE(r->ok) << r->raw;
@@ -134,8 +134,10 @@ TEST_F(poison_e2e, PgNotifyRefusesNamingTheFieldAndTheNextEventCommits) {
     start_daemon();
     ASSERT_FALSE(HasFatalFailure());
     // The door is up once a normal payload is persisted.
-    ASSERT_TRUE(conn().query("SELECT pg_notify('tpubsub_ingest', $1)",
-                             {event_line("poison", "warm-up", "", 5, "")}).ok());
+    ASSERT_TRUE(conn()
+                    .query("SELECT pg_notify('tpubsub_ingest', $1)",
+                           {event_line("poison", "warm-up", "", 5, "")})
+                    .ok());
     ASSERT_TRUE(wait_row("warm-up", 10s)) << daemon().log_tail();
     int n = 0;
     for (const poison& p : poisons()) {
@@ -148,8 +150,10 @@ TEST_F(poison_e2e, PgNotifyRefusesNamingTheFieldAndTheNextEventCommits) {
             << "no log line naming " << field << "\n"
             << daemon().log_tail();
         const std::string source = "after:" + std::to_string(n++);
-        ASSERT_TRUE(conn().query("SELECT pg_notify('tpubsub_ingest', $1)",
-                                 {event_line("poison", source, R"({"ok":1})", 5, "")}).ok());
+        ASSERT_TRUE(conn()
+                        .query("SELECT pg_notify('tpubsub_ingest', $1)",
+                               {event_line("poison", source, R"({"ok":1})", 5, "")})
+                        .ok());
         expect_committed_within_a_second(source, p.data);
     }
     EXPECT_EQ(column("SELECT count(*) FROM " + qs() + ".tpubsub_events WHERE event_source = 's'"),
@@ -181,8 +185,7 @@ TEST_F(poison_e2e, CreateEventCallersGetPostgresqlsOwnError) {
     // text columns refuse U+0000 too, before the function runs.
     auto r = conn().query("SELECT " + qs() + ".create_event(chr(0), 's', '{}')");
     ASSERT_FALSE(r.ok());
-    EXPECT_NE(r.message().find("null character not permitted"), std::string::npos)
-        << r.message();
+    EXPECT_NE(r.message().find("null character not permitted"), std::string::npos) << r.message();
     // The daemon routes what create_event inserted: the normal events complete.
     auto ids = conn().query("SELECT event_id FROM " + qs() +
                             ".tpubsub_events WHERE event_source LIKE 'after:%'");
@@ -200,16 +203,16 @@ TEST_F(poison_e2e, WatcherSkipsNamesPostgresqlCannotStoreWithACount) {
     add_noop_subscriber("files_noop", "file_received");
     start_daemon({"--watch", in.string()});
     ASSERT_FALSE(HasFatalFailure());
-    std::ofstream(in / "bad\xff\xfe.csv") << "x\n";       // not UTF-8
+    std::ofstream(in / "bad\xff\xfe.csv") << "x\n";      // not UTF-8
     std::ofstream(in / "ctl\x01\x1f\x7f.csv") << "y\n";  // control characters: storable
     std::ofstream(in / "good.csv") << "z\n";
     EXPECT_TRUE(log_has({"skipped a file whose path is not UTF-8"}, 2000ms)) << daemon().log_tail();
     const auto has_name = [&](const std::string& name) {
         for (auto until = std::chrono::steady_clock::now() + 2s;
              std::chrono::steady_clock::now() < until; std::this_thread::sleep_for(10ms)) {
-            auto r = conn().query("SELECT count(*) FROM " + qs() +
-                                      ".tpubsub_events WHERE event_data->>'name' = $1",
-                                  {name});
+            auto r = conn().query(
+                "SELECT count(*) FROM " + qs() + ".tpubsub_events WHERE event_data->>'name' = $1",
+                {name});
             if (r.ok() && r->get_int(0, 0) == 1) return true;
         }
         return false;

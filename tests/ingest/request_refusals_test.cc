@@ -72,9 +72,9 @@ TEST_F(request_refusals, numbers_beyond_postgresql_numeric_are_refused) {
     auto line = [](const std::string& n) {
         return R"({"event_type":"x","event_data":{"n":[)" + n + "]}}";
     };
-    EXPECT_EQ(error(line("1e131072")),
-              "event_data.n[0]: a number with more than 131072 digits before the decimal point" +
-                  cannot);
+    EXPECT_EQ(
+        error(line("1e131072")),
+        "event_data.n[0]: a number with more than 131072 digits before the decimal point" + cannot);
     EXPECT_EQ(error(line("1" + std::string(131072, '0'))).rfind("event_data.n[0]: a number", 0),
               0u);
     EXPECT_EQ(error(line("1e-16384")).rfind("event_data.n[0]: a number with more than 16383", 0),
@@ -83,8 +83,8 @@ TEST_F(request_refusals, numbers_beyond_postgresql_numeric_are_refused) {
     EXPECT_EQ(error(line("0e1073741823")).rfind("event_data.n[0]: an exponent", 0), 0u);
     EXPECT_EQ(error(line("0e99999999999999999999")).rfind("event_data.n[0]: an exponent", 0), 0u);
     // The limits themselves are storable (checked against PostgreSQL 15).
-    for (const std::string n : {"1e131071", "0.00001e131076", "1e-16383", "0e-16383",
-                                "1.0e-16382", "0e1073741822", "-0"}) {
+    for (const std::string n : {"1e131071", "0.00001e131076", "1e-16383", "0e-16383", "1.0e-16382",
+                                "0e1073741822", "-0"}) {
         EXPECT_EQ(data_of(line(n)), R"({"n":[)" + n + "]}") << n;
     }
     EXPECT_EQ(data_of(line("1" + std::string(131071, '0'))).size(), 131072u + 8);
