@@ -57,6 +57,7 @@ status json_scan::scan(std::string_view text) {
     error_.clear();
     problem_.clear();
     repeats_ = 0;
+    repeated_.clear();
     ws();
     const char* start = p_;
     if (!value()) return status::error(error_);
@@ -153,7 +154,8 @@ bool json_scan::object() {
         const std::string_view key(k, static_cast<std::size_t>(p_ - 1 - k));
         frames_.back().key = key;
         if (!problem_.empty()) return fail_path(problem_ + " (in the key)");
-        keys_.push_back({key, escaped});
+        const std::size_t key_index = keys_.size();
+        keys_.push_back({key, escaped, nullptr});
         ws();
         if (p_ == end_ || *p_ != ':') return fail_syntax("expected ':' after a key");
         ++p_;
@@ -161,6 +163,7 @@ bool json_scan::object() {
         const char* v = p_;
         const std::uint32_t repeats_before = repeats_;
         if (!value()) return false;
+        keys_[key_index].member_end = p_;
         if (root) {
             members_.push_back({key, std::string_view(v, static_cast<std::size_t>(p_ - v)), escaped,
                                 repeats_ != repeats_before});
@@ -173,7 +176,10 @@ bool json_scan::object() {
     }
     ++p_;
     const std::uint32_t keys_begin = frames_.back().keys_begin;
-    if (!root && repeats(keys_begin)) ++repeats_;
+    if (!root && repeats(keys_begin)) {
+        ++repeats_;
+        note_repeated(keys_begin);
+    }
     keys_.resize(keys_begin);
     frames_.pop_back();
     return true;
@@ -340,12 +346,29 @@ bool json_scan::repeats(std::uint32_t keys_begin) {
         }
         return false;
     }
-    sorted_.clear();
+    std::vector<std::string> unescaped;
     for (std::size_t a = 0; a < n; ++a) {
-        sorted_.push_back(k[a].escaped ? json_unescape(k[a].raw) : std::string(k[a].raw));
+        unescaped.push_back(k[a].escaped ? json_unescape(k[a].raw) : std::string(k[a].raw));
+    }
+    std::sort(unescaped.begin(), unescaped.end());
+    return std::adjacent_find(unescaped.begin(), unescaped.end()) != unescaped.end();
+}
+
+// Rare (the object repeats a key): lists every member whose key a later member repeats.
+void json_scan::note_repeated(std::uint32_t keys_begin) {
+    const std::size_t n = keys_.size() - keys_begin;
+    const key_ref* k = keys_.data() + keys_begin;
+    sorted_.clear();
+    for (std::uint32_t a = 0; a < n; ++a) {
+        sorted_.emplace_back(k[a].escaped ? json_unescape(k[a].raw) : std::string(k[a].raw), a);
     }
     std::sort(sorted_.begin(), sorted_.end());
-    return std::adjacent_find(sorted_.begin(), sorted_.end()) != sorted_.end();
+    for (std::size_t a = 0; a + 1 < n; ++a) {
+        if (sorted_[a].first != sorted_[a + 1].first) continue;
+        const key_ref& r = k[sorted_[a].second];
+        const char* begin = r.raw.data() - 1;  // the opening quote
+        repeated_.emplace_back(begin, static_cast<std::size_t>(r.member_end - begin));
+    }
 }
 
 }  // namespace pubsub

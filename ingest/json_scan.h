@@ -10,8 +10,8 @@
 //     2^30 - 1 or more in magnitude;
 //   - nesting deeper than max_depth (PostgreSQL's parser recurses; simdjson's default bound).
 // Everything else jsonb accepts is accepted, big integers and long decimals included: the
-// scan never converts a number. It notes objects that repeat a key, so the caller can keep
-// the last occurrence as jsonb does.
+// scan never converts a number. Where an object repeats a key it notes the earlier
+// occurrences, so the caller can keep only the last one, as jsonb does, in one linear copy.
 //
 // Not thread-safe (reuses its buffers); one per thread. Allocates only while buffers grow.
 #pragma once
@@ -43,6 +43,9 @@ class json_scan {
 
     const std::vector<json_member>& members() const { return members_; }
     std::string_view root() const { return root_; }
+    // The members (key to value, as sent) whose key a later member of their object repeats,
+    // in no particular order; each is followed by a ',' in the text.
+    const std::vector<std::string_view>& repeated() const { return repeated_; }
 
   private:
     struct frame {
@@ -54,6 +57,7 @@ class json_scan {
     struct key_ref {
         std::string_view raw;
         bool escaped = false;
+        const char* member_end = nullptr;  // the member is [raw.data() - 1, member_end)
     };
 
     bool value();
@@ -67,6 +71,7 @@ class json_scan {
     bool fail_syntax(const char* what);
     bool fail_path(const std::string& what);
     bool repeats(std::uint32_t keys_begin);
+    void note_repeated(std::uint32_t keys_begin);
     std::string path() const;
 
     const char* begin_ = nullptr;
@@ -76,7 +81,8 @@ class json_scan {
     std::vector<key_ref> keys_;  // keys of the open objects
     std::vector<json_member> members_;
     std::string_view root_;
-    std::vector<std::string> sorted_;  // scratch of repeats()
+    std::vector<std::string_view> repeated_;
+    std::vector<std::pair<std::string, std::uint32_t>> sorted_;  // scratch of note_repeated()
     std::string error_;
     std::string problem_;        // what PostgreSQL cannot store in the string just read
     std::uint32_t repeats_ = 0;  // objects seen that repeat a key
@@ -88,9 +94,10 @@ int json_hex4(const char* p);
 // The text between a validated string token's quotes, unescaped to UTF-8.
 std::string json_unescape(std::string_view raw);
 
-// A validated JSON text with every object's repeated keys dropped except the last occurrence
-// (at the last one's place, as jsonb keeps it); scalars are copied as sent, whitespace between
-// tokens dropped.
-std::string json_drop_repeated_keys(std::string_view validated);
+// `text` without the members json_scan::repeated() lists (those inside it), each with the ','
+// after it: every object keeps the last occurrence of a key, at its place, as jsonb does. One
+// linear copy; the rest is as sent.
+std::string json_drop_repeated(std::string_view text,
+                               const std::vector<std::string_view>& repeated);
 
 }  // namespace pubsub

@@ -123,7 +123,7 @@ result<parsed_request> request_parser::parse(std::string_view line) {
         // and handlers see what the table will hold.
         std::string rewritten;
         std::string_view text = data->value;
-        if (data->repeats_keys) text = rewritten = json_drop_repeated_keys(text);
+        if (data->repeats_keys) text = rewritten = json_drop_repeated(text, scan.repeated());
         // Padding so the matcher can parse it in place (see event::data_json).
         req.draft.data_json.reserve(text.size() + simdjson::SIMDJSON_PADDING);
         req.draft.data_json.assign(text);

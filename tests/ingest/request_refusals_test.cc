@@ -110,7 +110,9 @@ TEST_F(request_refusals, nesting_is_bounded) {
 TEST_F(request_refusals, repeated_keys_keep_the_last_occurrence) {
     auto line = [](const std::string& d) { return R"({"event_type":"x","event_data":)" + d + "}"; };
     EXPECT_EQ(data_of(line(R"({"a":1,"a":2})")), R"({"a":2})");
-    EXPECT_EQ(data_of(line(R"({"a":1, "b":"x", "a" : 2})")), R"({"b":"x","a":2})");
+    EXPECT_EQ(data_of(line(R"({"a":1, "b":"x", "a" : 2})")), R"({"b":"x", "a" : 2})");
+    EXPECT_EQ(data_of(line(R"({"a" : {"a":1,"a":[3]} , "a":{"a":0,"c":1,"a":2}})")),
+              R"({"a":{"c":1,"a":2}})");
     EXPECT_EQ(data_of(line(R"({"o":{"a":1,"a":{"b":1}},"x":[{"k":1,"k":[2]}]})")),
               R"({"o":{"a":{"b":1}},"x":[{"k":[2]}]})");
     // Keys compare unescaped.
@@ -124,6 +126,13 @@ TEST_F(request_refusals, repeated_keys_keep_the_last_occurrence) {
     many += "\"k7\":\"last\"}";
     want += "\"k7\":\"last\"}";
     EXPECT_EQ(data_of(line(many)), want);
+    // Deep nesting with a repeat at every level: one linear copy, not one per level.
+    std::string deep = R"({"s":")" + std::string(200000, 'x') + "\"}", want_deep = deep;
+    for (int k = 0; k < 1000; ++k) {
+        deep = R"({"r":0,"r":)" + deep + "}";
+        want_deep = R"({"r":)" + want_deep + "}";
+    }
+    EXPECT_TRUE(data_of(line(deep)) == want_deep);
     // Without repeats, the text is kept as sent, whitespace included.
     EXPECT_EQ(data_of(line(R"({"a" : 1, "A":2, "ab":3, "ba":4})")),
               R"({"a" : 1, "A":2, "ab":3, "ba":4})");
