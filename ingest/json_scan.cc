@@ -8,7 +8,6 @@
 #include <simdjson.h>
 
 #include <algorithm>
-#include <array>
 #include <cstring>
 
 namespace pubsub {
@@ -345,6 +344,12 @@ bool json_scan::repeats(std::uint32_t keys_begin) {
             }
         }
         return false;
+    }
+    if (!any_escaped) {  // a big object: sort views of the keys (no copy, no allocation)
+        views_.clear();
+        for (std::size_t a = 0; a < n; ++a) views_.push_back(k[a].raw);
+        std::sort(views_.begin(), views_.end());
+        return std::adjacent_find(views_.begin(), views_.end()) != views_.end();
     }
     std::vector<std::string> unescaped;
     for (std::size_t a = 0; a < n; ++a) {

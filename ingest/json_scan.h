@@ -82,6 +82,7 @@ class json_scan {
     std::vector<json_member> members_;
     std::string_view root_;
     std::vector<std::string_view> repeated_;
+    std::vector<std::string_view> views_;  // scratch of repeats()
     std::vector<std::pair<std::string, std::uint32_t>> sorted_;  // scratch of note_repeated()
     std::string error_;
     std::string problem_;        // what PostgreSQL cannot store in the string just read
