@@ -1,8 +1,10 @@
 // notify_door: events arriving as pg_notify('tpubsub_ingest', '<event json>') payloads.
 //
-// Fire-and-forget for the sender: each payload is validated like a socket line (the `ack` field
-// is ignored), then submitted with ack_mode::queued and persisted by the write-behind. A
-// malformed payload is logged with its first bytes and counted; nothing else happens.
+// Fire-and-forget for the sender: each payload is validated by the socket door's parser (the
+// `ack` field is ignored), then submitted with ack_mode::queued and persisted by the
+// write-behind. A refused payload (malformed, or holding what PostgreSQL cannot store) is
+// logged with the reason, which names the field, and its first bytes, and counted; nothing
+// else happens.
 // Thread-safety: handle() from one thread at a time (the listener thread); counters() anywhere.
 #pragma once
 

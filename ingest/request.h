@@ -1,8 +1,11 @@
-// request: parsing and validation of one NDJSON request line of the socket door (SPEC 3.1),
-// and the JSON reply lines.
+// request: parsing and validation of one event request, the socket door's NDJSON line
+// (SPEC 3.1) and the pg_notify door's payload alike, and the JSON reply lines.
 //
-// parse_request() is a pure function of its input; the parser object is per thread (simdjson
-// parsers are not thread-safe, and reusing one avoids allocation per line).
+// One parser for every door that reads JSON from producers: it refuses what PostgreSQL cannot
+// store, naming the field (SPEC 7.1, ingest/json_scan.h), accepts what jsonb accepts, and hands
+// on event_data with each object's last occurrence of a repeated key only, as jsonb keeps it.
+// parse() is a pure function of its input; the parser object is per thread (it reuses its
+// buffers, so it is not thread-safe, and reusing one avoids allocation per line).
 #pragma once
 
 #include <memory>
@@ -28,7 +31,8 @@ class request_parser {
     request_parser& operator=(const request_parser&) = delete;
 
     // Errors name the field and the problem, e.g. `priority must be an integer from 1 to 10
-    // (got 11)`, `unknown field "foo"`, `malformed JSON: ...`.
+    // (got 11)`, `unknown field "foo"`, `malformed JSON: ...`, `event_data.s: \u0000 is not
+    // allowed (PostgreSQL cannot store it)`.
     result<parsed_request> parse(std::string_view line);
 
   private:

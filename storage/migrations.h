@@ -20,7 +20,8 @@ struct migration_file {
 
 const std::vector<migration_file>& embedded_migrations();
 
-// Applies every migration not yet recorded in schema; returns how many were applied.
+// Applies every migration not yet recorded in schema; returns how many were applied. Refuses a
+// database whose encoding is not UTF8 (SPEC 7.1), before touching it.
 result<int> apply_migrations(pg::connection& conn, const std::string& schema);
 
 }  // namespace pubsub

@@ -15,8 +15,7 @@ std::string line_with_payload(std::size_t pad) {
            std::string(pad, 'x') + "\"},\"priority\":5,\"ack\":\"queued\"}";
 }
 
-void BM_parse_request(benchmark::State& state) {
-    const std::string line = line_with_payload(static_cast<std::size_t>(state.range(0)));
+void parse_each_iteration(benchmark::State& state, const std::string& line) {
     pubsub::request_parser parser;
     for (auto _ : state) {
         auto r = parser.parse(line);
@@ -29,7 +28,27 @@ void BM_parse_request(benchmark::State& state) {
     state.SetItemsProcessed(state.iterations());
     state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(line.size()));
 }
+
+void BM_parse_request(benchmark::State& state) {
+    const std::string line = line_with_payload(static_cast<std::size_t>(state.range(0)));
+    parse_each_iteration(state, line);
+}
 BENCHMARK(BM_parse_request)->ArgName("pad_bytes")->Arg(16)->Arg(256)->Arg(4096);
+
+// A richer event_data: nested objects and arrays, a dozen keys (each object is checked for
+// repeated keys).
+void BM_parse_request_nested(benchmark::State& state) {
+    const std::string line =
+        "{\"event_type\":\"email_received\",\"event_source\":\"inbox:7\",\"event_data\":{"
+        "\"mailbox\":\"sales\",\"message_id\":\"<a1b2c3@example.com>\",\"size\":48213,"
+        "\"from\":{\"name\":\"Ann Example\",\"address\":\"ann@example.com\"},"
+        "\"to\":[{\"name\":\"Sales\",\"address\":\"sales@example.org\"}],"
+        "\"subject\":\"Order 1234\",\"attachments\":[{\"name\":\"order.pdf\",\"size\":20480},"
+        "{\"name\":\"terms.pdf\",\"size\":10240}],\"flags\":[\"seen\",\"important\"],"
+        "\"received_at\":\"2026-12-04T10:00:00Z\",\"spam_score\":0.12}}";
+    parse_each_iteration(state, line);
+}
+BENCHMARK(BM_parse_request_nested);
 
 void BM_parse_request_error(benchmark::State& state) {
     const std::string line = "{\"event_type\":\"x\",\"priority\":11}";

@@ -4,6 +4,8 @@
 // and a reader that gives up leaves no trace, so all three give the same slots.
 #include "router/filter/extract.h"
 
+#include "router/json_text.h"
+
 #include <simdjson.h>
 
 #include <bit>
@@ -141,14 +143,26 @@ struct extract_state::impl {
         return true;
     }
 
+    // A key a path uses is about to be read. When the object repeats it, the last occurrence
+    // counts (as jsonb keeps it): what the earlier one filled, below it included, is dropped.
+    void visit(std::uint32_t id) {
+        if (seen[id] == epoch) forget(id);
+        seen[id] = epoch;
+    }
+    void forget(std::uint32_t node) {
+        const path_set::trie_node& n = paths->nodes()[node];
+        if (n.slot >= 0) (*slots)[n.slot] = slot_state{};
+        for (const path_set::child& c : n.children) forget(c.node);
+    }
+
     bool walk(od::object obj, std::uint32_t node) {
         for (auto result : obj) {
             od::field field;
             std::uint32_t id = 0;
             const path_set::trie_node* child = nullptr;
             if (std::move(result).get(field) || !find_child(field, node, id, child)) return false;
-            if (!child || seen[id] == epoch) continue;  // unused path or duplicate key
-            seen[id] = epoch;
+            if (!child) continue;  // a key no path uses
+            visit(id);
             od::value v = field.value();
             od::json_type t;
             if (v.type().get(t)) return false;
@@ -222,8 +236,8 @@ struct extract_state::impl {
         for (simdjson::dom::key_value_pair kv : obj) {
             std::uint32_t id = 0;
             const path_set::trie_node* child = dom_child_of(node, kv.key, id);
-            if (!child || seen[id] == epoch) continue;  // unused path or duplicate key
-            seen[id] = epoch;
+            if (!child) continue;  // a key no path uses
+            visit(id);
             const et t = kv.value.type();
             if (t == et::OBJECT) {
                 if (child->slot >= 0) (*slots)[child->slot].present = true;
@@ -270,25 +284,9 @@ struct extract_state::impl {
         p_ += w.size();
         return true;
     }
-    // Eight bytes at a time: the first byte that is '"', '\\', below 0x20 or above 0x7f
-    // ends the run (the lowest flag of each test is exact, so is the lowest of their union).
-    static std::uint64_t special_bytes(std::uint64_t w) {
-        constexpr std::uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
-        auto zero = [](std::uint64_t v) { return (v - ones) & ~v & highs; };
-        return zero(w ^ (ones * '"')) | zero(w ^ (ones * '\\')) | ((w - ones * 0x20) & ~w & highs) |
-               (w & highs);
-    }
     bool fast_string(std::string_view& out) {  // at '"'
         const char* start = ++p_;
-        while (std::endian::native == std::endian::little && end_ - p_ >= 8) {
-            std::uint64_t w;
-            std::memcpy(&w, p_, 8);
-            if (const std::uint64_t m = special_bytes(w)) {
-                p_ += __builtin_ctzll(m) / 8;
-                break;
-            }
-            p_ += 8;
-        }
+        p_ = skip_plain_string_bytes(p_, end_);
         while (p_ < end_) {
             const auto c = static_cast<unsigned char>(*p_);
             if (c == '"') {
@@ -412,8 +410,8 @@ struct extract_state::impl {
                     }
                 }
             }
-            if (child && seen[id] != epoch) {  // a path reads it, first occurrence
-                seen[id] = epoch;
+            if (child) {  // a path reads it
+                visit(id);
                 if (*p_ == '{') {
                     if (child->slot >= 0) (*slots)[child->slot].present = true;
                     if (!fast_object(child->children.empty() ? nullptr : child, depth + 1)) {

@@ -5,7 +5,7 @@
 //
 // Slots: 0 is event_type, 1 is event_source, 2.. are the event_data paths of a path_set.
 // A path_set is built once and then immutable (shareable across threads); extraction writes
-// into a per-thread extract_state. Same value semantics as the reference (filter.h): first
+// into a per-thread extract_state. Same value semantics as the reference (filter.h): last
 // duplicate key wins, arrays give their scalar elements, objects are present without items.
 #pragma once
 

@@ -25,9 +25,12 @@
 //     element equals (so [] passes $ne and fails $eq). Only scalar elements count; objects and
 //     nested arrays never equal anything. An object value only counts for $exists (and $ne/$nin
 //     hold on it).
-//   - Duplicate keys in event_data: the first occurrence counts. Keys are compared unescaped.
-//   - Integers in events beyond 64 bits count as the nearest double (in filters they are
-//     refused).
+//   - Duplicate keys in event_data: the last occurrence counts, as jsonb keeps it (an earlier
+//     occurrence, and everything below it, is not seen). Keys are compared unescaped.
+//   - Numbers in events beyond 64-bit integers count as the nearest double (9.99e29 for
+//     999999999999999999999999999999), beyond double's range as +-infinity or 0: they compare
+//     by that value with every number of a filter, so they match $gt/$lt as expected, equal
+//     no filter integer, and never disturb other fields (in filters they are refused).
 //   - event_data that is not a JSON object makes every event_data path missing. Malformed
 //     JSON is outside the contract (the doors validate events): no crash, but which fields
 //     are seen is unspecified (both evaluators read only what they need).

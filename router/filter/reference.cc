@@ -31,12 +31,25 @@ std::optional<value_ref> scalar_of(od::value v, std::deque<std::string>& strings
     }
 }
 
-// The value of the first field named `key` (after unescaping).
-bool find_first(od::object obj, std::string_view key, od::value& out) {
+// The position of the last field named `key` (after unescaping): the occurrence that counts,
+// as jsonb keeps it.
+std::optional<std::size_t> find_last(od::object obj, std::string_view key) {
+    std::optional<std::size_t> last;
+    std::size_t i = 0;
     for (auto field : obj) {
         std::string_view k;
-        if (field.unescaped_key().get(k)) return false;
-        if (k == key) return !field.value().get(out);
+        if (field.unescaped_key().get(k)) return std::nullopt;
+        if (k == key) last = i;
+        ++i;
+    }
+    return last;
+}
+
+// The value of the field at position `pos` of obj.
+bool field_at(od::object obj, std::size_t pos, od::value& out) {
+    std::size_t i = 0;
+    for (auto field : obj) {
+        if (i++ == pos) return !field.value().get(out);
     }
     return false;
 }
@@ -125,6 +138,19 @@ reference_event::reference_event(const event_view& e) : view_(e), data_(e.data_j
     data_ok_ = !parser_.iterate(data_).get(doc_);
 }
 
+bool reference_event::open_object(const std::vector<std::size_t>& positions,
+                                  od::object& obj) const {
+    // A fresh iteration per walk, not rewind(): an earlier walk that met malformed JSON has
+    // abandoned the document (simdjson then drops its parser pointer, and rewind() would
+    // dereference it). Slower, but this is the oracle.
+    if (parser_.iterate(data_).get(doc_) || doc_.get_object().get(obj)) return false;
+    for (std::size_t pos : positions) {
+        od::value v;
+        if (!field_at(obj, pos, v) || v.get_object().get(obj)) return false;
+    }
+    return true;
+}
+
 field_value reference_event::lookup(const field_path& p) const {
     field_value v;
     if (p.root != field_root::event_data) {
@@ -133,18 +159,21 @@ field_value reference_event::lookup(const field_path& p) const {
             make_string(p.root == field_root::event_type ? view_.type : view_.source));
         return v;
     }
+    if (!data_ok_ || p.keys.empty()) return v;
+    // Each key's last occurrence is found by its own scan: an on-demand walk cannot come back
+    // to an earlier field, so the path to it is walked again from the start, by positions.
+    std::vector<std::size_t> positions;
     od::object obj;
     od::value cur;
-    if (!data_ok_) return v;
-    // A fresh iteration per lookup, not rewind(): an earlier lookup that met malformed JSON has
-    // abandoned the document (simdjson then drops its parser pointer, and rewind() would
-    // dereference it). Slower, but this is the oracle.
-    if (parser_.iterate(data_).get(doc_)) return v;
-    if (doc_.get_object().get(obj)) return v;
-    for (std::size_t k = 0; k < p.keys.size(); ++k) {
-        if (k > 0 && cur.get_object().get(obj)) return v;
-        if (!find_first(obj, p.keys[k], cur)) return v;
+    for (const std::string& key : p.keys) {
+        if (!open_object(positions, obj)) return v;
+        std::optional<std::size_t> last = find_last(obj, key);
+        if (!last) return v;
+        positions.push_back(*last);
     }
+    const std::size_t pos = positions.back();
+    positions.pop_back();
+    if (!open_object(positions, obj) || !field_at(obj, pos, cur)) return v;
     v.present = true;
     od::json_type t;
     od::array arr;

@@ -1,5 +1,5 @@
 // The reference interpreter: a plain tree walk; each path is looked up by its own fresh scan of
-// event_data (simdjson on-demand, rewound per lookup, first matching key wins).
+// event_data (simdjson on-demand, iterated afresh per lookup, the last matching key wins).
 //
 // It is the oracle the compiled matcher is tested against, and what explain_mismatch uses, so
 // it favours obviousness over speed. reference_event holds the padded copy of the event so
@@ -36,6 +36,10 @@ class reference_event {
     field_value lookup(const field_path& p) const;
 
   private:
+    // Iterates afresh and steps into the objects at these field positions.
+    bool open_object(const std::vector<std::size_t>& positions,
+                     simdjson::ondemand::object& obj) const;
+
     event_view view_;
     simdjson::padded_string data_;
     mutable simdjson::ondemand::parser parser_;

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <string>
@@ -142,7 +143,13 @@ std::optional<value_ref> parse_json_number(std::string_view raw) {
     }
     double d = 0;
     auto r = std::from_chars(first, last, d);
-    if (r.ec != std::errc() || r.ptr != last) return std::nullopt;
+    if (r.ec == std::errc::result_out_of_range && r.ptr == last) {
+        // Valid JSON that jsonb stores (up to 131072 digits) but beyond double: strtod gives
+        // the infinity or the zero of the right sign, which compare sanely with every number.
+        d = std::strtod(std::string(raw).c_str(), nullptr);
+    } else if (r.ec != std::errc() || r.ptr != last) {
+        return std::nullopt;
+    }
     return make_double(d);
 }
 

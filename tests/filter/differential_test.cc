@@ -35,8 +35,11 @@ class generator {
         std::string out = "{";
         for (const char* key : {"a", "b", "arr", "c", "n"}) {
             if (pick(4) == 0) continue;
-            out += sep(out) + quote(key) + ":" + (std::string(key) == "c" ? nested() : value());
-            if (pick(20) == 0) out += "," + quote(key) + ":" + value();  // duplicate key
+            const bool c = std::string(key) == "c";
+            out += sep(out) + quote(key) + ":" + (c ? nested() : value());
+            // A repeated key (the last occurrence counts), also an object after a scalar, a
+            // scalar after an object, and an object after an object.
+            if (pick(8) == 0) out += "," + quote(key) + ":" + (c ? nested() : value());
         }
         return out + "}";
     }
@@ -63,7 +66,12 @@ class generator {
         }
         return pick(12) == 0 ? "{}" : scalar();
     }
-    std::string nested() { return pick(3) == 0 ? value() : "{\"d\":" + value() + "}"; }
+    std::string nested() {
+        if (pick(3) == 0) return value();
+        std::string d = "\"d\":" + value();
+        if (pick(6) == 0) d += ",\"d\":" + value();  // a repeated key one level down
+        return "{" + d + "}";
+    }
 
     std::string condition() {
         if (pick(3) == 0) return pick(2) ? one_of(globs_) : scalar();

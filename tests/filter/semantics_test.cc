@@ -67,6 +67,17 @@ TEST(FilterSemantics, IntegersAreExactTo64Bits) {
     EXPECT_TRUE(matches_data(R"({"event_data.y":1,"event_data.x":{"$gt":1.8e19}})",
                              R"({"y":1,"x":18446744073709551616})"));
     EXPECT_TRUE(matches_data(R"({"event_data.x":1e20})", R"({"x":100000000000000000000})"));
+    // Beyond double's range (jsonb stores them): +-infinity and 0, and the other fields of the
+    // event are still seen.
+    EXPECT_TRUE(matches_data(R"({"event_data.y":1,"event_data.x":{"$gt":1e308}})",
+                             R"({"x":1e400,"y":1})"));
+    EXPECT_TRUE(matches_data(R"({"event_data.y":1,"event_data.x":{"$lt":-1e308}})",
+                             R"({"x":-1e400,"y":1})"));
+    EXPECT_TRUE(matches_data(R"({"event_data.y":1,"event_data.x":0})", R"({"x":1e-400,"y":1})"));
+    EXPECT_FALSE(matches_data(R"({"event_data.x":1})", R"({"x":1e400,"y":1})"));
+    // Small numbers beside a big one route as before.
+    EXPECT_TRUE(matches_data(R"({"event_data.n":5})",
+                             R"({"big":123456789012345678901234567890,"n":5})"));
     // -2^63-1 rounds to the double -2^63, which is exactly INT64_MIN.
     EXPECT_TRUE(
         matches_data(R"({"event_data.x":-9223372036854775808})", R"({"x":-9223372036854775809})"));
@@ -213,11 +224,21 @@ TEST(FilterSemantics, NestedPathsAndObjects) {
     EXPECT_TRUE(matches_data(R"({"event_data.a":{"$exists":true},"event_data.a.b.c":"d*"})", data));
 }
 
-TEST(FilterSemantics, KeysAreUnescapedAndFirstDuplicateWins) {
+// The last duplicate counts, as jsonb keeps it: routing agrees with the table.
+TEST(FilterSemantics, KeysAreUnescapedAndLastDuplicateWins) {
     EXPECT_TRUE(matches_data(R"({"event_data.ab":1})", R"({"a\u0062":1})"));
-    EXPECT_TRUE(matches_data(R"({"event_data.k":1})", R"({"k":1,"k":2})"));
-    EXPECT_FALSE(matches_data(R"({"event_data.k":2})", R"({"k":1,"k":2})"));
-    EXPECT_FALSE(matches_data(R"({"event_data.k.z":2})", R"({"k":{"y":1},"k":{"z":2}})"));
+    EXPECT_FALSE(matches_data(R"({"event_data.k":1})", R"({"k":1,"k":2})"));
+    EXPECT_TRUE(matches_data(R"({"event_data.k":2})", R"({"k":1,"k":2})"));
+    EXPECT_TRUE(matches_data(R"({"event_data.k.z":2})", R"({"k":{"y":1},"k":{"z":2}})"));
+    // What the earlier occurrence held below it is gone, whatever the later one is.
+    EXPECT_FALSE(matches_data(R"({"event_data.k.y":{"$exists":true}})",
+                              R"({"k":{"y":1},"k":{"z":2}})"));
+    EXPECT_FALSE(matches_data(R"({"event_data.k.y":1})", R"({"k":{"y":1},"k":5})"));
+    EXPECT_TRUE(matches_data(R"({"event_data.k":{"$exists":true,"$ne":5}})",
+                             R"({"k":5,"k":{"y":1}})"));
+    EXPECT_TRUE(matches_data(R"({"event_data.k":3})", R"({"k":[1,2],"k":[3],"j":0})"));
+    EXPECT_FALSE(matches_data(R"({"event_data.k":1})", R"({"k":[1,2],"k":[3],"j":0})"));
+    EXPECT_TRUE(matches_data(R"({"event_data.o.k":2})", R"({"o":{"k":1,"k":2}})"));
     EXPECT_TRUE(matches_data(R"({"event_data.s":"é\n"})", R"({"s":"\u00e9\n"})"));
     // Keys whose JSON text differs from the key (quotes, backslashes) and prefixes of keys.
     EXPECT_TRUE(matches_data(R"({"event_data.a\"b":1})", R"({"a\"b":1})"));
@@ -225,7 +246,8 @@ TEST(FilterSemantics, KeysAreUnescapedAndFirstDuplicateWins) {
     EXPECT_FALSE(matches_data(R"({"event_data.a\\n":1})", R"({"a\n":1})"));
     EXPECT_FALSE(matches_data(R"({"event_data.ab":1})", R"({"abc":1,"a":1})"));
     EXPECT_TRUE(matches_data(R"({"event_data.ab":1})", R"({"abc":2,"a":2,"ab":1})"));
-    EXPECT_TRUE(matches_data(R"({"event_data.abc":1})", R"({"ab\u0063":1,"abc":2})"));
+    EXPECT_TRUE(matches_data(R"({"event_data.abc":2})", R"({"ab\u0063":1,"abc":2})"));
+    EXPECT_TRUE(matches_data(R"({"event_data.abc":2})", R"({"abc":1,"ab\u0063":2})"));
 }
 
 TEST(FilterSemantics, DataThatIsNotAnObjectHasNoFields) {

@@ -122,6 +122,29 @@ TEST_F(migrations_test, refuses_a_connection_inside_a_transaction) {
     EXPECT_TRUE(conn.exec("ROLLBACK").ok());
 }
 
+// SPEC 7.1: a database that is not UTF8 is refused before anything is created in it.
+TEST_F(migrations_test, refuses_a_database_that_is_not_utf8) {
+    auto admin = must_connect(schema_.dsn());
+    const std::string db = "m_ascii_" + std::to_string(getpid());
+    (void)admin.exec("DROP DATABASE IF EXISTS " + db);
+    ASSERT_TRUE(admin.exec("CREATE DATABASE " + db +
+                           " ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0")
+                    .ok());
+    {
+        auto conn = must_connect(schema_.dsn() + " dbname=" + db);  // the last dbname counts
+        auto r = apply_migrations(conn, schema_.name());
+        ASSERT_FALSE(r.ok());
+        EXPECT_NE(r.message().find("uses encoding SQL_ASCII; pubsub needs UTF8"),
+                  std::string::npos)
+            << r.message();
+        auto q = conn.query("SELECT count(*) FROM pg_namespace WHERE nspname = $1",
+                            {schema_.name()});
+        ASSERT_TRUE(q.ok());
+        EXPECT_EQ(q->get_int(0, 0), 0) << "the schema was created anyway";
+    }
+    EXPECT_TRUE(admin.exec("DROP DATABASE " + db).ok());
+}
+
 // The shared fixture other test folders use: a migrated schema, and a connection to it.
 class support_fixture_test : public test::pg_schema_test {};
 

@@ -108,6 +108,26 @@ TEST_F(watcher_test, unreadable_directory_is_reported_and_skipped) {
     ASSERT_TRUE(wait_until([&] { return intake_.accepted_count() == 2; }));
 }
 
+// SPEC 7.1: a name PostgreSQL cannot store (not UTF-8) is skipped and counted, once, and the
+// watcher goes on; control characters are storable (escaped in the JSON) and emitted.
+TEST_F(watcher_test, names_postgresql_cannot_store_are_skipped_and_counted) {
+    const std::string& d = dir_->path();
+    write_file(d + "/early\xc3(.csv", "x");  // a lead byte without its continuation
+    auto w = start_watcher();
+    write_file(d + "/late\xff.csv", "y");
+    write_file(d + "/ctl\x01\x1f\x7f.csv", "z");
+    write_file(d + "/good.csv", "g");
+    ASSERT_TRUE(wait_until([&] { return intake_.accepted_count() == 2; }));
+    ASSERT_TRUE(wait_until([&] { return w->counters().skipped_names == 2; }))
+        << w->counters().skipped_names;
+    quiet();
+    std::set<std::string> got;
+    for (auto& s : intake_.accepted()) got.insert(s.path);
+    EXPECT_EQ(got, (std::set<std::string>{d + "/ctl\x01\x1f\x7f.csv", d + "/good.csv"}));
+    EXPECT_EQ(w->counters().skipped_names, 2u);
+    EXPECT_NE(w->counters().last_error.find("not UTF-8"), std::string::npos);
+}
+
 TEST_F(watcher_test, refused_submits_are_retried_and_recorded_once) {
     intake_.refuse_next(3);
     auto w = start_watcher();

@@ -21,6 +21,7 @@ std::string watcher_json(const std::optional<file_watcher_counters>& w) {
                     ",\"dirs_missing\":" + std::to_string(w->dirs_missing) +
                     ",\"overflows\":" + std::to_string(w->overflows) +
                     ",\"unreadable_dirs\":" + std::to_string(w->unreadable_dirs) +
+                    ",\"skipped_names\":" + std::to_string(w->skipped_names) +
                     ",\"watch_limit_reached\":" + (w->watch_limit_reached ? "true" : "false") +
                     ",\"last_error\":";
     append_json_string(j, w->last_error);

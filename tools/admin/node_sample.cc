@@ -38,7 +38,8 @@ node_sample collect(const node_sources& src) {
     if (src.notify) s.doors.push_back({"notify", src.notify->accepted(), src.notify->malformed()});
     if (src.watcher) {
         s.watcher = src.watcher->counters();
-        s.doors.push_back({"file_watcher", s.watcher->files_emitted, 0});
+        // The watcher's refusals: file names PostgreSQL cannot store (not UTF-8), skipped.
+        s.doors.push_back({"file_watcher", s.watcher->files_emitted, s.watcher->skipped_names});
     }
     if (src.rt) {
         s.routed = src.rt->counters();

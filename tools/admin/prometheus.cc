@@ -64,6 +64,11 @@ void doors(writer& w, const node_sample& s) {
              s.socket_refused_peers);
     w.sample("pubsub_connections_refused_total", "door=\"http\",reason=\"max_connections\"",
              s.http_refused_connections);
+    if (s.watcher) {
+        w.family("pubsub_file_watcher_skipped_names_total", "counter",
+                 "Files skipped because PostgreSQL cannot store their path (not UTF-8).");
+        w.sample("pubsub_file_watcher_skipped_names_total", "", s.watcher->skipped_names);
+    }
 }
 
 void routing(writer& w, const node_sample& s) {

@@ -43,7 +43,10 @@ SELECT node_id,
            info->'file_watcher'->>'watches', info->'file_watcher'->>'files_emitted',
            info->'file_watcher'->>'overflows', info->'file_watcher'->>'unreadable_dirs',
            CASE WHEN (info->'file_watcher'->>'watch_limit_reached')::bool
-                THEN ', WATCH LIMIT REACHED (polling)' ELSE '' END,
+                THEN ', WATCH LIMIT REACHED (polling)' ELSE '' END ||
+           CASE WHEN coalesce((info->'file_watcher'->>'skipped_names')::bigint, 0) > 0
+                THEN ', ' || (info->'file_watcher'->>'skipped_names') ||
+                     ' names skipped (not UTF-8)' ELSE '' END,
            CASE WHEN coalesce(info->'file_watcher'->>'last_error', '') = '' THEN ''
                 ELSE '; last error: ' || (info->'file_watcher'->>'last_error') END)
   ELSE 'off' END
