@@ -5,6 +5,8 @@
 
 #include <cctype>
 
+#include "storage/database_encoding.h"
+
 namespace pubsub {
 
 namespace {
@@ -82,18 +84,6 @@ result<bool> apply_one(pg::connection& conn, const std::string& schema, const st
     return r;
 }
 
-// SPEC 7.1: the doors accept UTF-8 and refuse only what a UTF8 database cannot store; in any
-// other encoding PostgreSQL would refuse (or convert) other rows, so the start is refused.
-status check_utf8(pg::connection& conn) {
-    auto r = conn.query("SELECT current_setting('server_encoding'), current_database()");
-    if (!r) return status::error("cannot read the database encoding: " + r.message());
-    const std::string encoding(r->get(0, 0));
-    if (encoding == "UTF8") return status();
-    return status::error("database " + std::string(r->get(0, 1)) + " uses encoding " + encoding +
-                         "; pubsub needs UTF8 (CREATE DATABASE ... ENCODING 'UTF8' "
-                         "TEMPLATE template0)");
-}
-
 }  // namespace
 
 result<int> apply_migrations(pg::connection& conn, const std::string& schema) {
@@ -107,7 +97,8 @@ result<int> apply_migrations(pg::connection& conn, const std::string& schema) {
         return status::error("cannot migrate schema " + schema +
                              ": the connection is inside a transaction");
     }
-    if (status s = check_utf8(conn); !s.ok()) return s;
+    // SPEC 7.1: the doors accept UTF-8 and refuse only what a UTF8 database cannot store.
+    if (status s = check_database_encoding(conn); !s.ok()) return s;
     const std::string q = conn.quote_identifier(schema);
     int applied = 0;
     for (const auto& f : embedded_migrations()) {

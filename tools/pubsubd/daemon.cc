@@ -26,7 +26,6 @@
 #include "reload.h"
 #include "router/intake.h"
 #include "router/router.h"
-#include "storage/database_encoding.h"
 #include "storage/delivery_store.h"
 #include "storage/embedded_pg.h"
 #include "storage/event_actions.h"
@@ -130,11 +129,6 @@ int run_daemon(const daemon_config& cfg) {
     auto conn = connect_with_wait(dsn, cfg.db_wait_s);
     if (!conn.ok()) {
         log_line(log_level::error, conn.message());
-        stop_cluster();
-        return 1;
-    }
-    if (status s = check_database_encoding(*conn); !s.ok()) {
-        log_line(log_level::error, s.message());
         stop_cluster();
         return 1;
     }
