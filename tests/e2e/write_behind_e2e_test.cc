@@ -11,7 +11,7 @@
 #include <thread>
 
 #include "tests/e2e/e2e_env.h"
-#include "tests/e2e/private_cluster.h"
+#include "tests/e2e/fault_support.h"
 
 namespace pubsub::e2e {
 namespace {
@@ -105,10 +105,9 @@ TEST_F(write_behind_e2e, PlantedBadRowAmongTenThousandFailsAlone) {
 // are acked once PostgreSQL is back, and their rows are there. A private cluster, since the
 // shared one serves other tests.
 TEST_F(write_behind_e2e, DatabaseOutageWaitsWithinTheByteBudgetAndRefusesBeyond) {
-    private_cluster pg;
-    status started = pg.start(schema());
+    private_cluster& pg = private_cluster::shared();
+    status started = pg.prepare(schema());
     ASSERT_TRUE(started.ok()) << started.message();
-    embedded_cluster& cluster = pg.cluster();
     const std::string pdsn = pg.dsn();
     // About four events' worth (router/memory_budget.h approx_bytes: ~700 bytes each here).
     start_daemon_on(pdsn, {"--max-unpersisted-bytes", "3000", "--db-wait", "60"});
@@ -118,7 +117,7 @@ TEST_F(write_behind_e2e, DatabaseOutageWaitsWithinTheByteBudgetAndRefusesBeyond)
     auto a = first.answer(10s);
     ASSERT_TRUE(a && a->ok) << (a ? a->raw : "no reply");
 
-    ASSERT_TRUE(cluster.stop().ok());
+    ASSERT_TRUE(pg.stop_fast(tmp().path() / "pg_ctl.log").ok());
     std::vector<one_event> sends(10);
     for (std::size_t i = 0; i < sends.size(); ++i) {
         ASSERT_TRUE(sends[i].send(socket_path(), i + 1).ok());
@@ -140,7 +139,7 @@ TEST_F(write_behind_e2e, DatabaseOutageWaitsWithinTheByteBudgetAndRefusesBeyond)
     EXPECT_GE(refused, 2u);
     std::printf("[ e2e ] outage: %zu durable events wait, %zu refused\n", waiting.size(), refused);
 
-    ASSERT_TRUE(cluster.start().ok());
+    ASSERT_TRUE(pg.start().ok());
     std::vector<std::int64_t> ids;
     for (std::size_t i : waiting) {
         auto r = sends[i].answer(30s);
