@@ -14,7 +14,8 @@ PUBSUB_PACKAGES=(
 # clang and its runtime build the libFuzzer targets; tests skip fuzzing when they are absent.
 # chromium, nodejs and npm run the admin page's browser test (tests/browser: playwright-core
 # from npm drives Debian's chromium; no browser download).
-PUBSUB_TEST_PACKAGES=(clang libclang-rt-14-dev chromium nodejs npm)
+# help2man writes the man pages (optional for a build; the install test and the .deb want them).
+PUBSUB_TEST_PACKAGES=(clang libclang-rt-14-dev chromium nodejs npm help2man)
 
 pubsub_install_deps() {
   local want=("${PUBSUB_PACKAGES[@]}")
