@@ -21,6 +21,7 @@
 #include "logger.h"
 #include "node_info.h"
 #include "reload.h"
+#include "service_notify.h"
 #include "router/intake.h"
 #include "router/router.h"
 #include "storage/database_encoding.h"
@@ -316,6 +317,10 @@ int run_daemon(const daemon_config& cfg) {
     log_line(log_level::info, "pubsubd started",
              "socket=" + q(cfg.socket_path) + " schema=" + q(cfg.schema) +
                  " node=" + q(node.node_id) + (cluster ? " embedded=true" : " embedded=false"));
+    // systemd (Type=notify): READY now that the doors accept, STATUS and watchdog pings from
+    // a sample of our own components (never the database), STOPPING at SIGTERM.
+    service_notify systemd([&sources] { return service_status(admin::collect(sources)); });
+    systemd.ready();
 
     daemon_config running = cfg;  // the settings in effect; SIGHUP changes the reloadable ones
     int sig = wait_for_stop_signal(set, [&] {
@@ -325,6 +330,7 @@ int run_daemon(const daemon_config& cfg) {
         if (c.ok()) dbd.reload_subscribers(*c);
     });
     log_line(log_level::info, "stopping", "signal=" + std::to_string(sig));
+    systemd.stopping();
 
     auto drain_deadline = steady::now() + std::chrono::seconds(cfg.drain_timeout_s);
     // Doors first, synchronously: once they return, no thread can still enqueue into the
