@@ -54,3 +54,26 @@ else()
   message(WARNING "help2man not found: the man pages pubsubd(1) and pubsubctl(1) are not built "
                   "or installed (Debian package help2man)")
 endif()
+
+# `cpack -G DEB` in the build dir: pubsub_<version>_amd64.deb. Depends are computed from the
+# binaries' shared libraries (dpkg-shlibdeps); postgresql-15 is only recommended (embedded mode).
+# The maintainer scripts create the `pubsub` user and enable, but do not start, the unit.
+# CPACK_SET_DESTDIR: the install script sees the prefix /usr, so the config lands in /etc.
+set(CPACK_GENERATOR DEB)
+set(CPACK_PACKAGE_NAME pubsub)
+set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "pubsub event router with PostgreSQL persistence")
+set(CPACK_PACKAGE_CONTACT "pubsub maintainers <pubsub@localhost>")
+set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
+set(CPACK_INSTALL_PREFIX /usr)  # the prefix the install script sees (CPACK_SET_DESTDIR)
+set(CPACK_SET_DESTDIR ON)
+set(CPACK_STRIP_FILES ON)
+set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
+set(CPACK_DEBIAN_PACKAGE_SECTION net)
+set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS postgresql-15)
+set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
+    ${pubsub_pkg_src}/deb/conffiles ${pubsub_pkg_src}/deb/postinst ${pubsub_pkg_src}/deb/prerm
+    ${pubsub_pkg_src}/deb/postrm)
+set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
+include(CPack)
