@@ -5,12 +5,8 @@
 # throwaway root and the installed pubsubd --version runs. The postinst runs against stub
 # commands that record what it asks for: the `pubsub` user created, the unit enabled, nothing
 # started.
-set -euo pipefail
 build=$1 version=$2
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/pubsub-deb-XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-ok() { echo "ok: $*"; }
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 for c in cpack dpkg-deb dpkg-shlibdeps; do
   command -v $c >/dev/null || { echo "SKIPPED: $c not found, the .deb was not built"; exit 0; }
 done

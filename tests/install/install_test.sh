@@ -1,12 +1,8 @@
 #!/usr/bin/env bash
 # install_test.sh BUILD_DIR SOURCE_DIR: see CMakeLists.txt. Prints one line per check; the first
 # failed check stops the test with its reason.
-set -euo pipefail
 build=$1 src=$2
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/pubsub-install-XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-ok() { echo "ok: $*"; }
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 have_man=0
 grep -q '^PUBSUB_HELP2MAN:FILEPATH=/' "$build/CMakeCache.txt" && have_man=1
 
