@@ -15,7 +15,9 @@ PUBSUB_PACKAGES=(
 # chromium, nodejs and npm run the admin page's browser test (tests/browser: playwright-core
 # from npm drives Debian's chromium; no browser download).
 # help2man writes the man pages (optional for a build; the install test and the .deb want them).
-PUBSUB_TEST_PACKAGES=(clang libclang-rt-14-dev chromium nodejs npm help2man)
+# python3-pip, -setuptools and -wheel build the Python client offline (pip install test).
+PUBSUB_TEST_PACKAGES=(clang libclang-rt-14-dev chromium nodejs npm help2man
+  python3-pip python3-setuptools python3-wheel)
 
 pubsub_install_deps() {
   local want=("${PUBSUB_PACKAGES[@]}")
