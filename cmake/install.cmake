@@ -1,11 +1,14 @@
 # Install rules (SPEC 7.5): `cmake --install <build> [--prefix P]`, DESTDIR respected.
 #   P/bin/pubsubd, P/bin/pubsubctl, P/lib/systemd/system/pubsubd.service,
 #   CONF/pubsub/pubsubd.toml (CONF = /etc for the prefix /usr, P/etc otherwise),
-#   P/share/man/man1/pubsubd.1 and pubsubctl.1 (when help2man is there at build time).
+#   P/share/man/man1/pubsubd.1 and pubsubctl.1 (when help2man is there at build time),
+#   P/share/pubsub/roles.sql.
 # Migrations are compiled into the binaries: nothing else to install.
 include(GNUInstallDirs)
 
 install(TARGETS pubsubd pubsubctl RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+# Database roles for production (README "Deploying"): P/share/pubsub/roles.sql.
+install(FILES ${PROJECT_SOURCE_DIR}/packaging/roles.sql DESTINATION ${CMAKE_INSTALL_DATADIR}/pubsub)
 
 # The unit names the installed binary and config file, and the config folder follows the prefix,
 # which `cmake --install --prefix` may change after configure: both are settled at install time.

@@ -37,11 +37,12 @@ dpkg-deb -e "$deb" "$tmp/control"
 for s in postinst prerm postrm; do [ -x "$tmp/control/$s" ] || fail "no executable $s"; done
 files=$(dpkg-deb -c "$deb" | awk '{print $6}' | grep -v '/$' | sort | tr '\n' ' ')
 want='./etc/pubsub/pubsubd.toml ./usr/bin/pubsubctl ./usr/bin/pubsubd '
-want+='./usr/lib/systemd/system/pubsubd.service '
+want+='./usr/lib/systemd/system/pubsubd.service ./usr/share/pubsub/roles.sql '
 if grep -q '^PUBSUB_HELP2MAN:FILEPATH=/' "$build/CMakeCache.txt"; then
   want+='./usr/share/man/man1/pubsubctl.1 ./usr/share/man/man1/pubsubd.1 '
 fi
-[ "$files" = "$want" ] || fail "files: $files"
+want=$(printf '%s\n' $want | sort | tr '\n' ' ')
+[ "$files" = "$want" ] || fail "files: $files (want $want)"
 ok "conffiles, maintainer scripts, $(echo "$files" | wc -w) files"
 
 dpkg-deb -x "$deb" "$tmp/root"
