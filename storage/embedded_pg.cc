@@ -299,8 +299,8 @@ status check_private_dir(const fs::path& dir, const identity& owner) {
         problem = S_ISLNK(st.st_mode) ? "is a symlink" : "is not a directory";
     } else if (st.st_uid != want) {
         problem = "is owned by uid " + std::to_string(st.st_uid) + ", not by " +
-                  (owner.switch_user ? owner.name : "this user") + " (uid " +
-                  std::to_string(want) + ")";
+                  (owner.switch_user ? owner.name : "this user") + " (uid " + std::to_string(want) +
+                  ")";
     } else if ((st.st_mode & 07777) != 0700) {
         char mode[8];
         std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
@@ -308,7 +308,8 @@ status check_private_dir(const fs::path& dir, const identity& owner) {
     }
     if (problem.empty()) return status();
     return status::error("refusing the existing cluster folder " + dir.string() + ": it " +
-                         problem + "; if it is yours, fix it (chown, chmod 0700), otherwise "
+                         problem +
+                         "; if it is yours, fix it (chown, chmod 0700), otherwise "
                          "remove it");
 }
 

@@ -60,8 +60,8 @@ for c in getent adduser useradd deb-systemd-helper systemctl; do
   chmod +x "$tmp/stub/$c"
 done
 # deb-systemd-helper was-enabled answers "no"; everything else succeeds.
-printf '#!/bin/sh\necho "deb-systemd-helper $*" >>"%s"\n[ "$2" = was-enabled ] && exit 1\nexit 0\n' \
-  "$tmp/calls" >"$tmp/stub/deb-systemd-helper"
+printf '#!/bin/sh\necho "deb-systemd-helper $*" >>"%s"\n%s\nexit 0\n' "$tmp/calls" \
+  '[ "$2" = was-enabled ] && exit 1' >"$tmp/stub/deb-systemd-helper"
 sed -i 's/^exit 1$/exit 0/' "$tmp/stub/adduser" "$tmp/stub/systemctl"
 PATH="$tmp/stub:$PATH" sh "$tmp/control/postinst" configure '' || fail "postinst failed"
 calls=$(cat "$tmp/calls")

@@ -62,7 +62,8 @@ fi
 #    whole file parses (pubsubd reads the file before it acts on --help), and a wrong key is
 #    refused, so the check can fail.
 conf=$root/etc/pubsub/pubsubd.toml
-grep -qv '^\s*\(#.*\)\?$' "$conf" && fail "sample config has an active line: $(grep -v '^\s*\(#.*\)\?$' "$conf" | head -1)"
+active=$(grep -v '^\s*\(#.*\)\?$' "$conf" || true)
+[ -z "$active" ] || fail "sample config has active lines: $active"
 flags=$("$root/usr/bin/pubsubd" --help | grep -o -- '--[a-z][a-z-]*' | sort -u \
         | grep -vx -- '--help\|--version\|--config')
 for f in $flags; do

@@ -32,7 +32,8 @@ ok "roles.sql before the first start"
 pid=$!
 for _ in $(seq 200); do [ -S "$tmp/s.sock" ] && break; sleep 0.1; done
 [ -S "$tmp/s.sock" ] || fail "pubsubd as pubsub_daemon did not start: $(tail -5 "$tmp/pubsubd.log")"
-kill -TERM "$pid"; wait "$pid" || fail "pubsubd as pubsub_daemon exited $?: $(tail -5 "$tmp/pubsubd.log")"
+kill -TERM "$pid"
+wait "$pid" || fail "pubsubd as pubsub_daemon exited $?: $(tail -5 "$tmp/pubsubd.log")"
 pid=
 ok "pubsubd migrated the schema as pubsub_daemon"
 

@@ -90,7 +90,8 @@ class fake_manager {
             if (n <= 0) continue;
             std::string text(buf, static_cast<std::size_t>(n));
             std::optional<bool> accepted;
-            if (text.find("READY=1") != std::string::npos) accepted = socket_accepts(daemon_socket_);
+            if (text.find("READY=1") != std::string::npos)
+                accepted = socket_accepts(daemon_socket_);
             std::lock_guard lock(mu_);
             if (accepted && !accepted_at_ready_) accepted_at_ready_ = accepted;
             messages_.push_back({steady::now(), std::move(text)});

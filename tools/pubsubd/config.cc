@@ -35,7 +35,8 @@ config_outcome parse_config(int argc, char** argv) {
     std::string socket_mode = "0660";
     app.set_config("--config", "", "Config file (TOML or INI, keys are the long flag names)")
         ->envname("PUBSUB_CONFIG");
-    app.set_version_flag("--version", version_line("pubsubd"), "Print the version and git revision");
+    app.set_version_flag("--version", version_line("pubsubd"),
+                         "Print the version and git revision");
     // A misspelt key in the config file is an error, not a setting silently left at its default.
     app.allow_config_extras(CLI::config_extras_mode::error);
     app.add_option("--dsn", c.dsn, "PostgreSQL connection string (default: embedded cluster)")

@@ -34,9 +34,8 @@ std::string service_status(const admin::node_sample& s) {
         queued += p.queued;
     }
     return "received " + std::to_string(s.received_total()) + ", routing " +
-           std::to_string(waiting) + ", handlers running " + std::to_string(running) +
-           ", queued " + std::to_string(queued) + ", unpersisted " +
-           std::to_string(s.wb.unpersisted_events) +
+           std::to_string(waiting) + ", handlers running " + std::to_string(running) + ", queued " +
+           std::to_string(queued) + ", unpersisted " + std::to_string(s.wb.unpersisted_events) +
            (s.wb.healthy ? "" : ", database unreachable (buffering)") +
            (s.wb_admits ? "" : ", refusing new events");
 }

@@ -41,7 +41,7 @@ class service_notify {
     void loop();
 
     std::function<std::string()> summary_;
-    bool enabled_ = false;                  // NOTIFY_SOCKET is set
+    bool enabled_ = false;                   // NOTIFY_SOCKET is set
     std::chrono::microseconds watchdog_{0};  // 0: no watchdog asked for
     std::mutex mu_;
     std::condition_variable cv_;
