@@ -283,6 +283,52 @@ status make_dir(const fs::path& dir, mode_t mode, const identity& owner) {
     return status();
 }
 
+// A cluster folder outside the data dir (a fallback under /var/lib/pubsub, ~/.local/share or
+// /var/tmp, or what data_dir/pg links to) is used only when it is private to the server user:
+// a real directory (not a symlink) owned by that user with mode 0700. Its name is predictable,
+// so someone else could create it first and plant a configuration the server would run, or a
+// tmp cleaner could remove ours and let another user take the name.
+status check_private_dir(const fs::path& dir, const identity& owner) {
+    struct stat st {};
+    if (lstat(dir.c_str(), &st) != 0) {
+        return status::error("cannot inspect " + dir.string() + ": " + errno_text(errno));
+    }
+    const uid_t want = owner.switch_user ? owner.uid : geteuid();
+    std::string problem;
+    if (!S_ISDIR(st.st_mode)) {
+        problem = S_ISLNK(st.st_mode) ? "is a symlink" : "is not a directory";
+    } else if (st.st_uid != want) {
+        problem = "is owned by uid " + std::to_string(st.st_uid) + ", not by " +
+                  (owner.switch_user ? owner.name : "this user") + " (uid " + std::to_string(want) +
+                  ")";
+    } else if ((st.st_mode & 07777) != 0700) {
+        char mode[8];
+        std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+        problem = std::string("has mode ") + mode + ", not 0700";
+    }
+    if (problem.empty()) return status();
+    return status::error("refusing the existing cluster folder " + dir.string() + ": it " +
+                         problem +
+                         "; if it is yours, fix it (chown, chmod 0700), otherwise "
+                         "remove it");
+}
+
+// Creates a private cluster folder for owner, or vets the one already there: a folder it did not
+// create is never chowned, so another user's cannot pass for ours.
+status private_dir(const fs::path& dir, const identity& owner) {
+    if (mkdir(dir.c_str(), 0700) == 0) {
+        if (owner.switch_user && chown(dir.c_str(), owner.uid, owner.gid) != 0) {
+            return status::error("cannot give " + dir.string() + " to user " + owner.name + ": " +
+                                 errno_text(errno));
+        }
+        return status();
+    }
+    if (errno != EEXIST) {
+        return status::error("cannot create " + dir.string() + ": " + errno_text(errno));
+    }
+    return check_private_dir(dir, owner);
+}
+
 std::string conninfo_value(const std::string& v) {
     std::string out = "'";
     for (char c : v) {
@@ -385,10 +431,17 @@ std::pair<pid_state, long> postmaster_state(const fs::path& pgdata) {
     return {fs::equivalent(cwd, pgdata, ec) ? pid_state::ours : pid_state::reused, pid};
 }
 
+constexpr std::uintmax_t k_max_start_log = 10u << 20;
+
 std::string server_options(const fs::path& root, const embedded_options& opt) {
     std::string o = "-p " + std::to_string(k_port) + " -k '" + (root / "sock").string() +
                     "' -c listen_addresses=''";
     if (!opt.durable) o += " -c fsync=off";
+    // A bounded server log: the collector writes ROOT/log/postgresql-HH.log, one file per hour
+    // of the day, each emptied when its hour comes round again, so at most 24 hours of log.
+    o += " -c logging_collector=on -c log_directory='" + (root / "log").string() +
+         "' -c log_filename='postgresql-%H.log' -c log_rotation_age=60 -c log_rotation_size=0"
+         " -c log_truncate_on_rotation=on";
     for (const auto& s : opt.settings) o += " -c '" + s + "'";
     return o;
 }
@@ -485,12 +538,12 @@ status embedded_cluster::locate_or_create_root(const identity& m) {
     if (fs::is_symlink(st)) {
         root_ = fs::read_symlink(link, ec);
         if (root_.is_relative()) root_ = data_dir_ / root_;
-        if (!fs::exists(root_, ec)) {
+        if (!fs::exists(fs::symlink_status(root_, ec))) {
             log(embedded_log_level::warning, "cluster folder " + root_.string() + " (linked from " +
                                                  link.string() +
                                                  ") is gone; creating a new, empty cluster");
         }
-        return make_dir(root_, 0700, m);
+        return private_dir(root_, m);
     }
     if (fs::is_directory(st)) {
         root_ = link;
@@ -538,7 +591,12 @@ status embedded_cluster::place_in_fallback(const identity& m, const std::string&
         fs::create_directories(parent, ec);
         // run_as must traverse a parent we create as root; it still cannot list it.
         if (new_parent && m.switch_user) chmod(parent.c_str(), 0711);
-        if (!make_dir(c, 0700, m).ok() || !can_traverse(m, c)) continue;
+        if (fs::exists(fs::symlink_status(c, ec))) {
+            if (auto st = check_private_dir(c, m); !st.ok()) return st;  // not ours: say so
+        } else if (!private_dir(c, m).ok()) {
+            continue;
+        }
+        if (!can_traverse(m, c)) continue;
         fs::create_directory_symlink(c, link, ec);
         if (ec) {
             return status::error("cannot create symlink " + link.string() + ": " + ec.message());
@@ -624,6 +682,12 @@ status embedded_cluster::ensure_running(const identity& m) {
         return status();
     }
     if (auto st = clear_leftovers(pgdata); !st.ok()) return st;
+    // pg_ctl's own log (what the server says before its log collector runs) is appended to at
+    // every start: past k_max_start_log bytes it is moved to postgres.log.1, replacing the last.
+    std::error_code size_ec;
+    if (fs::file_size(log_file(), size_ec) > k_max_start_log && !size_ec) {
+        fs::rename(log_file(), log_file().string() + ".1", size_ec);
+    }
     log(embedded_log_level::info, "starting PostgreSQL in " + pgdata.string());
     auto r = run_program(m, root_,
                          {"pg_ctl", "start", "-D", pgdata.string(), "-w", "-t", "120", "-l",

@@ -5,7 +5,10 @@
 //   data_dir/pg/              cluster root: a folder, or a symlink to a fallback folder (below)
 //   data_dir/pg/data/         PGDATA (initdb --auth-local=trust --locale=C --encoding=UTF8)
 //   data_dir/pg/sock/         the only way in: a Unix socket (listen_addresses='', port 5432)
-//   data_dir/pg/postgres.log  the server log (pg_ctl -l)
+//   data_dir/pg/postgres.log  what the server says before its log collector starts (pg_ctl -l;
+//                             moved to postgres.log.1 at a start once over 10 MB)
+//   data_dir/pg/log/          the server log, postgresql-HH.log: one file per hour of the day,
+//                             emptied when its hour comes round, so at most 24 hours kept
 //   data_dir/pg.dsn           DSN of the last successful start(), read by find_running()
 //   data_dir/pg.lock          flock held while starting or stopping
 // Server tunables live in data/pubsub.conf (written once by the first start, edit freely);
@@ -23,7 +26,10 @@
 // server's option parsing, the cluster root goes to a short folder -- as root
 // /var/lib/pubsub/pg-<uid>-<hash>, else ~/.local/share/pubsub/pg-<uid>-<hash>, and finally
 // /var/tmp/pubsub-pg-<uid>-<hash> (<hash>: 8 hex digits of the absolute data_dir) -- and
-// data_dir/pg becomes a symlink to it. The choice is logged as a warning. A new data_dir is
+// data_dir/pg becomes a symlink to it. The choice is logged as a warning. A fallback folder (or
+// a link target) that already exists is used only when it is a real directory owned by the
+// server user with mode 0700; otherwise start() fails naming it (the names are predictable, so
+// another user could have made it first). A new data_dir is
 // created with mode 0700, or 0711 when we are root so that run_as can reach data_dir/pg
 // (others may traverse data_dir but not list it).
 //

@@ -7,14 +7,17 @@ set -euo pipefail
 PUBSUB_PACKAGES=(
   g++ cmake make pkg-config ccache
   libpq-dev libpqxx-dev libboost-dev libsimdjson-dev libconcurrentqueue-dev
-  libcli11-dev libspdlog-dev libfmt-dev
+  libcli11-dev libspdlog-dev libfmt-dev libsystemd-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   postgresql-15 python3
 )
 # clang and its runtime build the libFuzzer targets; tests skip fuzzing when they are absent.
 # chromium, nodejs and npm run the admin page's browser test (tests/browser: playwright-core
 # from npm drives Debian's chromium; no browser download).
-PUBSUB_TEST_PACKAGES=(clang libclang-rt-14-dev chromium nodejs npm)
+# help2man writes the man pages (optional for a build; the install test and the .deb want them).
+# python3-pip, -setuptools and -wheel build the Python client offline (pip install test).
+PUBSUB_TEST_PACKAGES=(clang libclang-rt-14-dev chromium nodejs npm help2man
+  python3-pip python3-setuptools python3-wheel)
 
 pubsub_install_deps() {
   local want=("${PUBSUB_PACKAGES[@]}")

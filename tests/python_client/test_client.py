@@ -137,7 +137,10 @@ class Daemon:
             return ""
 
 
-class RealDaemonTest(unittest.TestCase):
+class DaemonFixture:
+    """One pubsubd on a fresh schema of the fixture cluster for a test class (setUpClass)."""
+
+    schema_prefix = "pyclient"
     dsn: str
     schema: str
     tmp: tempfile.TemporaryDirectory[str]
@@ -147,7 +150,7 @@ class RealDaemonTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls) -> None:
         cls.dsn = fixture_dsn()
-        cls.schema = f"pyclient_{os.getpid()}"
+        cls.schema = f"{cls.schema_prefix}_{os.getpid()}"
         psql(cls.dsn, f"DROP SCHEMA IF EXISTS {cls.schema} CASCADE")  # left by an earlier pid
         cls.tmp = tempfile.TemporaryDirectory(prefix="pyclient-")
         cls.sock = os.path.join(cls.tmp.name, "pubsub.sock")
@@ -169,14 +172,6 @@ class RealDaemonTest(unittest.TestCase):
                 psql(cls.dsn, f"DROP SCHEMA IF EXISTS {cls.schema} CASCADE")
             cls.tmp.cleanup()
 
-    def setUp(self) -> None:
-        self.client = pc.PubSubClient(self.sock)
-
-    def tearDown(self) -> None:
-        self.client.close()
-        if self.daemon.proc is None or self.daemon.proc.poll() is not None:
-            print(f"---- pubsubd log ----\n{self.daemon.log()}", file=sys.stderr)
-
     def rows(self, ids: list[int]) -> dict[int, dict[str, Any]]:
         """The events table rows of these ids (type, source, data, priority)."""
         if not ids:
@@ -187,6 +182,16 @@ class RealDaemonTest(unittest.TestCase):
                    f"priority)), '[]') FROM {self.schema}.tpubsub_events WHERE event_id IN "
                    f"({','.join(map(str, ids))})")
         return {r["id"]: r for r in json.loads(out)}
+
+
+class RealDaemonTest(DaemonFixture, unittest.TestCase):
+    def setUp(self) -> None:
+        self.client = pc.PubSubClient(self.sock)
+
+    def tearDown(self) -> None:
+        self.client.close()
+        if self.daemon.proc is None or self.daemon.proc.poll() is not None:
+            print(f"---- pubsubd log ----\n{self.daemon.log()}", file=sys.stderr)
 
     # -- ids, acks --------------------------------------------------------------------------
 

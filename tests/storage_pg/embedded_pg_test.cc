@@ -76,6 +76,14 @@ class embedded_pg_test : public ::testing::Test {
             std::this_thread::sleep_for(std::chrono::milliseconds(50));
         }
     }
+    // As root: a data dir the `postgres` user cannot traverse. Otherwise: a path too long for a
+    // Unix socket. Either way the cluster goes to a short fallback folder.
+    fs::path fallback_data_dir() const {
+        if (geteuid() != 0) return base_ / std::string(100, 'x') / "data";
+        fs::create_directories(base_ / "locked");
+        chmod((base_ / "locked").c_str(), 0700);
+        return base_ / "locked" / "data";
+    }
     static std::string expected_role() {
         if (geteuid() == 0) return "postgres";
         return getpwuid(geteuid())->pw_name;
@@ -147,14 +155,7 @@ TEST_F(embedded_pg_test, starts_reuses_stops_restarts_and_recovers_from_kill_9) 
 // As root: a data dir the `postgres` user cannot traverse. Otherwise: a path too long for a
 // Unix socket. Either way the cluster moves to a short folder that data_dir/pg links to.
 TEST_F(embedded_pg_test, falls_back_to_a_short_path_and_links_it) {
-    fs::path data;
-    if (geteuid() == 0) {
-        fs::create_directories(base_ / "locked");
-        chmod((base_ / "locked").c_str(), 0700);
-        data = base_ / "locked" / "data";
-    } else {
-        data = base_ / std::string(100, 'x') / "data";
-    }
+    const fs::path data = fallback_data_dir();
     auto& c = make(data, {}, /*durable=*/false);  // a throwaway cluster: faster initdb
     auto st = c.start();
     ASSERT_TRUE(st.ok()) << st.message() << "\n" << infos_ << warnings_;
@@ -171,6 +172,71 @@ TEST_F(embedded_pg_test, falls_back_to_a_short_path_and_links_it) {
     st = again.start();
     ASSERT_TRUE(st.ok()) << st.message();
     EXPECT_EQ(again.dsn(), c.dsn());
+}
+
+// The server log is bounded: the log collector's hourly files (truncated when reused), and
+// pg_ctl's own log moved aside at a start once past 10 MB.
+TEST_F(embedded_pg_test, bounds_the_server_log) {
+    const fs::path data = base_ / "data";
+    auto& c = make(data, {}, /*durable=*/false);
+    auto st = c.start();
+    ASSERT_TRUE(st.ok()) << st.message() << "\n" << infos_ << warnings_;
+    EXPECT_EQ(one_value(c.dsn(), "SHOW logging_collector"), "on");
+    EXPECT_EQ(one_value(c.dsn(), "SHOW log_truncate_on_rotation"), "on");
+    EXPECT_EQ(one_value(c.dsn(), "SHOW log_filename"), "postgresql-%H.log");
+    ASSERT_TRUE(c.stop().ok());
+
+    {  // pg_ctl's log past 10 MB is moved aside at the next start
+        std::ofstream big(c.log_file(), std::ios::app);
+        big << std::string(11u << 20, 'x');
+    }
+    auto& again = make(data, {}, false);
+    st = again.start();
+    ASSERT_TRUE(st.ok()) << st.message();
+    EXPECT_LT(fs::file_size(again.log_file()), 1u << 20);
+    std::error_code ec;
+    EXPECT_GT(fs::file_size(again.log_file().string() + ".1", ec), 10u << 20) << ec.message();
+    ASSERT_TRUE(again.stop().ok());
+}
+
+// The fallback folder's name is predictable: one that is not private to the server user (mode
+// 0700, owned by it, a real directory) is refused with its reason, whether reached through the
+// data dir's link or found when choosing a fallback.
+TEST_F(embedded_pg_test, uses_only_a_private_fallback_folder) {
+    const fs::path data = fallback_data_dir();
+    auto& c = make(data, {}, /*durable=*/false);
+    auto st = c.start();
+    ASSERT_TRUE(st.ok()) << st.message() << "\n" << infos_ << warnings_;
+    const fs::path folder = fs::read_symlink(data / "pg");
+    fallbacks_.push_back(folder);
+    ASSERT_TRUE(c.stop().ok());
+
+    chmod(folder.c_str(), 0755);  // through the link
+    st = make(data, {}, false).start();
+    ASSERT_FALSE(st.ok()) << "a 0755 cluster folder was used";
+    EXPECT_NE(st.message().find("has mode 0755, not 0700"), std::string::npos) << st.message();
+    EXPECT_NE(st.message().find(folder.string()), std::string::npos) << st.message();
+
+    fs::remove(data / "pg");  // found again when choosing the fallback
+    st = make(data, {}, false).start();
+    ASSERT_FALSE(st.ok()) << "an existing 0755 fallback folder was used";
+    EXPECT_NE(st.message().find("has mode 0755, not 0700"), std::string::npos) << st.message();
+    EXPECT_FALSE(fs::exists(fs::symlink_status(data / "pg")));
+
+    chmod(folder.c_str(), 0700);
+    if (geteuid() == 0) {  // someone else's folder
+        struct stat before {};
+        ASSERT_EQ(stat(folder.c_str(), &before), 0);
+        ASSERT_EQ(chown(folder.c_str(), 65534, 65534), 0);
+        st = make(data, {}, false).start();
+        ASSERT_FALSE(st.ok()) << "a folder owned by uid 65534 was used";
+        EXPECT_NE(st.message().find("is owned by uid 65534"), std::string::npos) << st.message();
+        ASSERT_EQ(chown(folder.c_str(), before.st_uid, before.st_gid), 0);
+    }
+    auto& ours = make(data, {}, false);  // private again: used
+    st = ours.start();
+    ASSERT_TRUE(st.ok()) << st.message();
+    EXPECT_EQ(ours.cluster_dir(), folder);
 }
 
 TEST_F(embedded_pg_test, refuses_a_setting_with_a_quote) {

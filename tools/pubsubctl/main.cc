@@ -3,12 +3,15 @@
 #include <CLI/CLI.hpp>
 
 #include "commands.h"
+#include "tools/build_info/build_info.h"
 
 using namespace pubsub::ctl;
 
 int main(int argc, char** argv) {
-    CLI::App app{"pubsubctl: operate the pubsub event router"};
+    CLI::App app{"pubsubctl: operate the pubsub event router", "pubsubctl"};
     app.require_subcommand(1);
+    app.set_version_flag("--version", pubsub::version_line("pubsubctl"),
+                         "Print the version and git revision");
     context ctx;
     app.add_option("--dsn", ctx.dsn, "PostgreSQL connection string")->envname("PUBSUB_DSN");
     app.add_option("--schema", ctx.schema, "Schema of the pubsub tables")->envname("PUBSUB_SCHEMA");

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include "tools/admin/admin_server.h"
+#include "tools/build_info/build_info.h"
 
 namespace pubsub {
 
@@ -29,11 +30,15 @@ std::optional<std::string> split_typed(const std::string& item, job_type& type, 
 
 config_outcome parse_config(int argc, char** argv) {
     daemon_config c;
-    CLI::App app{"pubsubd: the pubsub event router daemon"};
+    CLI::App app{"pubsubd: the pubsub event router daemon", "pubsubd"};
     std::vector<std::string> job_commands, concurrency;
     std::string socket_mode = "0660";
     app.set_config("--config", "", "Config file (TOML or INI, keys are the long flag names)")
         ->envname("PUBSUB_CONFIG");
+    app.set_version_flag("--version", version_line("pubsubd"),
+                         "Print the version and git revision");
+    // A misspelt key in the config file is an error, not a setting silently left at its default.
+    app.allow_config_extras(CLI::config_extras_mode::error);
     app.add_option("--dsn", c.dsn, "PostgreSQL connection string (default: embedded cluster)")
         ->envname("PUBSUB_DSN");
     app.add_option("--schema", c.schema, "Schema of the pubsub tables")->envname("PUBSUB_SCHEMA");
@@ -141,6 +146,8 @@ config_outcome parse_config(int argc, char** argv) {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp&) {
         return {std::nullopt, app.help(), 0};
+    } catch (const CLI::CallForVersion& v) {
+        return {std::nullopt, v.what(), 0};
     } catch (const CLI::ParseError& e) {
         return {std::nullopt, "pubsubd: " + std::string(e.what()) + "\nRun with --help for usage.",
                 e.get_exit_code() == 0 ? 2 : e.get_exit_code()};

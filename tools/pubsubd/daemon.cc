@@ -26,6 +26,7 @@
 #include "reload.h"
 #include "router/intake.h"
 #include "router/router.h"
+#include "service_notify.h"
 #include "storage/delivery_store.h"
 #include "storage/embedded_pg.h"
 #include "storage/event_actions.h"
@@ -353,6 +354,10 @@ int run_daemon(const daemon_config& cfg) {
     log_line(log_level::info, "pubsubd started",
              "socket=" + q(cfg.socket_path) + " schema=" + q(cfg.schema) +
                  " node=" + q(node.node_id) + (cluster ? " embedded=true" : " embedded=false"));
+    // systemd (Type=notify): READY now that the doors accept, STATUS and watchdog pings from
+    // a sample of our own components (never the database), STOPPING at SIGTERM.
+    service_notify systemd([&sources] { return service_status(admin::collect(sources)); });
+    systemd.ready();
 
     daemon_config running = cfg;  // the settings in effect; SIGHUP changes the reloadable ones
     int sig = wait_for_stop_signal(set, [&] {
@@ -362,6 +367,7 @@ int run_daemon(const daemon_config& cfg) {
         if (c.ok()) dbd.reload_subscribers(*c);
     });
     log_line(log_level::info, "stopping", "signal=" + std::to_string(sig));
+    systemd.stopping();
 
     auto drain_deadline = steady::now() + std::chrono::seconds(cfg.drain_timeout_s);
     // Doors first, synchronously: once they return, no thread can still enqueue into the

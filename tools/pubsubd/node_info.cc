@@ -5,6 +5,8 @@
 #include <climits>
 #include <filesystem>
 
+#include "tools/build_info/build_info.h"
+
 namespace pubsub {
 
 node_identity make_node_identity(const std::string& node_name, const std::string& socket_path) {
@@ -13,7 +15,7 @@ node_identity make_node_identity(const std::string& node_name, const std::string
     ::gethostname(host, sizeof host - 1);
     id.host = host;
     id.pid = static_cast<int>(::getpid());
-    id.version = "0.1.0";
+    id.version = build_version();
     std::error_code ec;
     auto abs = std::filesystem::absolute(socket_path, ec);
     id.node_id = node_name.empty() ? id.host + ":" + (ec ? socket_path : abs.string()) : node_name;

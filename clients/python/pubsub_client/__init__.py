@@ -69,6 +69,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final, Literal
 
 __all__ = [
+    "AsyncPubSubClient",
     "DEFAULT_SOCKET_PATH",
     "PubSubBatchRejected",
     "PubSubClient",
@@ -195,6 +196,33 @@ def resolve_socket_path(socket_path: str | os.PathLike[str] | None = None) -> st
     return os.path.abspath(path)
 
 
+class _Settings:
+    """The settings both clients take (PubSubClient, AsyncPubSubClient), checked."""
+
+    def __init__(self, socket_path: str | os.PathLike[str] | None = None,
+                 timeout: float | None = 10.0, *,
+                 max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
+        self.socket_path: str = _checked_settings(socket_path, timeout, max_line_bytes)
+        self.timeout: float | None = timeout
+        self.max_line_bytes: int = max_line_bytes
+        self.reconnects: int = 0  # connections opened after the first (for tests and metrics)
+        self._connected_once = False
+
+
+def _checked_settings(socket_path: str | os.PathLike[str] | None, timeout: float | None,
+                      max_line_bytes: int) -> str:
+    """A client's settings checked (ValueError); returns the resolved socket path."""
+    path = resolve_socket_path(socket_path)
+    if len(os.fsencode(path)) > _SUN_PATH_MAX:
+        raise ValueError(f"socket path is longer than {_SUN_PATH_MAX} bytes, which Unix "
+                         f"sockets do not allow: {path}")
+    if timeout is not None and timeout <= 0:
+        raise ValueError(f"timeout must be positive or None, got {timeout!r}")
+    if max_line_bytes <= 0:
+        raise ValueError(f"max_line_bytes must be positive, got {max_line_bytes!r}")
+    return path
+
+
 def _validated(index: int | None, event_type: Any, event_source: Any, event_data: Any,
                priority: Any) -> dict[str, Any]:
     where = "" if index is None else f"events[{index}]: "
@@ -262,7 +290,7 @@ class _Outcome:
 # Client
 
 
-class PubSubClient:
+class PubSubClient(_Settings):
     """A connection to one pubsubd socket, opened lazily and kept across calls.
 
     ``timeout`` (seconds, None for no limit) bounds connecting and every wait for the daemon to
@@ -277,23 +305,12 @@ class PubSubClient:
     def __init__(self, socket_path: str | os.PathLike[str] | None = None,
                  timeout: float | None = 10.0, *,
                  max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
-        self.socket_path: str = resolve_socket_path(socket_path)
-        if len(os.fsencode(self.socket_path)) > _SUN_PATH_MAX:
-            raise ValueError(f"socket path is longer than {_SUN_PATH_MAX} bytes, which Unix "
-                             f"sockets do not allow: {self.socket_path}")
-        if timeout is not None and timeout <= 0:
-            raise ValueError(f"timeout must be positive or None, got {timeout!r}")
-        if max_line_bytes <= 0:
-            raise ValueError(f"max_line_bytes must be positive, got {max_line_bytes!r}")
-        self.timeout: float | None = timeout
-        self.max_line_bytes: int = max_line_bytes
+        super().__init__(socket_path, timeout, max_line_bytes=max_line_bytes)
         self._lock = threading.Lock()
         self._sock: socket.socket | None = None
         self._pid: int = os.getpid()
         self._rbuf = bytearray()
         self._closed = False
-        self.reconnects: int = 0  # connections opened after the first (for tests and metrics)
-        self._connected_once = False
 
     # -- public API ---------------------------------------------------------------------------
 
@@ -618,3 +635,7 @@ def emit_many(events: Iterable[Mapping[str, Any]], ack: Ack = "durable", *,
               socket_path: str | os.PathLike[str] | None = None) -> list[int]:
     """Create many events, pipelined, through the shared client; see PubSubClient.emit_many."""
     return _default_client(socket_path).emit_many(events, ack)
+
+
+# The asyncio flavour (pubsub_client/aio.py), imported last: it builds on the names above.
+from .aio import AsyncPubSubClient  # noqa: E402
