@@ -577,6 +577,37 @@ TEST_F(write_behind_test, transient_errors_fail_no_row_and_everything_commits_af
     wb.stop(deadline_in(std::chrono::seconds(30)));
 }
 
+// A row that always draws a "transient" SQLSTATE (a trigger raising 40001, 57014 or 25006
+// for one row only) must not hold up the others forever: once the error recurs with the server
+// answering, the batch is bisected; other rows commit, so the database does take writes and the
+// row that keeps failing alone fails. (When no row commits, as with a read-only server, nothing
+// fails: see the test above.)
+TEST_F(write_behind_test, row_that_always_draws_a_transient_error_fails_alone) {
+    for (const char* code : {"40001", "57014", "25006"}) {
+        SCOPED_TRACE(code);
+        ASSERT_TRUE(conn().exec("DROP TRIGGER IF EXISTS poison ON " + schema() +
+                                ".tpubsub_events; DROP FUNCTION IF EXISTS " + schema() +
+                                ".poison(); TRUNCATE " + schema() + ".tpubsub_events")
+                        .ok());
+        plant_poison_trigger(conn(), schema(), code, false);
+        write_behind wb(options());
+        wb.start();
+        ack_counter acks;
+        for (int i = 1; i <= 1000; ++i) {
+            wb.record(make_t(i == 400 ? poisoned_event(i) : new_event(i), event_status::pending,
+                             seq_pending, acks.make()));
+        }
+        ASSERT_TRUE(acks.wait(1000));
+        EXPECT_EQ(acks.ok(), 999);
+        EXPECT_NE(acks.last_error().find("event 400 rejected by PostgreSQL: poisoned event 400"),
+                  std::string::npos)
+            << acks.last_error();
+        EXPECT_EQ(count("true"), 999);
+        EXPECT_TRUE(wb.stats().healthy) << wb.stats().last_error;
+        wb.stop(deadline_in(std::chrono::seconds(30)));
+    }
+}
+
 // The byte budget: while nothing can be written, events are admitted until their bytes fill
 // the budget, then refused naming --max-unpersisted-bytes; the held ones commit once the
 // database is back (the schema appears) and the budget is empty again.
