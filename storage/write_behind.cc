@@ -272,9 +272,15 @@ struct write_behind::impl {
             settled[u] = true;
         };
         bool done = bisect_failed_range(0, dels.size(), error, ops);
-        if (probe && any_committed) {
-            for (auto& [u, why] : suspects) {
-                reject(u < nrows ? &rows[u] : nullptr, dels[u], why);
+        // A suspect is rejected only if it fails once more, alone, after other rows committed:
+        // the error that found it may have come from a lock or an outage that has ended since.
+        for (auto& [u, why] : suspects) {
+            if (!any_committed || !stopped.ok()) break;
+            bisect_write again = ops.write(u, u + 1);
+            if (again.ok) {
+                ops.committed(u, u + 1);
+            } else if (!again.transient) {
+                reject(u < nrows ? &rows[u] : nullptr, dels[u], again.error);
                 settled[u] = true;
             }
         }

@@ -608,6 +608,28 @@ TEST_F(write_behind_test, row_that_always_draws_a_transient_error_fails_alone) {
     }
 }
 
+// The other side of the probe: an operator locks the whole table while the writer runs with a
+// short statement_timeout (57014 for every row, the server answering). The probe starts while
+// the lock is held and the lock ends in the middle of it; no row may fail for that.
+TEST_F(write_behind_test, table_lock_with_statement_timeout_fails_no_row) {
+    write_behind_options o = options();
+    o.dsn += " options='-c statement_timeout=100'";
+    write_behind wb(o);
+    wb.start();
+    ack_counter acks;
+    ASSERT_TRUE(conn().exec("BEGIN; LOCK TABLE " + schema() + ".tpubsub_events").ok());
+    for (int i = 1; i <= 1000; ++i) {
+        wb.record(make_t(new_event(i), event_status::pending, seq_pending, acks.make()));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    ASSERT_TRUE(conn().exec("COMMIT").ok());
+    ASSERT_TRUE(acks.wait(1000));
+    EXPECT_EQ(acks.ok(), 1000) << acks.last_error();
+    EXPECT_EQ(count("true"), 1000);
+    EXPECT_EQ(wb.stats().rejected, 0u);
+    wb.stop(deadline_in(std::chrono::seconds(30)));
+}
+
 // The byte budget: while nothing can be written, events are admitted until their bytes fill
 // the budget, then refused naming --max-unpersisted-bytes; the held ones commit once the
 // database is back (the schema appears) and the budget is empty again.
