@@ -211,6 +211,12 @@ result<filter_ptr> parse_filter(std::string_view json) {
     dom::element root;
     simdjson::padded_string padded(json);
     if (auto err = parser.parse(padded).get(root)) {
+        if (err == simdjson::NUMBER_ERROR) {
+            // Valid JSON (jsonb stores it) is refused here only for its size.
+            return status::error(
+                "a number in the filter is malformed or beyond what filters compare (integers "
+                "beyond 64 bits, values beyond a double's range)");
+        }
         return status::error(std::string("invalid JSON: ") + simdjson::error_message(err));
     }
     if (root.is_null()) return filter_ptr(std::make_shared<filter>(node{}));

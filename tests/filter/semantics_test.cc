@@ -63,7 +63,8 @@ TEST(FilterSemantics, IntegersAreExactTo64Bits) {
     EXPECT_TRUE(
         matches_data(R"({"event_data.x":{"$gt":1e19}})", R"({"x":12345678901234567890.5})"));
     // Integers beyond 64 bits: refused in a filter; the nearest double in an event.
-    EXPECT_EQ(parse_error(R"({"event_data.x":18446744073709551616})").rfind("invalid JSON", 0), 0u);
+    EXPECT_NE(parse_error(R"({"event_data.x":18446744073709551616})").find("beyond"),
+              std::string::npos);
     EXPECT_TRUE(matches_data(R"({"event_data.y":1,"event_data.x":{"$gt":1.8e19}})",
                              R"({"y":1,"x":18446744073709551616})"));
     EXPECT_TRUE(matches_data(R"({"event_data.x":1e20})", R"({"x":100000000000000000000})"));
