@@ -63,6 +63,22 @@ TEST_F(admin_test, PageAndAssetsAreServedWithoutExternalReferences) {
     EXPECT_EQ(local->status, 200);
 }
 
+// A %-escape that decodes to bytes PostgreSQL cannot take as text (not UTF-8, or NUL) is a bad
+// request naming the URL, not a 500 carrying PostgreSQL's "invalid byte sequence" (nor, for a
+// NUL, a silently shortened name).
+TEST_F(admin_test, UrlThatDecodesToNonUtf8OrNulIsABadRequest) {
+    start_admin();
+    ASSERT_FALSE(HasFatalFailure());
+    for (const char* url :
+         {"/api/events?type=%ff", "/api/subscribers/%ff", "/api/subscribers/a%00b",
+          "/api/events?type=a%00", "/api/events?status=%c0%80"}) {
+        auto r = get(url);
+        EXPECT_EQ(r.status, 400) << url << " " << r.body;
+        EXPECT_NE(r.body.find("URL"), std::string::npos) << url << " " << r.body;
+    }
+    EXPECT_EQ(get("/api/events?type=%c3%a9").status, 200);  // UTF-8 is fine
+}
+
 TEST_F(admin_test, HealthzIsOkWithADatabaseAndAHealthyWriteBehind) {
     start_admin();
     ASSERT_FALSE(HasFatalFailure());
