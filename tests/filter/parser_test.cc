@@ -93,11 +93,10 @@ TEST(FilterParser, InvalidJsonIsRefused) {
     EXPECT_EQ(parse_error("{\"event_type\":\"\xff\"}").rfind("invalid JSON: ", 0), 0u);
 }
 
-// A number jsonb stores but a filter cannot compare (an integer beyond 64 bits, a value beyond
-// double) is named as such: the JSON is valid, "invalid JSON" sent operators hunting for a typo.
+// A number jsonb stores but a filter cannot compare (a value beyond a double's range, 1e400)
+// is named as such: the JSON is valid, "invalid JSON" sent operators hunting for a typo.
 TEST(FilterParser, NumberBeyondRangeIsNamed) {
-    for (const char* json : {R"({"event_data.n":123456789012345678901234567890})",
-                             R"({"event_data.n":{"$gt":1e400}})"}) {
+    for (const char* json : {R"({"event_data.n":{"$gt":1e400}})"}) {
         std::string e = parse_error(json);
         EXPECT_EQ(e.rfind("invalid JSON", 0), std::string::npos) << e;
         EXPECT_NE(e.find("beyond"), std::string::npos) << e;
