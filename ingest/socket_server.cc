@@ -27,7 +27,8 @@ using local = asio::local::stream_protocol;
 struct socket_server::impl : std::enable_shared_from_this<socket_server::impl> {
     impl(socket_options o, intake& in)
         : opts(std::move(o)),
-          shared{io, in, {}, opts.max_line, opts.max_inflight, opts.max_unsent_bytes} {}
+          shared{io, in, {}, opts.max_line, opts.max_inflight, opts.max_unsent_bytes, opts.budget} {
+    }
 
     socket_options opts;
     asio::io_context io;

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "router/intake.h"
+#include "router/memory_budget.h"
 #include "router/result.h"
 
 namespace pubsub {
@@ -36,6 +37,7 @@ struct socket_options {
     std::size_t max_inflight = 65536;
     std::size_t max_unsent_bytes = 256 * 1024;  // replies written but not yet read, per session
     std::size_t max_connections = 1024;         // open sessions
+    memory_budget* budget = nullptr;            // partial lines beyond 64 KiB draw on it
     std::vector<uid_t> allowed_uids;            // empty: any peer the file mode lets in
     std::vector<gid_t> allowed_gids;
     std::function<void(int level, const std::string&)> log;

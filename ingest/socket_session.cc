@@ -26,6 +26,7 @@ socket_session::socket_session(asio::local::stream_protocol::socket sock, sessio
 }
 
 socket_session::~socket_session() {
+    release_partial();
     // The last reference may be dropped on another thread; close() ran on the io thread, and
     // the reference count orders it before us.
     if (!closed_) shared_.open.fetch_sub(1, std::memory_order_relaxed);
@@ -98,10 +99,21 @@ void socket_session::parse_buffered() {
         if (partial_.size() + piece > shared_.max_line) {
             rpos_ = rend_;
             parsing_ = false;
-            reject_oversized();
+            reject_oversized("line exceeds " + std::to_string(shared_.max_line) +
+                             " bytes; closing the connection");
             return;
         }
         if (nl == std::string_view::npos) {
+            if (!charge_partial(partial_.size() + piece)) {
+                rpos_ = rend_;
+                parsing_ = false;
+                reject_oversized("line refused: the memory budget is full (" +
+                                 std::to_string(shared_.budget->used()) +
+                                 " bytes held; limit --max-unpersisted-bytes " +
+                                 std::to_string(shared_.budget->limit()) +
+                                 "); closing the connection");
+                return;
+            }
             partial_.append(data);
             rpos_ = rend_;
             break;
@@ -114,6 +126,7 @@ void socket_session::parse_buffered() {
             handle_line(partial_);
             partial_.clear();
             release_if_large(partial_);
+            release_partial();
         }
     }
     parsing_ = false;
@@ -135,15 +148,30 @@ void socket_session::resume() {
     }
 }
 
-void socket_session::reject_oversized() {
+// A partial line of `size` bytes: what it holds beyond partial_line_free is charged.
+bool socket_session::charge_partial(std::size_t size) {
+    constexpr std::size_t partial_line_free = 64 * 1024;
+    if (!shared_.budget || size <= partial_line_free + partial_charged_) return true;
+    std::size_t more = size - partial_line_free - partial_charged_;
+    if (!shared_.budget->try_charge(more)) return false;
+    partial_charged_ += more;
+    return true;
+}
+
+void socket_session::release_partial() {
+    if (shared_.budget && partial_charged_ > 0) shared_.budget->release(partial_charged_);
+    partial_charged_ = 0;
+}
+
+void socket_session::reject_oversized(const std::string& why) {
     auto seq = next_seq_++;
     slots_.emplace_back();
     shared_.errors.fetch_add(1, std::memory_order_relaxed);
     read_done_ = true;
     partial_.clear();
     release_if_large(partial_);
-    complete(seq, error_reply("line exceeds " + std::to_string(shared_.max_line) +
-                              " bytes; closing the connection"));
+    release_partial();
+    complete(seq, error_reply(why));
     maybe_finish();
 }
 

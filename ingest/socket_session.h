@@ -21,6 +21,7 @@
 
 #include "ingest/request.h"
 #include "router/intake.h"
+#include "router/memory_budget.h"
 
 namespace pubsub {
 
@@ -31,6 +32,9 @@ struct session_shared {
     std::size_t max_line;
     std::size_t max_inflight;
     std::size_t max_unsent_bytes;
+    // A partial line beyond partial_line_free bytes draws on this budget (null: none), so that
+    // many connections each holding an unfinished line near max_line stay within it.
+    memory_budget* budget;
     std::atomic<std::uint64_t> lines{0}, errors{0};
     std::atomic<bool> accepting{true};
     // Sessions whose socket is still open (the server's --max-connections count). Relaxed: a
@@ -54,7 +58,9 @@ class socket_session : public std::enable_shared_from_this<socket_session> {
     bool paused() const;
     void resume();
     void handle_line(std::string_view line);
-    void reject_oversized();
+    void reject_oversized(const std::string& why);
+    bool charge_partial(std::size_t size);  // false: the budget is full
+    void release_partial();
     void complete(std::uint64_t seq, std::string reply);
     void flush();
     void maybe_finish();
@@ -64,6 +70,7 @@ class socket_session : public std::enable_shared_from_this<socket_session> {
     std::vector<char> rbuf_;
     std::size_t rpos_ = 0, rend_ = 0;  // rbuf_[rpos_, rend_) is read but not yet parsed
     std::string partial_;
+    std::size_t partial_charged_ = 0;  // bytes of partial_ charged to shared_.budget
     struct slot {
         bool ready = false;
         std::string reply;

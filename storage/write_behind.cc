@@ -2,6 +2,7 @@
 
 #include <concurrentqueue/concurrentqueue.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -25,6 +26,7 @@ namespace asio = boost::asio;
 using steady = std::chrono::steady_clock;
 
 const std::string commit_suffix = "; COMMIT";
+constexpr int answered_repeats_before_probe = 5;
 
 struct write_behind::impl {
     explicit impl(write_behind_options o)
@@ -64,6 +66,11 @@ struct write_behind::impl {
     std::string delivery_buf;
     bool safe_mode = false;  // the last write failed: use the idempotent path
     pg_error_kind last_kind = pg_error_kind::transient;  // of the last failed write
+    bool last_answered = false;  // the server sent that error and the connection still stands
+    // Failed writes in a row whose "transient" error came from a server that kept answering:
+    // a row that always draws such an error (a trigger raising 40001, say) must not hold up
+    // the others forever, so after a few the batch is probed by bisection.
+    int answered_repeats = 0;
     bool timer_armed = false;
     bool waiting_retry = false;
     std::chrono::milliseconds backoff{0};
@@ -184,11 +191,18 @@ struct write_behind::impl {
             }
             if (last_kind == pg_error_kind::suspect) last_kind = pg_error_kind::data;
         }
-        if (last_kind == pg_error_kind::data) {
+        if (last_kind == pg_error_kind::transient && last_answered &&
+            ++answered_repeats >= answered_repeats_before_probe) {
+            answered_repeats = 0;
+            log(2, "write-behind: a batch of " + std::to_string(n) + " rows keeps failing (" +
+                       s.message() + ") while the server answers; probing it row by row");
+            s = isolate(rows, deliveries, s.message(), true);
+            if (s.ok()) return true;
+        } else if (last_kind == pg_error_kind::data) {
             log(2, "write-behind: a batch of " + std::to_string(n) +
                        " rows failed with a data error (" + s.message() +
                        "); isolating the rows PostgreSQL refuses");
-            s = isolate(rows, deliveries, s.message());
+            s = isolate(rows, deliveries, s.message(), false);
             if (s.ok()) return true;
         } else {
             batch.restore(std::move(rows));
@@ -202,8 +216,11 @@ struct write_behind::impl {
     // Bisects a batch that failed with a data error (storage/bisect.h). A unit is one event row
     // with its delivery rows, or the delivery rows of one event not in the batch. Returns the
     // transient error that stopped it, if any; the unsettled units are then back in the batch.
+    // probe: the batch failed with a recurring "transient" error; such errors count as data
+    // errors here, but a unit is rejected only if some other unit committed (proof that the
+    // database takes writes), and the search gives up while nothing commits.
     status isolate(std::vector<pending_row>& rows, std::vector<delivery_record>& deliveries,
-                   const std::string& error) {
+                   const std::string& error, bool probe) {
         const std::size_t nrows = rows.size();
         std::unordered_map<event_id, std::size_t> unit_of;
         for (std::size_t i = 0; i < nrows; ++i) unit_of.emplace(rows[i].ev->id, i);
@@ -221,6 +238,11 @@ struct write_behind::impl {
         std::vector<bool> settled(dels.size(), false);
         std::vector<delivery_record> scratch;
         status stopped;
+        bool any_committed = false;
+        std::size_t fails_before_commit = 0;
+        std::size_t max_fails = 2;
+        for (std::size_t k = dels.size(); k > 1; k /= 2) max_fails += 2;
+        std::vector<std::pair<std::size_t, std::string>> suspects;  // probe: rejected once proven
         bisect_ops ops;
         ops.write = [&](std::size_t lo, std::size_t hi) {
             scratch.clear();
@@ -229,18 +251,43 @@ struct write_behind::impl {
             }
             status s = write(rows_in(lo, hi), scratch);
             if (s.ok()) return bisect_write{};
-            if (last_kind == pg_error_kind::transient) stopped = s;
-            return bisect_write{false, last_kind == pg_error_kind::transient, s.message()};
+            bool transient = last_kind == pg_error_kind::transient;
+            if (probe && last_answered && (any_committed || ++fails_before_commit < max_fails)) {
+                transient = false;
+            }
+            if (transient) stopped = s;
+            return bisect_write{false, transient, s.message()};
         };
         ops.committed = [&](std::size_t lo, std::size_t hi) {
             on_committed(rows_in(lo, hi));
+            any_committed = true;
             for (std::size_t u = lo; u < hi; ++u) settled[u] = true;
         };
         ops.rejected = [&](std::size_t u, const std::string& why) {
+            if (probe) {
+                suspects.emplace_back(u, why);
+                return;
+            }
             reject(u < nrows ? &rows[u] : nullptr, dels[u], why);
             settled[u] = true;
         };
-        if (bisect_failed_range(0, dels.size(), error, ops)) return status();
+        bool done = bisect_failed_range(0, dels.size(), error, ops);
+        // A suspect is rejected only if it fails once more, alone, after other rows committed:
+        // the error that found it may have come from a lock or an outage that has ended since.
+        for (auto& [u, why] : suspects) {
+            if (!any_committed || !stopped.ok()) break;
+            bisect_write again = ops.write(u, u + 1);
+            if (again.ok) {
+                ops.committed(u, u + 1);
+            } else if (!again.transient) {
+                reject(u < nrows ? &rows[u] : nullptr, dels[u], again.error);
+                settled[u] = true;
+            }
+        }
+        if (done && std::find(settled.begin(), settled.end(), false) == settled.end()) {
+            return status();
+        }
+        if (stopped.ok()) stopped = status::error(error);
         std::vector<pending_row> back;
         for (std::size_t u = 0; u < dels.size(); ++u) {
             if (settled[u]) continue;
@@ -320,6 +367,7 @@ struct write_behind::impl {
         status s = safe_mode ? write_merged(rows, deliveries) : write_direct(rows, deliveries);
         if (!s.ok()) {
             last_kind = classify_pg_error(conn->last_sqlstate(), conn->is_ok());
+            last_answered = conn->is_ok() && !conn->last_sqlstate().empty();
             if (!conn->last_server_error().empty()) s = status::error(conn->last_server_error());
             // Roll back so the connection is usable again (harmless if it is gone). The next
             // attempt takes the idempotent path: this batch's commit outcome may be unknown.
@@ -392,6 +440,7 @@ struct write_behind::impl {
         }
         unpersisted.fetch_sub(committed_pending, std::memory_order_relaxed);
         budget.release(committed_bytes);
+        answered_repeats = 0;
         {
             std::lock_guard lock(stats_mu);
             ++st.batches;

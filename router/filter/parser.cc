@@ -1,5 +1,8 @@
 // parse_filter: JSON text -> validated AST, with messages that name the path and the problem.
 #include <simdjson.h>
+
+#include <charconv>
+#include <cstdint>
 #include <set>
 
 #include "router/filter/filter.h"
@@ -201,6 +204,53 @@ node parse_object(dom::element e, const std::string& at, int depth) {
     return n;
 }
 
+// jsonb prints every number in plain digits (1e20 is stored as 100000000000000000000), so a
+// filter that was valid when written can come back from the table with an integer literal
+// beyond 64 bits, which the DOM parser refuses. Such literals get ".0" and are compared as the
+// nearest double, as in events. Returns false when there is nothing to rewrite.
+bool widen_big_integers(std::string_view json, std::string& out) {
+    out.clear();
+    bool changed = false, in_string = false;
+    for (std::size_t i = 0; i < json.size();) {
+        char c = json[i];
+        if (in_string) {
+            out += c;
+            if (c == '\\' && i + 1 < json.size()) out += json[++i];
+            if (c == '"') in_string = false;
+            ++i;
+        } else if (c == '"') {
+            in_string = true;
+            out += c;
+            ++i;
+        } else if (c == '-' || (c >= '0' && c <= '9')) {
+            std::size_t end = i + 1;
+            bool integral = true;
+            while (end < json.size() &&
+                   std::string_view("0123456789.eE+-").find(json[end]) != std::string_view::npos) {
+                if ((json[end] < '0' || json[end] > '9')) integral = false;
+                ++end;
+            }
+            std::string_view lit = json.substr(i, end - i);
+            out.append(lit);
+            std::int64_t as_int = 0;
+            std::uint64_t as_uint = 0;
+            auto fits = [&](auto& v) {
+                auto r = std::from_chars(lit.data(), lit.data() + lit.size(), v);
+                return r.ec == std::errc() && r.ptr == lit.data() + lit.size();
+            };
+            if (integral && !fits(as_int) && !fits(as_uint)) {
+                out += ".0";
+                changed = true;
+            }
+            i = end;
+        } else {
+            out += c;
+            ++i;
+        }
+    }
+    return changed;
+}
+
 bool blank(std::string_view s) { return s.find_first_not_of(" \t\r\n") == std::string_view::npos; }
 
 }  // namespace
@@ -210,7 +260,17 @@ result<filter_ptr> parse_filter(std::string_view json) {
     dom::parser parser;
     dom::element root;
     simdjson::padded_string padded(json);
-    if (auto err = parser.parse(padded).get(root)) {
+    auto err = parser.parse(padded).get(root);
+    std::string widened;
+    if (err == simdjson::NUMBER_ERROR && widen_big_integers(json, widened)) {
+        padded = simdjson::padded_string(widened);
+        err = parser.parse(padded).get(root);
+    }
+    if (err) {
+        if (err == simdjson::NUMBER_ERROR) {
+            // Valid JSON (jsonb stores it) is refused here only for its size.
+            return status::error("a number in the filter is malformed or beyond a double's range");
+        }
         return status::error(std::string("invalid JSON: ") + simdjson::error_message(err));
     }
     if (root.is_null()) return filter_ptr(std::make_shared<filter>(node{}));

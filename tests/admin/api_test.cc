@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include <chrono>
+#include <thread>
+
 #include "tests/admin/admin_env.h"
 
 namespace pubsub::test {
@@ -61,6 +64,40 @@ TEST_F(admin_test, PageAndAssetsAreServedWithoutExternalReferences) {
         http_call(port(), "GET", "/healthz", "", "", "", "localhost:" + std::to_string(port()));
     ASSERT_TRUE(local.ok());
     EXPECT_EQ(local->status, 200);
+}
+
+// A %-escape that decodes to bytes PostgreSQL cannot take as text (not UTF-8, or NUL) is a bad
+// request naming the URL, not a 500 carrying PostgreSQL's "invalid byte sequence" (nor, for a
+// NUL, a silently shortened name).
+TEST_F(admin_test, UrlThatDecodesToNonUtf8OrNulIsABadRequest) {
+    start_admin();
+    ASSERT_FALSE(HasFatalFailure());
+    for (const char* url :
+         {"/api/events?type=%ff", "/api/subscribers/%ff", "/api/subscribers/a%00b",
+          "/api/events?type=a%00", "/api/events?status=%c0%80"}) {
+        auto r = get(url);
+        EXPECT_EQ(r.status, 400) << url << " " << r.body;
+        EXPECT_NE(r.body.find("URL"), std::string::npos) << url << " " << r.body;
+    }
+    EXPECT_EQ(get("/api/events?type=%c3%a9").status, 200);  // UTF-8 is fine
+}
+
+// The pool's idle connection can die under it (PostgreSQL restarted, an operator's
+// pg_terminate_backend): the next request is answered on a fresh one, not with a 500 carrying
+// libpq's "server closed the connection unexpectedly".
+TEST_F(admin_test, RequestAfterThePooledConnectionWasKilledIsAnswered) {
+    start_admin();
+    ASSERT_FALSE(HasFatalFailure());
+    ASSERT_EQ(get("/api/events?limit=1").status, 200);
+    auto killed = conn().query(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE pid <> "
+        "pg_backend_pid() AND query LIKE $1",
+        {"%" + schema() + "%tpubsub_events%ORDER BY%"});
+    ASSERT_TRUE(killed.ok()) << killed.message();
+    ASSERT_GE(killed->get_int(0, 0), 1);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the backend exits
+    auto r = get("/api/events?limit=1");
+    EXPECT_EQ(r.status, 200) << r.body;
 }
 
 TEST_F(admin_test, HealthzIsOkWithADatabaseAndAHealthyWriteBehind) {

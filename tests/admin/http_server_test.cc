@@ -146,6 +146,32 @@ TEST(http_server, HeaderTimeoutCutsASlowClient) {
     EXPECT_EQ(r->body, "/fine");
 }
 
+// A malformed request or an oversized header gets a status line saying so before the close,
+// not a silent reset (the client cannot tell a bug of its own from a crashed server).
+TEST(http_server, MalformedRequestsGetAStatusNotASilentClose) {
+    echo_server s;
+    ASSERT_TRUE(s.server.start().ok());
+    const std::pair<std::string, std::string> cases[] = {
+        {"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", "HTTP/1.1 400"},
+        {"GET / HTTP/9.9\r\nHost: x\r\n\r\n", "HTTP/1.1 400"},
+        {"GET / HTTP/1.1\r\nHost: x\r\nX: " + std::string(20000, 'a') + "\r\n\r\n", "HTTP/1.1 431"},
+    };
+    for (const auto& [request, status] : cases) {
+        raw_conn c(s.server.port());
+        beast::error_code ec;
+        boost::asio::write(c.s, boost::asio::buffer(request), ec);
+        std::string got;
+        char buf[512];
+        for (;;) {
+            std::size_t n = c.s.read_some(boost::asio::buffer(buf), ec);
+            got.append(buf, n);
+            if (ec) break;
+        }
+        EXPECT_EQ(got.rfind(status, 0), 0u) << request.substr(0, 40) << " -> " << got;
+    }
+    EXPECT_EQ(s.calls.load(), 0);
+}
+
 TEST(http_server, OneConnectionBeyondTheLimitGets503) {
     http_server_options o;
     o.max_connections = 2;

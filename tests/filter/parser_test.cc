@@ -93,6 +93,16 @@ TEST(FilterParser, InvalidJsonIsRefused) {
     EXPECT_EQ(parse_error("{\"event_type\":\"\xff\"}").rfind("invalid JSON: ", 0), 0u);
 }
 
+// A number jsonb stores but a filter cannot compare (a value beyond a double's range, 1e400)
+// is named as such: the JSON is valid, "invalid JSON" sent operators hunting for a typo.
+TEST(FilterParser, NumberBeyondRangeIsNamed) {
+    for (const char* json : {R"({"event_data.n":{"$gt":1e400}})"}) {
+        std::string e = parse_error(json);
+        EXPECT_EQ(e.rfind("invalid JSON", 0), std::string::npos) << e;
+        EXPECT_NE(e.find("beyond"), std::string::npos) << e;
+    }
+}
+
 TEST(FilterParser, DeepNestingIsRefused) {
     std::string json;
     for (int k = 0; k < 40; ++k) json += R"({"$not":)";

@@ -169,6 +169,43 @@ TEST_F(socket_server_test, OneConnectionBeyondMaxConnectionsGetsAnErrorLine) {
     expect_served(*d);
 }
 
+// Unfinished lines draw on the memory budget beyond 64 KiB each: connections each holding a
+// line just under --max-line-bytes (1 MiB here) cannot together take more than the budget
+// (1.5 MiB): the second such line is refused naming the budget, and its bytes come back when
+// a connection goes.
+TEST_F(socket_server_test, UnfinishedLinesDrawOnTheMemoryBudget) {
+    memory_budget budget(1536 * 1024);
+    socket_options o;
+    o.budget = &budget;
+    start(o);
+    const std::string unfinished =
+        R"({"event_type":"t","event_data":{"p":")" + std::string(1000 * 1024, 'x');
+    auto a = ndjson_client::connect(path());
+    ASSERT_TRUE(a.ok());
+    ASSERT_TRUE(a->send(unfinished).ok());
+    for (auto until = std::chrono::steady_clock::now() + 5s;
+         budget.used() < 900 * 1024 && std::chrono::steady_clock::now() < until;) {
+        std::this_thread::sleep_for(5ms);
+    }
+    EXPECT_GE(budget.used(), 900u * 1024);
+    auto b = ndjson_client::connect(path());
+    ASSERT_TRUE(b.ok());
+    (void)b->send(unfinished);  // may be cut by the close
+    auto line = b->read_line(5s);
+    ASSERT_TRUE(line.ok()) << line.message();
+    EXPECT_NE(line->find("memory budget is full"), std::string::npos) << *line;
+    EXPECT_NE(line->find("--max-unpersisted-bytes"), std::string::npos) << *line;
+    auto c = ndjson_client::connect(path());
+    ASSERT_TRUE(c.ok());
+    expect_served(*c);  // short lines still pass
+    a->shutdown_both();
+    for (auto until = std::chrono::steady_clock::now() + 5s;
+         budget.used() > 0 && std::chrono::steady_clock::now() < until;) {
+        std::this_thread::sleep_for(5ms);
+    }
+    EXPECT_EQ(budget.used(), 0u);
+}
+
 // Out of file descriptors, accept() fails at once for as long as the connection waits: the
 // door retries every 100 ms (a few log lines) instead of spinning, and serves it when it can.
 TEST_F(socket_server_test, AcceptFailuresAreRetriedCalmly) {

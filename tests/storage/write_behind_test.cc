@@ -577,6 +577,59 @@ TEST_F(write_behind_test, transient_errors_fail_no_row_and_everything_commits_af
     wb.stop(deadline_in(std::chrono::seconds(30)));
 }
 
+// A row that always draws a "transient" SQLSTATE (a trigger raising 40001, 57014 or 25006
+// for one row only) must not hold up the others forever: once the error recurs with the server
+// answering, the batch is bisected; other rows commit, so the database does take writes and the
+// row that keeps failing alone fails. (When no row commits, as with a read-only server, nothing
+// fails: see the test above.)
+TEST_F(write_behind_test, row_that_always_draws_a_transient_error_fails_alone) {
+    for (const char* code : {"40001", "57014", "25006"}) {
+        SCOPED_TRACE(code);
+        ASSERT_TRUE(conn().exec("DROP TRIGGER IF EXISTS poison ON " + schema() +
+                                ".tpubsub_events; DROP FUNCTION IF EXISTS " + schema() +
+                                ".poison(); TRUNCATE " + schema() + ".tpubsub_events")
+                        .ok());
+        plant_poison_trigger(conn(), schema(), code, false);
+        write_behind wb(options());
+        wb.start();
+        ack_counter acks;
+        for (int i = 1; i <= 1000; ++i) {
+            wb.record(make_t(i == 400 ? poisoned_event(i) : new_event(i), event_status::pending,
+                             seq_pending, acks.make()));
+        }
+        ASSERT_TRUE(acks.wait(1000));
+        EXPECT_EQ(acks.ok(), 999);
+        EXPECT_NE(acks.last_error().find("event 400 rejected by PostgreSQL: poisoned event 400"),
+                  std::string::npos)
+            << acks.last_error();
+        EXPECT_EQ(count("true"), 999);
+        EXPECT_TRUE(wb.stats().healthy) << wb.stats().last_error;
+        wb.stop(deadline_in(std::chrono::seconds(30)));
+    }
+}
+
+// The other side of the probe: an operator locks the whole table while the writer runs with a
+// short statement_timeout (57014 for every row, the server answering). The probe starts while
+// the lock is held and the lock ends in the middle of it; no row may fail for that.
+TEST_F(write_behind_test, table_lock_with_statement_timeout_fails_no_row) {
+    write_behind_options o = options();
+    o.dsn += " options='-c statement_timeout=100'";
+    write_behind wb(o);
+    wb.start();
+    ack_counter acks;
+    ASSERT_TRUE(conn().exec("BEGIN; LOCK TABLE " + schema() + ".tpubsub_events").ok());
+    for (int i = 1; i <= 1000; ++i) {
+        wb.record(make_t(new_event(i), event_status::pending, seq_pending, acks.make()));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    ASSERT_TRUE(conn().exec("COMMIT").ok());
+    ASSERT_TRUE(acks.wait(1000));
+    EXPECT_EQ(acks.ok(), 1000) << acks.last_error();
+    EXPECT_EQ(count("true"), 1000);
+    EXPECT_EQ(wb.stats().rejected, 0u);
+    wb.stop(deadline_in(std::chrono::seconds(30)));
+}
+
 // The byte budget: while nothing can be written, events are admitted until their bytes fill
 // the budget, then refused naming --max-unpersisted-bytes; the held ones commit once the
 // database is back (the schema appears) and the budget is empty again.

@@ -87,7 +87,10 @@ std::optional<http_response> admin_api::refuse_cross_site(const http_request& re
 
 http_response admin_api::handle(const http_request& req) {
     parsed_target t;
-    if (!parse_target(req.target, t)) return error_reply(400, "bad percent-escape in the URL");
+    if (!parse_target(req.target, t))
+        return error_reply(400,
+                           "bad percent-escape in the URL (malformed, or decoding to a NUL byte or "
+                           "to bytes that are not UTF-8)");
     if (opts_.loopback_only && !loopback_host(req.host, opts_.allowed_hosts)) {
         return error_reply(421,
                            "this endpoint listens on loopback: use http://127.0.0.1:<port> "

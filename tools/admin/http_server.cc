@@ -56,7 +56,12 @@ class session : public std::enable_shared_from_this<session> {
         if (ec == http::error::end_of_stream) return close();
         // A Content-Length over the limit is refused as soon as the header says so.
         if (ec == http::error::body_limit) return reply_error(413, "request body too large");
-        if (ec) return;  // header timeout, reset, malformed header: drop the connection
+        if (ec == http::error::header_limit) return reply_error(431, "request header too large");
+        if (ec.category() == http::make_error_code(http::error::bad_method).category() &&
+            ec != http::error::partial_message) {
+            return reply_error(400, "malformed HTTP request: " + ec.message());
+        }
+        if (ec) return;  // header timeout, reset: drop the connection
         stream_.expires_after(opts_.read_timeout);
         http::async_read(stream_, buffer_, *parser_,
                          beast::bind_front_handler(&session::on_read, shared_from_this()));
@@ -65,7 +70,11 @@ class session : public std::enable_shared_from_this<session> {
     void on_read(beast::error_code ec, std::size_t) {
         if (ec == http::error::end_of_stream) return close();
         if (ec == http::error::body_limit) return reply_error(413, "request body too large");
-        if (ec) return;  // timeout, reset, malformed request: drop the connection
+        if (ec.category() == http::make_error_code(http::error::bad_method).category() &&
+            ec != http::error::partial_message) {
+            return reply_error(400, "malformed HTTP request: " + ec.message());
+        }
+        if (ec) return;  // timeout, reset: drop the connection
         auto req = parser_->release();
         http_request in;
         in.method = std::string(req.method_string());

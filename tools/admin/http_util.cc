@@ -1,5 +1,7 @@
 #include "tools/admin/http_util.h"
 
+#include <simdjson.h>
+
 #include <charconv>
 
 #include "router/json_text.h"
@@ -47,7 +49,8 @@ bool decode(std::string_view in, bool plus_is_space, std::string& out) {
             out += c;
         }
     }
-    return true;
+    // Everything decoded ends up as PostgreSQL text, which holds neither NUL nor non-UTF-8.
+    return out.find('\0') == std::string::npos && simdjson::validate_utf8(out.data(), out.size());
 }
 
 }  // namespace

@@ -21,7 +21,8 @@ struct parsed_target {
     std::map<std::string, std::string> query;
 };
 
-// Splits and percent-decodes (also '+' as space in the query); false on a bad %-escape.
+// Splits and percent-decodes (also '+' as space in the query); false on a bad %-escape or one
+// that decodes to a NUL byte or to bytes that are not UTF-8.
 bool parse_target(std::string_view target, parsed_target& out);
 
 // Strict decimal parsing of a whole string (no sign for ids); false when not a number in range.

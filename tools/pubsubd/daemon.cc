@@ -234,6 +234,7 @@ int run_daemon(const daemon_config& cfg) {
     so.allowed_uids.assign(cfg.socket_allow_uids.begin(), cfg.socket_allow_uids.end());
     so.allowed_gids.assign(cfg.socket_allow_gids.begin(), cfg.socket_allow_gids.end());
     so.max_connections = cfg.max_connections;
+    so.budget = &budget;  // unfinished lines too: many near --max-line-bytes add up
     so.log = log_hook("socket");
     socket_server door(so, in);
     std::optional<pg_watch_state_store> watch_store;
