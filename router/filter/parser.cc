@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cstdint>
 #include <set>
+#include <vector>
 
 #include "router/filter/filter.h"
 #include "router/filter/glob.h"
@@ -42,6 +43,17 @@ std::optional<value_ref> as_scalar(dom::element e) {
         default:
             return std::nullopt;
     }
+}
+
+// The members of an object that count: where a key repeats, only its last occurrence, as jsonb
+// keeps it (SPEC 7.1), so the filter validated here is the one the table stores. In order.
+std::vector<dom::key_value_pair> last_occurrences(dom::object o) {
+    std::vector<dom::key_value_pair> all(o.begin(), o.end()), kept;
+    std::set<std::string_view> later;
+    for (auto it = all.rbegin(); it != all.rend(); ++it) {
+        if (later.insert(it->key).second) kept.push_back(*it);
+    }
+    return {kept.rbegin(), kept.rend()};
 }
 
 // ctx prefixes messages about the object ("$or[0]: "), where prefixes paths ("$or[0].").
@@ -142,11 +154,9 @@ void parse_conditions(dom::element value, field_test& t, const std::string& wher
     if (!value.is_object()) {
         fail(p + ": a condition must be a string, number, boolean, null or an object of operators");
     }
-    std::set<std::string_view> seen;
-    for (dom::key_value_pair kv : dom::object(value)) {
+    for (const dom::key_value_pair& kv : last_occurrences(dom::object(value))) {
         std::optional<op> o = op_from(kv.key);
         if (!o) fail(p + ": unknown operator " + quoted(kv.key));
-        if (!seen.insert(kv.key).second) fail(p + ": duplicate operator " + quoted(kv.key));
         t.conditions.push_back(parse_operator(*o, kv.value, p));
     }
     if (t.conditions.empty()) fail(p + ": empty object of operators");
@@ -189,9 +199,7 @@ node parse_object(dom::element e, const std::string& at, int depth) {
     if (!e.is_object()) fail(ctx + "filter must be a JSON object");
     if (depth > max_depth) fail(ctx + "filter nested too deeply (limit 32 levels)");
     node n;
-    std::set<std::string_view> seen;
-    for (dom::key_value_pair kv : dom::object(e)) {
-        if (!seen.insert(kv.key).second) fail(ctx + "duplicate key " + quoted(kv.key));
+    for (const dom::key_value_pair& kv : last_occurrences(dom::object(e))) {
         if (!kv.key.empty() && kv.key[0] == '$') {
             n.children.push_back(parse_combinator(kv.key, kv.value, ctx, where, depth));
             continue;

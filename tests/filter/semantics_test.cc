@@ -256,6 +256,22 @@ TEST(FilterSemantics, KeysAreUnescapedAndLastDuplicateWins) {
     EXPECT_TRUE(matches_data(R"({"event_data.abc":2})", R"({"abc":1,"ab\u0063":2})"));
 }
 
+// A filter that repeats a key means what jsonb stores of it: the last occurrence, at every level.
+TEST(FilterSemantics, FiltersRepeatingAKeyKeepTheLastOccurrence) {
+    EXPECT_TRUE(matches_data(R"({"event_data.a":1,"event_data.a":2})", R"({"a":2})"));
+    EXPECT_FALSE(matches_data(R"({"event_data.a":1,"event_data.a":2})", R"({"a":1})"));
+    EXPECT_TRUE(matches_data(R"({"event_data.a":{"$gt":5,"$gt":1}})", R"({"a":2})"));
+    EXPECT_TRUE(matches_data(R"({"event_data.a":{"$in":[1],"$in":[2]}})", R"({"a":2})"));
+    EXPECT_TRUE(
+        matches_data(R"({"$or":[{"event_data.a":1,"event_data.a":2}],"$or":[{"event_data.a":2}]})",
+                     R"({"a":2})"));
+    EXPECT_FALSE(matches_data(R"({"$or":[{"event_data.a":2}],"$or":[{"event_data.a":1}]})",
+                              R"({"a":2})"));
+    EXPECT_TRUE(matches_data(R"({"$not":{"event_data.a":2,"event_data.a":1}})", R"({"a":2})"));
+    EXPECT_TRUE(matches_data(R"({"$and":[{"$not":{"event_data.a":{"$lt":3,"$lt":1}}}]})",
+                             R"({"a":2})"));
+}
+
 TEST(FilterSemantics, DataThatIsNotAnObjectHasNoFields) {
     for (const char* data : {"", "null", "[1]", "1", "\"x\"", "[{\"x\":1}]"}) {
         EXPECT_TRUE(matches_data(R"({"event_data.x":{"$exists":false}})", data)) << data;
