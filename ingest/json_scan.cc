@@ -22,6 +22,31 @@ constexpr std::int64_t numeric_max_exponent = 1073741823;
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
+// A path shown in an error is at most about this long: one 1,024 levels deep would otherwise
+// make a 3 KB message of "[0][0]...". Its head (which field) and tail (where inside) are kept.
+constexpr std::size_t max_path_shown = 200;
+constexpr std::size_t path_head_shown = 60;
+
+// Moves a cut to the nearest step of the path ('.' or '[') within a few bytes, so [0] stays
+// whole; failing that (a long key), back so it does not split a UTF-8 sequence.
+std::size_t path_cut(std::string_view s, std::size_t at) {
+    for (std::size_t d = 0; d < 8; ++d) {
+        if (at >= d && (s[at - d] == '.' || s[at - d] == '[')) return at - d;
+        if (at + d < s.size() && (s[at + d] == '.' || s[at + d] == '[')) return at + d;
+    }
+    while (at > 0 && (static_cast<unsigned char>(s[at]) & 0xC0) == 0x80) --at;
+    return at;
+}
+
+std::string shortened_path(std::string path) {
+    if (path.size() <= max_path_shown) return path;
+    const std::string_view all(path);
+    const std::size_t head = path_cut(all, path_head_shown);
+    std::size_t tail = path_cut(all, all.size() - (max_path_shown - path_head_shown));
+    if (all[tail] == '.') ++tail;  // "a...b.c", not "a....b.c"
+    return std::string(all.substr(0, head)) + "..." + std::string(all.substr(tail));
+}
+
 std::string store_refusal(std::string_view what) {
     return std::string(what) + " is not allowed (PostgreSQL cannot store it)";
 }
@@ -81,7 +106,7 @@ bool json_scan::fail_syntax(const char* what) {
 }
 
 bool json_scan::fail_path(const std::string& what) {
-    const std::string where = path();
+    const std::string where = shortened_path(path());
     error_ = where.empty() ? what : where + ": " + what;
     return false;
 }

@@ -102,6 +102,18 @@ TEST_F(request_refusals, nesting_is_bounded) {
     const std::string deep = std::string(1100, '[') + std::string(1100, ']');
     const std::string e = error(R"({"event_type":"x","event_data":{"d":)" + deep + "}}");
     EXPECT_NE(e.find("nesting deeper than 1024 levels"), std::string::npos) << e;
+    // The path is shown shortened in the middle: the field and the innermost levels stay.
+    EXPECT_LT(e.size(), 320u) << e;
+    EXPECT_EQ(e.rfind("event_data.d[0][0]", 0), 0u) << e;
+    EXPECT_NE(e.find("]...["), std::string::npos) << e;
+    // Long keys nested 40 deep: the message still names the field and the problem.
+    std::string nested = R"("\u0000")";
+    for (int i = 0; i < 40; ++i) nested = "{\"" + std::string(100, 'k') + "\":" + nested + "}";
+    const std::string k = error(R"({"event_type":"x","event_data":)" + nested + "}");
+    EXPECT_LT(k.size(), 320u) << k;
+    EXPECT_EQ(k.rfind("event_data.kkk", 0), 0u) << k;
+    EXPECT_NE(k.find("k...k"), std::string::npos) << k;
+    EXPECT_EQ(k.substr(k.size() - cannot.size() - 6), "\\u0000" + cannot) << k;
     const std::string ok = std::string(1000, '[') + std::string(1000, ']');
     EXPECT_EQ(data_of(R"({"event_type":"x","event_data":{"d":)" + ok + "}}"),
               R"({"d":)" + ok + "}");
