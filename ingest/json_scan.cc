@@ -401,4 +401,10 @@ void json_scan::note_repeated(std::uint32_t keys_begin) {
     }
 }
 
+status json_storable(std::string_view text) {
+    if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) return status();
+    json_scan scan;
+    return scan.scan(text);
+}
+
 }  // namespace pubsub

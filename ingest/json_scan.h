@@ -95,6 +95,11 @@ int json_hex4(const char* p);
 // The text between a validated string token's quotes, unescaped to UTF-8.
 std::string json_unescape(std::string_view raw);
 
+// Whether `text`, JSON text already known to be valid (or blank), holds only what PostgreSQL
+// can store (SPEC 7.1); the refusal names the path, as at the doors. For JSON that reaches the
+// database outside the doors, such as a subscriber's filter.
+status json_storable(std::string_view text);
+
 // `text` without the members json_scan::repeated() lists (those inside it), each with the ','
 // after it: every object keeps the last occurrence of a key, at its place, as jsonb does. One
 // linear copy; the rest is as sent.

@@ -4,10 +4,10 @@
 #include <charconv>
 #include <cstdint>
 #include <set>
-#include <vector>
 
 #include "router/filter/filter.h"
 #include "router/filter/glob.h"
+#include "router/json_last_occurrences.h"
 
 namespace pubsub {
 namespace {
@@ -43,17 +43,6 @@ std::optional<value_ref> as_scalar(dom::element e) {
         default:
             return std::nullopt;
     }
-}
-
-// The members of an object that count: where a key repeats, only its last occurrence, as jsonb
-// keeps it (SPEC 7.1), so the filter validated here is the one the table stores. In order.
-std::vector<dom::key_value_pair> last_occurrences(dom::object o) {
-    std::vector<dom::key_value_pair> all(o.begin(), o.end()), kept;
-    std::set<std::string_view> later;
-    for (auto it = all.rbegin(); it != all.rend(); ++it) {
-        if (later.insert(it->key).second) kept.push_back(*it);
-    }
-    return {kept.rbegin(), kept.rend()};
 }
 
 // ctx prefixes messages about the object ("$or[0]: "), where prefixes paths ("$or[0].").

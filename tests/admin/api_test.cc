@@ -459,6 +459,50 @@ TEST_F(admin_test, FilterValidationAnswersWithTheServersMessage) {
     EXPECT_EQ(call("POST", "/api/filters/validate", R"({"filter":{}})", "").status, 400);
 }
 
+// SPEC 7.1 in the subscriber routes: a key given twice counts at its last occurrence, as jsonb
+// keeps it, and what PostgreSQL cannot store is refused naming the field, as at the socket door,
+// instead of failing in the database with its message.
+TEST_F(admin_test, SubscriberBodiesKeepTheLastKeyAndRefuseWhatCannotBeStored) {
+    start_admin();
+    ASSERT_FALSE(HasFatalFailure());
+    const std::string cannot = "\\u0000 is not allowed (PostgreSQL cannot store it)";
+    auto validate = [&](const std::string& body) {
+        return call("POST", "/api/filters/validate", body, "");
+    };
+    EXPECT_EQ(validate(R"({"event_filter":{"$what":1},"event_filter":{"source":"a*"}})").body,
+              "{\"valid\":true}");
+    EXPECT_NE(validate(R"({"event_filter":{"source":"a*"},"event_filter":{"$what":1}})").body,
+              "{\"valid\":true}");
+    auto nul = validate(R"({"event_filter":{"event_data.s":"a\u0000b"}})");
+    EXPECT_EQ(error_of(nul), "event_filter.event_data.s: " + cannot) << nul.body;
+    auto nul_text = validate(R"({"event_filter":"{\"event_data.s\":\"\\u0000\"}"})");
+    EXPECT_EQ(error_of(nul_text), "event_data.s: " + cannot) << nul_text.body;
+    auto surrogate = validate(R"({"event_filter":{"event_data.s":"\ud800"}})");
+    EXPECT_NE(error_of(surrogate).find("event_filter.event_data.s: "), std::string::npos)
+        << surrogate.body;
+
+    auto twice = call("POST", "/api/subscribers",
+                      R"({"subscriber_name":"dk","event_type":"x","job_type":"noop",)"
+                      R"("event_filter":{"$what":1},"event_filter":{"event_data.a":1,)"
+                      R"("event_data.a":2},"config_id":null,"config_id":7})");
+    ASSERT_EQ(twice.status, 201) << twice.body;
+    auto stored = get("/api/subscribers/dk");
+    EXPECT_NE(stored.body.find(R"("event_filter":{"event_data.a": 2})"), std::string::npos)
+        << stored.body;
+    EXPECT_NE(stored.body.find(R"("config_id":7)"), std::string::npos) << stored.body;
+
+    auto name = call("POST", "/api/subscribers",
+                     R"({"subscriber_name":"a\u0000b","event_type":"x","job_type":"noop"})");
+    EXPECT_EQ(name.status, 400) << name.body;
+    EXPECT_EQ(error_of(name), "subscriber_name: " + cannot) << name.body;
+    auto type = call("PUT", "/api/subscribers/dk", R"({"event_type":"\udc00x"})");
+    EXPECT_EQ(type.status, 400) << type.body;
+    EXPECT_NE(error_of(type).find("event_type: "), std::string::npos) << type.body;
+    auto text = call("PUT", "/api/subscribers/dk", R"({"event_filter":"{\"source\":\"\\u0000\"}"})");
+    EXPECT_EQ(text.status, 400) << text.body;
+    EXPECT_EQ(error_of(text), "event_filter: source: " + cannot) << text.body;
+}
+
 TEST_F(admin_test, WithoutATokenChangesAreRefusedUnlessExplicitlyAllowed) {
     start_admin({}, false);
     ASSERT_FALSE(HasFatalFailure());

@@ -1,7 +1,9 @@
 // admin_api: the subscriber routes and live filter validation.
 #include <simdjson.h>
 
+#include "ingest/json_scan.h"
 #include "ingest/json_type_name.h"
+#include "router/json_last_occurrences.h"
 #include "router/json_text.h"
 #include "router/matcher.h"
 #include "storage/subscriber_store.h"
@@ -40,6 +42,25 @@ status read_filter(element v, std::string& out) {
                          json_type_name(v.type()));
 }
 
+// A filter the router can use and PostgreSQL can store (a JSON text's \u0000 is caught here).
+status validate_storable_filter(const std::string& f) {
+    if (status s = validate_subscriber_filter(f); !s.ok()) return s;
+    return json_storable(f);
+}
+
+// The body as jsonb would hold it (SPEC 7.1): what PostgreSQL cannot store (\u0000, an
+// unpaired surrogate) is refused naming the field, as at the socket door, and where an object
+// repeats a key only its last occurrence is kept, so a field given twice counts once, last.
+result<std::string> storable_body(const std::string& body) {
+    json_scan scan;
+    if (status s = scan.scan(body); !s.ok()) {
+        const std::string_view syntax = "malformed JSON: ";
+        if (s.message().rfind(syntax, 0) != 0) return s;
+        return status::error("malformed JSON body: " + s.message().substr(syntax.size()));
+    }
+    return scan.repeated().empty() ? body : json_drop_repeated(body, scan.repeated());
+}
+
 status read_int(element v, const std::string& key, int min, int& out) {
     if (status s = want(v, element_type::INT64, key, "an integer"); !s.ok()) return s;
     std::int64_t n = v.get_int64().value();
@@ -65,7 +86,7 @@ status read_field(const std::string& key, element v, subscriber_body& b) {
     if (key == "event_filter") {
         std::string f;
         if (status s = read_filter(v, f); !s.ok()) return s;
-        if (status s = validate_subscriber_filter(f); !s.ok()) {
+        if (status s = validate_storable_filter(f); !s.ok()) {
             return status::error("event_filter: " + s.message());
         }
         p.filter_json = f;
@@ -103,10 +124,12 @@ status read_field(const std::string& key, element v, subscriber_body& b) {
                          "script_path, is_active, max_retries, timeout_s)");
 }
 
-result<subscriber_body> parse_body(const std::string& body) {
+result<subscriber_body> parse_body(const std::string& sent) {
+    auto body = storable_body(sent);
+    if (!body.ok()) return body.error();
     simdjson::dom::parser parser;
     element doc;
-    if (auto err = parser.parse(body).get(doc); err) {
+    if (auto err = parser.parse(*body).get(doc); err) {
         return status::error(std::string("malformed JSON body: ") + simdjson::error_message(err));
     }
     if (doc.type() != element_type::OBJECT) {
@@ -114,7 +137,7 @@ result<subscriber_body> parse_body(const std::string& body) {
     }
     subscriber_body b;
     simdjson::dom::object obj = doc.get_object().value();
-    for (auto field : obj) {
+    for (const auto& field : last_occurrences(obj)) {
         if (status s = read_field(std::string(field.key), field.value, b); !s.ok()) return s;
     }
     return b;
@@ -221,20 +244,30 @@ http_response admin_api::delete_subscriber(const std::string& key) {
     return json_reply(200, "{\"ok\":true}");
 }
 
-http_response admin_api::validate_filter(const std::string& body) const {
+http_response admin_api::validate_filter(const std::string& sent) const {
+    auto body = storable_body(sent);
+    if (!body.ok() && body.message().rfind("malformed JSON body: ", 0) != 0) {
+        std::string out = "{\"valid\":false,\"error\":";
+        append_json_string(out, body.message());
+        return json_reply(200, out + "}");
+    }
+    if (!body.ok()) return error_reply(400, body.message());
     simdjson::dom::parser parser;
     element doc;
-    if (auto err = parser.parse(body).get(doc); err) {
+    if (auto err = parser.parse(*body).get(doc); err) {
         return error_reply(400,
                            std::string("malformed JSON body: ") + simdjson::error_message(err));
     }
-    element v;
-    if (doc.type() != element_type::OBJECT || doc["event_filter"].get(v)) {
-        return error_reply(400, "the body must be {\"event_filter\": <object or JSON text>}");
+    std::optional<element> v;
+    if (doc.type() == element_type::OBJECT) {
+        for (const auto& field : last_occurrences(doc.get_object().value())) {
+            if (field.key == "event_filter") v = field.value;
+        }
     }
+    if (!v) return error_reply(400, "the body must be {\"event_filter\": <object or JSON text>}");
     std::string f;
-    status s = read_filter(v, f);
-    if (s.ok()) s = validate_subscriber_filter(f);
+    status s = read_filter(*v, f);
+    if (s.ok()) s = validate_storable_filter(f);
     if (s.ok()) return json_reply(200, "{\"valid\":true}");
     std::string out = "{\"valid\":false,\"error\":";
     append_json_string(out, s.message());
