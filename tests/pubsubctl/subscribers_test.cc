@@ -134,6 +134,15 @@ TEST_F(subscribers_test, CtlUpdateErrors) {
              "--filter", R"({"":1})"});
     EXPECT_EQ(r.code, 1);
     EXPECT_NE(r.err.find("invalid --filter: "), std::string::npos) << r.err;
+    // What PostgreSQL cannot store is named as at the doors, not left to the database.
+    const std::string cannot = "\\u0000 is not allowed (PostgreSQL cannot store it)\n";
+    r = ctl({"subscribers", "add", "--name", "n", "--event-type", "x", "--job-type", "noop",
+             "--filter", R"({"event_data.s":"a\u0000"})"});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_EQ(r.err, "pubsubctl: invalid --filter: event_data.s: " + cannot);
+    r = ctl({"subscribers", "update", "a", "--filter", R"({"source":{"$in":["\u0000"]}})"});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_EQ(r.err, "pubsubctl: invalid --filter: source.$in[0]: " + cannot);
 }
 
 TEST_F(subscribers_test, CtlEnableDisable) {
