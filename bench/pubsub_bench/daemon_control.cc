@@ -35,10 +35,16 @@ result<pid_t> spawn(const std::vector<std::string>& argv, const std::string& log
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
+    // Opened here, not by the child: a log that cannot be opened (its folder missing) is named
+    // as such, where posix_spawn's ENOENT read as if the program were missing.
+    const int log_fd = ::open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (log_fd < 0) {
+        return status::error("cannot open the log file " + log_file + ": " + std::strerror(errno));
+    }
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 2, log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_adddup2(&fa, log_fd, 2);
     if (out_fd >= 0) {
         posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
     } else {
@@ -56,6 +62,7 @@ result<pid_t> spawn(const std::vector<std::string>& argv, const std::string& log
     int rc = posix_spawn(&pid, args[0], &fa, &attr, args.data(), environ);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);
+    ::close(log_fd);
     if (rc != 0) return status::error("cannot start " + argv[0] + ": " + std::strerror(rc));
     return pid;
 }

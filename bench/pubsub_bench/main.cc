@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <optional>
 #include <sstream>
@@ -68,6 +69,10 @@ std::string config_text(const bench_options& o) {
 status start_own_daemon(const bench_options& opt, run_context& ctx) {
     const std::string dir = opt.data_dir;
     const std::string pid = std::to_string(::getpid());
+    // The socket and the logs live there also when --dsn names another cluster.
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) return status::error("cannot create --data-dir " + dir + ": " + ec.message());
     if (ctx.dsn.empty()) {
         auto c = ensure_cluster(dir, opt.timeout_s);
         if (!c.ok()) return c.error();
