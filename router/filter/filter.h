@@ -27,6 +27,9 @@
 //     hold on it).
 //   - Duplicate keys in event_data: the last occurrence counts, as jsonb keeps it (an earlier
 //     occurrence, and everything below it, is not seen). Keys are compared unescaped.
+//   - Duplicate keys in a filter (at any level: paths, operator objects, $or/$and/$not
+//     members): the last occurrence counts, as jsonb stores the filter; an earlier one neither
+//     applies nor can make the filter invalid.
 //   - Numbers in events beyond 64-bit integers count as the nearest double (9.99e29 for
 //     999999999999999999999999999999), beyond double's range as +-infinity or 0: they compare
 //     by that value with every number of a filter, so they match $gt/$lt as expected, equal
