@@ -38,7 +38,9 @@ std::size_t path_cut(std::string_view s, std::size_t at) {
     return at;
 }
 
-std::string shortened_path(std::string path) {
+}  // namespace
+
+std::string json_path_shown(std::string path) {
     if (path.size() <= max_path_shown) return path;
     const std::string_view all(path);
     const std::size_t head = path_cut(all, path_head_shown);
@@ -46,6 +48,8 @@ std::string shortened_path(std::string path) {
     if (all[tail] == '.') ++tail;  // "a...b.c", not "a....b.c"
     return std::string(all.substr(0, head)) + "..." + std::string(all.substr(tail));
 }
+
+namespace {
 
 std::string store_refusal(std::string_view what) {
     return std::string(what) + " is not allowed (PostgreSQL cannot store it)";
@@ -106,7 +110,7 @@ bool json_scan::fail_syntax(const char* what) {
 }
 
 bool json_scan::fail_path(const std::string& what) {
-    const std::string where = shortened_path(path());
+    const std::string where = json_path_shown(path());
     error_ = where.empty() ? what : where + ": " + what;
     return false;
 }

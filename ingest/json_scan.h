@@ -95,6 +95,10 @@ int json_hex4(const char* p);
 // The text between a validated string token's quotes, unescaped to UTF-8.
 std::string json_unescape(std::string_view raw);
 
+// `path` (or a key) as an error shows it: beyond about 200 bytes, shortened in the middle with
+// "...", keeping its head (which field) and tail (where inside).
+std::string json_path_shown(std::string path);
+
 // Whether `text`, JSON text already known to be valid (or blank), holds only what PostgreSQL
 // can store (SPEC 7.1); the refusal names the path, as at the doors. For JSON that reaches the
 // database outside the doors, such as a subscriber's filter.

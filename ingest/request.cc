@@ -111,7 +111,7 @@ result<parsed_request> request_parser::parse(std::string_view line) {
                 return status::error("ack must be \"durable\" or \"queued\"");
             }
         } else {
-            return status::error("unknown field \"" + std::string(key) +
+            return status::error("unknown field \"" + json_path_shown(std::string(key)) +
                                  "\" (expected event_type, event_source, event_data, priority, "
                                  "ack)");
         }

@@ -149,6 +149,13 @@ TEST_F(request_test, unknown_field) {
     auto e = error(R"({"event_type":"x","foo":1})");
     EXPECT_EQ(e.rfind(R"(unknown field "foo")", 0), 0u) << e;
     EXPECT_NE(e.find("event_type, event_source, event_data, priority, ack"), std::string::npos);
+    // A long key is shown shortened: the error stays a line, not the key sent.
+    const std::string long_key = "colour" + std::string(100000, 'x') + "end";
+    e = error(R"({"event_type":"x",")" + long_key + R"(":1})");
+    EXPECT_LT(e.size(), 320u);
+    EXPECT_EQ(e.rfind(R"(unknown field "colourxx)", 0), 0u) << e;
+    EXPECT_NE(e.find(R"(x...x)"), std::string::npos) << e;
+    EXPECT_NE(e.find(R"(xxend" (expected)"), std::string::npos) << e;
 }
 
 TEST_F(request_test, bad_ack) {
