@@ -501,6 +501,11 @@ TEST_F(admin_test, SubscriberBodiesKeepTheLastKeyAndRefuseWhatCannotBeStored) {
     auto text = call("PUT", "/api/subscribers/dk", R"({"event_filter":"{\"source\":\"\\u0000\"}"})");
     EXPECT_EQ(text.status, 400) << text.body;
     EXPECT_EQ(error_of(text), "event_filter: source: " + cannot) << text.body;
+    // A long unknown key is shown shortened, not sent back whole.
+    auto unknown = call("POST", "/api/subscribers", "{\"" + std::string(50000, 'k') + "\":1}");
+    EXPECT_EQ(unknown.status, 400);
+    EXPECT_LT(error_of(unknown).size(), 400u);
+    EXPECT_NE(error_of(unknown).find("k...k"), std::string::npos) << unknown.body.substr(0, 300);
 }
 
 TEST_F(admin_test, WithoutATokenChangesAreRefusedUnlessExplicitlyAllowed) {

@@ -119,7 +119,7 @@ status read_field(const std::string& key, element v, subscriber_body& b) {
     }
     if (key == "max_retries") return read_int(v, key, 0, p.max_retries.emplace());
     if (key == "timeout_s") return read_int(v, key, 1, p.timeout_s.emplace());
-    return status::error("unknown field \"" + key +
+    return status::error("unknown field \"" + json_path_shown(key) +
                          "\" (subscriber_name, event_type, event_filter, job_type, config_id, "
                          "script_path, is_active, max_retries, timeout_s)");
 }
