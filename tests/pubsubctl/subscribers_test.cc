@@ -143,6 +143,13 @@ TEST_F(subscribers_test, CtlUpdateErrors) {
     r = ctl({"subscribers", "update", "a", "--filter", R"({"source":{"$in":["\u0000"]}})"});
     EXPECT_EQ(r.code, 1);
     EXPECT_EQ(r.err, "pubsubctl: invalid --filter: source.$in[0]: " + cannot);
+    // Bytes that are not UTF-8 (argv may hold any) are named by their flag.
+    r = ctl({"subscribers", "add", "--name", "n\xff", "--event-type", "x", "--job-type", "noop"});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_EQ(r.err, "pubsubctl: --name is not valid UTF-8 (PostgreSQL cannot store it)\n");
+    r = ctl({"subscribers", "update", "a", "--event-type", "\xc3("});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_EQ(r.err, "pubsubctl: --event-type is not valid UTF-8 (PostgreSQL cannot store it)\n");
 }
 
 TEST_F(subscribers_test, CtlEnableDisable) {

@@ -1,4 +1,6 @@
 // pubsubctl subscribers add|list|update|enable|disable|remove.
+#include <simdjson.h>
+
 #include <iostream>
 
 #include "commands.h"
@@ -15,6 +17,14 @@ namespace {
 pubsub::status check_filter(const std::string& f) {
     if (pubsub::status v = validate_subscriber_filter(f); !v.ok()) return v;
     return json_storable(f);
+}
+
+// Command-line text is any bytes; PostgreSQL's text holds only UTF-8. Names the flag at fault
+// rather than leaving it to the database's "invalid byte sequence".
+pubsub::status check_text(const char* flag, const std::optional<std::string>& v) {
+    if (!v || simdjson::validate_utf8(v->data(), v->size())) return {};
+    return pubsub::status::error(std::string(flag) +
+                                 " is not valid UTF-8 (PostgreSQL cannot store it)");
 }
 
 }  // namespace
@@ -40,6 +50,10 @@ int subscribers_add(const context& ctx, const subscriber_args& a) {
     s.is_active = !a.inactive;
     if (pubsub::status v = check_filter(s.filter_json); !v.ok()) {
         return fail("invalid --filter: " + v.message());
+    }
+    for (auto [flag, text] : {std::pair{"--name", &a.name}, {"--event-type", &a.event_type},
+                              {"--script", &a.script}}) {
+        if (pubsub::status v = check_text(flag, *text); !v.ok()) return fail(v.message());
     }
     auto c = ctx.connect();
     if (!c.ok()) return fail(c.message());
@@ -80,6 +94,10 @@ int subscribers_update(const context& ctx, const subscriber_update_args& a) {
         if (pubsub::status v = check_filter(*a.filter); !v.ok()) {
             return fail("invalid --filter: " + v.message());
         }
+    }
+    for (auto [flag, text] : {std::pair{"the subscriber name or id", std::optional(a.target)},
+                              {"--event-type", a.event_type}, {"--script", a.script}}) {
+        if (pubsub::status v = check_text(flag, text); !v.ok()) return fail(v.message());
     }
     auto c = ctx.connect();
     if (!c.ok()) return fail(c.message());
