@@ -498,7 +498,8 @@ TEST_F(admin_test, SubscriberBodiesKeepTheLastKeyAndRefuseWhatCannotBeStored) {
     auto type = call("PUT", "/api/subscribers/dk", R"({"event_type":"\udc00x"})");
     EXPECT_EQ(type.status, 400) << type.body;
     EXPECT_NE(error_of(type).find("event_type: "), std::string::npos) << type.body;
-    auto text = call("PUT", "/api/subscribers/dk", R"({"event_filter":"{\"source\":\"\\u0000\"}"})");
+    auto text =
+        call("PUT", "/api/subscribers/dk", R"({"event_filter":"{\"source\":\"\\u0000\"}"})");
     EXPECT_EQ(text.status, 400) << text.body;
     EXPECT_EQ(error_of(text), "event_filter: source: " + cannot) << text.body;
     // A long unknown key is shown shortened, not sent back whole.

@@ -88,11 +88,10 @@ TEST(FilterParser, ErrorMessagesNameThePathAndTheProblem) {
 // A repeated key counts once, at its last occurrence, as jsonb stores the filter: an earlier
 // occurrence neither applies nor can make the filter invalid.
 TEST(FilterParser, RepeatedKeysKeepTheLastOccurrence) {
-    for (const char* f : {R"({"event_type":"a","event_type":"b"})",
-                          R"({"event_type":{"$foo":1},"event_type":"b"})",
-                          R"({"event_data.x":{"$gt":1,"$gt":2}})",
-                          R"({"event_data.x":{"$gt":[1],"$gt":2}})",
-                          R"({"$or":[{"event_type":"a","event_type":"b"}]})"}) {
+    for (const char* f :
+         {R"({"event_type":"a","event_type":"b"})", R"({"event_type":{"$foo":1},"event_type":"b"})",
+          R"({"event_data.x":{"$gt":1,"$gt":2}})", R"({"event_data.x":{"$gt":[1],"$gt":2}})",
+          R"({"$or":[{"event_type":"a","event_type":"b"}]})"}) {
         EXPECT_TRUE(parse_filter(f).ok()) << f;
     }
     auto last = parse_filter(R"({"event_type":"b","event_type":{"$foo":1}})");

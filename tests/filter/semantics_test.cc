@@ -265,11 +265,11 @@ TEST(FilterSemantics, FiltersRepeatingAKeyKeepTheLastOccurrence) {
     EXPECT_TRUE(
         matches_data(R"({"$or":[{"event_data.a":1,"event_data.a":2}],"$or":[{"event_data.a":2}]})",
                      R"({"a":2})"));
-    EXPECT_FALSE(matches_data(R"({"$or":[{"event_data.a":2}],"$or":[{"event_data.a":1}]})",
-                              R"({"a":2})"));
+    EXPECT_FALSE(
+        matches_data(R"({"$or":[{"event_data.a":2}],"$or":[{"event_data.a":1}]})", R"({"a":2})"));
     EXPECT_TRUE(matches_data(R"({"$not":{"event_data.a":2,"event_data.a":1}})", R"({"a":2})"));
-    EXPECT_TRUE(matches_data(R"({"$and":[{"$not":{"event_data.a":{"$lt":3,"$lt":1}}}]})",
-                             R"({"a":2})"));
+    EXPECT_TRUE(
+        matches_data(R"({"$and":[{"$not":{"event_data.a":{"$lt":3,"$lt":1}}}]})", R"({"a":2})"));
 }
 
 TEST(FilterSemantics, DataThatIsNotAnObjectHasNoFields) {

@@ -51,8 +51,8 @@ int subscribers_add(const context& ctx, const subscriber_args& a) {
     if (pubsub::status v = check_filter(s.filter_json); !v.ok()) {
         return fail("invalid --filter: " + v.message());
     }
-    for (auto [flag, text] : {std::pair{"--name", &a.name}, {"--event-type", &a.event_type},
-                              {"--script", &a.script}}) {
+    for (auto [flag, text] :
+         {std::pair{"--name", &a.name}, {"--event-type", &a.event_type}, {"--script", &a.script}}) {
         if (pubsub::status v = check_text(flag, *text); !v.ok()) return fail(v.message());
     }
     auto c = ctx.connect();
@@ -96,7 +96,8 @@ int subscribers_update(const context& ctx, const subscriber_update_args& a) {
         }
     }
     for (auto [flag, text] : {std::pair{"the subscriber name or id", std::optional(a.target)},
-                              {"--event-type", a.event_type}, {"--script", a.script}}) {
+                              {"--event-type", a.event_type},
+                              {"--script", a.script}}) {
         if (pubsub::status v = check_text(flag, text); !v.ok()) return fail(v.message());
     }
     auto c = ctx.connect();
