@@ -192,8 +192,10 @@ struct http_server::impl {
                 });
                 return;
             } else if (count.open.load(std::memory_order_relaxed) >= opts.max_connections) {
+                // Counted before the reply goes out: a client that reads the 503 sees it counted.
+                auto total = count.refused.fetch_add(1, std::memory_order_relaxed) + 1;
                 refuse(s, opts.max_connections);
-                log_refusal(count.refused.fetch_add(1, std::memory_order_relaxed) + 1);
+                log_refusal(total);
             } else {
                 std::make_shared<session>(std::move(s), handler, opts, count)->run();
             }
