@@ -3,7 +3,7 @@
 #include "handlers/command_template.h"
 #include "handlers/process_runner.h"
 #include "handlers/script_path.h"
-#include "router/json_text.h"
+#include "base/json_text.h"
 
 namespace pubsub {
 

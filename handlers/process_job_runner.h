@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "handlers/job_runner.h"
-#include "router/result.h"
+#include "base/result.h"
 
 namespace pubsub {
 

@@ -24,7 +24,7 @@
 #include <functional>
 #include <string>
 
-#include "router/result.h"
+#include "base/result.h"
 
 namespace pubsub {
 

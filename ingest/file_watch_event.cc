@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <ctime>
 
-#include "ingest/file_watch_state.h"
+#include "router/file_watch_state.h"
 #include "ingest/request.h"
 
 namespace pubsub {

@@ -19,7 +19,7 @@
 #include <string>
 #include <thread>
 
-#include "ingest/file_watch_state.h"
+#include "router/file_watch_state.h"
 
 namespace pubsub {
 

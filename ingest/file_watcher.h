@@ -42,9 +42,9 @@
 #include <vector>
 
 #include "ingest/file_watch_ignore.h"
-#include "ingest/file_watch_state.h"
+#include "router/file_watch_state.h"
 #include "router/intake.h"
-#include "router/result.h"
+#include "base/result.h"
 
 namespace pubsub {
 

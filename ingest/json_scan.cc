@@ -3,7 +3,7 @@
 // so the message can name the key itself.
 #include "ingest/json_scan.h"
 
-#include "router/json_text.h"
+#include "base/json_text.h"
 
 #include <simdjson.h>
 

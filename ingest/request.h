@@ -13,8 +13,8 @@
 #include <string_view>
 
 #include "router/intake.h"
-#include "router/json_text.h"
-#include "router/result.h"
+#include "base/json_text.h"
+#include "base/result.h"
 
 namespace pubsub {
 

@@ -26,7 +26,7 @@
 
 #include "router/intake.h"
 #include "router/memory_budget.h"
-#include "router/result.h"
+#include "base/result.h"
 
 namespace pubsub {
 

@@ -15,7 +15,7 @@
 #include <string>
 
 #include "router/event.h"
-#include "router/result.h"
+#include "base/result.h"
 #include "router/router.h"
 #include "router/transition_log.h"
 

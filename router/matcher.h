@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "router/event.h"
-#include "router/result.h"
+#include "base/result.h"
 #include "router/subscriber.h"
 
 namespace pubsub {

@@ -1,7 +1,7 @@
 // build_snapshot: compiles the active subscribers' event types and filters into one matcher
-// (router/filter/matcher.h). A subscriber whose stored filter does not parse is skipped with
+// (filter/matcher.h). A subscriber whose stored filter does not parse is skipped with
 // its reason; the others keep working.
-#include "router/filter/matcher.h"
+#include "filter/matcher.h"
 #include "router/matcher.h"
 
 namespace pubsub {

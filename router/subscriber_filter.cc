@@ -1,4 +1,4 @@
-#include "router/filter/filter.h"
+#include "filter/filter.h"
 #include "router/matcher.h"
 
 namespace pubsub {

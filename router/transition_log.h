@@ -10,7 +10,7 @@
 #include <string>
 
 #include "router/event.h"
-#include "router/result.h"
+#include "base/result.h"
 
 namespace pubsub {
 

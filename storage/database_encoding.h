@@ -4,7 +4,7 @@
 // would fail on the first such event. Plain function over a caller-owned connection.
 #pragma once
 
-#include "router/result.h"
+#include "base/result.h"
 #include "storage/pg.h"
 
 namespace pubsub {

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "router/delivery.h"
-#include "router/result.h"
+#include "base/result.h"
 #include "storage/pg.h"
 
 namespace pubsub {

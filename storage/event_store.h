@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "router/event.h"
-#include "router/result.h"
+#include "base/result.h"
 #include "storage/pg.h"
 
 namespace pubsub {

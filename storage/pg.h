@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-#include "router/result.h"
+#include "base/result.h"
 
 struct pg_conn;
 struct pg_result;

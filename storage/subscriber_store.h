@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "router/result.h"
+#include "base/result.h"
 #include "router/subscriber.h"
 #include "storage/pg.h"
 

@@ -1,5 +1,5 @@
 // pg_watch_state_store: the file watcher's state in <schema>.tpubsub_watched_files
-// (sql/004_watched_files.sql), implementing watch_state_store (ingest/file_watch_state.h).
+// (sql/004_watched_files.sql), implementing watch_state_store (router/file_watch_state.h).
 //
 // Owns one connection, opened on first use and reopened after any failure, so a database that
 // went away and came back needs no restart. apply() coalesces its ops by path (the last op for
@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "ingest/file_watch_state.h"
+#include "router/file_watch_state.h"
 #include "storage/pg.h"
 
 namespace pubsub {

@@ -11,7 +11,7 @@
 #include <algorithm>
 
 #include "bench/filter/workload.h"
-#include "router/filter/reference.h"
+#include "filter/reference.h"
 
 namespace pubsub {
 namespace {

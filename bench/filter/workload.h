@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "router/filter/matcher.h"
+#include "filter/matcher.h"
 
 namespace pubsub::bench {
 

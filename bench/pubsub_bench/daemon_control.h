@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "router/result.h"
+#include "base/result.h"
 
 namespace pubsub::bench {
 

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "bench/pubsub_bench/bench_common.h"
-#include "router/result.h"
+#include "base/result.h"
 
 namespace pubsub::bench {
 

@@ -1,5 +1,5 @@
-// tools/admin/http_access.h: which Host values are loopback, same-origin, JSON content types.
-#include "tools/admin/http_access.h"
+// admin/http_access.h: which Host values are loopback, same-origin, JSON content types.
+#include "admin/http_access.h"
 
 #include <gtest/gtest.h>
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "router/result.h"
+#include "base/result.h"
 
 namespace pubsub::test {
 

@@ -1,4 +1,4 @@
-// tools/admin/http_server.h without a database: concurrent clients on several server threads
+// admin/http_server.h without a database: concurrent clients on several server threads
 // (run under TSan), keep-alive, the body limit, and stop() with connections open.
 #include <gtest/gtest.h>
 
@@ -15,8 +15,8 @@
 
 #include "tests/admin/http_client.h"
 #include "tests/support/fd_squeeze.h"
-#include "tools/admin/admin_server.h"
-#include "tools/admin/http_server.h"
+#include "admin/admin_server.h"
+#include "admin/http_server.h"
 
 namespace pubsub::admin {
 namespace {

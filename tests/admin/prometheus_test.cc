@@ -4,10 +4,10 @@
 #include <simdjson.h>
 
 #include "tests/admin/http_client.h"
-#include "tools/admin/admin_server.h"
-#include "tools/admin/heartbeat_info.h"
-#include "tools/admin/http_util.h"
-#include "tools/admin/prometheus.h"
+#include "admin/admin_server.h"
+#include "admin/heartbeat_info.h"
+#include "admin/http_util.h"
+#include "admin/prometheus.h"
 
 namespace pubsub::admin {
 namespace {

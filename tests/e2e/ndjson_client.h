@@ -21,7 +21,7 @@
 #include <string_view>
 #include <vector>
 
-#include "router/result.h"
+#include "base/result.h"
 
 namespace pubsub::e2e {
 

@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "router/result.h"
+#include "base/result.h"
 
 namespace pubsub::e2e {
 

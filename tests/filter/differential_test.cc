@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <random>
 
-#include "router/filter/reference.h"
+#include "filter/reference.h"
 #include "tests/filter/test_util.h"
 
 namespace pubsub::testing {

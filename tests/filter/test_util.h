@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "router/filter/filter.h"
-#include "router/filter/matcher.h"
+#include "filter/filter.h"
+#include "filter/matcher.h"
 
 namespace pubsub::testing {
 

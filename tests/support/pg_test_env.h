@@ -13,7 +13,7 @@
 #include <optional>
 #include <string>
 
-#include "router/result.h"
+#include "base/result.h"
 #include "storage/pg.h"
 
 namespace pubsub::test {

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "router/result.h"
+#include "base/result.h"
 #include "storage/pg.h"
 
 namespace pubsub::ctl {

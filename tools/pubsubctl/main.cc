@@ -3,7 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include "commands.h"
-#include "tools/build_info/build_info.h"
+#include "base/build_info/build_info.h"
 
 using namespace pubsub::ctl;
 

@@ -9,8 +9,8 @@
 
 #include "commands.h"
 #include "ingest/request.h"
-#include "router/filter/filter.h"
-#include "router/json_text.h"
+#include "filter/filter.h"
+#include "base/json_text.h"
 #include "router/matcher.h"
 #include "storage/subscriber_store.h"
 

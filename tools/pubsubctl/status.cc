@@ -10,7 +10,7 @@ namespace pubsub::ctl {
 namespace {
 
 // One line per aspect of a node, from the heartbeat's info document
-// (tools/admin/heartbeat_info.cc): what the admin page's Service Status tab shows.
+// (admin/heartbeat_info.cc): what the admin page's Service Status tab shows.
 constexpr const char* node_lines_sql = R"(
 SELECT node_id,
   format('host %s, pid %s, version %s, started %s, last heartbeat %s s ago%s', host, pid, version,

@@ -14,7 +14,7 @@
 #include <thread>
 
 #include "commands.h"
-#include "router/json_text.h"
+#include "base/json_text.h"
 
 namespace pubsub::ctl {
 

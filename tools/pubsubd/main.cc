@@ -1,9 +1,9 @@
 // pubsubd: the pubsub event router daemon. See README.md and SPEC.md section 6.
 #include <cstdio>
 
-#include "config.h"
-#include "daemon.h"
-#include "logger.h"
+#include "daemon/config.h"
+#include "daemon/daemon.h"
+#include "base/logger.h"
 
 int main(int argc, char** argv) {
     auto cfg = pubsub::parse_config(argc, argv);

@@ -2,7 +2,7 @@
 // the reference interpreter and the compiled matcher on a few fixed events, which must agree.
 // An input "FILTER\0DATA" also gives DATA, arbitrary bytes, as one more event's event_data,
 // both unpadded and padded: that fuzzes the matcher's three event_data readers (the hand-written
-// scan, simdjson DOM, on-demand; router/filter/extract.h) against the reference. Only valid JSON
+// scan, simdjson DOM, on-demand; filter/extract.h) against the reference. Only valid JSON
 // objects can reach the matcher (every door validates event_data, the table stores jsonb), so
 // results are compared for those; other bytes must merely be read safely.
 #include <cstddef>
@@ -13,8 +13,8 @@
 
 #include <simdjson.h>
 
-#include "router/filter/filter.h"
-#include "router/filter/matcher.h"
+#include "filter/filter.h"
+#include "filter/matcher.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     std::string_view input(reinterpret_cast<const char*>(data), size);

@@ -4,4 +4,4 @@
 set -eu
 root=$(cd "$(dirname "$0")/../../.." && pwd)
 exec "$root/tests/fuzz/run_fuzzer.sh" filter_parser_fuzz "${1:-60}" "${2:-$root/build-fuzz-filter}" \
-  2048 "$root/router/filter" "$root"/router/filter/*.cc
+  2048 "$root/filter" "$root"/filter/*.cc

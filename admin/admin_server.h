@@ -1,0 +1,56 @@
+// admin_server: pubsubd's HTTP admin endpoint as one object: parses --http, owns the HTTP
+// server, the database pool of the HTTP threads and the API. See api.h for the routes and the
+// authorization rules, http_server.h for the threads.
+// Lifecycle: start() after the router is running; stop() before the router drains (idempotent,
+// noexcept; the destructor stops). Thread-safety: start()/stop() from the owner thread only.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "base/result.h"
+#include "admin/http_access.h"
+#include "admin/node_sample.h"
+
+namespace pubsub::admin {
+
+struct admin_options {
+    std::string listen;  // "PORT", "ADDR:PORT" or "[V6ADDR]:PORT"; PORT alone means loopback
+    std::string token;
+    bool allow_unauthenticated = false;
+    std::string dsn;
+    std::string schema = "dba";
+    node_sources sources;
+    int threads = 2;  // HTTP threads, and as many database connections
+    std::function<void(int level, const std::string&)> log;  // 0 debug .. 3 error
+    std::vector<std::string> allowed_hosts;  // Host names taken as loopback besides localhost
+    http_auth auth = http_auth::changes;
+    std::size_t max_connections = 64;
+    std::chrono::milliseconds header_timeout{10'000};
+};
+
+// ("127.0.0.1", 8080) from "8080"; the error names the bad part.
+result<std::pair<std::string, std::uint16_t>> parse_listen(const std::string& listen);
+
+class admin_server {
+  public:
+    explicit admin_server(admin_options opts);
+    ~admin_server();
+    admin_server(const admin_server&) = delete;
+    admin_server& operator=(const admin_server&) = delete;
+
+    status start();
+    void stop() noexcept;
+    std::uint16_t port() const;  // the bound port (useful with port 0)
+
+  private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
+
+}  // namespace pubsub::admin

@@ -1,0 +1,84 @@
+// api: the admin HTTP API and pages of pubsubd (issue 8): routes a request to its handler.
+//
+//   GET  /                       the admin page (web/index.html, app.js, style.css, embedded)
+//   GET  /healthz                200 {"status":"ok"} or 503 with the reasons
+//   GET  /metrics                Prometheus text format
+//   GET  /api/status             every node of tpubsub_nodes and the events per status
+//   GET  /api/events             ?status=a,b&type=&source=&since=&until=&before=&limit=&order=
+//   GET  /api/events/{id}        the event, its transitions and its deliveries
+//   POST /api/events/{id}/retry  |  POST /api/events/{id}/cancel
+//   GET  /api/subscribers        |  GET /api/subscribers/{id or name}
+//   POST /api/subscribers        |  PUT /api/subscribers/{id or name} (only the fields given)
+//   POST /api/subscribers/{id or name}/enable|disable  |  DELETE /api/subscribers/{id or name}
+//   POST /api/filters/validate   {"event_filter": object or JSON text} -> {"valid":..,"error":..}
+//
+// Authorization: every request that changes something (any method but GET and HEAD, except
+// /api/filters/validate, which changes nothing) needs `Authorization: Bearer <token>`; a
+// missing or wrong token gets 401. With auth = all, so does every read except /livez, /readyz,
+// /healthz, /metrics and the page's static files (api.cc: open_routes). Without a configured
+// token such requests get 403 unless allow_unauthenticated is set (an explicit, logged choice
+// for a loopback-only setup); then a change is refused (403) when its Origin is another site's
+// or its body is not application/json (http_access.h: what a cross-site form can send).
+// Bound to a loopback address, a request whose Host is not a loopback name gets 421 (a page
+// whose DNS name was rebound to 127.0.0.1 must not read the API through the victim's browser).
+// Errors are {"error":"..."} with 400 (bad input, naming the field), 401, 403, 404 (unknown id
+// or route), 405, 409 (wrong state, duplicate name), 500 (database) or 503 (unreachable).
+// Thread-safety: handle() may run on several threads at once; database work goes through the
+// pg_pool (never the router's connections).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "admin/http_access.h"
+#include "admin/http_server.h"
+#include "admin/http_util.h"
+#include "admin/node_sample.h"
+#include "admin/pg_pool.h"
+
+namespace pubsub::admin {
+
+struct api_options {
+    std::string schema = "dba";
+    std::string token;  // empty: no token configured
+    bool allow_unauthenticated = false;
+    node_sources sources;
+    double max_write_behind_lag_s = 10;  // /healthz fails beyond this
+    // Listening on loopback only: requests must name a loopback Host (127.0.0.1, localhost,
+    // [::1]), so a web page whose DNS name was rebound to 127.0.0.1 cannot read the API.
+    bool loopback_only = true;
+    std::vector<std::string> allowed_hosts;  // more Host names taken as loopback
+    http_auth auth = http_auth::changes;
+};
+
+class admin_api {
+  public:
+    admin_api(api_options opts, pg_pool& pool) : opts_(std::move(opts)), pool_(pool) {}
+
+    http_response handle(const http_request& req);
+
+  private:
+    http_response route(const http_request& req, const parsed_target& t);
+    std::optional<http_response> authorize(const http_request& req, bool change) const;
+    std::optional<http_response> refuse_cross_site(const http_request& req) const;
+    std::string table(pg::connection& c, const char* name) const;
+
+    http_response static_file(const std::string& path) const;
+    http_response healthz();
+    http_response metrics() const;
+    http_response nodes_status();
+    http_response list_events(const parsed_target& t);
+    http_response show_event(const std::string& id);
+    http_response event_action(const std::string& id, const std::string& action);
+    http_response list_subscribers(const std::string& key);
+    http_response create_subscriber(const std::string& body);
+    http_response update_subscriber(const std::string& key, const std::string& body);
+    http_response set_active(const std::string& key, bool active);
+    http_response delete_subscriber(const std::string& key);
+    http_response validate_filter(const std::string& body) const;
+
+    api_options opts_;
+    pg_pool& pool_;
+};
+
+}  // namespace pubsub::admin

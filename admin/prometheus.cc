@@ -1,0 +1,166 @@
+#include "admin/prometheus.h"
+
+#include <cstdio>
+
+namespace pubsub::admin {
+
+namespace {
+
+class writer {
+  public:
+    void family(const char* name, const char* type, const char* help) {
+        out_ += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+    }
+    void sample(const std::string& name, const std::string& labels, double v) {
+        char buf[64];
+        std::snprintf(buf, sizeof buf, "%.17g", v);
+        out_ += name + (labels.empty() ? "" : "{" + labels + "}") + " " + buf + "\n";
+    }
+    void sample(const std::string& name, const std::string& labels, std::uint64_t v) {
+        out_ += name + (labels.empty() ? "" : "{" + labels + "}") + " " + std::to_string(v) + "\n";
+    }
+    void histogram(const char* name, const char* help, const histogram_snapshot& h) {
+        family(name, "histogram", help);
+        std::uint64_t cumulative = 0;
+        for (std::size_t i = 0; i < latency_bounds_us.size(); ++i) {
+            cumulative += h.buckets[i];
+            char le[32];
+            std::snprintf(le, sizeof le, "%g", static_cast<double>(latency_bounds_us[i]) / 1e6);
+            sample(std::string(name) + "_bucket", std::string("le=\"") + le + "\"", cumulative);
+        }
+        cumulative += h.buckets[latency_bounds_us.size()];
+        // +Inf equals _count by construction, even when a concurrent observe() tore the read.
+        sample(std::string(name) + "_bucket", "le=\"+Inf\"", cumulative);
+        sample(std::string(name) + "_sum", "", static_cast<double>(h.sum_us) / 1e6);
+        sample(std::string(name) + "_count", "", cumulative);
+    }
+    std::string take() { return std::move(out_); }
+
+  private:
+    std::string out_;
+};
+
+std::string label(const char* key, const std::string& value) {
+    return std::string(key) + "=\"" + value + "\"";  // values here are fixed identifiers
+}
+
+void doors(writer& w, const node_sample& s) {
+    w.family("pubsub_events_received_total", "counter",
+             "Events received per door (socket: request lines, sql: rows claimed from the table, "
+             "notify: pg_notify payloads accepted, file_watcher: files emitted).");
+    for (const auto& d : s.doors) {
+        w.sample("pubsub_events_received_total", label("door", d.door), d.received);
+    }
+    w.family("pubsub_door_errors_total", "counter", "Requests a door refused or could not parse.");
+    for (const auto& d : s.doors) {
+        w.sample("pubsub_door_errors_total", label("door", d.door), d.errors);
+    }
+    w.family("pubsub_connections_refused_total", "counter",
+             "Connections refused at once: beyond --max-connections or --http-max-connections "
+             "(reason max_connections), or a socket peer whose uid/gid is not allowed (peer).");
+    w.sample("pubsub_connections_refused_total", "door=\"socket\",reason=\"max_connections\"",
+             s.socket_refused_connections);
+    w.sample("pubsub_connections_refused_total", "door=\"socket\",reason=\"peer\"",
+             s.socket_refused_peers);
+    w.sample("pubsub_connections_refused_total", "door=\"http\",reason=\"max_connections\"",
+             s.http_refused_connections);
+    if (s.watcher) {
+        w.family("pubsub_file_watcher_skipped_names_total", "counter",
+                 "Files skipped because PostgreSQL cannot store their path (not UTF-8).");
+        w.sample("pubsub_file_watcher_skipped_names_total", "", s.watcher->skipped_names);
+    }
+}
+
+void routing(writer& w, const node_sample& s) {
+    w.family("pubsub_events_routed_total", "counter", "Events the router dispatched.");
+    w.sample("pubsub_events_routed_total", "", s.routed.dispatched);
+    w.family("pubsub_events_unmatched_total", "counter", "Events that matched no subscriber.");
+    w.sample("pubsub_events_unmatched_total", "", s.routed.unmatched);
+    w.family("pubsub_queue_depth", "gauge", "Events waiting in the router, per priority.");
+    for (int p = max_priority; p >= min_priority; --p) {
+        w.sample("pubsub_queue_depth", label("priority", std::to_string(p)),
+                 static_cast<std::uint64_t>(s.queue_depth[static_cast<std::size_t>(p)]));
+    }
+}
+
+void pools(writer& w, const node_sample& s) {
+    w.family("pubsub_deliveries_succeeded_total", "counter", "Deliveries whose handler succeeded.");
+    for (const auto& p : s.pools) {
+        w.sample("pubsub_deliveries_succeeded_total", label("job_type", p.job_type), p.succeeded);
+    }
+    w.family("pubsub_deliveries_failed_total", "counter", "Deliveries whose handler failed.");
+    for (const auto& p : s.pools) {
+        w.sample("pubsub_deliveries_failed_total", label("job_type", p.job_type), p.failed);
+    }
+    w.family("pubsub_deliveries_retried_total", "counter",
+             "Failed delivery attempts scheduled to run again.");
+    for (const auto& p : s.pools) {
+        w.sample("pubsub_deliveries_retried_total", label("job_type", p.job_type), p.retried);
+    }
+    w.family("pubsub_pool_threads", "gauge", "Handler pool size per job type.");
+    for (const auto& p : s.pools) {
+        w.sample("pubsub_pool_threads", label("job_type", p.job_type),
+                 static_cast<std::uint64_t>(p.threads));
+    }
+    w.family("pubsub_pool_busy", "gauge", "Handler threads running a delivery, per job type.");
+    for (const auto& p : s.pools) {
+        w.sample("pubsub_pool_busy", label("job_type", p.job_type),
+                 static_cast<std::uint64_t>(p.busy < 0 ? 0 : p.busy));
+    }
+    w.family("pubsub_pool_queued", "gauge", "Deliveries waiting for a handler thread.");
+    for (const auto& p : s.pools) {
+        w.sample("pubsub_pool_queued", label("job_type", p.job_type),
+                 static_cast<std::uint64_t>(p.queued));
+    }
+}
+
+void storage(writer& w, const node_sample& s) {
+    w.family("pubsub_write_behind_batches_total", "counter",
+             "Write-behind transactions committed.");
+    w.sample("pubsub_write_behind_batches_total", "", s.wb.batches);
+    w.family("pubsub_write_behind_rows_total", "counter",
+             "Event rows written by the write-behind.");
+    w.sample("pubsub_write_behind_rows_total", "", s.wb.rows);
+    w.family("pubsub_write_behind_last_batch_rows", "gauge", "Rows in the last committed batch.");
+    w.sample("pubsub_write_behind_last_batch_rows", "",
+             static_cast<std::uint64_t>(s.wb.last_batch_rows));
+    w.family("pubsub_write_behind_last_batch_seconds", "gauge", "Duration of the last batch.");
+    w.sample("pubsub_write_behind_last_batch_seconds", "", s.wb.last_batch_ms / 1e3);
+    w.family("pubsub_write_behind_unpersisted_events", "gauge",
+             "Admitted events whose row is not committed yet.");
+    w.sample("pubsub_write_behind_unpersisted_events", "",
+             static_cast<std::uint64_t>(s.wb.unpersisted_events));
+    w.family("pubsub_events_rejected_total", "counter",
+             "Events whose row PostgreSQL refused for good (a data error); they failed alone.");
+    w.sample("pubsub_events_rejected_total", "", s.wb.rejected);
+    w.family("pubsub_memory_budget_bytes", "gauge",
+             "Bytes charged to the memory budget (--max-unpersisted-bytes) by unwritten events.");
+    w.sample("pubsub_memory_budget_bytes", "", static_cast<std::uint64_t>(s.wb.budget_bytes));
+    w.family("pubsub_write_behind_lag_seconds", "gauge",
+             "Seconds since the last commit while events wait to be written (0 when none wait).");
+    w.sample("pubsub_write_behind_lag_seconds", "", s.write_behind_lag_s());
+    w.family("pubsub_write_behind_healthy", "gauge",
+             "1 while the write-behind's last batch "
+             "committed, 0 after a database error.");
+    w.sample("pubsub_write_behind_healthy", "", std::uint64_t{s.wb.healthy ? 1u : 0u});
+    w.family("pubsub_db_errors_total", "counter", "Database errors per component.");
+    w.sample("pubsub_db_errors_total", label("component", "write_behind"), s.wb.failures);
+    w.sample("pubsub_db_errors_total", label("component", "http"), s.http_db_errors);
+}
+
+}  // namespace
+
+std::string render_prometheus(const node_sample& s) {
+    writer w;
+    doors(w, s);
+    routing(w, s);
+    pools(w, s);
+    storage(w, s);
+    w.histogram("pubsub_ingest_to_handler_start_seconds",
+                "From an event's creation to the start of one of its handlers.", s.ingest_to_start);
+    w.histogram("pubsub_handler_duration_seconds", "Duration of one delivery's handler.",
+                s.handler_duration);
+    return w.take();
+}
+
+}  // namespace pubsub::admin

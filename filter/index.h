@@ -1,0 +1,199 @@
+// The per-path indexes of a compiled_matcher program and the program itself.
+//
+// Each index maps an event value to the subscribers (program-local ids) anchored on a
+// condition that value may satisfy; the caller then runs the full filter of each. Build with
+// add(), then finish() once: postings move into one flat array and keys into a flat_table
+// (single-subscriber lists inline in the table).
+// After that the index is immutable; probes are const and thread-safe.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "filter/candidates.h"
+#include "filter/compiled_filter.h"
+#include "filter/flat_table.h"
+#include "filter/matcher.h"
+
+namespace pubsub::filter_detail {
+
+using posting = std::vector<std::uint32_t>;
+using posting_span = std::span<const std::uint32_t>;
+
+class hashed_postings;
+// One pending look-up of an event value's hash. The matcher collects every probe of an event
+// before resolving any, so that the cache misses of different probes overlap instead of
+// following each other (each probe is a chain: table cell, list, candidate).
+struct hash_probe {
+    const hashed_postings* postings;
+    std::uint64_t hash;
+};
+using probe_list = std::vector<hash_probe>;
+
+// Subscriber lists by key hash. Keys themselves are not kept: two keys whose 64-bit hashes
+// collide share a list, which only adds a candidate that its filter then rejects (every
+// candidate's whole filter is evaluated). A one-bit-per-hash filter in front (8 bits per key,
+// small enough to stay in cache) saves the table probe for most values nobody indexed.
+class hashed_postings {
+  public:
+    void add(std::uint64_t h, std::uint32_t sub);
+    void finish();
+    bool empty() const { return bloom_.empty(); }
+    // Two steps of a look-up, for the matcher to interleave across probes: queue (which tests
+    // the filter, small enough to stay in cache, and prefetches the table cell of a hash that
+    // passes), then find. Most probes (every 3-byte substring of a string, for globs) stop at
+    // the filter, so only the few that pass are kept.
+    void queue(std::uint64_t h, probe_list& out) const {
+        if (!(bloom_[(h >> 6) & bloom_mask_] >> (h & 63) & 1)) return;
+        table_.prefetch(h);
+        out.push_back({this, h});
+    }
+    template <class F>
+    [[gnu::always_inline]] inline void find(std::uint64_t h, F&& f) const {
+        table_.find(h, subs_, f);
+    }
+
+  private:
+    flat_table table_;                 // hash -> list (a single subscriber inline)
+    std::vector<std::uint32_t> subs_;  // the lists longer than one
+    std::vector<std::uint64_t> bloom_;
+    std::size_t bloom_mask_ = 0;
+    std::vector<std::pair<std::uint64_t, std::uint32_t>> pending_;  // build time only
+};
+
+// Exact values (equality and $in), by hash_value (so 1 and 1.0 are one key).
+class eq_index {
+  public:
+    void add(const value_ref& key, std::uint32_t sub) { postings_.add(hash_value(key), sub); }
+    void finish() { postings_.finish(); }
+    void probe(const value_ref& v, probe_list& out) const {
+        if (!postings_.empty()) postings_.queue(hash_value(v), out);
+    }
+
+  private:
+    hashed_postings postings_;
+};
+
+// Literal prefixes (or suffixes, from_end) of strings. A probe hashes the event string one
+// byte at a time (FNV-1a) and looks up only the lengths some literal has: O(length of s).
+class affix_index {
+  public:
+    explicit affix_index(bool from_end) : from_end_(from_end) {}
+    void add(const std::string& literal, std::uint32_t sub);
+    void finish() { postings_.finish(); }
+    void probe(std::string_view s, probe_list& out) const {
+        if (postings_.empty()) return;
+        std::uint64_t h = fnv_offset;
+        const std::size_t n = std::min(s.size(), has_len_.size() - 1);
+        for (std::size_t len = 0;; ++len) {
+            if (has_len_[len]) postings_.queue(h ^ len, out);
+            if (len == n) break;
+            h = step(h, from_end_ ? s[s.size() - 1 - len] : s[len]);
+        }
+    }
+
+  private:
+    static constexpr std::uint64_t fnv_offset = 0xcbf29ce484222325ULL;
+    static std::uint64_t step(std::uint64_t h, char c) {
+        return (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ULL;
+    }
+    bool from_end_;
+    hashed_postings postings_;
+    std::vector<char> has_len_;  // has_len_[n]: some literal is n bytes long
+};
+
+// Substrings ("grams") of 3 or 6 bytes from the literal runs inside globs like "*_orders_*":
+// a probe looks up every 3- and 6-byte substring of the event string, O(length of s).
+class gram_index {
+  public:
+    static constexpr std::size_t short_len = 3, long_len = 6;
+    void add(std::string_view gram, std::uint32_t sub) {
+        postings_.add(hash(gram), sub);
+        has_[gram.size() == long_len] = true;
+    }
+    void finish() { postings_.finish(); }
+    void probe(std::string_view s, probe_list& out) const {
+        if (postings_.empty()) return;
+        for (std::size_t i = 0; i + short_len <= s.size(); ++i) {
+            if (has_[0]) postings_.queue(hash(s.substr(i, short_len)), out);
+            if (has_[1] && i + long_len <= s.size())
+                postings_.queue(hash(s.substr(i, long_len)), out);
+        }
+    }
+
+  private:
+    static std::uint64_t hash(std::string_view g) {
+        std::uint64_t h = 0xcbf29ce484222325ULL ^ g.size();
+        for (char c : g) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ULL;
+        return h * 0xff51afd7ed558ccdULL;
+    }
+    hashed_postings postings_;
+    bool has_[2] = {false, false};
+};
+
+// Numeric bounds: lower bounds ($gt/$gte) ascending, upper bounds ($lt/$lte) descending. A
+// probe walks only the bounds the value satisfies.
+class range_index {
+  public:
+    void add(const compiled_condition& c, std::uint32_t sub);
+    void finish();  // sorts
+    template <class F>
+    [[gnu::always_inline]] inline void probe(const value_ref& v, F&& f) const {
+        if (!is_number(v.kind)) return;
+        for (const bound& b : lower_) {
+            int cmp = *compare_values(v, b.value);
+            if (cmp < 0) break;
+            if (cmp > 0 || !b.strict) f(b.sub);
+        }
+        for (const bound& b : upper_) {
+            int cmp = *compare_values(v, b.value);
+            if (cmp > 0) break;
+            if (cmp < 0 || !b.strict) f(b.sub);
+        }
+    }
+
+  private:
+    struct bound {
+        value_ref value;
+        bool strict;
+        std::uint32_t sub;
+    };
+    std::vector<bound> lower_, upper_;
+};
+
+struct slot_index {
+    eq_index eq;
+    affix_index prefix{false}, suffix{true};
+    gram_index infix;
+    range_index range;
+    posting exists;
+
+    void finish() {
+        eq.finish();
+        prefix.finish();
+        suffix.finish();
+        infix.finish();
+        range.finish();
+    }
+};
+
+}  // namespace pubsub::filter_detail
+
+namespace pubsub {
+
+// The indexes post candidate record numbers (candidates.h), not subscriber ids.
+struct compiled_matcher::program {
+    filter_detail::path_set paths;
+    filter_detail::candidate_arena candidates;
+    std::vector<filter_detail::compiled_node> trees;  // by program-local id; only $or/$not ones
+    std::vector<filter_detail::slot_index> slots;     // by slot
+    filter_detail::posting always;                    // evaluated on every event
+    std::uint32_t size = 0;                           // subscribers
+
+    static std::unique_ptr<program> build(const std::vector<const matcher_entry*>& entries);
+};
+
+}  // namespace pubsub

@@ -1,0 +1,212 @@
+#include "ingest/db_door.h"
+
+#include <libpq-fe.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <string_view>
+
+#include "base/logger.h"
+#include "storage/event_actions.h"
+#include "storage/event_store.h"
+#include "storage/subscriber_store.h"
+
+namespace pubsub {
+
+using steady = std::chrono::steady_clock;
+
+db_door::db_door(db_door_options cfg, router& r, notify_door& notify,
+                 const node_identity& node, std::function<std::string()> info_json)
+    : cfg_(cfg), router_(r), notify_(notify), node_(node), info_json_(std::move(info_json)) {
+#ifdef PUBSUB_FAULT_HOOKS  // test builds only (CMake PUBSUB_FAULT_HOOKS)
+    if (const char* n = std::getenv("PUBSUB_TEST_LOSE_CLAIM_REPLIES"))
+        lose_claim_replies_ = std::atoi(n);
+#endif
+}
+
+listener_options db_door::listener(const std::string& dsn) {
+    listener_options lo;
+    lo.dsn = dsn;
+    lo.channels = {"tpubsub_subscribers", "tpubsub_events", event_actions_channel};
+    if (cfg_.notify_ingest) lo.channels.push_back("tpubsub_ingest");
+    lo.tick_interval = std::chrono::milliseconds(100);
+    lo.on_connect = [this](pg::connection& c) {
+        // A claim lost in a crash before its WAL flush is claimed again (at-least-once), so
+        // this session need not wait for the flush: it is on the path to every SQL event.
+        (void)c.exec("SET synchronous_commit = off");
+        // Operators (and tests) tell the listener apart in pg_stat_activity by this suffix.
+        (void)c.exec(
+            "SELECT set_config('application_name', left(concat_ws(' ', "
+            "nullif(current_setting('application_name'), ''), 'pubsubd-listener'), 63), false)");
+        ingest_leader_ = false;
+        try_lead_ingest(c);
+        reload_subscribers(c);
+        sweep(c);  // anything created while we were not listening
+    };
+    lo.on_notify = [this](pg::connection& c, const std::string& channel,
+                          const std::string& payload) { handle_notify(c, channel, payload); };
+    lo.after_notifies = [this](pg::connection& c) { after_notifies(c); };
+    lo.on_tick = [this](pg::connection& c) { on_tick(c); };
+    lo.log = log_hook("listener");
+    return lo;
+}
+
+void db_door::handle_notify(pg::connection& c, const std::string& channel,
+                            const std::string& payload) {
+    if (channel == "tpubsub_events") {
+        sweep_wanted_ = true;
+    } else if (channel == "tpubsub_ingest") {
+        if (ingest_leader_) notify_.handle(payload);
+    } else if (channel == event_actions_channel) {
+        note_event_action(payload);
+        if (action_hints_.size() >= max_action_hints) apply_event_actions(c);
+    } else {
+        reload_wanted_ = true;
+    }
+}
+
+void db_door::after_notifies(pg::connection& c) {
+    if (reload_wanted_) {
+        reload_wanted_ = false;
+        reload_subscribers(c);
+    }
+    if (sweep_wanted_) {
+        sweep_wanted_ = false;
+        sweep(c);  // applies the action hints first
+    } else {
+        apply_event_actions(c);
+    }
+}
+
+void db_door::note_event_action(const std::string& payload) {
+    // "cancel <id>" or "retry <id>"; the verb does not matter, the row decides.
+    auto space = payload.find(' ');
+    if (space == std::string::npos) return;
+    std::string_view verb(payload.data(), space);
+    if (verb != "cancel" && verb != "retry") return;
+    const char* digits = payload.c_str() + space + 1;
+    char* end = nullptr;
+    errno = 0;
+    long long id = std::strtoll(digits, &end, 10);
+    if (errno != 0 || end == digits || *end != '\0' || id <= 0) return;
+    action_hints_.push_back(id);
+}
+
+void db_door::apply_event_actions(pg::connection& c) {
+    if (action_hints_.empty()) return;
+    std::sort(action_hints_.begin(), action_hints_.end());
+    action_hints_.erase(std::unique(action_hints_.begin(), action_hints_.end()),
+                        action_hints_.end());
+    auto rows = load_event_states(c, cfg_.schema, action_hints_);
+    action_hints_.clear();
+    if (!rows.ok()) {
+        // The hints are dropped: a real cancel is in the row, and the write-behind never writes
+        // over a cancelled row; at worst a queued delivery of that event still runs.
+        log_line(log_level::error, rows.message());
+        return;
+    }
+    for (const auto& r : *rows) {
+        bool cancelled = r.status == "cancelled";
+        if (cancelled && r.claimed_by != node_.node_id) continue;  // another node's event
+        if (hooks_.on_event_state) hooks_.on_event_state(r.id, cancelled);
+    }
+}
+
+void db_door::reload_subscribers(pg::connection& conn) {
+    std::vector<std::string> skipped;
+    auto subs = load_subscribers(conn, cfg_.schema, &skipped);
+    if (!subs.ok()) {
+        log_line(log_level::error, subs.message());
+        return;
+    }
+    auto snap = build_snapshot(std::move(*subs));
+    for (const auto& s : skipped) log_line(log_level::error, "subscriber skipped: " + s);
+    for (const auto& [name, why] : snap->skipped) {
+        log_line(log_level::error, "subscriber skipped: " + why, log_field("subscriber", name));
+    }
+    auto count = snap->subscribers.size();
+    router_.set_subscribers(std::move(snap));
+    log_line(log_level::debug, "subscribers loaded", "active=" + std::to_string(count));
+}
+
+void db_door::sweep(pg::connection& conn) {
+    constexpr std::size_t batch = 5000;
+    // Hints first: an operator's retry must lift the cancel before its event is claimed again.
+    apply_event_actions(conn);
+    if (!recover_lost_claims(conn)) return;
+    if (hooks_.may_claim && !hooks_.may_claim()) return;  // a pool is full: events wait here
+    for (;;) {
+        // The sign bit is cleared so that the token prints as a plain positive bigint.
+        auto token = static_cast<std::int64_t>(token_rng_() >> 1);
+        unanswered_claims_.push_back(token);
+        auto got = claim_open_events(conn, cfg_.schema, node_.node_id, batch,
+                                     std::chrono::seconds(cfg_.node_dead_after_s), token);
+        if (!got.ok()) {
+            log_line(log_level::error, got.message());
+            return;  // the token stays: the UPDATE may have committed before the error
+        }
+#ifdef PUBSUB_FAULT_HOOKS
+        if (lose_claim_replies_ > 0 && !got->empty()) {
+            --lose_claim_replies_;
+            log_line(log_level::warn, "fault injection: claim reply dropped",
+                     "rows=" + std::to_string(got->size()));
+            (void)conn.exec("SELECT pg_terminate_backend(pg_backend_pid())");
+            return;
+        }
+#endif
+        unanswered_claims_.pop_back();
+        auto n = got->size();
+        enqueue_claimed(conn, *got);
+        if (n < batch) return;
+    }
+}
+
+bool db_door::recover_lost_claims(pg::connection& conn) {
+    while (!unanswered_claims_.empty()) {
+        auto token = unanswered_claims_.back();
+        auto got = load_lost_claim(conn, cfg_.schema, node_.node_id, token);
+        if (!got.ok()) {
+            log_line(log_level::error, got.message());
+            return false;
+        }
+        if (!got->empty()) {
+            log_line(log_level::warn, "claimed events whose claim reply was lost are routed now",
+                     "rows=" + std::to_string(got->size()));
+        }
+        unanswered_claims_.pop_back();
+        enqueue_claimed(conn, *got);
+    }
+    return true;
+}
+
+void db_door::enqueue_claimed(pg::connection& conn, std::vector<event_ptr>& events) {
+    if (hooks_.before_routing && !events.empty()) hooks_.before_routing(conn, events);
+    claimed_.fetch_add(events.size(), std::memory_order_relaxed);
+    for (auto& ev : events) router_.enqueue(std::move(ev));
+}
+
+void db_door::try_lead_ingest(pg::connection& conn) {
+    if (!cfg_.notify_ingest) return;
+    auto r = conn.query("SELECT pg_try_advisory_lock(hashtext($1))",
+                        {"pubsub tpubsub_ingest " + cfg_.schema});
+    if (r.ok() && r->rows() == 1 && r->get(0, 0) == "t") {
+        ingest_leader_ = true;
+        log_line(log_level::info, "this node persists pg_notify tpubsub_ingest payloads");
+    }
+}
+
+void db_door::on_tick(pg::connection& conn) {
+    auto now = steady::now();
+    if (!ingest_leader_ && now >= next_beat_) try_lead_ingest(conn);
+    if (now >= next_sweep_) {
+        next_sweep_ = now + std::chrono::milliseconds(cfg_.sweep_interval_ms);
+        sweep(conn);
+    }
+    if (now >= next_beat_) {
+        next_beat_ = now + std::chrono::seconds(5);
+        heartbeat(conn, cfg_.schema, node_, info_json_(), false);
+    }
+}
+
+}  // namespace pubsub

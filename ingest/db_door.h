@@ -1,0 +1,102 @@
+// db_door: everything pubsubd does on its LISTEN connection (SPEC 3.3): reloads subscribers on
+// NOTIFY, claims events created by SQL (create_event NOTIFY, a periodic sweep, and a sweep after
+// every (re)connect), takes pg_notify('tpubsub_ingest') payloads, and writes the heartbeat.
+// All methods run on the listener thread (storage/listener.h); claimed() is readable anywhere.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "ingest/notify_door.h"
+#include "storage/node_info.h"
+#include "router/router.h"
+#include "storage/listener.h"
+
+namespace pubsub {
+
+// The settings of the daemon's configuration that the SQL door reads.
+struct db_door_options {
+    std::string schema = "dba";
+    int sweep_interval_ms = 1000;
+    int node_dead_after_s = 30;
+    bool notify_ingest = true;  // take pg_notify('tpubsub_ingest') payloads
+};
+
+class db_door {
+  public:
+    db_door(db_door_options opts, router& r, notify_door& notify, const node_identity& node,
+            std::function<std::string()> info_json);
+
+    // Options for a pg_listener bound to this object (which must outlive the listener).
+    listener_options listener(const std::string& dsn);
+    std::uint64_t claimed() const { return claimed_.load(std::memory_order_relaxed); }
+
+    void reload_subscribers(pg::connection& conn);
+    void sweep(pg::connection& conn);
+
+    // Deliveries (issue 6); set before the listener starts, all called on the listener thread.
+    struct delivery_hooks {
+        // False while any handler pool is full: the sweep claims nothing, and those events wait
+        // in the table, whatever their type. The socket refuses per event_type
+        // (router::admit); the SQL door cannot: a claimed event is never handed back, and a
+        // claim restricted to the types that reach no full pool would need the router's map in
+        // the claim's SQL. So a stuck job type delays events created by SQL (not their
+        // handlers) until its pool drains below the limit.
+        std::function<bool()> may_claim;
+        // Loads the delivery rows of claimed events before they are routed.
+        std::function<void(pg::connection&, const std::vector<event_ptr>&)> before_routing;
+        // An event this node owns whose row says `cancelled` (cancelled true), or an event whose
+        // row says anything else (false: an operator's retry, or a forged cancel). Called only
+        // for rows that exist, after re-reading them (see Event actions).
+        std::function<void(event_id, bool cancelled)> on_event_state;
+    };
+    void set_delivery_hooks(delivery_hooks h) { hooks_ = std::move(h); }
+
+  private:
+    void handle_notify(pg::connection& c, const std::string& channel, const std::string& payload);
+    // Event actions: a `cancel <id>` / `retry <id>` notification is only a hint (any role that
+    // can connect may NOTIFY): the id is queued, and the rows are re-read in one query once the
+    // notifications at hand are delivered (or the queue holds max_action_hints ids); only what
+    // a row says is acted on. Ids without a row (not yet allocated, or forged) cost nothing.
+    void note_event_action(const std::string& payload);
+    // Once per run of notifications: a subscriber reload and a sweep however many asked for
+    // them (any role may NOTIFY, so a flood costs one of each), then the action hints.
+    void after_notifies(pg::connection& c);
+    void apply_event_actions(pg::connection& c);
+    void on_tick(pg::connection& conn);
+    void try_lead_ingest(pg::connection& conn);
+    // Re-enqueues the rows of claims whose reply never arrived; false on a database error.
+    bool recover_lost_claims(pg::connection& conn);
+    void enqueue_claimed(pg::connection& conn, std::vector<event_ptr>& events);
+
+    const db_door_options cfg_;
+    router& router_;
+    notify_door& notify_;
+    const node_identity& node_;
+    std::function<std::string()> info_json_;
+    delivery_hooks hooks_;
+    std::chrono::steady_clock::time_point next_sweep_{}, next_beat_{};
+    std::atomic<std::uint64_t> claimed_{0};
+    // Every listening router receives each pg_notify('tpubsub_ingest') payload; only the one
+    // holding the schema's session advisory lock persists it, so it is stored once. Listener
+    // thread only; reset on reconnect (the lock dies with the session).
+    bool ingest_leader_ = false;
+    static constexpr std::size_t max_action_hints = 1000;
+    std::vector<event_id> action_hints_;  // listener thread only; at most max_action_hints
+    bool reload_wanted_ = false, sweep_wanted_ = false;  // listener thread only
+    // Tokens of claims sent but not answered (listener thread only). A claim's UPDATE may commit
+    // and its reply be lost with the connection; the rows are then claimed by this live node and
+    // no sweep would take them again, so the next sweep reloads them by token.
+    std::vector<std::int64_t> unanswered_claims_;
+    std::mt19937_64 token_rng_{std::random_device{}()};
+    // Fault injection for tests (PUBSUB_TEST_LOSE_CLAIM_REPLIES=N): the next N non-empty claim
+    // replies are thrown away and the session killed, as if the connection died after COMMIT.
+    // Compiled in test builds only (PUBSUB_FAULT_HOOKS).
+    int lose_claim_replies_ = 0;
+};
+
+}  // namespace pubsub
