@@ -48,7 +48,6 @@
 #include <string>
 #include <string_view>
 
-#include "router/event.h"
 #include "filter/ast.h"
 #include "base/result.h"
 
@@ -68,10 +67,6 @@ struct event_view {
     std::string_view type, source, data_json;
     bool data_padded = false;
 };
-
-// A view of an event; data_padded is set when the string's capacity proves the padding.
-// IMPORTANT: the view borrows the event's strings; keep the event alive while using it.
-event_view make_event_view(const event& e);
 
 // The oracle: a plain tree walk over a DOM of the event. Slow, obviously correct.
 bool reference_match(const filter& f, const event_view& e);

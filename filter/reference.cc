@@ -244,10 +244,4 @@ std::optional<std::string> explain_mismatch(const filter& f, const event_view& e
     return filter_detail::explain_mismatch(f, filter_detail::reference_event(e));
 }
 
-event_view make_event_view(const event& e) {
-    event_view v{e.type, e.source, e.data_json};
-    v.data_padded = e.data_json.capacity() >= e.data_json.size() + simdjson::SIMDJSON_PADDING;
-    return v;
-}
-
 }  // namespace pubsub

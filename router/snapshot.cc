@@ -2,6 +2,7 @@
 // (filter/matcher.h). A subscriber whose stored filter does not parse is skipped with
 // its reason; the others keep working.
 #include "filter/matcher.h"
+#include "router/event_view.h"
 #include "router/matcher.h"
 
 namespace pubsub {

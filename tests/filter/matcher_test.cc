@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "router/event_view.h"
 #include "tests/filter/test_util.h"
 
 namespace pubsub::testing {

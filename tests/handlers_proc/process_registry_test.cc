@@ -87,7 +87,12 @@ TEST(process_registry, run_process_records_its_child_only_while_it_runs) {
     ASSERT_TRUE(reg.open().ok());
     const std::string seen = tmp.path() + "/seen";
     process_spec spec;
-    spec.argv = {tmp.script("ls.sh", "ls '" + reg.dir() + "' > '" + seen + "'\n")};
+    // The record is written just after the spawn returns, so a child as quick as `ls` could
+    // look before it exists: the script waits (up to 5 s) for its own record, then lists.
+    spec.argv = {tmp.script("ls.sh", "i=0; while [ ! -e '" + reg.dir() +
+                                         "'/$$ ] && [ $i -lt 500 ]; do sleep 0.01; "
+                                         "i=$((i+1)); done\nls '" + reg.dir() + "' > '" + seen +
+                                         "'\n")};
     spec.registry = &reg;
     auto out = run_process(spec);
     ASSERT_TRUE(out.success()) << out.describe();

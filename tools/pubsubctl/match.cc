@@ -11,6 +11,7 @@
 #include "ingest/request.h"
 #include "filter/filter.h"
 #include "base/json_text.h"
+#include "router/event_view.h"
 #include "router/matcher.h"
 #include "storage/subscriber_store.h"
 
