@@ -67,9 +67,10 @@ struct socket_server::impl : std::enable_shared_from_this<socket_server::impl> {
     // One error line, then the socket closes (its destructor). The write cannot block: a new
     // connection's send buffer is empty and the line is short.
     void refuse(local::socket& sock, const std::string& why, std::atomic<std::uint64_t>& counter) {
+        // Counted before the line goes out: a client that read it sees it counted.
+        auto n = counter.fetch_add(1, std::memory_order_relaxed) + 1;
         std::string line = error_reply(why);
         (void)::send(sock.native_handle(), line.data(), line.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-        auto n = counter.fetch_add(1, std::memory_order_relaxed) + 1;
         auto now = std::chrono::steady_clock::now();
         if (now - last_refusal_log >= std::chrono::seconds(1)) {  // a flood logs once a second
             last_refusal_log = now;
