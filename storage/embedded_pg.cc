@@ -24,6 +24,7 @@ namespace fs = std::filesystem;
 namespace pubsub {
 
 using namespace detail;
+using identity = detail::pg_identity;
 
 // ---- embedded_cluster -----------------------------------------------------------------------
 
@@ -116,8 +117,7 @@ status embedded_cluster::locate_or_create_root(const identity& m) {
 
 // Short folders for the cluster root, in order of preference. /var/tmp comes last because tmp
 // cleaners (systemd-tmpfiles) may delete files a cluster has not touched for weeks.
-static std::vector<fs::path> fallback_candidates(const pg_identity& m,
-                                                 const std::string& data_dir) {
+static std::vector<fs::path> fallback_candidates(const identity& m, const std::string& data_dir) {
     const std::string tag = std::to_string(geteuid()) + "-" + hash8(data_dir);
     std::vector<fs::path> out;
     if (m.switch_user) {
@@ -176,7 +176,7 @@ status embedded_cluster::ensure_initialised(const identity& m) {
                                      "--locale=C",
                                      "--encoding=UTF8"};
     if (!opt_.durable) args.push_back("--no-sync");
-    auto r = run_pg_program(m, root_, args);
+    auto r = run_program(m, root_, args);
     if (!r) return status::error("initdb failed: " + r.message());
     if (r->code != 0) return status::error("initdb failed: " + tail_lines(r->output, 6));
     if (auto st = write_text(tmp / "pubsub.conf", k_pubsub_conf, m); !st.ok()) return st;
@@ -237,9 +237,9 @@ status embedded_cluster::ensure_running(const identity& m) {
         fs::rename(log_file(), log_file().string() + ".1", size_ec);
     }
     log(embedded_log_level::info, "starting PostgreSQL in " + pgdata.string());
-    auto r = run_pg_program(m, root_,
-                            {"pg_ctl", "start", "-D", pgdata.string(), "-w", "-t", "120", "-l",
-                             log_file().string(), "-o", server_options(root_, opt_)});
+    auto r = run_program(m, root_,
+                         {"pg_ctl", "start", "-D", pgdata.string(), "-w", "-t", "120", "-l",
+                          log_file().string(), "-o", server_options(root_, opt_)});
     if (!r) return status::error("pg_ctl start failed: " + r.message());
     if (r->code != 0 || ping_settled(admin, std::chrono::seconds(10)) != PQPING_OK) {
         return status::error("pg_ctl start failed; see " + log_file().string() + ": " +
@@ -277,7 +277,7 @@ status embedded_cluster::stop() noexcept {
         const fs::path pgdata = root_ / "data";
         if (postmaster_state(pgdata).first != pid_state::ours) return status();
         log(embedded_log_level::info, "stopping PostgreSQL in " + pgdata.string());
-        auto r = run_pg_program(
+        auto r = run_program(
             *who, root_, {"pg_ctl", "stop", "-D", pgdata.string(), "-m", "fast", "-w", "-t", "60"});
         if (!r) return status::error("pg_ctl stop failed: " + r.message());
         if (r->code != 0 && postmaster_state(pgdata).first == pid_state::ours) {

@@ -81,7 +81,7 @@ result<fs::path> find_pg_binary(const std::string& name) {
     return status::error(name + " not found on PATH or in /usr/lib/postgresql/*/bin");
 }
 
-result<program_output> run_pg_program(const pg_identity& who, const fs::path& cwd,
+result<program_output> run_program(const pg_identity& who, const fs::path& cwd,
                                       const std::vector<std::string>& args) {
     auto bin = find_pg_binary(args.at(0));
     if (!bin) return bin.error();
