@@ -82,7 +82,7 @@ result<fs::path> find_pg_binary(const std::string& name) {
 }
 
 result<program_output> run_program(const pg_identity& who, const fs::path& cwd,
-                                      const std::vector<std::string>& args) {
+                                   const std::vector<std::string>& args) {
     auto bin = find_pg_binary(args.at(0));
     if (!bin) return bin.error();
     spawn_options o;

@@ -41,7 +41,7 @@ struct program_output {
 // Runs the PostgreSQL program args[0] (found by find_pg_binary) as `who` in cwd, stdin from
 // /dev/null, until it exits. An error when it could not be started.
 result<program_output> run_program(const pg_identity& who, const std::filesystem::path& cwd,
-                                      const std::vector<std::string>& args);
+                                   const std::vector<std::string>& args);
 
 // Whether `who` may search `dir` (and so every parent of it).
 bool can_traverse(const pg_identity& who, const std::filesystem::path& dir);
