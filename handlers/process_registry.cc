@@ -7,12 +7,13 @@
 
 #include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
 #include <vector>
+
+#include "base/errno_text.h"
 
 namespace pubsub {
 
@@ -124,7 +125,7 @@ std::size_t process_group_registry::kill_orphans(
             if (log) log("killed process group " + std::to_string(pid) + ": " + why);
         } else if (log) {
             log("cannot kill process group " + std::to_string(pid) + " (" + why +
-                "): " + std::strerror(errno));
+                "): " + errno_text(errno));
         }
     }
     return killed;

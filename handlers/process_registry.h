@@ -15,7 +15,7 @@
 //   group (the id cannot belong to anyone else while the group exists), SIGKILL to the group.
 // Each kill is logged; every record is removed. PR_SET_PDEATHSIG was not chosen: posix_spawn
 // offers no hook to set it, and it fires when the spawning thread (a pool thread) exits, not
-// the process. A daemon killed between posix_spawn and add() leaves that one child unrecorded.
+// the process. A daemon killed between spawn and add() leaves that one child unrecorded.
 // Thread-safe: add() and remove() from any thread (one file each, no shared state).
 #pragma once
 

@@ -4,10 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <string.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -16,6 +13,8 @@
 #include <cstdio>
 #include <utility>
 
+#include "base/subprocess.h"
+#include "base/unique_fd.h"
 #include "handlers/process_registry.h"
 
 namespace pubsub {
@@ -26,52 +25,6 @@ using std::chrono::milliseconds;
 
 constexpr std::size_t read_chunk = 64 * 1024;
 constexpr milliseconds exit_poll_tick{10};  // only when pidfd_open is unavailable
-
-std::string errno_text(int err) { return ::strerrordesc_np(err) ? ::strerrordesc_np(err) : "?"; }
-
-// Owns one file descriptor.
-class unique_fd {
-  public:
-    unique_fd() = default;
-    explicit unique_fd(int fd) : fd_(fd) {}
-    unique_fd(unique_fd&& o) noexcept : fd_(o.release()) {}
-    unique_fd& operator=(unique_fd&& o) noexcept {
-        reset(o.release());
-        return *this;
-    }
-    ~unique_fd() { reset(); }
-    int get() const { return fd_; }
-    bool open() const { return fd_ >= 0; }
-    int release() { return std::exchange(fd_, -1); }
-    void reset(int fd = -1) {
-        if (fd_ >= 0) ::close(fd_);
-        fd_ = fd;
-    }
-
-  private:
-    int fd_ = -1;
-};
-
-// A pipe whose ends are both O_CLOEXEC and >= 3, so dup2 onto 0/1/2 in the child can never
-// clobber another of our pipe ends (a daemon may have closed its own stdin).
-struct pipe_pair {
-    unique_fd read, write;
-};
-
-int lift_above_stdio(int fd) {
-    if (fd > 2) return fd;
-    int lifted = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
-    ::close(fd);
-    return lifted;
-}
-
-bool make_pipe(pipe_pair& p) {
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) return false;
-    p.read.reset(lift_above_stdio(fds[0]));
-    p.write.reset(lift_above_stdio(fds[1]));
-    return p.read.open() && p.write.open();
-}
 
 void set_nonblocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
 
@@ -132,95 +85,15 @@ class tail_buffer {
     std::string data_;
 };
 
-// NULL-terminated char* array over strings that outlive it.
-std::vector<char*> c_array(const std::vector<std::string>& v) {
-    std::vector<char*> out;
-    out.reserve(v.size() + 1);
-    for (const auto& s : v) out.push_back(const_cast<char*>(s.c_str()));
-    out.push_back(nullptr);
-    return out;
-}
-
-// Every signal, including glibc's internal ones (32 and 33, below SIGRTMIN): sigfillset leaves
-// those out, and glibc's posix_spawn would then set them to SIG_IGN in the child, which exec
-// keeps. Setting the bits directly mirrors glibc's own __sigaddset on its sigset_t layout.
-sigset_t every_signal() {
-    sigset_t all;
-    sigfillset(&all);
-    constexpr int word_bits = 8 * sizeof(all.__val[0]);
-    for (int sig = 32; sig < SIGRTMIN; ++sig)
-        all.__val[(sig - 1) / word_bits] |= 1UL << ((sig - 1) % word_bits);
-    return all;
-}
-
-struct child_pipes {
-    pipe_pair in, out, err;
-};
-
-// posix_spawn with the child set up as DESIGN says. Returns the pid, or sets *error.
-pid_t spawn_child(const process_spec& spec, child_pipes& p, int dir_fd, std::string* error) {
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t attr;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawnattr_init(&attr);
-    posix_spawn_file_actions_adddup2(&fa, p.in.read.get(), 0);
-    posix_spawn_file_actions_adddup2(&fa, p.out.write.get(), 1);
-    posix_spawn_file_actions_adddup2(&fa, p.err.write.get(), 2);
-    if (dir_fd >= 0) posix_spawn_file_actions_addfchdir_np(&fa, dir_fd);
-    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-
-    sigset_t all = every_signal(), none;
-    sigemptyset(&none);
-    posix_spawnattr_setsigdefault(&attr, &all);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setpgroup(&attr, 0);
-    posix_spawnattr_setflags(
-        &attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-
-    auto argv = c_array(spec.argv);
-    auto envp = c_array(spec.env);
-    pid_t pid = -1;
-    int rc = ::posix_spawn(&pid, argv[0], &fa, &attr, argv.data(), envp.data());
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&attr);
-    if (rc == 0) return pid;
-    *error = "cannot execute " + spec.argv[0] + ": " + errno_text(rc);
-    if (rc == ENOEXEC) *error += " (not a binary, and no #! line?)";
-    return -1;
-}
-
-// Watches one child for exit without reaping it (the zombie keeps pid and pgid reserved).
-class exit_watch {
-  public:
-    // glibc 2.36's <sys/pidfd.h> lacks extern "C", hence the raw syscall. A pidfd is CLOEXEC.
-    explicit exit_watch(pid_t pid)
-        : pid_(pid), pidfd_(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0))) {}
-    int poll_fd() const { return pidfd_.get(); }  // -1: no pidfd, poll with a tick instead
-    bool exited() {
-        if (exited_) return true;
-        siginfo_t info{};
-        int rc = ::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT);
-        if (rc == 0 && info.si_pid != 0) exited_ = true;
-        if (rc != 0 && errno == ECHILD) exited_ = true;  // reaped behind our back; see header
-        return exited_;
-    }
-
-  private:
-    pid_t pid_;
-    unique_fd pidfd_;
-    bool exited_ = false;
-};
-
 // The poll loop's state for one run.
 class session {
   public:
-    session(const process_spec& spec, pid_t pid, child_pipes& p)
+    session(const process_spec& spec, child& c)
         : spec_(spec),
-          pid_(pid),
-          watch_(pid),
-          in_(std::move(p.in.write)),
-          out_fd_(std::move(p.out.read)),
-          err_fd_(std::move(p.err.read)),
+          child_(c),
+          in_(std::move(c.in())),
+          out_fd_(std::move(c.out())),
+          err_fd_(std::move(c.err())),
           out_(spec.max_output_bytes),
           err_(spec.max_output_bytes) {
         if (spec_.stdin_data.empty()) in_.reset();
@@ -238,8 +111,7 @@ class session {
     static void drain(unique_fd& fd, tail_buffer& buf);
 
     const process_spec& spec_;
-    pid_t pid_;
-    exit_watch watch_;
+    child& child_;
     unique_fd in_, out_fd_, err_fd_;
     tail_buffer out_, err_;
     std::size_t in_off_ = 0;
@@ -248,7 +120,7 @@ class session {
 };
 
 void session::kill_group(int sig, clock_type::time_point now) {
-    ::kill(-pid_, sig);
+    (void)child_.signal_group(sig);
     if (sig == SIGKILL) {
         killed_ = true;
         drain_until_ = now + std::max(spec_.kill_grace, milliseconds(100));
@@ -260,11 +132,11 @@ void session::run(clock_type::time_point start) {
     const auto deadline = start + spec_.timeout;
     for (;;) {
         auto now = clock_type::now();
-        bool exited = watch_.exited();
+        bool exited = child_.exited();
         if (!exited && !timed_out_ && now >= deadline) {
             timed_out_ = true;
             kill_at_ = now + spec_.kill_grace;
-            ::kill(-pid_, SIGTERM);
+            (void)child_.signal_group(SIGTERM);
         }
         if (!killed_ && (exited || (timed_out_ && now >= kill_at_))) kill_group(SIGKILL, now);
         if (exited && !out_fd_.open() && !err_fd_.open()) return;
@@ -282,10 +154,10 @@ void session::pump(clock_type::time_point until, bool watching) {
     if (in_.open()) add(in_.get(), POLLOUT);
     if (out_fd_.open()) add(out_fd_.get(), POLLIN);
     if (err_fd_.open()) add(err_fd_.get(), POLLIN);
-    if (watching && watch_.poll_fd() >= 0) add(watch_.poll_fd(), POLLIN);
+    if (watching && child_.poll_fd() >= 0) add(child_.poll_fd(), POLLIN);
 
     auto wait = std::chrono::ceil<milliseconds>(until - clock_type::now());
-    if (watching && watch_.poll_fd() < 0) wait = std::min(wait, exit_poll_tick);
+    if (watching && child_.poll_fd() < 0) wait = std::min(wait, exit_poll_tick);
     auto ms = std::clamp<long long>(wait.count(), 0, INT_MAX);
     int rc = ::poll(fds, static_cast<nfds_t>(n), static_cast<int>(ms));
     if (rc <= 0) return;  // timeout or EINTR: the caller re-checks the clock
@@ -329,20 +201,16 @@ process_outcome session::finish(clock_type::time_point start) {
     out_fd_.reset();
     err_fd_.reset();
     process_outcome r;
-    int st = 0;
-    pid_t w;
-    while ((w = ::waitpid(pid_, &st, 0)) < 0 && errno == EINTR) {
-    }
-    if (w < 0) {
+    auto st = child_.wait();
+    if (!st.ok()) {
         r.how = process_outcome::kind::exited;
-        r.error = "lost the exit status of " + spec_.argv[0] + ": " + errno_text(errno) +
-                  " (is SIGCHLD ignored?)";
-    } else if (WIFEXITED(st)) {
+        r.error = st.message();
+    } else if (st->exited()) {
         r.how = process_outcome::kind::exited;
-        r.exit_code = WEXITSTATUS(st);
-    } else if (WIFSIGNALED(st)) {
+        r.exit_code = st->code;
+    } else {
         r.how = process_outcome::kind::signaled;
-        r.signal = WTERMSIG(st);
+        r.signal = st->signal;
     }
     if (timed_out_) r.how = process_outcome::kind::timed_out;
     r.stdout_bytes = out_.total();
@@ -446,31 +314,19 @@ std::string process_outcome::describe() const {
 
 process_outcome run_process(const process_spec& spec) {
     const auto start = clock_type::now();
-    if (spec.argv.empty() || spec.argv[0].empty())
-        return spawn_failure("cannot execute: empty argument vector", start);
-
-    unique_fd dir;
-    if (!spec.working_dir.empty()) {
-        dir.reset(::open(spec.working_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-        if (!dir.open())
-            return spawn_failure(
-                "cannot use working directory " + spec.working_dir + ": " + errno_text(errno),
-                start);
-    }
-    child_pipes pipes;
-    if (!make_pipe(pipes.in) || !make_pipe(pipes.out) || !make_pipe(pipes.err))
-        return spawn_failure("cannot create pipes: " + errno_text(errno), start);
-
+    spawn_options o;
+    o.argv = spec.argv;
+    o.env = spec.env;
+    o.working_dir = spec.working_dir;
+    o.own_process_group = true;
+    o.in = o.out = o.err = stdio::pipe();
     sigpipe_guard no_sigpipe;
-    std::string error;
-    pid_t pid = spawn_child(spec, pipes, dir.get(), &error);
-    if (pid < 0) return spawn_failure(std::move(error), start);
-    pipes.in.read.reset();
-    pipes.out.write.reset();
-    pipes.err.write.reset();
+    auto c = spawn(o);
+    if (!c.ok()) return spawn_failure(c.message(), start);
 
+    const pid_t pid = c->pid();
     if (spec.registry) spec.registry->add(pid);
-    session s(spec, pid, pipes);
+    session s(spec, *c);
     s.run(start);
     process_outcome out = s.finish(start);
     if (spec.registry) spec.registry->remove(pid);  // the group is killed and the child reaped

@@ -5,14 +5,11 @@
 // no shared state. It allocates (output tails, argv/envp arrays) and never throws.
 //
 // DESIGN
-// - Spawn: posix_spawn (glibc's vfork-style clone, cheap even from a large multi-threaded
-//   daemon, and only glibc code runs in the child). The child gets its own process group
-//   (POSIX_SPAWN_SETPGROUP, done before exec, so the group exists when posix_spawn returns), an
-//   empty signal mask and default dispositions for every signal (an ignored SIGPIPE in the
-//   daemon is not inherited), pipes on 0/1/2 and nothing else: every descriptor from 3 up is
-//   closed (posix_spawn_file_actions_addclosefrom_np), so no socket or DB connection leaks even
-//   if some other thread opened it without O_CLOEXEC. Exec failures (ENOENT, EACCES, ENOEXEC)
-//   come back from posix_spawn itself and are reported as kind::spawn_failed with strerror text;
+// - Spawn: base/subprocess.h's spawn() with the child in its own process group (created before
+//   exec, so the group exists when spawn returns), an empty signal mask and default dispositions
+//   for every signal (an ignored SIGPIPE in the daemon is not inherited), pipes on 0/1/2 and
+//   nothing else (no socket or DB connection leaks). Exec failures (ENOENT, EACCES, ENOEXEC)
+//   come back from spawn itself and are reported as kind::spawn_failed with strerror text;
 //   there is no /bin/sh fallback for ENOEXEC.
 // - I/O: one poll() loop writes stdin and drains stdout and stderr concurrently (non-blocking
 //   pipes), so a child writing megabytes never deadlocks against a parent still writing stdin.
@@ -20,7 +17,7 @@
 //   are counted. A child that does not read its stdin is fine: SIGPIPE is blocked in the calling
 //   thread for the duration of the call (a SIGPIPE raised by our write is consumed before the
 //   old mask is restored), so the process-wide disposition is never changed.
-// - Exit and timeout: a pidfd (poll-able) tells when the child exits; it is observed with
+// - Exit and timeout: the child's pidfd (poll-able) tells when it exits; it is observed with
 //   waitid(WNOWAIT), so the child stays an unreaped zombie, and its pid and process group id
 //   cannot be reused, until every kill of the group is done. At the timeout the group gets
 //   SIGTERM, then SIGKILL after kill_grace. When the child exits on its own, whatever it left
@@ -49,7 +46,7 @@ struct process_spec {
     std::chrono::milliseconds kill_grace{2000};  // SIGTERM, then SIGKILL after this
     std::size_t max_output_bytes = 64 * 1024;    // per stream; the TAIL is kept, the rest counted
     std::string working_dir;                     // empty: inherit ours
-    // When set, the child is recorded there while it runs (after posix_spawn returns, until
+    // When set, the child is recorded there while it runs (after spawn returns, until
     // its group is killed and it is reaped), so that a crash of ours does not orphan it
     // unnoticed (process_registry.h). Must outlive the call.
     const process_group_registry* registry = nullptr;

@@ -54,7 +54,7 @@
 namespace pubsub {
 
 namespace detail {
-struct pg_identity;  // the OS user that runs the server (defined in embedded_pg.cc)
+struct pg_identity;  // the OS user that runs the server (embedded_pg_user.h)
 }
 
 enum class embedded_log_level { info, warning };

@@ -2,11 +2,9 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -17,10 +15,10 @@
 #include <sstream>
 #include <thread>
 
+#include "base/errno_text.h"
+#include "base/unique_fd.h"
 #include "storage/migrations.h"
 #include "storage/pg.h"
-
-extern char** environ;
 
 namespace pubsub::bench {
 
@@ -29,82 +27,42 @@ using steady = std::chrono::steady_clock;
 
 namespace {
 
-// Spawns argv with stdout to `out_fd` (or the log file) and stderr to the log file.
-result<pid_t> spawn(const std::vector<std::string>& argv, const std::string& log_file,
-                    int out_fd = -1) {
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
+// Starts argv with stdin from /dev/null, stderr appended to the log file, and stdout to a pipe
+// (capture) or the log file too.
+result<child> start_logged(const std::vector<std::string>& argv, const std::string& log_file,
+                           bool capture_stdout) {
     // Opened here, not by the child: a log that cannot be opened (its folder missing) is named
-    // as such, where posix_spawn's ENOENT read as if the program were missing.
-    const int log_fd = ::open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (log_fd < 0) {
-        return status::error("cannot open the log file " + log_file + ": " + std::strerror(errno));
+    // as such, where the child's ENOENT read as if the program were missing.
+    unique_fd log(::open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+    if (!log.open()) {
+        return status::error("cannot open the log file " + log_file + ": " + errno_text(errno));
     }
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, log_fd, 2);
-    if (out_fd >= 0) {
-        posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
-    } else {
-        posix_spawn_file_actions_adddup2(&fa, 2, 1);
-    }
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    sigset_t none, all;
-    sigemptyset(&none);
-    sigfillset(&all);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setsigdefault(&attr, &all);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    pid_t pid = -1;
-    int rc = posix_spawn(&pid, args[0], &fa, &attr, args.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&attr);
-    ::close(log_fd);
-    if (rc != 0) return status::error("cannot start " + argv[0] + ": " + std::strerror(rc));
-    return pid;
+    spawn_options o;
+    o.argv = argv;
+    o.err = stdio::to_fd(log.get());
+    o.out = capture_stdout ? stdio::pipe() : stdio::to_fd(log.get());
+    return spawn(o);
 }
 
-// Waits for pid up to timeout; the exit code (128+signal), or -1 on timeout.
-int wait_pid(pid_t pid, int timeout_ms) {
-    auto until = steady::now() + std::chrono::milliseconds(timeout_ms);
-    for (;;) {
-        int st = 0;
-        pid_t r = ::waitpid(pid, &st, WNOHANG);
-        if (r == pid) return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-        if (r < 0) return -2;
-        if (steady::now() >= until) return -1;
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
+// The exit code (128+signal), -1 while it still runs, -2 when its status was lost.
+int exit_code(const result<std::optional<exit_status>>& r) {
+    if (!r.ok()) return -2;
+    return *r ? (*r)->shell_code() : -1;
 }
 
 // Runs argv to completion; its stdout text, or an error (with the log tail).
 result<std::string> run_capture(const std::vector<std::string>& argv, const std::string& log,
-                                int timeout_s, int* exit_code) {
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) return status::error("pipe failed");
-    auto pid = spawn(argv, log, fds[1]);
-    ::close(fds[1]);
-    if (!pid.ok()) {
-        ::close(fds[0]);
-        return pid.error();
-    }
-    std::string out;
-    char buf[4096];
-    ssize_t n;
-    while ((n = ::read(fds[0], buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR)) {
-        if (n > 0) out.append(buf, static_cast<std::size_t>(n));
-    }
-    ::close(fds[0]);
-    int rc = wait_pid(*pid, timeout_s * 1000);
+                                int timeout_s, int* code) {
+    auto c = start_logged(argv, log, true);
+    if (!c.ok()) return c.error();
+    std::string out = read_to_end(c->out());
+    int rc = exit_code(c->wait_for(std::chrono::seconds(timeout_s)));
     if (rc == -1) {
-        ::kill(*pid, SIGKILL);
-        wait_pid(*pid, 5000);
+        (void)c->signal(SIGKILL);
+        (void)c->wait_for(std::chrono::seconds(5));
         return status::error(argv[0] + " did not finish in " + std::to_string(timeout_s) + " s");
     }
-    *exit_code = rc;
+    *code = rc;
     while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
     return out;
 }
@@ -216,13 +174,6 @@ result<std::string> write_sleep_script(const std::string& dir, int sleep_ms) {
     return path;
 }
 
-daemon_process::~daemon_process() {
-    if (pid_ > 0) {
-        ::kill(pid_, SIGKILL);
-        wait_pid(pid_, 5000);
-    }
-}
-
 status daemon_process::start(const std::vector<std::string>& prefix,
                              const std::vector<std::string>& args, const std::string& socket_path,
                              const std::string& log_file, int timeout_s) {
@@ -230,15 +181,14 @@ status daemon_process::start(const std::vector<std::string>& prefix,
     argv.push_back(bin_dir() + "/pubsubd");
     argv.insert(argv.end(), args.begin(), args.end());
     log_ = log_file;
-    auto pid = spawn(argv, log_file);
-    if (!pid.ok()) return pid.error();
-    pid_ = *pid;
+    auto c = start_logged(argv, log_file, false);
+    if (!c.ok()) return c.error();
+    child_ = std::move(*c);
     auto until = steady::now() + std::chrono::seconds(timeout_s);
     while (steady::now() < until) {
         if (socket_accepts(socket_path)) return status();
-        int rc = wait_pid(pid_, 0);
-        if (rc >= 0) {
-            pid_ = -1;
+        int rc = exit_code(child_.wait_for(std::chrono::milliseconds(0)));
+        if (rc != -1) {
             return status::error("pubsubd exited with " + std::to_string(rc) + ":\n" +
                                  file_tail(log_file, 2000));
         }
@@ -249,14 +199,13 @@ status daemon_process::start(const std::vector<std::string>& prefix,
 }
 
 int daemon_process::stop(int timeout_s) {
-    if (pid_ <= 0) return -1;
-    ::kill(pid_, SIGTERM);
-    int rc = wait_pid(pid_, timeout_s * 1000);
+    if (!child_.running()) return -1;
+    (void)child_.signal(SIGTERM);
+    int rc = exit_code(child_.wait_for(std::chrono::seconds(timeout_s)));
     if (rc == -1) {
-        ::kill(pid_, SIGKILL);
-        rc = wait_pid(pid_, 5000);
+        (void)child_.signal(SIGKILL);
+        rc = exit_code(child_.wait_for(std::chrono::seconds(5)));
     }
-    pid_ = -1;
     return rc;
 }
 

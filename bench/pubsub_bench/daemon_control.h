@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "base/subprocess.h"
 
 namespace pubsub::bench {
 
@@ -45,7 +46,7 @@ class daemon_process {
     daemon_process() = default;
     daemon_process(const daemon_process&) = delete;
     daemon_process& operator=(const daemon_process&) = delete;
-    ~daemon_process();  // SIGKILLs a daemon still running
+    // The destructor SIGKILLs a daemon still running (base/subprocess.h's child).
 
     // Spawns prefix + pubsubd + args and waits until its socket accepts connections. prefix
     // (e.g. valgrind --tool=callgrind) must exec pubsubd in the same process.
@@ -53,11 +54,11 @@ class daemon_process {
                  const std::string& socket_path, const std::string& log_file, int timeout_s);
     // SIGTERM, wait up to timeout_s, then SIGKILL. Returns the exit code (128+sig if killed).
     int stop(int timeout_s);
-    pid_t pid() const { return pid_; }
+    pid_t pid() const { return child_.pid(); }
     const std::string& log_file() const { return log_; }
 
   private:
-    pid_t pid_ = -1;
+    child child_;
     std::string log_;
 };
 

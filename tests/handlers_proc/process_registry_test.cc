@@ -4,13 +4,12 @@
 // go with run_process.
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
-#include <thread>
 
+#include "base/subprocess.h"
 #include "handlers/process_registry.h"
 #include "handlers/process_runner.h"
 #include "tests/handlers_proc/temp_dir.h"
@@ -20,32 +19,30 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// A child leading its own process group, sleeping until killed.
-pid_t sleeping_group_leader() {
-    pid_t pid = ::fork();
-    if (pid == 0) {
-        ::setpgid(0, 0);
-        ::pause();
-        ::_exit(0);
-    }
-    ::setpgid(pid, pid);  // either side may win the race; both set the same group
-    return pid;
+// A child leading its own process group (from the moment spawn returns), sleeping until killed.
+child sleeping_group_leader() {
+    spawn_options o;
+    o.argv = {"/bin/sleep", "1000"};
+    o.own_process_group = true;
+    auto c = spawn(o);
+    EXPECT_TRUE(c.ok()) << c.message();
+    return c.ok() ? std::move(*c) : child();
 }
 
 TEST(process_registry, kills_a_recorded_group_that_is_still_ours) {
     testing::temp_dir tmp;
     process_group_registry reg(tmp.path() + "/handlers");
     ASSERT_TRUE(reg.open().ok());
-    const pid_t child = sleeping_group_leader();
-    while (::getpgid(child) != child) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    reg.add(child);
+    child leader = sleeping_group_leader();
+    const pid_t pid = leader.pid();
+    reg.add(pid);
     std::vector<std::string> logged;
     EXPECT_EQ(reg.kill_orphans([&](const std::string& m) { logged.push_back(m); }), 1u);
-    int st = 0;
-    ASSERT_EQ(::waitpid(child, &st, 0), child);
-    EXPECT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    auto st = leader.wait();
+    ASSERT_TRUE(st.ok()) << st.message();
+    EXPECT_EQ(st->signal, SIGKILL);
     ASSERT_EQ(logged.size(), 1u);
-    EXPECT_NE(logged[0].find("killed process group " + std::to_string(child)), std::string::npos);
+    EXPECT_NE(logged[0].find("killed process group " + std::to_string(pid)), std::string::npos);
     EXPECT_TRUE(fs::is_empty(reg.dir()));
 }
 
@@ -66,20 +63,16 @@ TEST(process_registry, leaves_the_records_of_a_living_pubsubd_alone) {
     testing::temp_dir tmp;
     process_group_registry reg(tmp.path() + "/handlers");
     ASSERT_TRUE(reg.open().ok());
-    const pid_t owner = sleeping_group_leader();    // stands for another pubsubd, alive
-    const pid_t handler = sleeping_group_leader();  // its handler
-    while (::getpgid(handler) != handler) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    child owner_process = sleeping_group_leader();    // stands for another pubsubd, alive
+    child handler_process = sleeping_group_leader();  // its handler
+    const pid_t owner = owner_process.pid(), handler = handler_process.pid();
     const std::string record = reg.dir() + "/" + std::to_string(handler);
     std::ofstream(record) << process_start_time(handler) << " " << owner << " "
                           << process_start_time(owner) << "\n";
     EXPECT_EQ(reg.kill_orphans({}), 0u);
     EXPECT_TRUE(fs::exists(record));
     EXPECT_TRUE(process_group_alive(handler));
-    for (pid_t p : {owner, handler}) {
-        ::kill(p, SIGKILL);
-        ::waitpid(p, nullptr, 0);
-    }
-}
+}  // the children's destructors kill and reap them
 
 TEST(process_registry, run_process_records_its_child_only_while_it_runs) {
     testing::temp_dir tmp;
