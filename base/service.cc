@@ -23,10 +23,7 @@ service_list::~service_list() { stop(service::clock::now()); }
 status service_list::start(const std::vector<service*>& in_order) {
     std::lock_guard lock(mu_);
     for (service* s : in_order) {
-        if (status st = s->start(); !st.ok()) {
-            stop_locked(service::clock::now());
-            return st;
-        }
+        if (status st = s->start(); !st.ok()) return st;
         started_.push_back(s);
     }
     return status();
@@ -34,10 +31,6 @@ status service_list::start(const std::vector<service*>& in_order) {
 
 void service_list::stop(service::clock::time_point deadline) noexcept {
     std::lock_guard lock(mu_);
-    stop_locked(deadline);
-}
-
-void service_list::stop_locked(service::clock::time_point deadline) noexcept {
     while (!started_.empty()) {
         service* s = started_.back();
         started_.pop_back();

@@ -1,9 +1,9 @@
 // service: the one lifecycle of everything long-lived (a thread, a server, a database row held
 // for the process's life), and service_list, which starts services in order and stops them in
-// reverse. Threading: a service's start() and stop() are called by one owner thread, never at
-// the same time; what the service's own threads do is its business. service_list is
-// thread-safe: start() and stop() hold its lock throughout, so a stop waits for a start in
-// progress, and a second stopper waits for the first to finish.
+// reverse, for a failed start and a requested stop alike. Threading: a service's start() and stop()
+// are called by one owner thread, never at the same time; what the service's own threads do is its
+// business. service_list is thread-safe: start() and stop() hold its lock throughout, so a stop
+// waits for a start in progress, and a second stopper waits for the first to finish.
 //
 // Contract of a service:
 //   start()  starts and returns ok, or returns the error and leaves nothing running (the list
@@ -63,8 +63,9 @@ class service_list {
     service_list(const service_list&) = delete;
     service_list& operator=(const service_list&) = delete;
 
-    // Starts each service in order. When one fails, stops every service this list started
-    // (these and earlier ones, in reverse, deadline now) and returns that service's error.
+    // Starts each service in order and keeps those started for stop(). When one fails, returns
+    // its error and starts no more; those started stay running until stop() (so the caller
+    // can say what failed before the shutdown begins).
     status start(const std::vector<service*>& in_order);
     // Stops every started service in reverse order, each with `deadline`; the list is then
     // empty. Idempotent.
@@ -72,8 +73,6 @@ class service_list {
     std::size_t running() const;
 
   private:
-    void stop_locked(service::clock::time_point deadline) noexcept;
-
     mutable std::mutex mu_;          // held through a whole start() or stop()
     std::vector<service*> started_;  // in start order; guarded by mu_
 };

@@ -48,7 +48,7 @@ TEST(service_list, StartsInOrderAndStopsInReverse) {
                                                  "stop b", "stop a"}));
 }
 
-TEST(service_list, AFailedStartStopsEveryStartedServiceInReverseButNotTheFailedOne) {
+TEST(service_list, AFailedStartStartsNoMoreAndStopStopsTheStartedOnesButNotTheFailedOne) {
     journal j;
     auto a = recorded(j, "a"), b = recorded(j, "b"), bad = recorded(j, "bad", true),
          never = recorded(j, "never");
@@ -56,6 +56,8 @@ TEST(service_list, AFailedStartStopsEveryStartedServiceInReverseButNotTheFailedO
     ASSERT_TRUE(list.start({&a}).ok());
     status s = list.start({&b, &bad, &never});
     EXPECT_EQ(s.message(), "bad failed");
+    EXPECT_EQ(list.running(), 2u);
+    list.stop(clock::now());
     EXPECT_EQ(list.running(), 0u);
     EXPECT_EQ(j.lines,
               (std::vector<std::string>{"start a", "start b", "start bad", "stop b", "stop a"}));
