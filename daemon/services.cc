@@ -137,6 +137,9 @@ status node_services::configure_pools() {
     return status();
 }
 
+// The services in start order; read them bottom-up for the stop order (services.h). A
+// door that stops in two steps appears twice: its first step near the bottom, its last after
+// the write-behind.
 void node_services::add_services() {
     auto add = [this](std::string name, service_fn::start_fn start, service_fn::stop_fn stop) {
         services_.emplace_back(std::move(name), std::move(start), std::move(stop));
@@ -147,9 +150,11 @@ void node_services::add_services() {
             return status();
         };
     };
+    // The write-behind flushes for --drain-timeout past the drain's deadline (a failed start
+    // drains nothing: its deadline is now).
     const auto flush_for = std::chrono::seconds(cfg_.drain_timeout_s);
-    add(
-        "id allocator", [this] { return ids_.start(); }, [this](time_point) { ids_.stop(); });
+    // clang-format off
+    add("id allocator", [this] { return ids_.start(); }, [this](time_point) { ids_.stop(); });
     if (watcher_) add("file watcher acks", {}, [this](time_point) { watcher_->stop(); });
     add("socket replies", {}, [this](time_point) { door_.stop(); });
     add("write-behind", step([this] { wb_.start(); }),
@@ -163,15 +168,15 @@ void node_services::add_services() {
         [this](time_point) { listener_.stop(); });
     add("open-file limit", step([this] { raise_fd_limit(); }), {});
     if (watcher_) {
-        add(
-            "file watcher", [this] { return watcher_->start(); },
+        add("file watcher", [this] { return watcher_->start(); },
             [this](time_point) { watcher_->stop_watching(); });
     }
-    if (http_)
-        add(
-            "http admin", [this] { return http_->start(); }, [this](time_point) { http_->stop(); });
-    add(
-        "socket", [this] { return door_.start(); }, [this](time_point) { door_.stop_accepting(); });
+    if (http_) {
+        add("http admin", [this] { return http_->start(); },
+            [this](time_point) { http_->stop(); });
+    }
+    add("socket", [this] { return door_.start(); }, [this](time_point) { door_.stop_accepting(); });
+    // clang-format on
 }
 
 std::vector<service*> node_services::services() {

@@ -8,8 +8,7 @@
 //   3. the write-behind flushes, for as long again;
 //   4. the socket's and the watcher's last acks are out, they close; the id allocator stops;
 // then database.h's node row, connection and server.
-// Main thread only, except reload() (signal thread, which is the main thread in pubsubd) and
-// sample() (any thread).
+// Main thread only (it also takes the signals), except sample(), which any thread may call.
 #pragma once
 
 #include <memory>
