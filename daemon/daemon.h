@@ -1,10 +1,10 @@
-// daemon: wires the doors, the router, the handler pools and storage into pubsubd, and owns
-// their lifecycle. run() blocks until SIGTERM/SIGINT and returns the exit code.
-//
-// Start order: database (embedded cluster or --dsn), migrations, write-behind and ids,
-// subscribers, handler pools, router, resumed events, listener, socket door.
-// Stop order (STYLE 9): stop the door (no new lines; replies still flow), drain the router and
-// the pools up to --drain-timeout, flush the write-behind, close the door, stop the rest.
+// daemon: pubsubd's lifecycle. run_daemon() starts the database services (database.h), then
+// the node's (services.h), in order, sends READY, waits for SIGTERM/SIGINT (SIGHUP reloads),
+// and stops every started service in reverse: the doors, the router and the pools until
+// --drain-timeout, the write-behind for as long again, then the node row and the embedded
+// cluster. A failed start stops what started, in the same order, at once. Returns the exit
+// code: 0; 1 on a failed start or when events were left unpersisted; 2 on a malformed handler
+// setting. Main thread only.
 #pragma once
 
 #include "daemon/config.h"

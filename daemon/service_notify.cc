@@ -49,7 +49,9 @@ service_notify::service_notify(std::function<std::string()> summary)
         watchdog_ = std::chrono::microseconds(usec);
 }
 
-service_notify::~service_notify() {
+service_notify::~service_notify() { stop(clock::now()); }
+
+void service_notify::stop(clock::time_point) noexcept {
     {
         std::lock_guard lock(mu_);
         stop_ = true;
@@ -58,14 +60,19 @@ service_notify::~service_notify() {
     if (thread_.joinable()) thread_.join();
 }
 
-void service_notify::ready() {
-    if (!enabled_) return;
+status service_notify::start() {
+    if (!enabled_ || thread_.joinable()) return status();
     send("READY=1\nSTATUS=" + one_line(summary_()) + (watchdog_.count() ? "\nWATCHDOG=1" : ""));
     if (watchdog_.count()) {
         log_line(log_level::info, "systemd watchdog enabled",
                  "interval_ms=" + std::to_string(watchdog_.count() / 1000));
     }
+    {
+        std::lock_guard lock(mu_);
+        stop_ = false;
+    }
     thread_ = std::thread([this] { loop(); });
+    return status();
 }
 
 void service_notify::stopping() {

@@ -1,15 +1,16 @@
 // service_notify: pubsubd's side of systemd's Type=notify protocol (sd_notify(3), libsystemd).
-// ready() sends READY=1 (call it once the doors accept), stopping() sends STOPPING=1 (at
-// SIGTERM). In between a thread sends STATUS= with the queue summary every few seconds and,
-// when the service manager asked for a watchdog (WatchdogSec=, seen as WATCHDOG_USEC), WATCHDOG=1
-// at half the interval.
+// start() sends READY=1 (call it once the doors accept), stopping() sends STOPPING=1 (at
+// SIGTERM). From start() to stop() a thread sends STATUS= with the queue summary every few
+// seconds and, when the service manager asked for a watchdog (WatchdogSec=, seen as
+// WATCHDOG_USEC), WATCHDOG=1 at half the interval. Stop it after everything else: the pings go
+// on through the drain.
 //
 // A ping follows a fresh summary(): the daemon samples its router, pools, write-behind and doors,
 // each through its own lock, so a wedged component stops the pings and systemd restarts the
 // service. The database is never consulted: during an outage the pings go on, riding it out is
 // the write-behind buffer's job, not a restart's.
 // Without NOTIFY_SOCKET (not under systemd) every call is a no-op and no thread runs.
-// Thread-safety: ready() and stopping() from one thread (the main one).
+// Thread-safety: start(), stopping() and stop() from one thread (the main one).
 #pragma once
 
 #include <chrono>
@@ -20,6 +21,7 @@
 #include <thread>
 
 #include "admin/node_sample.h"
+#include "base/service.h"
 
 namespace pubsub {
 
@@ -27,15 +29,17 @@ namespace pubsub {
 // unpersisted events and whether the write-behind keeps up.
 std::string service_status(const admin::node_sample& s);
 
-class service_notify {
+class service_notify final : public service {
   public:
     explicit service_notify(std::function<std::string()> summary);
-    ~service_notify();
+    ~service_notify() override;
     service_notify(const service_notify&) = delete;
     service_notify& operator=(const service_notify&) = delete;
 
-    void ready();
+    std::string_view name() const override { return "service manager notifications"; }
+    status start() override;  // READY=1, then the pings
     void stopping();
+    void stop(clock::time_point deadline) noexcept override;  // ends the pings
 
   private:
     void loop();
