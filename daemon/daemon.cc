@@ -99,10 +99,7 @@ int run_daemon(const daemon_config& cfg) {
     if (dsn.empty()) {
         embedded_options eo;
         eo.data_dir = cfg.data_dir;
-        eo.log = [](embedded_log_level l, std::string_view m) {
-            log_line(l == embedded_log_level::warning ? log_level::warn : log_level::info,
-                     std::string(m), "component=embedded_pg");
-        };
+        eo.log = log_hook("embedded_pg");
         cluster.emplace(eo);
         if (status s = cluster->start(); !s.ok()) {
             log_line(log_level::error, "embedded PostgreSQL failed: " + s.message());

@@ -80,7 +80,7 @@ struct write_behind::impl {
     mutable std::mutex stats_mu;
     write_behind_stats st;  // guarded by stats_mu
 
-    void log(int level, const std::string& msg) const {
+    void log(log_level level, const std::string& msg) const {
         if (opts.log) opts.log(level, msg);
     }
 
@@ -194,14 +194,15 @@ struct write_behind::impl {
         if (last_kind == pg_error_kind::transient && last_answered &&
             ++answered_repeats >= answered_repeats_before_probe) {
             answered_repeats = 0;
-            log(2, "write-behind: a batch of " + std::to_string(n) + " rows keeps failing (" +
-                       s.message() + ") while the server answers; probing it row by row");
+            log(log_level::warn, "write-behind: a batch of " + std::to_string(n) +
+                                     " rows keeps failing (" + s.message() +
+                                     ") while the server answers; probing it row by row");
             s = isolate(rows, deliveries, s.message(), true);
             if (s.ok()) return true;
         } else if (last_kind == pg_error_kind::data) {
-            log(2, "write-behind: a batch of " + std::to_string(n) +
-                       " rows failed with a data error (" + s.message() +
-                       "); isolating the rows PostgreSQL refuses");
+            log(log_level::warn, "write-behind: a batch of " + std::to_string(n) +
+                                     " rows failed with a data error (" + s.message() +
+                                     "); isolating the rows PostgreSQL refuses");
             s = isolate(rows, deliveries, s.message(), false);
             if (s.ok()) return true;
         } else {
@@ -307,15 +308,17 @@ struct write_behind::impl {
             ++st.rejected;
         }
         if (!row) {
-            log(3, "write-behind: " + std::to_string(ds.size()) + " delivery rows of event " +
-                       std::to_string(ds.front().event) + " rejected by PostgreSQL: " + why);
+            log(log_level::error,
+                "write-behind: " + std::to_string(ds.size()) + " delivery rows of event " +
+                    std::to_string(ds.front().event) + " rejected by PostgreSQL: " + why);
             return;
         }
         const event& ev = *row->ev;
         ev.rejected = true;
         std::string msg = "event " + std::to_string(ev.id) + " rejected by PostgreSQL: " + why;
-        log(3, "write-behind: " + msg + " (event_type " + ev.type + ", " +
-                   std::to_string(ds.size()) + " delivery rows dropped); other rows commit");
+        log(log_level::error, "write-behind: " + msg + " (event_type " + ev.type + ", " +
+                                  std::to_string(ds.size()) +
+                                  " delivery rows dropped); other rows commit");
         if (row->has_pending) release_pending(ev);
         for (auto& ack : row->acks) ack(status::error(msg));
         row->acks.clear();
@@ -334,8 +337,8 @@ struct write_behind::impl {
                                  "AND status NOT IN ('completed', 'failed', 'cancelled')",
                              {msg, std::to_string(id)});
         if (!r.ok())
-            log(3, "write-behind: cannot mark event " + std::to_string(id) +
-                       " failed: " + r.message());
+            log(log_level::error, "write-behind: cannot mark event " + std::to_string(id) +
+                                      " failed: " + r.message());
     }
 
     status connect() {
@@ -446,7 +449,8 @@ struct write_behind::impl {
             ++st.batches;
             st.rows += rows.size();
             st.last_commit_us = now_us();
-            if (!st.healthy) log(1, "database writes recovered; write-behind healthy again");
+            if (!st.healthy)
+                log(log_level::info, "database writes recovered; write-behind healthy again");
             st.healthy = true;
             st.last_error.clear();
         }
@@ -462,8 +466,8 @@ struct write_behind::impl {
             std::lock_guard lock(stats_mu);
             ++st.failures;
             if (st.healthy || st.last_error != s.message()) {
-                log(3, "write-behind: " + s.message() + "; holding " +
-                           std::to_string(batch.size()) + " rows and retrying");
+                log(log_level::error, "write-behind: " + s.message() + "; holding " +
+                                          std::to_string(batch.size()) + " rows and retrying");
             }
             st.healthy = false;
             st.last_error = s.message();
@@ -504,8 +508,9 @@ struct write_behind::impl {
                     ++acks;
                 }
             }
-            log(3, "write-behind stopped with " + std::to_string(rows.size()) +
-                       " rows unwritten (" + std::to_string(acks) + " durable acks failed)");
+            log(log_level::error, "write-behind stopped with " + std::to_string(rows.size()) +
+                                      " rows unwritten (" + std::to_string(acks) +
+                                      " durable acks failed)");
         }
         timer.cancel();
         retry_timer.cancel();

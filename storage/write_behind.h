@@ -35,6 +35,7 @@
 #include <memory>
 #include <string>
 
+#include "base/logger.h"
 #include "router/delivery.h"
 #include "router/memory_budget.h"
 #include "router/transition_log.h"
@@ -57,7 +58,7 @@ struct write_behind_options {
     std::size_t max_unpersisted_bytes = std::size_t{256} << 20;
     std::chrono::milliseconds reconnect_min{50};
     std::chrono::milliseconds reconnect_max{5000};
-    std::function<void(int level, const std::string&)> log;  // 0 debug, 1 info, 2 warn, 3 error
+    log_sink log;
     // Called on the writer thread when PostgreSQL refuses an event's row for good (a data
     // error): nothing more of it is written, so its deliveries should stop.
     std::function<void(event_id)> on_rejected;
