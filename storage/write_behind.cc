@@ -96,7 +96,7 @@ struct write_behind::impl {
         std::int64_t now = now_us();
         while ((n = queue.try_dequeue_bulk(buf, 256)) > 0) {
             for (std::size_t i = 0; i < n; ++i) {
-                if (buf[i].ev->rejected) {
+                if (row_rejected(*buf[i].ev)) {
                     drop_rejected(std::move(buf[i]));
                 } else {
                     durable_callback ready;
@@ -300,7 +300,7 @@ struct write_behind::impl {
     }
 
     // PostgreSQL refuses this unit for good: its acks fail with PostgreSQL's message, its later
-    // transitions are not written (event::rejected), an existing row is marked failed when
+    // transitions are not written (row_rejected), an existing row is marked failed when
     // possible, and the owner hears of it (on_rejected: the daemon cancels its deliveries).
     void reject(pending_row* row, const std::vector<delivery_record>& ds, const std::string& why) {
         {
@@ -314,7 +314,7 @@ struct write_behind::impl {
             return;
         }
         const event& ev = *row->ev;
-        ev.rejected = true;
+        set_row_rejected(ev);
         std::string msg = "event " + std::to_string(ev.id) + " rejected by PostgreSQL: " + why;
         log(log_level::error, "write-behind: " + msg + " (event_type " + ev.type + ", " +
                                   std::to_string(ds.size()) +
@@ -439,7 +439,7 @@ struct write_behind::impl {
                 ++committed_pending;
                 committed_bytes += approx_bytes(*row.ev);
             }
-            row.ev->persisted_seq = row.seq;  // writer-thread-only field
+            set_persisted_seq(*row.ev, row.seq);
         }
         unpersisted.fetch_sub(committed_pending, std::memory_order_relaxed);
         budget.release(committed_bytes);
