@@ -90,20 +90,41 @@ struct write_behind::impl {
         }
     }
 
+    // Queues, batching, commit and retry, stop (write_behind.cc).
     void drain();
-
     // A later transition of an event whose row PostgreSQL refused: not written (it would fail
     // again, or update a row that does not exist); its ack learns why.
     void drop_rejected(transition&& t);
-
     void release_pending(const event& ev);
-
     void on_wake();
-
     void maybe_flush();
-
     // Writes batches until the buffer is empty or a write fails.
     void flush_all();
+    void on_committed(std::span<pending_row> rows);
+    void on_failure(const status& s);
+    void begin_stop(std::chrono::steady_clock::time_point d);
+    void finish_stop();
+
+    // One batch as one transaction (write_behind_write.cc).
+    status connect();
+    // One transaction; on failure last_kind says what the error means and the message is
+    // PostgreSQL's own.
+    status write(std::span<const pending_row> rows, const std::vector<delivery_record>& deliveries);
+    // Fast path: new rows are COPYed straight into tpubsub_events (each row written once);
+    // only rows that already exist go through the staging table and the UPDATE.
+    status write_direct(std::span<const pending_row> rows,
+                        const std::vector<delivery_record>& deliveries);
+    // Idempotent path (after any failure): every row through the staging table and
+    // INSERT ... ON CONFLICT, so rows a lost COMMIT did write are updated, not duplicated.
+    status write_merged(std::span<const pending_row> rows,
+                        const std::vector<delivery_record>& deliveries);
+    // Inside the batch's transaction; idempotent (the highest version wins).
+    status write_deliveries(const std::vector<delivery_record>& deliveries);
+    // Best effort: a row that exists but refuses its next state ends `failed` with the reason,
+    // so it is not resumed (and refused again) after a restart.
+    void mark_failed(event_id id, const std::string& msg);
+
+    // Data errors: probe, bisect, reject (write_behind_isolate.cc).
 
     // A batch failed. A transient error keeps the retry-all policy (hold everything, reconnect,
     // retry with backoff). A suspect one is retried once on a fresh connection; a data error,
@@ -111,7 +132,6 @@ struct write_behind::impl {
     // Returns false when rows are held for a retry (on_failure was called).
     bool settle_failed(std::vector<pending_row>& rows, std::vector<delivery_record>& deliveries,
                        status s);
-
     // Bisects a batch that failed with a data error (storage/bisect.h). A unit is one event row
     // with its delivery rows, or the delivery rows of one event not in the batch. Returns the
     // transient error that stopped it, if any; the unsettled units are then back in the batch.
@@ -120,42 +140,10 @@ struct write_behind::impl {
     // database takes writes), and the search gives up while nothing commits.
     status isolate(std::vector<pending_row>& rows, std::vector<delivery_record>& deliveries,
                    const std::string& error, bool probe);
-
     // PostgreSQL refuses this unit for good: its acks fail with PostgreSQL's message, its later
     // transitions are not written (row_rejected), an existing row is marked failed when
     // possible, and the owner hears of it (on_rejected: the daemon cancels its deliveries).
     void reject(pending_row* row, const std::vector<delivery_record>& ds, const std::string& why);
-
-    // Best effort: a row that exists but refuses its next state ends `failed` with the reason,
-    // so it is not resumed (and refused again) after a restart.
-    void mark_failed(event_id id, const std::string& msg);
-
-    status connect();
-
-    // One transaction; on failure last_kind says what the error means and the message is
-    // PostgreSQL's own.
-    status write(std::span<const pending_row> rows, const std::vector<delivery_record>& deliveries);
-
-    // Fast path: new rows are COPYed straight into tpubsub_events (each row written once);
-    // only rows that already exist go through the staging table and the UPDATE.
-    status write_direct(std::span<const pending_row> rows,
-                        const std::vector<delivery_record>& deliveries);
-
-    // Idempotent path (after any failure): every row through the staging table and
-    // INSERT ... ON CONFLICT, so rows a lost COMMIT did write are updated, not duplicated.
-    status write_merged(std::span<const pending_row> rows,
-                        const std::vector<delivery_record>& deliveries);
-
-    // Inside the batch's transaction; idempotent (the highest version wins).
-    status write_deliveries(const std::vector<delivery_record>& deliveries);
-
-    void on_committed(std::span<pending_row> rows);
-
-    void on_failure(const status& s);
-
-    void begin_stop(std::chrono::steady_clock::time_point d);
-
-    void finish_stop();
 };
 
 }  // namespace pubsub
