@@ -13,9 +13,10 @@
 #include <utility>
 #include <vector>
 
-#include "base/result.h"
 #include "admin/http_access.h"
 #include "admin/node_sample.h"
+#include "base/logger.h"
+#include "base/result.h"
 
 namespace pubsub::admin {
 
@@ -27,7 +28,7 @@ struct admin_options {
     std::string schema = "dba";
     node_sources sources;
     int threads = 2;  // HTTP threads, and as many database connections
-    std::function<void(int level, const std::string&)> log;  // 0 debug .. 3 error
+    log_sink log;
     std::vector<std::string> allowed_hosts;  // Host names taken as loopback besides localhost
     http_auth auth = http_auth::changes;
     std::size_t max_connections = 64;

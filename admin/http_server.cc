@@ -161,7 +161,7 @@ struct http_server::impl {
     std::vector<std::thread> threads;
     std::uint16_t port = 0;
 
-    void log(int level, const std::string& m) const {
+    void log(log_level level, const std::string& m) const {
         if (opts.log) opts.log(level, m);
     }
 
@@ -175,9 +175,9 @@ struct http_server::impl {
             !last_refusal_log_ms.compare_exchange_strong(last, now, std::memory_order_relaxed)) {
             return;
         }
-        log(2, "http: refused a connection: " + std::to_string(opts.max_connections) +
-                   " are open (--http-max-connections); " + std::to_string(total) +
-                   " refused so far");
+        log(log_level::warn, "http: refused a connection: " + std::to_string(opts.max_connections) +
+                                 " are open (--http-max-connections); " + std::to_string(total) +
+                                 " refused so far");
     }
 
     void accept() {
@@ -185,7 +185,8 @@ struct http_server::impl {
             if (ec == asio::error::operation_aborted) return;
             if (ec) {
                 // Out of file descriptors, say: retry in a moment instead of spinning.
-                log(2, "http accept failed: " + ec.message() + "; retrying in 100 ms");
+                log(log_level::warn,
+                    "http accept failed: " + ec.message() + "; retrying in 100 ms");
                 retry_timer.expires_after(std::chrono::milliseconds(100));
                 retry_timer.async_wait([this](beast::error_code e) {
                     if (!e) accept();

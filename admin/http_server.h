@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/logger.h"
 #include "base/result.h"
 
 namespace pubsub::admin {
@@ -48,7 +49,7 @@ struct http_server_options {
     std::uint16_t port = 0;  // 0: any free port (see port())
     int threads = 2;
     std::size_t max_body_bytes = 1 << 20;
-    std::function<void(int level, const std::string&)> log;  // 0 debug .. 3 error
+    log_sink log;
     // Open connections at most; one more gets 503 and is closed (logged, counted).
     std::size_t max_connections = 64;
     // Time to receive a request's header (also a keep-alive connection's wait for its next

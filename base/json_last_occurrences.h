@@ -1,4 +1,5 @@
 // last_occurrences: the members of a parsed JSON object that count, as jsonb keeps them.
+// A pure function: reentrant; the views it returns point into the parsed document.
 #pragma once
 
 #include <simdjson.h>

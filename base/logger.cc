@@ -110,9 +110,9 @@ void log_line(log_level level, std::string_view msg, std::string_view fields) {
     [[maybe_unused]] auto n = ::write(STDERR_FILENO, line.data(), line.size());
 }
 
-std::function<void(int, const std::string&)> log_hook(std::string component) {
-    return [component = std::move(component)](int level, const std::string& msg) {
-        log_line(static_cast<log_level>(level), msg, log_field("component", component));
+log_sink log_hook(std::string component) {
+    return [component = std::move(component)](log_level level, const std::string& msg) {
+        log_line(level, msg, log_field("component", component));
     };
 }
 

@@ -25,7 +25,11 @@ std::string log_value(std::string_view v);
 // "key=" + log_value(value).
 std::string log_field(std::string_view key, std::string_view value);
 
-// Adapter for the libraries' `std::function<void(int, const std::string&)>` log hooks.
-std::function<void(int, const std::string&)> log_hook(std::string component);
+// The libraries' log hook: they log through it and never write to stderr themselves. May be
+// empty (nothing is logged).
+using log_sink = std::function<void(log_level, const std::string&)>;
+
+// A log_sink that writes log_line(level, msg, "component=<component>").
+log_sink log_hook(std::string component);
 
 }  // namespace pubsub

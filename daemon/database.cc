@@ -58,10 +58,7 @@ status database::start_server() {
     }
     embedded_options eo;
     eo.data_dir = cfg_.data_dir;
-    eo.log = [](embedded_log_level l, std::string_view m) {
-        log_line(l == embedded_log_level::warning ? log_level::warn : log_level::info,
-                 std::string(m), "component=embedded_pg");
-    };
+    eo.log = log_hook("embedded_pg");
     cluster_.emplace(eo);
     if (status s = cluster_->start(); !s.ok())
         return status::error("embedded PostgreSQL failed: " + s.message());

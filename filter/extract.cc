@@ -1,10 +1,11 @@
 // The readers of event_data that fill the slots of a path_set, tried in order: the fast scan
-// (easy documents: ASCII strings without escapes), simdjson's DOM (runtime-selected SIMD
-// kernel), then the on-demand walk (documents the DOM refuses). Each validates what it reads,
-// and a reader that gives up leaves no trace, so all three give the same slots.
+// (extract_fast.cc: easy documents, ASCII strings without escapes), simdjson's DOM
+// (runtime-selected SIMD kernel), then the on-demand walk (documents the DOM refuses). Each
+// validates what it reads, and a reader that gives up leaves no trace, so all three give the
+// same slots.
 #include "filter/extract.h"
 
-#include "base/json_text.h"
+#include "filter/extract_readers.h"
 
 #include <simdjson.h>
 
@@ -39,15 +40,10 @@ std::uint32_t path_set::intern(const field_path& p) {
     return static_cast<std::uint32_t>(nodes_[n].slot);
 }
 
-struct extract_state::impl {
+struct extract_state::impl : extract_target {
     simdjson::dom::parser dom_parser;  // runtime-dispatched kernel (haswell, icelake...)
     od::parser parser;                 // the fallback walk, for documents the DOM refuses
     std::string padded;                // copy of data_json when the caller cannot prove padding
-    std::vector<std::uint32_t> seen;   // per trie node: epoch of the last visit
-    std::uint32_t epoch = 0;
-    std::vector<slot_state>* slots = nullptr;
-    std::vector<value_ref>* items = nullptr;
-    const path_set* paths = nullptr;
 
     bool push_number(od::value v) {
         std::optional<value_ref> n = parse_json_number(v.raw_json_token());
@@ -141,18 +137,6 @@ struct extract_state::impl {
         if (raw[n] != '"' && f.unescaped_key().get(key)) return false;
         child = child_of(node, key, id);
         return true;
-    }
-
-    // A key a path uses is about to be read. When the object repeats it, the last occurrence
-    // counts (as jsonb keeps it): what the earlier one filled, below it included, is dropped.
-    void visit(std::uint32_t id) {
-        if (seen[id] == epoch) forget(id);
-        seen[id] = epoch;
-    }
-    void forget(std::uint32_t node) {
-        const path_set::trie_node& n = paths->nodes()[node];
-        if (n.slot >= 0) (*slots)[n.slot] = slot_state{};
-        for (const path_set::child& c : n.children) forget(c.node);
     }
 
     bool walk(od::object obj, std::uint32_t node) {
@@ -260,196 +244,6 @@ struct extract_state::impl {
         }
     }
 
-    // The fast scan: a strict recursive-descent reader of the easy documents, those whose
-    // strings are printable ASCII without escapes (keys then equal their raw bytes, and
-    // values are views into data_json). It validates everything it passes over; anything else
-    // (an escape, a byte outside 0x20-0x7f in a string, a number parse_json_number refuses,
-    // deep nesting, a root that is not an object, a syntax error) makes it give up, and the
-    // general readers below take the document, so results never depend on which one ran.
-    const char* p_ = nullptr;
-    const char* end_ = nullptr;
-    static constexpr int fast_max_depth = 64;
-
-    void ws() {
-        while (p_ < end_ && static_cast<unsigned char>(*p_) <= ' ' &&
-               (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) {
-            ++p_;
-        }
-    }
-    bool lit(std::string_view w) {
-        if (static_cast<std::size_t>(end_ - p_) < w.size() ||
-            std::memcmp(p_, w.data(), w.size()) != 0) {
-            return false;
-        }
-        p_ += w.size();
-        return true;
-    }
-    bool fast_string(std::string_view& out) {  // at '"'
-        const char* start = ++p_;
-        p_ = skip_plain_string_bytes(p_, end_);
-        while (p_ < end_) {
-            const auto c = static_cast<unsigned char>(*p_);
-            if (c == '"') {
-                out = std::string_view(start, static_cast<std::size_t>(p_ - start));
-                ++p_;
-                return true;
-            }
-            if (c == '\\' || c < 0x20 || c >= 0x80) return false;
-            ++p_;
-        }
-        return false;
-    }
-    static bool digit(char c) { return c >= '0' && c <= '9'; }
-    bool fast_number(std::string_view& tok) {  // JSON's number grammar, strictly
-        const char* start = p_;
-        if (p_ < end_ && *p_ == '-') ++p_;
-        if (p_ == end_) return false;
-        if (*p_ == '0') {
-            ++p_;
-        } else if (digit(*p_)) {
-            while (p_ < end_ && digit(*p_)) ++p_;
-        } else {
-            return false;
-        }
-        if (p_ < end_ && *p_ == '.') {
-            ++p_;
-            if (p_ == end_ || !digit(*p_)) return false;
-            while (p_ < end_ && digit(*p_)) ++p_;
-        }
-        if (p_ < end_ && (*p_ == 'e' || *p_ == 'E')) {
-            ++p_;
-            if (p_ < end_ && (*p_ == '+' || *p_ == '-')) ++p_;
-            if (p_ == end_ || !digit(*p_)) return false;
-            while (p_ < end_ && digit(*p_)) ++p_;
-        }
-        tok = std::string_view(start, static_cast<std::size_t>(p_ - start));
-        return true;
-    }
-    // A scalar at p_, appended to items when `keep`; false to give up. Objects and arrays are
-    // passed over (validated) and never appended.
-    bool fast_value(bool keep, int depth) {
-        if (p_ == end_) return false;
-        std::string_view s;
-        switch (*p_) {
-            case '{':
-                return fast_object(nullptr, depth + 1);
-            case '[':
-                return fast_array(false, depth + 1);
-            case '"':
-                if (!fast_string(s)) return false;
-                if (keep) items->push_back(make_string(s));
-                return true;
-            case 't':
-                if (!lit("true")) return false;
-                if (keep) items->push_back(make_bool(true));
-                return true;
-            case 'f':
-                if (!lit("false")) return false;
-                if (keep) items->push_back(make_bool(false));
-                return true;
-            case 'n':
-                if (!lit("null")) return false;
-                if (keep) items->push_back(make_null());
-                return true;
-            default: {
-                if (!fast_number(s)) return false;
-                if (!keep) return true;
-                std::optional<value_ref> n = parse_json_number(s);
-                if (!n) return false;
-                items->push_back(*n);
-                return true;
-            }
-        }
-    }
-    bool fast_array(bool keep, int depth) {  // at '['
-        if (depth > fast_max_depth) return false;
-        ++p_;
-        ws();
-        if (p_ < end_ && *p_ == ']') {
-            ++p_;
-            return true;
-        }
-        for (;;) {
-            ws();
-            if (!fast_value(keep, depth)) return false;
-            ws();
-            if (p_ == end_) return false;
-            if (*p_ == ']') {
-                ++p_;
-                return true;
-            }
-            if (*p_++ != ',') return false;
-        }
-    }
-    // At '{'. `node` is the trie node of this object, or null when no path reads below it.
-    bool fast_object(const path_set::trie_node* node, int depth) {
-        if (depth > fast_max_depth) return false;
-        ++p_;
-        ws();
-        if (p_ < end_ && *p_ == '}') {
-            ++p_;
-            return true;
-        }
-        for (;;) {
-            ws();
-            std::string_view key;
-            if (p_ == end_ || *p_ != '"' || !fast_string(key)) return false;
-            ws();
-            if (p_ == end_ || *p_++ != ':') return false;
-            ws();
-            if (p_ == end_) return false;
-            std::uint32_t id = 0;
-            const path_set::trie_node* child = nullptr;
-            if (node) {
-                for (const path_set::child& c : node->children) {
-                    if (c.key.size() == key.size() &&
-                        std::memcmp(c.key.data(), key.data(), key.size()) == 0) {
-                        id = c.node;
-                        child = &paths->nodes()[c.node];
-                        break;
-                    }
-                }
-            }
-            if (child) {  // a path reads it
-                visit(id);
-                if (*p_ == '{') {
-                    if (child->slot >= 0) (*slots)[child->slot].present = true;
-                    if (!fast_object(child->children.empty() ? nullptr : child, depth + 1)) {
-                        return false;
-                    }
-                } else if (child->slot >= 0) {
-                    slot_state& st = (*slots)[child->slot];
-                    st.present = true;
-                    st.begin = static_cast<std::uint32_t>(items->size());
-                    if (!(*p_ == '[' ? fast_array(true, depth + 1) : fast_value(true, depth))) {
-                        return false;
-                    }
-                    st.end = static_cast<std::uint32_t>(items->size());
-                } else if (!fast_value(false, depth)) {
-                    return false;
-                }
-            } else if (!fast_value(false, depth)) {
-                return false;
-            }
-            ws();
-            if (p_ == end_) return false;
-            if (*p_ == '}') {
-                ++p_;
-                return true;
-            }
-            if (*p_++ != ',') return false;
-        }
-    }
-    bool run_fast(const event_view& e) {
-        next_epoch();
-        p_ = e.data_json.data();
-        end_ = p_ + e.data_json.size();
-        ws();
-        if (p_ == end_ || *p_ != '{' || !fast_object(&paths->nodes()[0], 1)) return false;
-        ws();
-        return p_ == end_;
-    }
-
     // The DOM next: a whole-document parse with the runtime-selected SIMD kernel beats the
     // on-demand walk, which compiles to simdjson's portable fallback kernel without -march.
     // A document the DOM refuses (malformed, or an integer beyond 64 bits, which the DOM
@@ -469,11 +263,6 @@ struct extract_state::impl {
         simdjson::dom::object obj;
         if (!root.get_object().get(obj)) walk_dom(obj, 0);
         return true;
-    }
-
-    void next_epoch() {
-        if (++epoch == 0) std::fill(seen.begin(), seen.end(), epoch++);
-        seen.resize(paths->nodes().size(), 0);
     }
 
     bool run(const event_view& e) {
@@ -509,7 +298,7 @@ void extract_state::extract(const path_set& paths, const event_view& e) {
     impl_->slots = &slots_;
     impl_->items = &items_;
     impl_->paths = &paths;
-    if (impl_->run_fast(e)) return;
+    if (scan_fast(*impl_, e.data_json)) return;
     for (std::uint32_t s = 2; s < slots_.size(); ++s) slots_[s] = slot_state{};
     items_.resize(2);
     if (impl_->run_dom(e)) return;

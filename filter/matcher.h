@@ -2,26 +2,13 @@
 // routing an event costs about the same whether there are ten subscribers or a hundred
 // thousand.
 //
-// DESIGN. Subscribers are grouped by event_type (a hash; "*" subscribers are merged into every
-// group and also form the group used for unknown types). Within a group every subscriber is
-// indexed under one "anchor": the most selective indexable condition of its top-level
-// conjunction, chosen by how many subscribers share the same key. Per path: equality/$in in a
-// hash of exact values; $prefix/$suffix and the literal ends of globs in hash tables keyed by
-// (length, hash), probed once per length present; the 3- and 6-byte substrings of literal
-// runs inside globs ("*_orders_*") in a gram table; numeric bounds in sorted arrays;
-// $exists:true in a list. Hashed postings keep no keys (a collision only adds a candidate) and
-// sit behind a small bloom filter; a list of one subscriber sits in the table cell itself. For
-// an event the matcher parses event_data once (extract.h), reading only the paths
-// the group uses, probes the indexes with the values found (in stages, so that the memory loads
-// of all probes overlap), gathering (and prefetching) the proposed candidates, then runs the
-// full filter of each candidate once. A candidate is one run of adjacent 32-byte records
-// (candidates.h: header, conditions and $or/$not nodes, $in values, strings), so its check
-// costs about one memory latency whatever the number of subscribers. So the cost is the parse
-// plus (candidates x filter size), not the number of subscribers. Subscribers
-// with nothing indexable ($or, $not, $ne, $nin, $exists:false, string ranges, globs without a
-// 3-byte literal run, {}) are evaluated on every event of their type: only they pay for it.
-// Counting satisfied conditions per subscriber was not used: a condition shared by many
-// subscribers (extension = "csv") would then cost one increment per subscriber per event.
+// DESIGN: subscribers are grouped by event_type ("*" subscribers join every group); within a
+// group each is indexed under one "anchor", the most selective indexable condition of its
+// top-level conjunction (hashes of exact values, prefixes, suffixes and glob literals, 3- and
+// 6-byte grams, sorted numeric bounds). An event is parsed once (extract.h), the indexes are
+// probed with the values found, and each candidate's full filter runs once (candidates.h), so
+// the cost is the parse plus candidates x filter size. Subscribers with nothing indexable are
+// evaluated on every event of their type: only they pay for it.
 //
 // Thread-safety: immutable after construction; match() is const and thread-safe as long as
 // each thread passes its own match_scratch. Build it off the hot path and publish it with a

@@ -1,55 +1,18 @@
 // pool_set: one thread pool per job type; implements the router's delivery_sink; decides what
 // happens after each attempt (completed, retry later, dead), and applies operators' cancels.
 //
-// DESIGN: each pool owns a BlockingConcurrentQueue of deliveries and its threads; submit()
-// enqueues onto the pool of the subscriber's job type, so a slow job type only fills its own
-// queue and never delays the others. Each thread takes a delivery, tells its group started(),
-// runs the job_runner, then: success -> group.completed(); failure with retries left (see
-// retry_policy.h and the subscriber's max_retries) -> group.retrying() (persists the delivery
-// row with next_attempt_at) and the delivery waits in the retry_scheduler, which re-queues it on
-// its pool when due; failure without retries left -> group.dead(). A job type without a runner
-// fails its deliveries with a clear error instead of running anything.
-//
-// Resume (storage/delivery_store.h): before events from the table are routed, the delivery rows
-// of those events are handed to add_resume(); submit() then skips deliveries whose row says
-// completed (or dead), continues attempt numbering and retry budgets, and keeps a retry
-// scheduled at its persisted next_attempt_at. Only events with from_table look at this table.
-//
-// Cancel (storage/event_actions.h): cancel(id) drops the event's scheduled retries and marks the
-// id so that its deliveries still queued are skipped when a thread takes them; a handler already
-// running is left to finish and its outcome is discarded. forget_cancel(id) undoes the mark (an
-// operator retried the event). The marks are bounded (max_cancel_marks; beyond, marks older than
-// an hour go, then arbitrary ones down to 3/4 of the bound): a lost mark only lets a queued
-// delivery of a cancelled event run, whose outcome never overwrites the cancelled row.
-//
-// Back-pressure per job type (policy `refuse at the door`): each pool counts its deliveries
-// queued or running (a delivery waiting in the retry_scheduler counts again once re-queued). The
-// dispatch thread never blocks: submit() always enqueues, so no job type waits for another. When
-// a pool's count reaches queue_limit its bit is set in full_job_types() (an atomic mask, read
-// lock-free by the doors); it is cleared when the count falls below queue_limit - queue_limit/64
-// (hysteresis, so the mask is not rewritten at every delivery around the limit). The bit is only
-// touched when a count crosses a mark, under that pool's mutex, and re-checked against the count
-// after each change (seq_cst on both sides), so it can never stay set on a drained pool. The
-// router (router.h, delivery_pressure) refuses at the door only the events whose event_type could
-// reach a full job type; events of other types are still accepted. The database door claims
-// nothing while any bit is set (tools/pubsubd/db_door.h); events already admitted are never
-// dropped. The bound may be overshot by what was admitted before it was reached (at most the
-// router queue times the fan-out, plus one claim batch), never without limit.
-//
-// In-process runners (job_runner::runs_inline(), i.e. noop) skip the hop to a pool thread when
-// they can: submit() runs the delivery on the calling (dispatch) thread if that pool is started
-// and holds nothing queued or running (its in_flight count goes 0 -> 1 by compare-and-swap, and
-// counts the inline run like any other). Nothing is overtaken (the pool was empty, and the
-// router hands deliveries over in its priority order), and the pool never runs more deliveries
-// at once than it has threads: while an inline run holds in_flight no new one can start, and a
-// pool thread that takes a delivery re-queued meanwhile by the retry scheduler waits for the
-// inline run to end (inline_active, a count, seq_cst on both sides, see run_inline()). A delivery
-// that cannot run inline is queued as usual.
-//
-// Lifecycle (spdlog's thread pool): start() spawns; stop(deadline) drops scheduled retries (they
-// are persisted and resumed at the next start), lets queued deliveries run until the deadline,
-// then posts one terminate per thread and joins them. Deliveries still queued after that are
-// left unfinished: their events stay open in the table and are resumed at the next start.
+// DESIGN: each pool owns a BlockingConcurrentQueue of deliveries and its threads, so a slow job
+// type only fills its own queue. A thread tells the group started(), runs the job_runner, then
+// completed(), retrying() (the delivery waits in the retry_scheduler, which re-queues it when
+// due) or dead(). Resumed events (from_table) skip deliveries whose row says completed or dead
+// (add_resume). cancel(id) drops the event's scheduled retries and skips its queued deliveries
+// (marks bounded by max_cancel_marks). Back-pressure: submit() never blocks; a pool holding
+// queue_limit deliveries sets its bit in full_job_types() (with hysteresis), and the doors refuse
+// the events that could reach it. An in-process runner (noop) runs on the dispatch thread when
+// its pool is idle (run_inline()).
+// Lifecycle (spdlog's thread pool): start() spawns; stop(deadline) drops scheduled retries
+// (resumed at the next start), lets queued deliveries run until the deadline, then posts one
+// terminate per thread and joins; what is still queued stays open in the table.
 // Thread-safe; stop() idempotent and noexcept.
 #pragma once
 

@@ -38,7 +38,7 @@ class db_door {
     void reload_subscribers(pg::connection& conn);
     void sweep(pg::connection& conn);
 
-    // Deliveries (issue 6); set before the listener starts, all called on the listener thread.
+    // Deliveries; set before the listener starts, all called on the listener thread.
     struct delivery_hooks {
         // False while any handler pool is full: the sweep claims nothing, and those events wait
         // in the table, whatever their type. The socket refuses per event_type

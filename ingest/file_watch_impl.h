@@ -113,8 +113,8 @@ struct file_watcher::impl : std::enable_shared_from_this<file_watcher::impl> {
     std::uint64_t in_flight = 0;
     std::condition_variable drain_cv;
 
-    void log(int level, const std::string& m);
-    void fail(int level, const std::string& m);  // log and remember as last_error
+    void log(log_level level, const std::string& m);
+    void fail(log_level level, const std::string& m);  // log and remember as last_error
 
     // file_watcher.cc: events, versions, submits
     void read();

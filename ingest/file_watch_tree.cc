@@ -34,8 +34,9 @@ void file_watcher::impl::start_root(std::size_t root) {
     root_dir& r = roots[root];
     if (!is_directory(r.dir)) {
         if (!r.reported_missing) {
-            log(2, "file watcher: " + r.dir +
-                       " does not exist or is not a directory; it will be watched once it does");
+            log(log_level::warn,
+                "file watcher: " + r.dir +
+                    " does not exist or is not a directory; it will be watched once it does");
             r.reported_missing = true;
         }
         return;
@@ -44,7 +45,7 @@ void file_watcher::impl::start_root(std::size_t root) {
     if (wd_by_path.count(r.dir) == 0) return;  // could not be watched (logged by watch_one)
     r.present = true;
     dirs_missing.fetch_sub(1, std::memory_order_relaxed);
-    if (r.reported_missing) log(1, "file watcher: watching " + r.dir + " again");
+    if (r.reported_missing) log(log_level::info, "file watcher: watching " + r.dir + " again");
     r.reported_missing = false;
     prune(root);
 }
@@ -58,8 +59,8 @@ void file_watcher::impl::root_lost(std::size_t root) {
     remove_tree(r.dir);
     // Known versions stay: if the directory comes back with the same files (a remount, a
     // restore), nothing is emitted twice; prune() forgets what is gone when it returns.
-    fail(2, "file watcher: watched directory " + r.dir +
-                " disappeared; it will be watched again once it is re-created");
+    fail(log_level::warn, "file watcher: watched directory " + r.dir +
+                              " disappeared; it will be watched again once it is re-created");
 }
 
 // Watches dir and everything below it, listing each directory after its watch is in place so
@@ -95,7 +96,7 @@ bool file_watcher::impl::watch_one(const std::string& dir, std::size_t root) {
     if (e == ENOSPC) {
         limit_errors.fetch_add(1, std::memory_order_relaxed);
         if (!limit_reached.exchange(true, std::memory_order_relaxed)) {
-            fail(3,
+            fail(log_level::error,
                  "file watcher: inotify watch limit reached (raise fs.inotify.max_user_watches)"
                  ": " +
                      dir +
@@ -107,7 +108,8 @@ bool file_watcher::impl::watch_one(const std::string& dir, std::size_t root) {
         return true;
     }
     unreadable.fetch_add(1, std::memory_order_relaxed);
-    fail(2, "file watcher: cannot watch " + dir + " (" + std::strerror(e) + "); skipped");
+    fail(log_level::warn,
+         "file watcher: cannot watch " + dir + " (" + std::strerror(e) + "); skipped");
     return false;
 }
 
@@ -118,7 +120,8 @@ void file_watcher::impl::list_dir(const std::string& dir, std::size_t root,
         const int e = errno;
         if (e == ENOENT || e == ENOTDIR) return;
         unreadable.fetch_add(1, std::memory_order_relaxed);
-        fail(2, "file watcher: cannot list " + dir + " (" + std::strerror(e) + "); skipped");
+        fail(log_level::warn,
+             "file watcher: cannot list " + dir + " (" + std::strerror(e) + "); skipped");
         return;
     }
     const std::string base = dir == "/" ? dir : dir + "/";
@@ -198,7 +201,8 @@ void file_watcher::impl::full_rescan() {
         }
     }
     if (!limit_hit && limit_reached.exchange(false, std::memory_order_relaxed)) {
-        log(1, "file watcher: every directory is watched again (below the inotify watch limit)");
+        log(log_level::info,
+            "file watcher: every directory is watched again (below the inotify watch limit)");
     }
 }
 

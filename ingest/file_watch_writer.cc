@@ -6,7 +6,7 @@
 namespace pubsub {
 
 state_writer::state_writer(watch_state_store& store, std::chrono::milliseconds retry_interval,
-                           std::function<void(int, const std::string&)> log)
+                           log_sink log)
     : store_(store), retry_interval_(retry_interval), log_(std::move(log)) {}
 
 state_writer::~state_writer() { stop(); }
@@ -28,9 +28,10 @@ void state_writer::stop() noexcept {
         if (!apply_some(lock)) break;
     }
     if (!queue_.empty() && log_) {
-        log_(2, "file watcher: " + std::to_string(queue_.size()) +
-                    " state changes not recorded at shutdown; the next start recovers the "
-                    "emitted files from the events table");
+        log_(log_level::warn,
+             "file watcher: " + std::to_string(queue_.size()) +
+                 " state changes not recorded at shutdown; the next start recovers the "
+                 "emitted files from the events table");
     }
 }
 
@@ -57,14 +58,14 @@ bool state_writer::apply_some(std::unique_lock<std::mutex>& lock) {
     lock.lock();
     if (st.ok()) {
         if (failing_.exchange(false, std::memory_order_relaxed) && log_) {
-            log_(1, "file watcher: state store recovered");
+            log_(log_level::info, "file watcher: state store recovered");
         }
         return true;
     }
     errors_.fetch_add(1, std::memory_order_relaxed);
     if (!failing_.exchange(true, std::memory_order_relaxed) && log_) {
-        log_(3, "file watcher: " + st.message() + " (retrying every " +
-                    std::to_string(retry_interval_.count()) + " ms)");
+        log_(log_level::error, "file watcher: " + st.message() + " (retrying every " +
+                                   std::to_string(retry_interval_.count()) + " ms)");
     }
     queue_.insert(queue_.begin(), std::make_move_iterator(batch.begin()),
                   std::make_move_iterator(batch.end()));

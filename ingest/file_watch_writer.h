@@ -19,14 +19,14 @@
 #include <string>
 #include <thread>
 
+#include "base/logger.h"
 #include "router/file_watch_state.h"
 
 namespace pubsub {
 
 class state_writer {
   public:
-    state_writer(watch_state_store& store, std::chrono::milliseconds retry_interval,
-                 std::function<void(int, const std::string&)> log);
+    state_writer(watch_state_store& store, std::chrono::milliseconds retry_interval, log_sink log);
     ~state_writer();
     state_writer(const state_writer&) = delete;
     state_writer& operator=(const state_writer&) = delete;
@@ -47,7 +47,7 @@ class state_writer {
 
     watch_state_store& store_;
     std::chrono::milliseconds retry_interval_;
-    std::function<void(int, const std::string&)> log_;
+    log_sink log_;
     mutable std::mutex mu_;
     std::condition_variable cv_;
     std::deque<file_state_op> queue_;  // guarded by mu_

@@ -29,11 +29,11 @@ file_watcher::impl::impl(file_watcher_options o, event_submitter s, watch_state_
       ignore(opts.ignore),
       writer(st, opts.retry_interval, opts.log) {}
 
-void file_watcher::impl::log(int level, const std::string& m) {
+void file_watcher::impl::log(log_level level, const std::string& m) {
     if (opts.log) opts.log(level, m);
 }
 
-void file_watcher::impl::fail(int level, const std::string& m) {
+void file_watcher::impl::fail(log_level level, const std::string& m) {
     {
         std::lock_guard lock(mu);
         last_error = m;
@@ -47,7 +47,7 @@ void file_watcher::impl::read() {
     inotify.async_read_some(asio::buffer(buf), [this](boost::system::error_code ec, std::size_t n) {
         if (ec) {
             if (ec != asio::error::operation_aborted) {
-                fail(3, "file watcher: reading inotify failed: " + ec.message());
+                fail(log_level::error, "file watcher: reading inotify failed: " + ec.message());
             }
             return;
         }
@@ -70,7 +70,8 @@ void file_watcher::impl::handle_buffer(std::size_t n) {
     }
     if (overflow) {
         overflows.fetch_add(1, std::memory_order_relaxed);
-        fail(2, "file watcher: inotify queue overflow; rescanning every watched directory");
+        fail(log_level::warn,
+             "file watcher: inotify queue overflow; rescanning every watched directory");
         full_rescan();
     }
 }
@@ -159,7 +160,8 @@ void file_watcher::impl::emit(const std::string& path, std::size_t root, file_ve
     if (!watching) return;
     if (!simdjson::validate_utf8(path)) {
         skipped_names.fetch_add(1, std::memory_order_relaxed);
-        fail(2, "file watcher: skipped a file whose path is not UTF-8, below " + roots[root].dir);
+        fail(log_level::warn,
+             "file watcher: skipped a file whose path is not UTF-8, below " + roots[root].dir);
         known[path] = {v, 0, false, 0};  // not recorded in the store: reported once per run
         return;
     }
@@ -189,7 +191,7 @@ void file_watcher::impl::on_ack(const std::string& path, std::size_t root, std::
     unacked_since.erase(gen);
     if (r.ok()) {
         emitted.fetch_add(1, std::memory_order_relaxed);
-        if (refusing) log(1, "file watcher: events are accepted again");
+        if (refusing) log(log_level::info, "file watcher: events are accepted again");
         refusing = false;
         if (current) {
             k->second.in_flight = false;
@@ -202,8 +204,9 @@ void file_watcher::impl::on_ack(const std::string& path, std::size_t root, std::
     } else {
         submit_errors.fetch_add(1, std::memory_order_relaxed);
         if (!refusing) {
-            fail(2, "file watcher: event for " + path + " refused (" + r.message() +
-                        "); retrying every " + std::to_string(opts.retry_interval.count()) + " ms");
+            fail(log_level::warn, "file watcher: event for " + path + " refused (" + r.message() +
+                                      "); retrying every " +
+                                      std::to_string(opts.retry_interval.count()) + " ms");
         }
         refusing = true;
         if (current) {
@@ -375,9 +378,10 @@ void file_watcher::stop() noexcept {
         std::unique_lock lock(self->mu);
         if (!self->drain_cv.wait_for(lock, self->opts.drain_timeout,
                                      [&] { return self->in_flight == 0; })) {
-            self->log(2, "file watcher: " + std::to_string(self->in_flight) +
-                             " events not acknowledged at shutdown; their files will be emitted "
-                             "again after the restart");
+            self->log(log_level::warn,
+                      "file watcher: " + std::to_string(self->in_flight) +
+                          " events not acknowledged at shutdown; their files will be emitted "
+                          "again after the restart");
         }
     }
     asio::post(self->io, [m = self.get()] {

@@ -41,10 +41,11 @@
 #include <string>
 #include <vector>
 
+#include "base/logger.h"
+#include "base/result.h"
 #include "ingest/file_watch_ignore.h"
 #include "router/file_watch_state.h"
 #include "router/intake.h"
-#include "base/result.h"
 
 namespace pubsub {
 
@@ -60,7 +61,7 @@ struct file_watcher_options {
     std::chrono::milliseconds retry_interval{1000};  // refused submits, missing dirs, state
     std::chrono::milliseconds poll_interval{5000};   // full rescans while the watch limit is hit
     std::chrono::milliseconds drain_timeout{5000};   // stop(): wait this long for acks
-    std::function<void(int level, const std::string&)> log;  // 0 debug .. 3 error
+    log_sink log;
 };
 
 struct file_watcher_counters {

@@ -11,7 +11,8 @@ void notify_door::handle(std::string_view payload) {
             for (auto& c : head) {
                 if (static_cast<unsigned char>(c) < 0x20) c = ' ';
             }
-            log_(2, "pg_notify tpubsub_ingest: " + req.message() + "; payload starts: " + head);
+            log_(log_level::warn,
+                 "pg_notify tpubsub_ingest: " + req.message() + "; payload starts: " + head);
         }
         return;
     }
@@ -20,7 +21,8 @@ void notify_door::handle(std::string_view payload) {
             accepted_.fetch_add(1, std::memory_order_relaxed);
         } else {
             refused_.fetch_add(1, std::memory_order_relaxed);
-            if (log_) log_(3, "pg_notify tpubsub_ingest: event refused: " + r.message());
+            if (log_)
+                log_(log_level::error, "pg_notify tpubsub_ingest: event refused: " + r.message());
         }
     });
 }

@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/logger.h"
 #include "ingest/request.h"
 #include "router/intake.h"
 
@@ -21,8 +22,7 @@ namespace pubsub {
 
 class notify_door {
   public:
-    notify_door(intake& in, std::function<void(int, const std::string&)> log)
-        : in_(in), log_(std::move(log)) {}
+    notify_door(intake& in, log_sink log) : in_(in), log_(std::move(log)) {}
 
     void handle(std::string_view payload);
 
@@ -31,7 +31,7 @@ class notify_door {
 
   private:
     intake& in_;
-    std::function<void(int, const std::string&)> log_;
+    log_sink log_;
     request_parser parser_;
     std::atomic<std::uint64_t> accepted_{0}, malformed_{0}, refused_{0};
 };

@@ -41,7 +41,7 @@ struct socket_server::impl : std::enable_shared_from_this<socket_server::impl> {
     std::atomic<std::uint64_t> connections{0}, refused{0}, refused_connections{0};
     std::chrono::steady_clock::time_point last_refusal_log{};  // io thread only
 
-    void log(int level, const std::string& m) {
+    void log(log_level level, const std::string& m) {
         if (opts.log) opts.log(level, m);
     }
 
@@ -74,8 +74,8 @@ struct socket_server::impl : std::enable_shared_from_this<socket_server::impl> {
         auto now = std::chrono::steady_clock::now();
         if (now - last_refusal_log >= std::chrono::seconds(1)) {  // a flood logs once a second
             last_refusal_log = now;
-            log(2, "socket door: refused a connection (" + std::to_string(n) +
-                       " so far for this reason): " + why);
+            log(log_level::warn, "socket door: refused a connection (" + std::to_string(n) +
+                                     " so far for this reason): " + why);
         }
     }
 
@@ -102,8 +102,8 @@ struct socket_server::impl : std::enable_shared_from_this<socket_server::impl> {
                 if (ec) {
                     if (ec == asio::error::operation_aborted) return;
                     // Out of file descriptors, say: retry in a moment instead of spinning.
-                    self->log(
-                        2, "socket door: accept failed: " + ec.message() + "; retrying in 100 ms");
+                    self->log(log_level::warn, "socket door: accept failed: " + ec.message() +
+                                                   "; retrying in 100 ms");
                     self->retry_timer.expires_after(std::chrono::milliseconds(100));
                     self->retry_timer.async_wait([self](const boost::system::error_code& e) {
                         if (!e && self->acceptor && self->acceptor->is_open()) self->do_accept();

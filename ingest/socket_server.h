@@ -24,9 +24,10 @@
 #include <string>
 #include <vector>
 
+#include "base/logger.h"
+#include "base/result.h"
 #include "router/intake.h"
 #include "router/memory_budget.h"
-#include "base/result.h"
 
 namespace pubsub {
 
@@ -40,7 +41,7 @@ struct socket_options {
     memory_budget* budget = nullptr;            // partial lines beyond 64 KiB draw on it
     std::vector<uid_t> allowed_uids;            // empty: any peer the file mode lets in
     std::vector<gid_t> allowed_gids;
-    std::function<void(int level, const std::string&)> log;
+    log_sink log;
 };
 
 struct socket_counters {

@@ -14,21 +14,9 @@
 // wrote the final state. All state is under one mutex per group (uncontended for the usual
 // single-delivery event), and transitions are recorded under it, so they are recorded in order.
 //
-// WHAT IS PERSISTED PER DELIVERY (the choice of design point 3, issue 6). Writing one row per
-// delivery would double the rows written per event and halve throughput at 100k events/s, so a
-// delivery gets a row only when its fate is not implied by its event row:
-// - when it fails: `retrying` (attempts, last_error, next_attempt_at) or `dead`;
-// - when it completes after a failure (it has a row, which must now say `completed`);
-// - when it completes while another delivery of its event has failed, and, at the moment of
-//   the first failure in an event, for the deliveries of that event already completed;
-// - when an operator cancels or retries its event (written by storage/event_actions.h).
-// An event whose deliveries all succeed on their first attempt writes no delivery row: its
-// `completed` row with retry_count 0 implies them. Hence: every delivery of a `failed` event has
-// a row, so `pubsubctl events retry` re-runs exactly the dead ones; a crash while a retry is
-// scheduled (the long window) resumes with every completed sibling recorded and skips it. What
-// is NOT recorded: a sibling that completed while the others were still on their first attempt
-// and nothing had failed yet; after a crash in that window it runs again (at-least-once, SPEC 4;
-// handlers get the event id and the attempt number to deduplicate).
+// Delivery records: a delivery is recorded only when its event row does not imply its fate (it
+// failed, or completed beside a failure), so an event whose deliveries all succeed at once
+// writes no delivery row. The group decides this, as it alone sees the siblings' outcomes.
 #pragma once
 
 #include <atomic>

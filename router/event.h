@@ -34,12 +34,10 @@ struct event {
     std::string source;
     std::string data_json;  // a JSON object, compact text, as it will be stored in event_data
 
-    // IMPORTANT: owned by the write-behind thread alone (written and read only there): the
-    // highest transition seq already committed for this event, 0 while its row is unwritten.
-    mutable std::uint32_t persisted_seq = 0;
-    // IMPORTANT: write-behind thread only, like persisted_seq: PostgreSQL refused this event's
-    // row (a data error); its later transitions are not written.
-    mutable bool rejected = false;
+    // Opaque to the core: one word the transition_log's writer thread keeps about this
+    // event's stored row (the write-behind: storage/row_state.h), so that merging a transition
+    // needs no lookup by id. IMPORTANT: only that thread reads or writes it.
+    mutable std::uint64_t log_slot = 0;
 };
 
 using event_ptr = std::shared_ptr<const event>;

@@ -6,31 +6,16 @@
 // (the handler pools). An event that matches nobody is recorded `completed` at once with
 // error_message "no matching subscriber". The snapshot is swapped atomically by
 // set_subscribers(); the dispatch thread picks it up on its next event.
-// Dispatch on enqueue (router_options::dispatch_on_enqueue, on by default): whoever holds
-// dispatch_mu_ pops and dispatches, and holds it for one event at a time. The dispatch thread
-// takes it (blocking) for each event; enqueue() only try_lock()s it, and only while the dispatch
-// thread waits for work (spinning or asleep; while it works through a backlog the caller goes
-// on, so a door's thread keeps reading at full speed). With the mutex, enqueue() dispatches ONE
-// event itself, on the caller's thread, instead of waking the dispatch thread: for a steady
-// trickle this saves a thread hop (a futex wake and a context switch) per event. Each pop, on
-// any thread, still serves the most urgent queued event (the fairness state is guarded by the
-// same mutex), so priority order is the same as with the dispatch thread alone; what is left
-// queued wakes the dispatch thread as before.
-// The caller's cost is bounded: one match plus the submits of one event (the delivery_sink
-// never blocks; pool_set may run an in-process handler such as noop inline). Only while the
-// router is started and not stopping (an enqueue() racing with stop() may still dispatch the
-// one event on its thread: callers stop their doors before the router, as pubsubd does).
+// Dispatch on enqueue (on by default): while the dispatch thread waits for work, enqueue()
+// try_lock()s dispatch_mu_ and dispatches that one event on the caller's thread, saving a thread
+// hop per event for a steady trickle; priority order is unchanged (the fairness state is under
+// the same mutex). Callers stop their doors before the router.
+// Back-pressure: admit(type) refuses an event while a job type it could reach
+// (job_type_reach, filters ignored) has a full pool (delivery_pressure); one relaxed load while
+// no pool is full.
 // Lifecycle: start() spawns the thread; stop(deadline) stops intake, dispatches what is queued
 // until the deadline, then joins; idempotent and noexcept. Events left queued at the deadline
 // stay `pending` in the table and are resumed on the next start.
-//
-// Back-pressure per job type: with each snapshot the router publishes which job types an event
-// of each event_type could reach (job_type_reach: the active subscribers of that type and of
-// '*', filters ignored, so it errs on the side of refusing). admit(type), called by the intake
-// for every new event, refuses it while one of those job types' pools is full
-// (delivery_pressure, implemented by handlers/pool_set.h); other types are still admitted. It
-// costs one relaxed load while no pool is full, and takes no lock per event otherwise (each
-// thread caches the published map until the snapshot version changes).
 #pragma once
 
 #include <atomic>

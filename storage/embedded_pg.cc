@@ -36,7 +36,7 @@ embedded_cluster::embedded_cluster(embedded_options options) : opt_(std::move(op
 
 embedded_cluster::~embedded_cluster() = default;
 
-void embedded_cluster::log(embedded_log_level level, const std::string& line) const {
+void embedded_cluster::log(log_level level, const std::string& line) const {
     if (opt_.log) opt_.log(level, line);
 }
 
@@ -87,9 +87,8 @@ status embedded_cluster::locate_or_create_root(const identity& m) {
         root_ = fs::read_symlink(link, ec);
         if (root_.is_relative()) root_ = data_dir_ / root_;
         if (!fs::exists(fs::symlink_status(root_, ec))) {
-            log(embedded_log_level::warning, "cluster folder " + root_.string() + " (linked from " +
-                                                 link.string() +
-                                                 ") is gone; creating a new, empty cluster");
+            log(log_level::warn, "cluster folder " + root_.string() + " (linked from " +
+                                     link.string() + ") is gone; creating a new, empty cluster");
         }
         return private_dir(root_, m);
     }
@@ -150,8 +149,8 @@ status embedded_cluster::place_in_fallback(const identity& m, const std::string&
             return status::error("cannot create symlink " + link.string() + ": " + ec.message());
         }
         root_ = c;
-        log(embedded_log_level::warning, why + "; the cluster lives in " + c.string() +
-                                             " instead (" + link.string() + " links to it)");
+        log(log_level::warn, why + "; the cluster lives in " + c.string() + " instead (" +
+                                 link.string() + " links to it)");
         return status();
     }
     return status::error(why +
@@ -165,7 +164,7 @@ status embedded_cluster::ensure_initialised(const identity& m) {
     if (fs::exists(pgdata / "PG_VERSION", ec)) return make_dir(root_ / "sock", 0700, m);
     const fs::path tmp = root_ / "data.init";
     fs::remove_all(tmp, ec);
-    log(embedded_log_level::info, "creating PostgreSQL cluster in " + pgdata.string());
+    log(log_level::info, "creating PostgreSQL cluster in " + pgdata.string());
     std::vector<std::string> args = {"initdb",
                                      "-D",
                                      tmp.string(),
@@ -207,16 +206,16 @@ status embedded_cluster::clear_leftovers(const fs::path& pgdata) {
                              "; kill them and retry");
     }
     if (state == pid_state::reused) {
-        log(embedded_log_level::warning,
+        log(log_level::warn,
             "removing stale postmaster.pid (pid " + std::to_string(pid) + " is not its server)");
         std::error_code ec;
         fs::remove(pgdata / "postmaster.pid", ec);
         // The socket lock names the same pid; the socket folder is private to this cluster.
         fs::remove(root_ / "sock" / (std::string(k_socket_name + 1) + ".lock"), ec);
     } else {
-        log(embedded_log_level::warning, "the server in " + pgdata.string() +
-                                             " did not shut down cleanly (pid " +
-                                             std::to_string(pid) + " is gone); recovering");
+        log(log_level::warn, "the server in " + pgdata.string() +
+                                 " did not shut down cleanly (pid " + std::to_string(pid) +
+                                 " is gone); recovering");
     }
     return status();
 }
@@ -226,7 +225,7 @@ status embedded_cluster::ensure_running(const identity& m) {
     const std::string admin = make_dsn(root_, "postgres", m.name);
     started_server_ = false;
     if (ping_settled(admin, std::chrono::seconds(60)) == PQPING_OK) {
-        log(embedded_log_level::info, "reusing the running PostgreSQL in " + pgdata.string());
+        log(log_level::info, "reusing the running PostgreSQL in " + pgdata.string());
         return status();
     }
     if (auto st = clear_leftovers(pgdata); !st.ok()) return st;
@@ -236,7 +235,7 @@ status embedded_cluster::ensure_running(const identity& m) {
     if (fs::file_size(log_file(), size_ec) > k_max_start_log && !size_ec) {
         fs::rename(log_file(), log_file().string() + ".1", size_ec);
     }
-    log(embedded_log_level::info, "starting PostgreSQL in " + pgdata.string());
+    log(log_level::info, "starting PostgreSQL in " + pgdata.string());
     auto r = run_program(m, root_,
                          {"pg_ctl", "start", "-D", pgdata.string(), "-w", "-t", "120", "-l",
                           log_file().string(), "-o", server_options(root_, opt_)});
@@ -257,7 +256,7 @@ status embedded_cluster::ensure_database(const identity& m) {
     auto q = conn->query(exists, {opt_.database});
     if (!q) return status::error("cannot list databases: " + q.message());
     if (q->rows() > 0) return status();
-    log(embedded_log_level::info, "creating database " + opt_.database);
+    log(log_level::info, "creating database " + opt_.database);
     auto st = conn->exec("CREATE DATABASE " + conn->quote_identifier(opt_.database));
     if (st.ok()) return st;
     q = conn->query(exists, {opt_.database});  // someone else may have won the race
@@ -276,7 +275,7 @@ status embedded_cluster::stop() noexcept {
         root_ = fs::canonical(link, ec);
         const fs::path pgdata = root_ / "data";
         if (postmaster_state(pgdata).first != pid_state::ours) return status();
-        log(embedded_log_level::info, "stopping PostgreSQL in " + pgdata.string());
+        log(log_level::info, "stopping PostgreSQL in " + pgdata.string());
         auto r = run_program(
             *who, root_, {"pg_ctl", "stop", "-D", pgdata.string(), "-m", "fast", "-w", "-t", "60"});
         if (!r) return status::error("pg_ctl stop failed: " + r.message());

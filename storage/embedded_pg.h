@@ -49,6 +49,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/logger.h"
 #include "base/result.h"
 
 namespace pubsub {
@@ -56,8 +57,6 @@ namespace pubsub {
 namespace detail {
 struct pg_identity;  // the OS user that runs the server (embedded_pg_user.h)
 }
-
-enum class embedded_log_level { info, warning };
 
 struct embedded_options {
     std::filesystem::path data_dir = ".data";
@@ -70,7 +69,7 @@ struct embedded_options {
     // that matters: a machine crash can corrupt such a cluster.
     bool durable = true;
     // Receives one line per notable step (initdb, start, reuse, fallback). May be empty.
-    std::function<void(embedded_log_level, std::string_view)> log;
+    log_sink log;  // info and warn only
 };
 
 class embedded_cluster {
@@ -113,7 +112,7 @@ class embedded_cluster {
     status ensure_running(const identity& who);
     status clear_leftovers(const std::filesystem::path& pgdata);
     status ensure_database(const identity& who);
-    void log(embedded_log_level level, const std::string& line) const;
+    void log(log_level level, const std::string& line) const;
 
     embedded_options opt_;
     std::filesystem::path data_dir_;  // absolute

@@ -69,7 +69,8 @@ void id_allocator::run() {
             backoff = std::chrono::milliseconds(50);
             have_block_.notify_all();
         } else {
-            if (last_error_ != block.message() && opts_.log) opts_.log(3, block.message());
+            if (last_error_ != block.message() && opts_.log)
+                opts_.log(log_level::error, block.message());
             last_error_ = block.message();
             have_block_.notify_all();
             need_block_.wait_for(lock, backoff, [this] { return stopping_; });

@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/logger.h"
 #include "router/intake.h"
 #include "storage/pg.h"
 
@@ -30,7 +31,7 @@ struct id_allocator_options {
     std::string schema = "dba";
     int block_size = 16384;
     std::chrono::milliseconds wait_for{2000};
-    std::function<void(int level, const std::string&)> log;
+    log_sink log;
 };
 
 class id_allocator final : public id_source {

@@ -49,14 +49,15 @@ void pg_listener::run() {
         }
         if (!s.ok()) {
             if (s.message() != last_error && opts_.log) {
-                opts_.log(3, "listener: " + s.message() + "; retrying");
+                opts_.log(log_level::error, "listener: " + s.message() + "; retrying");
             }
             last_error = s.message();
             sleep_for(backoff);
             backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
             continue;
         }
-        if (!last_error.empty() && opts_.log) opts_.log(1, "listener: connected again");
+        if (!last_error.empty() && opts_.log)
+            opts_.log(log_level::info, "listener: connected again");
         last_error.clear();
         backoff = std::chrono::milliseconds(100);
         connected_.store(true, std::memory_order_relaxed);
@@ -76,7 +77,8 @@ void pg_listener::serve(pg::connection& conn) {
         int rc = ::poll(fds, 2, wait.count() > 0 ? static_cast<int>(wait.count()) : 0);
         if (rc > 0 && (fds[0].revents & (POLLIN | POLLERR | POLLHUP))) {
             if (PQconsumeInput(conn.raw()) == 0) {
-                if (opts_.log) opts_.log(2, "listener: connection lost: " + conn.last_error());
+                if (opts_.log)
+                    opts_.log(log_level::warn, "listener: connection lost: " + conn.last_error());
                 return;
             }
             deliver_notifies(conn);

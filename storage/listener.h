@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/logger.h"
 #include "storage/pg.h"
 
 namespace pubsub {
@@ -31,7 +32,7 @@ struct listener_options {
     // on what on_notify collected, in one query instead of one per notification.
     std::function<void(pg::connection&)> after_notifies;
     std::function<void(pg::connection&)> on_tick;
-    std::function<void(int level, const std::string&)> log;
+    log_sink log;
 };
 
 class pg_listener {

@@ -10,7 +10,7 @@ namespace pubsub {
 
 void row_batch::add(transition&& t, std::int64_t now, durable_callback& ready_ack) {
     const event& ev = *t.ev;
-    if (t.seq <= ev.persisted_seq) {  // already committed by a newer transition
+    if (t.seq <= persisted_seq(ev)) {  // already committed by a newer transition
         if (t.on_durable) ready_ack = std::move(t.on_durable);
         if (t.status == event_status::pending && !ev.from_table) {
             ++stale_pending_;

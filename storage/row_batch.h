@@ -18,6 +18,7 @@
 
 #include "router/delivery.h"
 #include "router/transition_log.h"
+#include "storage/row_state.h"
 
 namespace pubsub {
 
@@ -34,7 +35,7 @@ struct pending_row {
     bool has_pending = false;  // the event's `pending` transition is merged here
 
     // The row must be inserted (not only updated) when it was never committed.
-    bool is_new() const { return ev->persisted_seq == 0 && !ev->from_table; }
+    bool is_new() const { return persisted_seq(*ev) == 0 && !ev->from_table; }
 };
 
 class row_batch {

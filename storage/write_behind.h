@@ -1,31 +1,17 @@
 // write_behind: persists every event transition to <schema>.tpubsub_events in batches.
 //
 // DESIGN: record() pushes onto a lock-free queue (any thread, never blocks) and posts one wake
-// to the writer's io_context. The writer thread drains the queue into a map keyed by event id,
-// coalescing all transitions of one event (the highest seq wins, timestamps are merged), so an
-// event that goes pending -> processing -> completed inside one batch costs one row write.
-// A batch is cut when it reaches max_batch_rows or when its oldest transition has waited
-// `linger`; while a batch is being written the next one accumulates (group commit).
-// One batch = one transaction: COPY into a temp staging table, then one INSERT ... ON CONFLICT
-// for new rows and one UPDATE for existing ones, then COMMIT. The statements are idempotent, so
-// a batch whose COMMIT outcome is unknown (connection lost) is simply written again.
-// Durable acks ride on transitions and are called after their batch commits.
-// Delivery records (router/delivery.h; rare: failures, retries) travel the same way on a second
-// queue and are upserted into tpubsub_deliveries in the same transaction as the event rows (COPY
-// into a temp stage, then one INSERT ... ON CONFLICT that keeps the highest version). Neither
-// the event rows nor the delivery rows of a `cancelled` event are overwritten (an operator's
-// cancel wins over a handler that was still running).
-//
-// Failure policy (STYLE 7), by SQLSTATE (storage/pg_errors.h): on a transient error (the
-// connection, a failover, a missing schema) the batch stays in memory, the writer reconnects
-// with exponential backoff, and the error sticks in stats() until a batch commits. New events
-// keep being admitted until max_unpersisted_events rows, or the memory budget's bytes, are held
-// unwritten; past that admit() refuses them with a clear error. Nothing admitted is dropped for
-// a transient error. A data error (the rows are wrong: classes 22, 23, 54, or an error that
-// recurs on a fresh connection) is bisected (storage/bisect.h): only the refused events fail,
-// their durable acks get PostgreSQL's message, they are logged and counted (stats().rejected),
-// their later transitions are dropped and on_rejected tells the owner; every other row
-// commits. No single event can hold back the others.
+// to the writer's io_context. The writer thread coalesces all transitions of one event into one
+// row (row_batch.h) and cuts a batch at max_batch_rows or after `linger`; while a batch is
+// written the next one accumulates (group commit). One batch = one idempotent transaction (COPY
+// into staging, then merge), so a batch whose COMMIT outcome is unknown is written again.
+// Durable acks are called after their batch commits. Delivery records travel on a second queue
+// into the same transaction; a `cancelled` event's rows are never overwritten.
+// Failure policy (STYLE 7), by SQLSTATE (storage/pg_errors.h): a transient error keeps the batch
+// in memory and reconnects with backoff; the error sticks in stats() until a batch commits, and
+// admit() refuses new events once max_unpersisted_events rows or the memory budget are held.
+// A data error is bisected (storage/bisect.h): only the refused events fail (acks get
+// PostgreSQL's message, stats().rejected, on_rejected), every other row commits.
 // Thread-safety: record(), admit(), stats() from any thread; start()/stop() from one owner.
 #pragma once
 
@@ -35,6 +21,7 @@
 #include <memory>
 #include <string>
 
+#include "base/logger.h"
 #include "router/delivery.h"
 #include "router/memory_budget.h"
 #include "router/transition_log.h"
@@ -57,7 +44,7 @@ struct write_behind_options {
     std::size_t max_unpersisted_bytes = std::size_t{256} << 20;
     std::chrono::milliseconds reconnect_min{50};
     std::chrono::milliseconds reconnect_max{5000};
-    std::function<void(int level, const std::string&)> log;  // 0 debug, 1 info, 2 warn, 3 error
+    log_sink log;
     // Called on the writer thread when PostgreSQL refuses an event's row for good (a data
     // error): nothing more of it is written, so its deliveries should stop.
     std::function<void(event_id)> on_rejected;

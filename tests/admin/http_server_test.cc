@@ -204,7 +204,7 @@ TEST(http_server, OneConnectionBeyondTheLimitGets503) {
 TEST(http_server, AcceptFailuresAreRetriedCalmly) {
     std::atomic<int> failures{0};
     http_server_options o;
-    o.log = [&](int, const std::string& m) {
+    o.log = [&](log_level, const std::string& m) {
         if (m.find("accept failed") != std::string::npos) failures.fetch_add(1);
     };
     limited_server l(o);

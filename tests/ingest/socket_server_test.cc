@@ -211,7 +211,7 @@ TEST_F(socket_server_test, UnfinishedLinesDrawOnTheMemoryBudget) {
 TEST_F(socket_server_test, AcceptFailuresAreRetriedCalmly) {
     std::atomic<int> failures{0};
     socket_options o;
-    o.log = [&](int, const std::string& m) {
+    o.log = [&](log_level, const std::string& m) {
         if (m.find("accept failed") != std::string::npos) failures.fetch_add(1);
     };
     start(o);

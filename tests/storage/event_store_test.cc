@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include "storage/row_state.h"
 #include "tests/support/pg_test_env.h"
 
 namespace pubsub {
@@ -39,7 +40,7 @@ TEST_F(event_store_test, loads_pending_and_processing_oldest_first) {
     EXPECT_EQ(e.priority, 9);
     EXPECT_EQ(e.attempt, 3);  // waiting for its third attempt after two failures
     EXPECT_TRUE(e.from_table);
-    EXPECT_EQ(e.persisted_seq, 0u);
+    EXPECT_EQ(persisted_seq(e), 0u);
     EXPECT_EQ(e.created_us, 1704164645123456);
     EXPECT_EQ((*open)[0]->attempt, 1);
     EXPECT_EQ((*open)[3]->attempt, 2) << "its first run was under way: the resumed one is the 2nd";

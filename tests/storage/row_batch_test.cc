@@ -84,7 +84,7 @@ TEST(row_batch, highest_seq_wins_in_any_arrival_order) {
 TEST(row_batch, stale_transitions_change_nothing_and_ack_at_once) {
     row_batch b;
     auto ev = new_event(3);
-    ev->persisted_seq = seq_processing;  // processing already committed
+    set_persisted_seq(*ev, seq_processing);  // processing already committed
     int acked = 0;
     auto ready = add(b, make_t(ev, event_status::pending, seq_pending, 100,
                                [&](const status& s) { acked += s.ok() ? 1 : 100; }));
@@ -204,7 +204,7 @@ TEST(row_batch, encode_new_and_updated_rows) {
     fresh->source = "tab\there";
     (void)add(b, make_t(fresh, event_status::pending, seq_pending, 1'000'000));
     auto done = new_event(11);
-    done->persisted_seq = seq_pending;
+    set_persisted_seq(*done, seq_pending);
     (void)add(b, make_t(done, event_status::failed, seq_final, 2'000'000, {}, "bad\nthing"));
     auto rows = b.take(10);
     std::sort(rows.begin(), rows.end(),

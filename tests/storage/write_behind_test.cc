@@ -311,8 +311,8 @@ TEST_F(write_behind_test, unreachable_database_refuses_past_the_bound_and_is_unh
     o.dsn = "host=/nonexistent/pubsub-test-socket-dir dbname=nothing connect_timeout=2";
     o.max_unpersisted_events = 5;
     std::atomic<int> error_logs{0};
-    o.log = [&](int level, const std::string&) {
-        if (level >= 3) ++error_logs;
+    o.log = [&](log_level level, const std::string&) {
+        if (level == log_level::error) ++error_logs;
     };
     write_behind wb(o);
     wb.start();

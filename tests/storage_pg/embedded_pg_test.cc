@@ -44,8 +44,8 @@ class embedded_pg_test : public ::testing::Test {
         opt.data_dir = data_dir;
         opt.database = "pubsub_emb";
         opt.settings = std::move(settings);
-        opt.log = [this](embedded_log_level level, std::string_view line) {
-            (level == embedded_log_level::warning ? warnings_ : infos_) += std::string(line) + "\n";
+        opt.log = [this](log_level level, const std::string& line) {
+            (level == log_level::warn ? warnings_ : infos_) += line + "\n";
         };
         clusters_.push_back(std::make_unique<embedded_cluster>(opt));
         return *clusters_.back();

@@ -137,8 +137,8 @@ file_watcher_options watcher_test::options() const {
     o.retry_interval = std::chrono::milliseconds(100);
     o.drain_timeout = std::chrono::milliseconds(5000);
     if (std::getenv("PUBSUB_TEST_VERBOSE")) {
-        o.log = [](int level, const std::string& m) {
-            std::fprintf(stderr, "[%d] %s\n", level, m.c_str());
+        o.log = [](log_level level, const std::string& m) {
+            std::fprintf(stderr, "[%d] %s\n", static_cast<int>(level), m.c_str());
         };
     }
     return o;

@@ -21,10 +21,9 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     pubsub::embedded_options opt;
     bool quiet = false;
-    opt.log = [&quiet](pubsub::embedded_log_level level, std::string_view line) {
-        if (quiet && level == pubsub::embedded_log_level::info) return;
-        std::cerr << "pubsub-pg: "
-                  << (level == pubsub::embedded_log_level::warning ? "warning: " : "") << line
+    opt.log = [&quiet](pubsub::log_level level, const std::string& line) {
+        if (quiet && level < pubsub::log_level::warn) return;
+        std::cerr << "pubsub-pg: " << (level >= pubsub::log_level::warn ? "warning: " : "") << line
                   << "\n";
     };
     auto add_common = [&](CLI::App* sub) {
