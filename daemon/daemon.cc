@@ -27,6 +27,7 @@
 #include "router/intake.h"
 #include "router/router.h"
 #include "daemon/service_notify.h"
+#include "storage/config_check.h"
 #include "storage/delivery_store.h"
 #include "storage/embedded_pg.h"
 #include "storage/event_actions.h"
