@@ -1,8 +1,15 @@
-// Thin RAII over libpq: a connection, a result, parameterised statements, COPY.
+// The pg layer: a connection, a result, parameterised statements, COPY; on libpqxx.
 //
-// Why libpq and not libpqxx: the write-behind needs COPY, pipelining and direct control of the
-// socket for Asio, and libpqxx 6 hides those; everything here is a few lines over libpq.
-// Not thread-safe: one pg_connection belongs to one thread at a time (libpq's rule).
+// Connections, statements and parameterised queries go through libpqxx (its exceptions become
+// status values here). Raw libpq remains where libpqxx 6.4 cannot do what is needed:
+// - copy_in: libpqxx 6.4 COPYs one row per call (stream_to escapes each field itself), but the
+//   write-behind sends one pre-escaped text buffer of many rows, 1 MiB per PQputCopyData.
+// - raw() and socket(): the listener and the SQL door poll() the socket beside their own wake
+//   fd and take notifications with PQnotifies. libpqxx 6.4 could serve them (sock() and
+//   get_notifs() with a notification_receiver per channel); they are not ported yet.
+// - last_error() and in_transaction(): libpqxx 6.4 keeps PQerrorMessage and
+//   PQtransactionStatus private.
+// Not thread-safe: one connection belongs to one thread at a time (libpq's rule).
 // Errors are values (status / result), never exceptions.
 #pragma once
 
@@ -15,15 +22,21 @@
 #include "base/result.h"
 
 struct pg_conn;
-struct pg_result;
+
+namespace pqxx {
+class result;
+}
 
 namespace pubsub::pg {
 
 // One query result. Values are text; null is reported by is_null().
 class query_result {
   public:
-    query_result() = default;
-    explicit query_result(pg_result* r);
+    query_result();
+    explicit query_result(pqxx::result r);
+    query_result(query_result&&) noexcept;
+    query_result& operator=(query_result&&) noexcept;
+    ~query_result();
     int rows() const;
     int columns() const;
     bool is_null(int row, int col) const;
@@ -35,10 +48,7 @@ class query_result {
     bool is_json(int col) const;  // json or jsonb column (for JSON output)
 
   private:
-    struct deleter {
-        void operator()(pg_result* r) const;
-    };
-    std::unique_ptr<pg_result, deleter> r_;
+    std::unique_ptr<pqxx::result> r_;
 };
 
 class connection {
@@ -46,13 +56,17 @@ class connection {
     // Connects synchronously; the error names the DSN (without password) and libpq's reason.
     static result<connection> open(const std::string& dsn);
 
-    connection(connection&&) noexcept = default;
-    connection& operator=(connection&&) noexcept = default;
+    connection(connection&&) noexcept;
+    connection& operator=(connection&&) noexcept;
     ~connection();
 
     bool is_ok() const;  // false after the server went away
-    pg_conn* raw() { return c_.get(); }
+    pg_conn* raw();      // libpq's handle, for the socket waits above
     int socket() const;
+    bool in_transaction() const;  // inside BEGIN ... COMMIT (or a failed one)
+    // Reads what the server sent while the connection sat idle, so that a backend terminated
+    // meanwhile shows as !is_ok() before the next query, not as its failure.
+    void read_idle_input();
 
     // A statement without parameters (may hold several statements).
     status exec(const std::string& sql);
@@ -74,13 +88,11 @@ class connection {
     const std::string& last_server_error() const { return last_server_error_; }
 
   private:
-    struct deleter {
-        void operator()(pg_conn* c) const;
-    };
-    explicit connection(pg_conn* c) : c_(c) {}
-    // The message of a failed result r (or the connection's), remembering its SQLSTATE.
-    std::string failure(pg_result* r);
-    std::unique_ptr<pg_conn, deleter> c_;
+    struct impl;
+    explicit connection(std::unique_ptr<impl> c);
+    // The message of a failed statement, remembering its SQLSTATE and server error.
+    std::string failure(const std::string& message, const std::string& sqlstate);
+    std::unique_ptr<impl> c_;
     std::string last_sqlstate_;
     std::string last_server_error_;
 };
