@@ -15,6 +15,8 @@
 #include <pqxx/nontransaction>
 #include <pqxx/result>
 #include <pqxx/strconv>
+#include <pqxx/transaction>
+#include <utility>
 
 // A bound parameter that may be NULL: libpqxx 6.4 has no string_traits for std::optional.
 namespace pqxx {
@@ -112,6 +114,15 @@ struct connection::impl {
     pqxx_connection conn;
     // Quiet NOTICEs such as "relation already exists, skipping" from idempotent migrations.
     pqxx::quiet_errorhandler quiet{conn};
+    std::unique_ptr<pqxx::work> work;  // the open pg::transaction, if any
+
+    // f(tx) in the open transaction, or else in a nontransaction of its own.
+    template <class F>
+    auto run(F&& f) {
+        if (work) return f(static_cast<pqxx::transaction_base&>(*work));
+        pqxx::nontransaction tx(conn);
+        return f(static_cast<pqxx::transaction_base&>(tx));
+    }
 };
 
 query_result::query_result() = default;
@@ -223,8 +234,7 @@ std::string connection::failure(const std::string& message, const std::string& s
 
 status connection::exec(const std::string& sql) {
     try {
-        pqxx::nontransaction tx(c_->conn);
-        tx.exec(sql);
+        c_->run([&](pqxx::transaction_base& tx) { tx.exec(sql); });
         return status();
     } catch (const std::exception& e) {
         return status::error(failure(e.what(), sqlstate_of(e)));
@@ -234,8 +244,9 @@ status connection::exec(const std::string& sql) {
 result<query_result> connection::query(const std::string& sql,
                                        const std::vector<std::optional<std::string>>& params) {
     try {
-        pqxx::nontransaction tx(c_->conn);
-        return query_result(tx.exec_params(sql, pqxx::prepare::make_dynamic_params(params)));
+        return c_->run([&](pqxx::transaction_base& tx) {
+            return query_result(tx.exec_params(sql, pqxx::prepare::make_dynamic_params(params)));
+        });
     } catch (const std::exception& e) {
         return status::error(failure(e.what(), sqlstate_of(e)));
     }
@@ -276,6 +287,33 @@ status connection::copy_in(const std::string& copy_sql, std::string_view data) {
         PQclear(end);
     }
     return out;
+}
+
+result<transaction> transaction::begin(connection& c) {
+    if (!c.c_ || c.c_->work) return status::error("a transaction is already open");
+    try {
+        c.c_->work = std::make_unique<pqxx::work>(c.c_->conn);
+        return transaction(c);
+    } catch (const std::exception& e) {
+        return status::error(c.failure(e.what(), sqlstate_of(e)));
+    }
+}
+
+transaction::~transaction() {
+    // pqxx::work's destructor rolls back, and keeps any error of that to itself.
+    if (c_) c_->c_->work.reset();
+}
+
+status transaction::commit() {
+    if (!c_) return status::error("the transaction is over");
+    connection& c = *std::exchange(c_, nullptr);
+    std::unique_ptr<pqxx::work> work = std::move(c.c_->work);
+    try {
+        work->commit();
+        return status();
+    } catch (const std::exception& e) {
+        return status::error(c.failure(e.what(), sqlstate_of(e)));
+    }
 }
 
 std::string connection::quote_identifier(std::string_view id) const {

@@ -1,9 +1,11 @@
 // The pg layer: a connection, a result, parameterised statements, COPY; on libpqxx.
 //
-// Connections, statements and parameterised queries go through libpqxx (its exceptions become
-// status values here). Raw libpq remains where libpqxx 6.4 cannot do what is needed:
-// - copy_in: libpqxx 6.4 COPYs one row per call (stream_to escapes each field itself), but the
-//   write-behind sends one pre-escaped text buffer of many rows, 1 MiB per PQputCopyData.
+// Connections, transactions, statements and parameterised queries go through libpqxx (its
+// exceptions become status values here). Raw libpq remains where libpqxx 6.4 cannot do what is
+// needed:
+// - copy_in: libpqxx 6.4 COPYs a row per call (tablewriter, deprecated; stream_to escapes each
+//   field itself); 200,000 pre-escaped rows (24 MB) cost the writer 24 ms of CPU so, 5-9 ms as
+//   one buffer in 1 MiB PQputCopyData calls (wall time alike, the server's).
 // - raw() and socket(): the listener and the SQL door poll() the socket beside their own wake
 //   fd and take notifications with PQnotifies. libpqxx 6.4 could serve them (sock() and
 //   get_notifs() with a notification_receiver per channel); they are not ported yet.
@@ -88,6 +90,7 @@ class connection {
     const std::string& last_server_error() const { return last_server_error_; }
 
   private:
+    friend class transaction;
     struct impl;
     explicit connection(std::unique_ptr<impl> c);
     // The message of a failed statement, remembering its SQLSTATE and server error.
@@ -95,6 +98,24 @@ class connection {
     std::unique_ptr<impl> c_;
     std::string last_sqlstate_;
     std::string last_server_error_;
+};
+
+// One transaction on a connection (libpqxx's pqxx::work): from begin() until commit() or the
+// destructor, every exec and query of the connection runs inside it. Destroyed uncommitted, it
+// rolls back. At most one at a time per connection; same thread as the connection.
+class transaction {
+  public:
+    [[nodiscard]] static result<transaction> begin(connection& c);
+    transaction(transaction&& o) noexcept : c_(o.c_) { o.c_ = nullptr; }
+    transaction& operator=(transaction&&) = delete;
+    ~transaction();
+    // COMMIT. A transaction a failed statement aborted is rolled back by the server (as with a
+    // plain COMMIT): the caller returns on that statement's error instead of committing.
+    [[nodiscard]] status commit();
+
+  private:
+    explicit transaction(connection& c) : c_(&c) {}
+    connection* c_;  // null once committed, rolled back or moved from
 };
 
 // Appends s to out escaped for COPY text format (backslash, tab, newline, carriage return).
