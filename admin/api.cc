@@ -46,10 +46,6 @@ bool changes_something(const http_request& req, const parsed_target& t) {
 
 }  // namespace
 
-std::string admin_api::table(pg::connection& c, const char* name) const {
-    return c.quote_identifier(opts_.schema) + "." + name;
-}
-
 std::optional<http_response> admin_api::authorize(const http_request& req, bool change) const {
     if (opts_.token.empty()) {
         if (opts_.allow_unauthenticated) return std::nullopt;

@@ -53,6 +53,13 @@ constexpr const char* event_columns =
     "event_id, event_type, event_source, event_data, status, priority, created_at, "
     "processed_at, completed_at, error_message, retry_count";
 
+// Columns of events_after and events_by_id, in this order.
+constexpr const char* follow_columns =
+    "event_id, event_type, event_source, status, priority, retry_count, "
+    "coalesce(error_message, ''), to_char(CASE status WHEN 'pending' THEN created_at WHEN "
+    "'processing' THEN processed_at ELSE coalesce(completed_at, processed_at, created_at) END "
+    "AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')";
+
 }  // namespace
 
 std::string like_from_glob(std::string_view glob) {
@@ -143,6 +150,27 @@ result<pg::query_result> show_event_row(pg::connection& c, const std::string& sc
     return c.query("SELECT " + std::string(event_columns) + deliveries + " FROM " +
                        events_table(c, schema) + " e WHERE event_id = $1::bigint",
                    {std::to_string(id)});
+}
+
+result<pg::query_result> events_after(pg::connection& c, const std::string& schema, event_id after,
+                                      const std::optional<std::string>& type_like, int limit) {
+    return c.query(std::string("SELECT ") + follow_columns + " FROM " + events_table(c, schema) +
+                       " WHERE event_id > $1::bigint AND ($2::text IS NULL OR event_type LIKE $2) "
+                       "ORDER BY event_id LIMIT $3::int",
+                   {std::to_string(after), type_like, std::to_string(limit)});
+}
+
+result<pg::query_result> events_by_id(pg::connection& c, const std::string& schema,
+                                      const std::vector<event_id>& ids) {
+    return c.query(std::string("SELECT ") + follow_columns + " FROM " + events_table(c, schema) +
+                       " WHERE event_id = ANY($1::bigint[]) ORDER BY event_id",
+                   {pg::bigint_array(ids)});
+}
+
+result<event_id> newest_event_id(pg::connection& c, const std::string& schema) {
+    auto r = c.query("SELECT coalesce(max(event_id), 0) FROM " + events_table(c, schema));
+    if (!r.ok()) return r.error();
+    return r->get_int(0, 0);
 }
 
 }  // namespace pubsub

@@ -69,4 +69,16 @@ result<std::optional<event_detail>> show_event_json(pg::connection& c, const std
 result<pg::query_result> show_event_row(pg::connection& c, const std::string& schema, event_id id,
                                         bool deliveries_column);
 
+// For following events as they change (pubsubctl tail). Rows: event_id, event_type,
+// event_source, status, priority, retry_count, error_message ("" for NULL), and the row's own
+// time of its status (created_at, processed_at or completed_at) as ISO 8601 UTC text.
+// The events after `after` (ascending, at most `limit`), of a type matching type_like if set.
+result<pg::query_result> events_after(pg::connection& c, const std::string& schema, event_id after,
+                                      const std::optional<std::string>& type_like, int limit);
+// These events, ascending.
+result<pg::query_result> events_by_id(pg::connection& c, const std::string& schema,
+                                      const std::vector<event_id>& ids);
+// The newest event's id, 0 when there is none.
+result<event_id> newest_event_id(pg::connection& c, const std::string& schema);
+
 }  // namespace pubsub

@@ -98,7 +98,35 @@ assignments assignments_of(const subscriber_patch& p) {
     return a;
 }
 
+constexpr const char* listed_columns =
+    "subscriber_id, subscriber_name, event_type, event_filter, job_type, config_id, "
+    "script_path, is_active, max_retries, timeout_s";
+
 }  // namespace
+
+result<std::string> list_subscribers_json(pg::connection& conn, const std::string& schema,
+                                          const std::string& name_or_id) {
+    std::vector<std::optional<std::string>> params;
+    std::string where;
+    if (!name_or_id.empty()) {
+        where = " WHERE " + key_condition(name_or_id);
+        params.emplace_back(name_or_id);
+    }
+    auto r = conn.query(
+        "SELECT coalesce(json_agg(s ORDER BY s.subscriber_id), '[]')::text FROM "
+        "(SELECT " +
+            std::string(listed_columns) + ", created_at, updated_at FROM " +
+            conn.quote_identifier(schema) + ".tpubsub_subscribers" + where + ") s",
+        params);
+    if (!r.ok()) return r.error();
+    return std::string(r->get(0, 0));
+}
+
+result<pg::query_result> list_subscribers_rows(pg::connection& conn, const std::string& schema) {
+    return conn.query("SELECT " + std::string(listed_columns) + " FROM " +
+                      conn.quote_identifier(schema) +
+                      ".tpubsub_subscribers ORDER BY subscriber_id");
+}
 
 result<bool> remove_subscriber(pg::connection& conn, const std::string& schema,
                                const std::string& name_or_id) {
