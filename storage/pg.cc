@@ -13,6 +13,7 @@
 #include <pqxx/errorhandler>
 #include <pqxx/except>
 #include <pqxx/nontransaction>
+#include <pqxx/notification>
 #include <pqxx/result>
 #include <pqxx/strconv>
 #include <pqxx/transaction>
@@ -115,6 +116,21 @@ struct connection::impl {
     // Quiet NOTICEs such as "relation already exists, skipping" from idempotent migrations.
     pqxx::quiet_errorhandler quiet{conn};
     std::unique_ptr<pqxx::work> work;  // the open pg::transaction, if any
+
+    // Hands what libpqxx gives it to take_notifications()'s caller.
+    class receiver final : public pqxx::notification_receiver {
+      public:
+        receiver(impl& home, const std::string& channel)
+            : notification_receiver(home.conn, channel), home_(home) {}
+        void operator()(const std::string& payload, int) override {
+            if (home_.sink) (*home_.sink)(notification{channel(), payload});
+        }
+
+      private:
+        impl& home_;
+    };
+    const std::function<void(const notification&)>* sink = nullptr;  // during take_notifications
+    std::vector<std::unique_ptr<receiver>> receivers;  // destroyed first: they UNLISTEN
 
     // f(tx) in the open transaction, or else in a nontransaction of its own.
     template <class F>
@@ -250,6 +266,30 @@ result<query_result> connection::query(const std::string& sql,
     } catch (const std::exception& e) {
         return status::error(failure(e.what(), sqlstate_of(e)));
     }
+}
+
+status connection::listen(const std::string& channel) {
+    for (const auto& r : c_->receivers) {
+        if (r->channel() == channel) return status();
+    }
+    try {
+        c_->receivers.push_back(std::make_unique<impl::receiver>(*c_, channel));
+        return status();
+    } catch (const std::exception& e) {
+        return status::error(failure(e.what(), sqlstate_of(e)));
+    }
+}
+
+status connection::take_notifications(const std::function<void(const notification&)>& f) {
+    c_->sink = &f;
+    try {
+        c_->conn.get_notifs();
+    } catch (const std::exception& e) {
+        c_->sink = nullptr;
+        return status::error(failure(e.what(), sqlstate_of(e)));
+    }
+    c_->sink = nullptr;
+    return is_ok() ? status() : status::error(last_error());
 }
 
 status connection::copy_in(const std::string& copy_sql, std::string_view data) {

@@ -6,15 +6,15 @@
 // - copy_in: libpqxx 6.4 COPYs a row per call (tablewriter, deprecated; stream_to escapes each
 //   field itself); 200,000 pre-escaped rows (24 MB) cost the writer 24 ms of CPU so, 5-9 ms as
 //   one buffer in 1 MiB PQputCopyData calls (wall time alike, the server's).
-// - raw() and socket(): the listener and the SQL door poll() the socket beside their own wake
-//   fd and take notifications with PQnotifies. libpqxx 6.4 could serve them (sock() and
-//   get_notifs() with a notification_receiver per channel); they are not ported yet.
+// - raw(): for code that still calls libpq itself (tests, benchmarks). Notifications go through
+//   libpqxx: listen() and take_notifications(), with socket() for a poll() beside a wake fd.
 // - last_error() and in_transaction(): libpqxx 6.4 keeps PQerrorMessage and
 //   PQtransactionStatus private.
 // Not thread-safe: one connection belongs to one thread at a time (libpq's rule).
 // Errors are values (status / result), never exceptions.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -53,6 +53,10 @@ class query_result {
     std::unique_ptr<pqxx::result> r_;
 };
 
+struct notification {
+    std::string channel, payload;
+};
+
 class connection {
   public:
     // Connects synchronously; the error names the DSN (without password) and libpq's reason.
@@ -75,6 +79,14 @@ class connection {
     // One statement with text parameters ($1, $2, ...); nullopt binds NULL.
     result<query_result> query(const std::string& sql,
                                const std::vector<std::optional<std::string>>& params = {});
+
+    // LISTEN on channel (a libpqxx notification_receiver; once per channel).
+    status listen(const std::string& channel);
+    // Never blocks: reads what the socket holds, then calls f for every notification received on
+    // a listened channel, one at a time (none is buffered here), those that came in while
+    // queries ran included (poll() on socket() does not see those: they are read already).
+    // f may query on this connection. An error when the connection is lost.
+    status take_notifications(const std::function<void(const notification&)>& f);
 
     // COPY ... FROM STDIN: sends the whole text-format payload, then ends the copy.
     status copy_in(const std::string& copy_sql, std::string_view data);
