@@ -6,10 +6,10 @@
 // - copy_in: libpqxx 6.4 COPYs a row per call (tablewriter, deprecated; stream_to escapes each
 //   field itself); 200,000 pre-escaped rows (24 MB) cost the writer 24 ms of CPU so, 5-9 ms as
 //   one buffer in 1 MiB PQputCopyData calls (wall time alike, the server's).
-// - raw(): for code that still calls libpq itself (tests, benchmarks). Notifications go through
-//   libpqxx: listen() and take_notifications(), with socket() for a poll() beside a wake fd.
-// - last_error() and in_transaction(): libpqxx 6.4 keeps PQerrorMessage and
-//   PQtransactionStatus private.
+// - is_ok(), last_error() and in_transaction() read PQstatus, PQerrorMessage and
+//   PQtransactionStatus: libpqxx 6.4 keeps the last two private.
+// - raw() hands libpq's handle to tests and to the benchmark's plain-libpq baseline.
+// Notifications go through libpqxx (listen(), take_notifications(); socket() for a poll()).
 // Not thread-safe: one connection belongs to one thread at a time (libpq's rule).
 // Errors are values (status / result), never exceptions.
 #pragma once
@@ -67,7 +67,7 @@ class connection {
     ~connection();
 
     bool is_ok() const;  // false after the server went away
-    pg_conn* raw();      // libpq's handle, for the socket waits above
+    pg_conn* raw();      // libpq's handle (see above)
     int socket() const;
     bool in_transaction() const;  // inside BEGIN ... COMMIT (or a failed one)
     // Reads what the server sent while the connection sat idle, so that a backend terminated
