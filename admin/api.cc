@@ -9,6 +9,7 @@
 
 #include "admin/prometheus.h"
 #include "admin/web_assets.h"
+#include "storage/status_queries.h"
 
 namespace pubsub::admin {
 
@@ -44,10 +45,6 @@ bool changes_something(const http_request& req, const parsed_target& t) {
 }
 
 }  // namespace
-
-std::string admin_api::table(pg::connection& c, const char* name) const {
-    return c.quote_identifier(opts_.schema) + "." + name;
-}
 
 std::optional<http_response> admin_api::authorize(const http_request& req, bool change) const {
     if (opts_.token.empty()) {
@@ -198,17 +195,9 @@ http_response admin_api::metrics() const {
 http_response admin_api::nodes_status() {
     auto c = pool_.acquire();
     if (!c.ok()) return error_reply(503, "database unreachable: " + c.message());
-    auto r = (*c)->query(
-        "SELECT json_build_object('nodes', (SELECT coalesce(json_agg(n ORDER BY n.node_id), "
-        "'[]') FROM (SELECT node_id, host, pid, version, started_at, last_heartbeat, "
-        "extract(epoch FROM now() - last_heartbeat)::float8 AS heartbeat_age_s, "
-        "now() - last_heartbeat < interval '30 seconds' AS alive, info FROM " +
-        table(**c, "tpubsub_nodes") +
-        ") n), 'events_by_status', (SELECT coalesce(json_object_agg(status, n), '{}') FROM "
-        "(SELECT status, count(*) AS n FROM " +
-        table(**c, "tpubsub_events") + " GROUP BY status) e), 'now', now())::text");
-    if (!r.ok()) return error_reply(500, r.message());
-    return json_reply(200, std::string(r->get(0, 0)));
+    auto summary = status_summary_json(**c, opts_.schema);
+    if (!summary.ok()) return error_reply(500, summary.message());
+    return json_reply(200, std::move(*summary));
 }
 
 }  // namespace pubsub::admin

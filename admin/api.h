@@ -61,7 +61,6 @@ class admin_api {
     http_response route(const http_request& req, const parsed_target& t);
     std::optional<http_response> authorize(const http_request& req, bool change) const;
     std::optional<http_response> refuse_cross_site(const http_request& req) const;
-    std::string table(pg::connection& c, const char* name) const;
 
     http_response static_file(const std::string& path) const;
     http_response healthz();

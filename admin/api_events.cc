@@ -1,9 +1,10 @@
 // admin_api: the events routes (list with filters and paging, show, retry, cancel).
 #include <ctime>
 
+#include "admin/api.h"
 #include "base/json_text.h"
 #include "storage/event_actions.h"
-#include "admin/api.h"
+#include "storage/event_queries.h"
 
 namespace pubsub::admin {
 
@@ -12,27 +13,9 @@ namespace {
 constexpr const char* event_statuses[] = {"pending", "processing", "completed", "failed",
                                           "cancelled"};
 
-// A glob (`*`, `?`) as a LIKE pattern; other LIKE metacharacters are escaped.
-std::string like_pattern(std::string_view glob) {
-    std::string out;
-    for (char c : glob) {
-        if (c == '%' || c == '_' || c == '\\') {
-            out += '\\';
-            out += c;
-        } else if (c == '*') {
-            out += '%';
-        } else if (c == '?') {
-            out += '_';
-        } else {
-            out += c;
-        }
-    }
-    return out;
-}
-
-// "a,b" -> "{a,b}" (a text[] literal), each a known status; else the error.
-std::optional<std::string> status_array(const std::string& list, std::string& error) {
-    std::string arr = "{";
+// "a,b" -> {"a", "b"}, each a known status; else the error.
+std::optional<std::vector<std::string>> status_list(const std::string& list, std::string& error) {
+    std::vector<std::string> out;
     std::size_t start = 0;
     for (;;) {
         auto comma = list.find(',', start);
@@ -44,11 +27,11 @@ std::optional<std::string> status_array(const std::string& list, std::string& er
                     "\" (pending, processing, completed, failed, cancelled)";
             return std::nullopt;
         }
-        arr += (arr.size() > 1 ? "," : "") + one;
+        out.push_back(std::move(one));
         if (comma == std::string::npos) break;
         start = comma + 1;
     }
-    return arr + "}";
+    return out;
 }
 
 std::optional<std::string> param(const parsed_target& t, const char* key) {
@@ -93,54 +76,44 @@ std::string deliveries_json(const std::vector<delivery_row>& rows) {
 }  // namespace
 
 http_response admin_api::list_events(const parsed_target& t) {
-    std::optional<std::string> statuses;
+    event_filter f;
     if (auto s = param(t, "status")) {
         std::string err;
-        statuses = status_array(*s, err);
+        auto statuses = status_list(*s, err);
         if (!statuses) return error_reply(400, err);
+        f.statuses = std::move(*statuses);
     }
-    std::int64_t limit = 100;
-    if (auto l = param(t, "limit"); l && (!parse_int64(*l, limit) || limit < 1 || limit > 1000)) {
+    if (auto l = param(t, "limit");
+        l && (!parse_int64(*l, f.limit) || f.limit < 1 || f.limit > 1000)) {
         return error_reply(400, "limit: expected an integer 1..1000, got \"" + *l + "\"");
     }
     std::int64_t before = 0;
     if (auto b = param(t, "before"); b && (!parse_int64(*b, before) || before < 1)) {
         return error_reply(400, "before: expected an event id, got \"" + *b + "\"");
     }
+    if (before) f.before = before;
     std::string order = param(t, "order").value_or("newest");
     if (order != "newest" && order != "queue") {
         return error_reply(400, "order: expected newest or queue, got \"" + order + "\"");
     }
+    f.sort = order == "queue" ? event_filter::order::queue : event_filter::order::newest;
     auto c = pool_.acquire();
     if (!c.ok()) return error_reply(503, "database unreachable: " + c.message());
     for (const char* key : {"since", "until"}) {
-        if (auto v = param(t, key); v && !(*c)->query("SELECT $1::timestamptz", {*v}).ok()) {
+        if (auto v = param(t, key); v && !check_timestamp(**c, *v).ok()) {
             return error_reply(400, std::string(key) + ": not a timestamp: \"" + *v +
                                         "\" (use ISO 8601, e.g. 2026-01-31T12:00:00Z)");
         }
     }
-    auto glob = [&](const char* key) -> std::optional<std::string> {
-        if (auto v = param(t, key)) return like_pattern(*v);
-        return std::nullopt;
-    };
-    std::string sort = order == "queue" ? "priority DESC, event_id" : "event_id DESC";
-    auto r = (*c)->query(
-        "SELECT coalesce(json_agg(e ORDER BY " + sort +
-            "), '[]')::text, min(event_id), "
-            "count(*) FROM (SELECT event_id, event_type, event_source, status, priority, "
-            "created_at, processed_at, completed_at, error_message, retry_count FROM " +
-            table(**c, "tpubsub_events") +
-            " WHERE ($1::text[] IS NULL OR status = ANY($1::text[])) AND ($2::text IS NULL OR "
-            "event_type LIKE $2) AND ($3::text IS NULL OR event_source LIKE $3) AND "
-            "($4::timestamptz IS NULL OR created_at >= $4) AND ($5::timestamptz IS NULL OR "
-            "created_at < $5) AND ($6::bigint IS NULL OR event_id < $6) ORDER BY " +
-            sort + " LIMIT $7::int) e",
-        {statuses, glob("type"), glob("source"), param(t, "since"), param(t, "until"),
-         before ? std::optional(std::to_string(before)) : std::nullopt, std::to_string(limit)});
-    if (!r.ok()) return error_reply(500, r.message());
-    bool more = order == "newest" && r->get_int(0, 2) == limit;
-    return json_reply(200, "{\"events\":" + std::string(r->get(0, 0)) + ",\"next_before\":" +
-                               (more ? std::string(r->get(0, 1)) : "null") + "}");
+    if (auto v = param(t, "type")) f.type_like = like_from_glob(*v);
+    if (auto v = param(t, "source")) f.source_like = like_from_glob(*v);
+    f.since = param(t, "since");
+    f.until = param(t, "until");
+    auto page = list_events_json(**c, opts_.schema, f);
+    if (!page.ok()) return error_reply(500, page.message());
+    return json_reply(200, "{\"events\":" + page->events_json + ",\"next_before\":" +
+                               (page->next_before ? std::to_string(*page->next_before) : "null") +
+                               "}");
 }
 
 http_response admin_api::show_event(const std::string& id_text) {
@@ -150,22 +123,12 @@ http_response admin_api::show_event(const std::string& id_text) {
     }
     auto c = pool_.acquire();
     if (!c.ok()) return error_reply(503, "database unreachable: " + c.message());
-    auto r = (*c)->query(
-        "SELECT row_to_json(e)::text, (SELECT coalesce(json_agg(x), '[]') FROM (VALUES "
-        "('pending', e.created_at), ('processing', e.processed_at), (CASE WHEN e.status IN "
-        "('completed', 'failed', 'cancelled') THEN e.status END, e.completed_at)) "
-        "AS x(status, at) WHERE x.status IS NOT NULL AND x.at IS NOT NULL)::text FROM (SELECT "
-        "event_id, event_type, event_source, event_data, status, priority, created_at, "
-        "processed_at, completed_at, error_message, retry_count FROM " +
-            table(**c, "tpubsub_events") + " WHERE event_id = $1::bigint) e",
-        {std::to_string(id)});
-    if (!r.ok()) return error_reply(500, r.message());
-    if (r->rows() == 0) return error_reply(404, "no event with id " + std::to_string(id));
-    auto deliveries = load_deliveries(**c, opts_.schema, id);
-    if (!deliveries.ok()) return error_reply(500, deliveries.message());
-    return json_reply(200, "{\"event\":" + std::string(r->get(0, 0)) +
-                               ",\"transitions\":" + std::string(r->get(0, 1)) +
-                               ",\"deliveries\":" + deliveries_json(*deliveries) + "}");
+    auto detail = show_event_json(**c, opts_.schema, id);
+    if (!detail.ok()) return error_reply(500, detail.message());
+    if (!*detail) return error_reply(404, "no event with id " + std::to_string(id));
+    const event_detail& d = **detail;
+    return json_reply(200, "{\"event\":" + d.event_json + ",\"transitions\":" + d.transitions_json +
+                               ",\"deliveries\":" + deliveries_json(d.deliveries) + "}");
 }
 
 http_response admin_api::event_action(const std::string& id_text, const std::string& action) {

@@ -152,21 +152,9 @@ bool duplicate(const std::string& message) {
 http_response admin_api::list_subscribers(const std::string& key) {
     auto c = pool_.acquire();
     if (!c.ok()) return error_reply(503, "database unreachable: " + c.message());
-    std::int64_t id = 0;
-    bool numeric = parse_int64(key, id);
-    std::string where = key.empty() ? ""
-                        : numeric   ? " WHERE subscriber_id = $1::bigint"
-                                    : " WHERE subscriber_name = $1";
-    std::vector<std::optional<std::string>> params;
-    if (!key.empty()) params.emplace_back(key);
-    auto r = (*c)->query(
-        "SELECT coalesce(json_agg(s ORDER BY s.subscriber_id), '[]')::text FROM (SELECT "
-        "subscriber_id, subscriber_name, event_type, event_filter, job_type, config_id, "
-        "script_path, is_active, max_retries, timeout_s, created_at, updated_at FROM " +
-            table(**c, "tpubsub_subscribers") + where + ") s",
-        params);
+    auto r = list_subscribers_json(**c, opts_.schema, key);
     if (!r.ok()) return error_reply(500, r.message());
-    std::string rows(r->get(0, 0));
+    const std::string& rows = *r;
     if (key.empty()) return json_reply(200, "{\"subscribers\":" + rows + "}");
     if (rows == "[]") return error_reply(404, "no subscriber named or numbered \"" + key + "\"");
     return json_reply(200, rows.substr(1, rows.size() - 2));  // the one object

@@ -1,7 +1,5 @@
 #include "admin/pg_pool.h"
 
-#include <libpq-fe.h>
-
 namespace pubsub::admin {
 
 pg_pool::lease::~lease() {
@@ -31,11 +29,10 @@ result<pg_pool::lease> pg_pool::acquire() {
     if (!idle_.empty()) {
         pg::connection c = std::move(idle_.back());
         idle_.pop_back();
-        // Reads what the server sent while the connection sat idle: a backend terminated
-        // meanwhile (restart, pg_terminate_backend) then shows as a bad connection here, and a
-        // fresh one is opened, instead of the request failing on it.
-        // (Twice: the first read takes the server's farewell message, the second its EOF.)
-        if (PQconsumeInput(c.raw()) == 1) (void)PQconsumeInput(c.raw());
+        // A backend terminated while the connection sat idle (restart, pg_terminate_backend)
+        // then shows as a bad connection here, and a fresh one is opened, instead of the
+        // request failing on it.
+        c.read_idle_input();
         if (c.is_ok()) return lease(*this, std::move(c));
     }
     lk.unlock();

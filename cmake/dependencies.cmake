@@ -2,12 +2,12 @@
 find_package(Threads REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(LIBPQ REQUIRED IMPORTED_TARGET libpq)
+# The pg layer (storage/pg.h) is libpqxx, with raw libpq only for COPY and socket waits.
+pkg_check_modules(LIBPQXX REQUIRED IMPORTED_TARGET libpqxx)
 # sd_notify for pubsubd.service (Type=notify, watchdog).
 pkg_check_modules(SYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
 find_package(simdjson REQUIRED)
 find_package(Boost 1.74 REQUIRED)
-find_package(fmt REQUIRED)
-find_package(spdlog REQUIRED)
 find_package(CLI11 REQUIRED)
 
 # ConcurrentQueue is header-only; Debian installs it under /usr/include/concurrentqueue.

@@ -9,7 +9,7 @@
 #include "daemon/reload.h"
 #include "handlers/process_registry.h"
 #include "router/metrics.h"
-#include "storage/delivery_store.h"
+#include "storage/config_check.h"
 
 namespace pubsub {
 

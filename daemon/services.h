@@ -32,6 +32,7 @@
 #include "router/memory_budget.h"
 #include "router/metrics.h"
 #include "router/router.h"
+#include "storage/config_check.h"
 #include "storage/delivery_store.h"
 #include "storage/id_allocator.h"
 #include "storage/listener.h"

@@ -59,8 +59,8 @@ class command_runner final : public job_runner {
                                std::string(to_string(d.sub->job)) + " command needs"};
         }
         if (s_.check_config) {
-            std::string why = s_.check_config(d.sub->job, d.sub->config_id);
-            if (!why.empty()) return {false, why};
+            status why = s_.check_config(d.sub->job, d.sub->config_id);
+            if (!why.ok()) return {false, why.message()};
         }
         placeholders p;
         p.config_id = d.sub->config_id;

@@ -28,9 +28,9 @@ struct handler_settings {
     std::map<job_type, std::string> job_commands;
     std::string safe_path = "/usr/local/bin:/usr/bin:/bin";
     // import / inbox_processor / report: asked before each run whether the subscriber's
-    // config_id still names a row of the platform's config table; a non-empty answer fails the
-    // delivery with that reason (storage/config_check.h). Unset: no check.
-    std::function<std::string(job_type, std::optional<std::int32_t>)> check_config;
+    // config_id still names a row of the platform's config table; an error fails the delivery
+    // with its message as the reason (storage/config_check.h). Unset: no check.
+    std::function<status(job_type, std::optional<std::int32_t>)> check_config;
     // Where running handler processes are recorded (process_registry.h); null: nowhere.
     std::shared_ptr<const process_group_registry> registry;
 };

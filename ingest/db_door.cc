@@ -1,6 +1,5 @@
 #include "ingest/db_door.h"
 
-#include <libpq-fe.h>
 
 #include <algorithm>
 #include <cerrno>

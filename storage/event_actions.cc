@@ -9,13 +9,11 @@ using outcome = event_action_outcome;
 // Runs body inside BEGIN ... COMMIT; rolls back when it fails or decides not to act.
 template <class Body>
 result<outcome> in_transaction(pg::connection& c, Body&& body) {
-    if (status s = c.exec("BEGIN"); !s.ok()) return s;
+    auto tx = pg::transaction::begin(c);
+    if (!tx.ok()) return tx.error();
     result<outcome> out = body();
-    if (!out.ok() || out->what != outcome::kind::done) {
-        (void)c.exec("ROLLBACK");
-        return out;
-    }
-    if (status s = c.exec("COMMIT"); !s.ok()) return s;
+    if (!out.ok() || out->what != outcome::kind::done) return out;  // tx rolls back
+    if (status s = tx->commit(); !s.ok()) return s;
     return out;
 }
 

@@ -1,6 +1,5 @@
 #include "storage/listener.h"
 
-#include <libpq-fe.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -45,7 +44,7 @@ void pg_listener::run() {
         auto c = pg::connection::open(opts_.dsn);
         status s = c.ok() ? status() : c.error();
         for (const auto& ch : opts_.channels) {
-            if (s.ok()) s = c->exec("LISTEN " + c->quote_identifier(ch));
+            if (s.ok()) s = c->listen(ch);
         }
         if (!s.ok()) {
             if (s.message() != last_error && opts_.log) {
@@ -68,7 +67,7 @@ void pg_listener::run() {
 }
 
 void pg_listener::serve(pg::connection& conn) {
-    deliver_notifies(conn);  // any that on_connect's queries queued
+    (void)deliver_notifies(conn);  // any that came in while on_connect's queries ran
     auto next_tick = steady::now() + opts_.tick_interval;
     while (!stopping_.load(std::memory_order_acquire)) {
         auto wait =
@@ -76,40 +75,35 @@ void pg_listener::serve(pg::connection& conn) {
         pollfd fds[2] = {{conn.socket(), POLLIN, 0}, {wake_fd_, POLLIN, 0}};
         int rc = ::poll(fds, 2, wait.count() > 0 ? static_cast<int>(wait.count()) : 0);
         if (rc > 0 && (fds[0].revents & (POLLIN | POLLERR | POLLHUP))) {
-            if (PQconsumeInput(conn.raw()) == 0) {
-                if (opts_.log)
-                    opts_.log(log_level::warn, "listener: connection lost: " + conn.last_error());
+            if (status d = deliver_notifies(conn); !d.ok()) {
+                if (opts_.log) opts_.log(log_level::warn, "listener: connection lost: " + d.message());
                 return;
             }
-            deliver_notifies(conn);
         }
         if (steady::now() >= next_tick) {
             next_tick = steady::now() + opts_.tick_interval;
             if (opts_.on_tick) opts_.on_tick(conn);
-            deliver_notifies(conn);
+            (void)deliver_notifies(conn);  // a lost connection shows in is_ok() below
         }
         if (!conn.is_ok()) return;
     }
 }
 
-// Delivers every notification libpq holds: those just read, and those it queued while a
+// Delivers every notification received: those just read, and those that came in while a
 // callback's own query ran (a sweep, the heartbeat). poll() does not report the latter, as they
 // are already read from the socket, so without this they would wait for the next unrelated
 // one, delaying a cancel or a create_event wake-up indefinitely. A callback that queries may
-// queue more; the loop delivers those too.
-void pg_listener::deliver_notifies(pg::connection& conn) {
-    bool any = false;
+// let more in; the loop delivers those too.
+status pg_listener::deliver_notifies(pg::connection& conn) {
     for (;;) {
-        while (PGnotify* n = PQnotifies(conn.raw())) {
-            std::string channel = n->relname;
-            std::string payload = n->extra ? n->extra : "";
-            PQfreemem(n);
+        bool any = false;
+        status s = conn.take_notifications([&](const pg::notification& n) {
             any = true;
-            if (opts_.on_notify) opts_.on_notify(conn, channel, payload);
-        }
-        if (!any || !opts_.after_notifies) return;
-        any = false;
-        opts_.after_notifies(conn);  // its query may have queued more notifications
+            if (opts_.on_notify) opts_.on_notify(conn, n.channel, n.payload);
+        });
+        if (!s.ok()) return s;
+        if (!any || !opts_.after_notifies) return status();
+        opts_.after_notifies(conn);  // its query may let more in
     }
 }
 

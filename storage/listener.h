@@ -49,7 +49,7 @@ class pg_listener {
   private:
     void run();
     void serve(pg::connection& conn);
-    void deliver_notifies(pg::connection& conn);
+    status deliver_notifies(pg::connection& conn);
     void sleep_for(std::chrono::milliseconds d);
 
     listener_options opts_;

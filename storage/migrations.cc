@@ -1,8 +1,6 @@
 // apply_migrations: see migrations.h. One transaction per file, serialised by an advisory lock.
 #include "storage/migrations.h"
 
-#include <libpq-fe.h>
-
 #include <cctype>
 
 #include "storage/database_encoding.h"
@@ -93,7 +91,7 @@ result<int> apply_migrations(pg::connection& conn, const std::string& schema) {
                              "(^[a-z_][a-z0-9_]*$, at most 63 characters)");
     }
     if (!conn.is_ok()) return status::error("cannot migrate: " + conn.last_error());
-    if (PQtransactionStatus(conn.raw()) != PQTRANS_IDLE) {
+    if (conn.in_transaction()) {
         return status::error("cannot migrate schema " + schema +
                              ": the connection is inside a transaction");
     }

@@ -5,23 +5,155 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
-#include <cstring>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
+#include <pqxx/connection_base>
+#include <pqxx/connectionpolicy>
+#include <pqxx/errorhandler>
+#include <pqxx/except>
+#include <pqxx/nontransaction>
+#include <pqxx/notification>
+#include <pqxx/result>
+#include <pqxx/strconv>
+#include <pqxx/transaction>
+#include <utility>
+
+// A bound parameter that may be NULL: libpqxx 6.4 has no string_traits for std::optional.
+namespace pqxx {
+template <>
+struct string_traits<std::optional<std::string>> {
+    static constexpr const char* name() noexcept { return "std::optional<std::string>"; }
+    static constexpr bool has_null() noexcept { return true; }
+    static bool is_null(const std::optional<std::string>& v) { return !v; }
+    static std::optional<std::string> null() { return std::nullopt; }
+    static void from_string(const char s[], std::optional<std::string>& v) { v = s; }
+    static std::string to_string(const std::optional<std::string>& v) { return v.value_or(""); }
+};
+}  // namespace pqxx
 
 namespace pubsub::pg {
 
-void query_result::deleter::operator()(pg_result* r) const { PQclear(r); }
-void connection::deleter::operator()(pg_conn* c) const { PQfinish(c); }
+namespace {
 
-query_result::query_result(pg_result* r) : r_(r) {}
-int query_result::rows() const { return r_ ? PQntuples(r_.get()) : 0; }
-int query_result::columns() const { return r_ ? PQnfields(r_.get()) : 0; }
-bool query_result::is_null(int row, int col) const { return PQgetisnull(r_.get(), row, col) != 0; }
+// connect_direct, remembering libpq's handle for the few raw calls (see pg.h).
+class handle_policy final : public pqxx::connectionpolicy {
+  public:
+    explicit handle_policy(const std::string& opts) : connectionpolicy(opts) {}
+    handle do_startconnect(handle orig) override {
+        handle_ = normalconnect(orig ? orig : PQconnectdb(options().c_str()));
+        return handle_;
+    }
+    handle do_dropconnect(handle orig) noexcept override {
+        handle_ = nullptr;
+        return connectionpolicy::do_dropconnect(orig);
+    }
+    handle do_disconnect(handle orig) noexcept override {
+        handle_ = nullptr;
+        return connectionpolicy::do_disconnect(orig);
+    }
+    handle get() const { return handle_; }
+
+  private:
+    handle handle_ = nullptr;
+};
+
+// pqxx::connection with its policy in reach (basic_connection_base keeps it private).
+class pqxx_connection final : public pqxx::connection_base {
+  public:
+    explicit pqxx_connection(const std::string& opts) : connection_base(policy_), policy_(opts) {
+        init();
+    }
+    ~pqxx_connection() noexcept { close(); }
+    PGconn* handle() const { return policy_.get(); }
+
+  private:
+    handle_policy policy_;
+};
+
+std::string trimmed(std::string why) {
+    while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
+    return why;
+}
+
+// The text after "<LABEL>:  " on the line that starts with it ("" when absent); libpq's error
+// text is "ERROR:  primary\nDETAIL:  detail\n...".
+std::string field_line(const std::string& text, std::string_view label) {
+    for (std::size_t start = 0; start < text.size();) {
+        std::size_t end = text.find('\n', start);
+        if (end == std::string::npos) end = text.size();
+        std::string_view line(text.data() + start, end - start);
+        if (label.empty()) {
+            auto colon = line.find(":  ");
+            return colon == std::string_view::npos ? std::string(line)
+                                                   : std::string(line.substr(colon + 3));
+        }
+        if (line.substr(0, label.size()) == label && line.substr(label.size(), 3) == ":  ") {
+            return std::string(line.substr(label.size() + 3));
+        }
+        start = end + 1;
+    }
+    return {};
+}
+
+// The SQLSTATE of a libpqxx exception. libpqxx 6.4 raises class 40 and 53300 as exceptions
+// that are not sql_error and carry no code: their type names it.
+std::string sqlstate_of(const std::exception& e) {
+    if (auto* sql = dynamic_cast<const pqxx::sql_error*>(&e)) return sql->sqlstate();
+    if (dynamic_cast<const pqxx::serialization_failure*>(&e)) return "40001";
+    if (dynamic_cast<const pqxx::statement_completion_unknown*>(&e)) return "40003";
+    if (dynamic_cast<const pqxx::deadlock_detected*>(&e)) return "40P01";
+    if (dynamic_cast<const pqxx::transaction_rollback*>(&e)) return "40000";
+    if (dynamic_cast<const pqxx::too_many_connections*>(&e)) return "53300";
+    return {};
+}
+
+}  // namespace
+
+struct connection::impl {
+    explicit impl(const std::string& dsn) : conn(dsn) {}
+    pqxx_connection conn;
+    // Quiet NOTICEs such as "relation already exists, skipping" from idempotent migrations.
+    pqxx::quiet_errorhandler quiet{conn};
+    std::unique_ptr<pqxx::work> work;  // the open pg::transaction, if any
+
+    // Hands what libpqxx gives it to take_notifications()'s caller.
+    class receiver final : public pqxx::notification_receiver {
+      public:
+        receiver(impl& home, const std::string& channel)
+            : notification_receiver(home.conn, channel), home_(home) {}
+        void operator()(const std::string& payload, int) override {
+            if (home_.sink) (*home_.sink)(notification{channel(), payload});
+        }
+
+      private:
+        impl& home_;
+    };
+    const std::function<void(const notification&)>* sink = nullptr;  // during take_notifications
+    std::vector<std::unique_ptr<receiver>> receivers;  // destroyed first: they UNLISTEN
+
+    // f(tx) in the open transaction, or else in a nontransaction of its own.
+    template <class F>
+    auto run(F&& f) {
+        if (work) return f(static_cast<pqxx::transaction_base&>(*work));
+        pqxx::nontransaction tx(conn);
+        return f(static_cast<pqxx::transaction_base&>(tx));
+    }
+};
+
+query_result::query_result() = default;
+query_result::query_result(pqxx::result r) : r_(std::make_unique<pqxx::result>(std::move(r))) {}
+query_result::query_result(query_result&&) noexcept = default;
+query_result& query_result::operator=(query_result&&) noexcept = default;
+query_result::~query_result() = default;
+
+int query_result::rows() const { return r_ ? static_cast<int>(r_->size()) : 0; }
+int query_result::columns() const { return r_ ? static_cast<int>(r_->columns()) : 0; }
+bool query_result::is_null(int row, int col) const { return (*r_)[row][col].is_null(); }
 
 std::string_view query_result::get(int row, int col) const {
-    return {PQgetvalue(r_.get(), row, col),
-            static_cast<std::size_t>(PQgetlength(r_.get(), row, col))};
+    const pqxx::field f = (*r_)[row][col];
+    return {f.c_str(), f.size()};
 }
 
 std::optional<std::string> query_result::get_opt(int row, int col) const {
@@ -31,94 +163,145 @@ std::optional<std::string> query_result::get_opt(int row, int col) const {
 
 std::int64_t query_result::get_int(int row, int col) const {
     if (is_null(row, col)) return 0;
-    return std::strtoll(PQgetvalue(r_.get(), row, col), nullptr, 10);
+    return std::strtoll((*r_)[row][col].c_str(), nullptr, 10);
 }
 
-int query_result::column_index(const char* name) const { return PQfnumber(r_.get(), name); }
-std::string_view query_result::name(int col) const { return PQfname(r_.get(), col); }
+int query_result::column_index(const char* name) const {
+    if (!r_) return -1;
+    try {
+        return static_cast<int>(r_->column_number(name));
+    } catch (const pqxx::argument_error&) {
+        return -1;
+    }
+}
+
+std::string_view query_result::name(int col) const { return r_->column_name(col); }
+
 bool query_result::is_json(int col) const {
-    Oid t = PQftype(r_.get(), col);
+    const pqxx::oid t = r_->column_type(col);
     return t == 114 || t == 3802;  // json, jsonb (pg_type.dat)
 }
 
-result<connection> connection::open(const std::string& dsn) {
-    pg_conn* c = PQconnectdb(dsn.c_str());
-    if (c == nullptr) return status::error("out of memory connecting to PostgreSQL");
-    if (PQstatus(c) != CONNECTION_OK) {
-        std::string why = PQerrorMessage(c);
-        PQfinish(c);
-        while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
-        return status::error("cannot connect to PostgreSQL (" + redact_dsn(dsn) + "): " + why);
-    }
-    // Quiet NOTICEs such as "relation already exists, skipping" from idempotent migrations.
-    PQsetNoticeProcessor(
-        c, [](void*, const char*) {}, nullptr);
-    return connection(c);
-}
-
+connection::connection(std::unique_ptr<impl> c) : c_(std::move(c)) {}
+connection::connection(connection&&) noexcept = default;
+connection& connection::operator=(connection&&) noexcept = default;
 connection::~connection() = default;
 
-bool connection::is_ok() const { return c_ && PQstatus(c_.get()) == CONNECTION_OK; }
-int connection::socket() const { return PQsocket(c_.get()); }
+result<connection> connection::open(const std::string& dsn) {
+    try {
+        auto c = std::make_unique<impl>(dsn);
+        // A lost connection stays lost (is_ok() false) until its owner opens a new one, as
+        // with libpq; libpqxx would otherwise reconnect behind the caller's back.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+        c->conn.inhibit_reactivation(true);
+#pragma GCC diagnostic pop
+        return connection(std::move(c));
+    } catch (const std::bad_alloc&) {
+        return status::error("out of memory connecting to PostgreSQL");
+    } catch (const std::exception& e) {
+        return status::error("cannot connect to PostgreSQL (" + redact_dsn(dsn) +
+                             "): " + trimmed(e.what()));
+    }
+}
+
+bool connection::is_ok() const {
+    return c_ && c_->conn.handle() && PQstatus(c_->conn.handle()) == CONNECTION_OK;
+}
+pg_conn* connection::raw() { return c_ ? c_->conn.handle() : nullptr; }
+int connection::socket() const { return c_ ? c_->conn.sock() : -1; }
+
+bool connection::in_transaction() const {
+    return is_ok() && PQtransactionStatus(c_->conn.handle()) != PQTRANS_IDLE;
+}
+
+void connection::read_idle_input() {
+    if (!c_) return;
+    // Twice: the first read takes the server's farewell message, the second its EOF.
+    for (int i = 0; i < 2; ++i) {
+        try {
+            c_->conn.get_notifs();
+        } catch (const std::exception&) {
+            return;
+        }
+    }
+}
 
 std::string connection::last_error() const {
-    std::string why = c_ ? PQerrorMessage(c_.get()) : "no connection";
-    while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
-    return why;
+    PGconn* h = c_ ? c_->conn.handle() : nullptr;
+    return h ? trimmed(PQerrorMessage(h)) : "no connection";
 }
 
-static std::string result_error(pg_result* r, const connection& c) {
-    std::string why = r ? PQresultErrorMessage(r) : "";
-    while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
-    return why.empty() ? c.last_error() : why;
-}
-
-std::string connection::failure(pg_result* r) {
-    const char* code = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
-    const char* primary = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
-    const char* detail = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL) : nullptr;
-    last_sqlstate_ = code ? code : "";
+std::string connection::failure(const std::string& message, const std::string& sqlstate) {
+    last_sqlstate_ = sqlstate;
     last_server_error_.clear();
-    if (code && primary) {
-        last_server_error_ = primary;
-        if (detail) last_server_error_ += std::string(" (") + detail + ")";
-        last_server_error_ += " (SQLSTATE " + last_sqlstate_ + ")";
+    std::string why = trimmed(message);
+    if (!sqlstate.empty()) {
+        if (std::string primary = field_line(why, ""); !primary.empty()) {
+            last_server_error_ = primary;
+            if (std::string detail = field_line(why, "DETAIL"); !detail.empty()) {
+                last_server_error_ += " (" + detail + ")";
+            }
+            last_server_error_ += " (SQLSTATE " + sqlstate + ")";
+        }
     }
-    return result_error(r, *this);
+    return why.empty() ? last_error() : why;
 }
 
 status connection::exec(const std::string& sql) {
-    pg_result* r = PQexec(c_.get(), sql.c_str());
-    auto st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-        std::string why = failure(r);
-        PQclear(r);
-        return status::error(why);
+    try {
+        c_->run([&](pqxx::transaction_base& tx) { tx.exec(sql); });
+        return status();
+    } catch (const std::exception& e) {
+        return status::error(failure(e.what(), sqlstate_of(e)));
     }
-    PQclear(r);
-    return status();
 }
 
 result<query_result> connection::query(const std::string& sql,
                                        const std::vector<std::optional<std::string>>& params) {
-    std::vector<const char*> values;
-    values.reserve(params.size());
-    for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
-    pg_result* r = PQexecParams(c_.get(), sql.c_str(), static_cast<int>(values.size()), nullptr,
-                                values.data(), nullptr, nullptr, 0);
-    auto st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-        std::string why = failure(r);
-        PQclear(r);
-        return status::error(why);
+    try {
+        return c_->run([&](pqxx::transaction_base& tx) {
+            return query_result(tx.exec_params(sql, pqxx::prepare::make_dynamic_params(params)));
+        });
+    } catch (const std::exception& e) {
+        return status::error(failure(e.what(), sqlstate_of(e)));
     }
-    return query_result(r);
+}
+
+status connection::listen(const std::string& channel) {
+    for (const auto& r : c_->receivers) {
+        if (r->channel() == channel) return status();
+    }
+    try {
+        c_->receivers.push_back(std::make_unique<impl::receiver>(*c_, channel));
+        return status();
+    } catch (const std::exception& e) {
+        return status::error(failure(e.what(), sqlstate_of(e)));
+    }
+}
+
+status connection::take_notifications(const std::function<void(const notification&)>& f) {
+    c_->sink = &f;
+    try {
+        c_->conn.get_notifs();
+    } catch (const std::exception& e) {
+        c_->sink = nullptr;
+        return status::error(failure(e.what(), sqlstate_of(e)));
+    }
+    c_->sink = nullptr;
+    return is_ok() ? status() : status::error(last_error());
 }
 
 status connection::copy_in(const std::string& copy_sql, std::string_view data) {
-    pg_result* r = PQexec(c_.get(), copy_sql.c_str());
+    PGconn* h = raw();
+    auto fail = [&](PGresult* r) {
+        const char* code = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+        std::string why = r ? PQresultErrorMessage(r) : "";
+        return failure(why.empty() ? last_error() : why, code ? code : "");
+    };
+    PGresult* r = PQexec(h, copy_sql.c_str());
     if (!r || PQresultStatus(r) != PGRES_COPY_IN) {
-        std::string why = failure(r);
+        std::string why = fail(r);
         PQclear(r);
         return status::error(why);
     }
@@ -127,41 +310,66 @@ status connection::copy_in(const std::string& copy_sql, std::string_view data) {
     constexpr std::size_t chunk = 1 << 20;
     for (std::size_t off = 0; off < data.size(); off += chunk) {
         auto n = std::min(chunk, data.size() - off);
-        if (PQputCopyData(c_.get(), data.data() + off, static_cast<int>(n)) != 1) {
+        if (PQputCopyData(h, data.data() + off, static_cast<int>(n)) != 1) {
             last_sqlstate_.clear();
             last_server_error_.clear();
             return status::error("COPY send failed: " + last_error());
         }
     }
-    if (PQputCopyEnd(c_.get(), nullptr) != 1) {
+    if (PQputCopyEnd(h, nullptr) != 1) {
         last_sqlstate_.clear();
         last_server_error_.clear();
         return status::error("COPY end failed: " + last_error());
     }
     status out;
-    while (pg_result* end = PQgetResult(c_.get())) {
-        if (PQresultStatus(end) != PGRES_COMMAND_OK && out.ok()) {
-            out = status::error(failure(end));
-        }
+    while (PGresult* end = PQgetResult(h)) {
+        if (PQresultStatus(end) != PGRES_COMMAND_OK && out.ok()) out = status::error(fail(end));
         PQclear(end);
     }
     return out;
 }
 
+result<transaction> transaction::begin(connection& c) {
+    if (!c.c_ || c.c_->work) return status::error("a transaction is already open");
+    try {
+        c.c_->work = std::make_unique<pqxx::work>(c.c_->conn);
+        return transaction(c);
+    } catch (const std::exception& e) {
+        return status::error(c.failure(e.what(), sqlstate_of(e)));
+    }
+}
+
+transaction::~transaction() {
+    // pqxx::work's destructor rolls back, and keeps any error of that to itself.
+    if (c_) c_->c_->work.reset();
+}
+
+status transaction::commit() {
+    if (!c_) return status::error("the transaction is over");
+    connection& c = *std::exchange(c_, nullptr);
+    std::unique_ptr<pqxx::work> work = std::move(c.c_->work);
+    try {
+        work->commit();
+        return status();
+    } catch (const std::exception& e) {
+        return status::error(c.failure(e.what(), sqlstate_of(e)));
+    }
+}
+
 std::string connection::quote_identifier(std::string_view id) const {
-    char* q = PQescapeIdentifier(c_.get(), id.data(), id.size());
-    if (!q) return "\"\"";
-    std::string out(q);
-    PQfreemem(q);
-    return out;
+    try {
+        return c_->conn.quote_name(std::string(id));
+    } catch (const std::exception&) {
+        return "\"\"";
+    }
 }
 
 std::string connection::quote_literal(std::string_view value) const {
-    char* q = PQescapeLiteral(c_.get(), value.data(), value.size());
-    if (!q) return "''";
-    std::string out(q);
-    PQfreemem(q);
-    return out;
+    try {
+        return c_->conn.quote(std::string(value));
+    } catch (const std::exception&) {
+        return "''";
+    }
 }
 
 void append_copy_text(std::string& out, std::string_view s) {

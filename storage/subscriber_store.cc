@@ -98,13 +98,35 @@ assignments assignments_of(const subscriber_patch& p) {
     return a;
 }
 
-// Rolls back and returns the error (the connection stays usable).
-status abandon(pg::connection& conn, std::string message) {
-    (void)conn.exec("ROLLBACK");
-    return status::error(std::move(message));
-}
+constexpr const char* listed_columns =
+    "subscriber_id, subscriber_name, event_type, event_filter, job_type, config_id, "
+    "script_path, is_active, max_retries, timeout_s";
 
 }  // namespace
+
+result<std::string> list_subscribers_json(pg::connection& conn, const std::string& schema,
+                                          const std::string& name_or_id) {
+    std::vector<std::optional<std::string>> params;
+    std::string where;
+    if (!name_or_id.empty()) {
+        where = " WHERE " + key_condition(name_or_id);
+        params.emplace_back(name_or_id);
+    }
+    auto r = conn.query(
+        "SELECT coalesce(json_agg(s ORDER BY s.subscriber_id), '[]')::text FROM "
+        "(SELECT " +
+            std::string(listed_columns) + ", created_at, updated_at FROM " +
+            conn.quote_identifier(schema) + ".tpubsub_subscribers" + where + ") s",
+        params);
+    if (!r.ok()) return r.error();
+    return std::string(r->get(0, 0));
+}
+
+result<pg::query_result> list_subscribers_rows(pg::connection& conn, const std::string& schema) {
+    return conn.query("SELECT " + std::string(listed_columns) + " FROM " +
+                      conn.quote_identifier(schema) +
+                      ".tpubsub_subscribers ORDER BY subscriber_id");
+}
 
 result<bool> remove_subscriber(pg::connection& conn, const std::string& schema,
                                const std::string& name_or_id) {
@@ -125,30 +147,27 @@ result<bool> update_subscriber(pg::connection& conn, const std::string& schema,
     }
     const std::string table = conn.quote_identifier(schema) + ".tpubsub_subscribers";
     const std::string where = " WHERE " + key_condition(name_or_id);
-    if (status b = conn.exec("BEGIN"); !b.ok()) {
-        return status::error("cannot update subscriber: " + b.message());
-    }
+    // Rolled back by its destructor on every early return.
+    auto tx = pg::transaction::begin(conn);
+    if (!tx.ok()) return status::error("cannot update subscriber: " + tx.message());
     auto cur = conn.query(
         "SELECT job_type, coalesce(script_path, '') FROM " + table + where + " FOR UPDATE",
         {name_or_id});
-    if (!cur.ok()) return abandon(conn, "cannot update subscriber: " + cur.message());
-    if (cur->rows() == 0) {
-        (void)conn.exec("ROLLBACK");
-        return false;
-    }
+    if (!cur.ok()) return status::error("cannot update subscriber: " + cur.message());
+    if (cur->rows() == 0) return false;
     const bool custom = patch.job ? *patch.job == job_type::custom : cur->get(0, 0) == "custom";
     const bool has_script = patch.script_path ? !patch.script_path->empty() : cur->get(0, 1) != "";
     if (custom && !has_script) {
-        return abandon(conn, "subscriber " + name_or_id + ": job_type custom needs a script_path");
+        return status::error("subscriber " + name_or_id + ": job_type custom needs a script_path");
     }
     assignments a = assignments_of(patch);
     a.params.insert(a.params.begin(), name_or_id);
     auto r = conn.query("UPDATE " + table + " SET " + a.sql + where, a.params);
     if (!r.ok()) {
-        return abandon(conn, "cannot update subscriber " + name_or_id + ": " + r.message());
+        return status::error("cannot update subscriber " + name_or_id + ": " + r.message());
     }
-    if (status c = conn.exec("COMMIT"); !c.ok()) {
-        return abandon(conn, "cannot update subscriber " + name_or_id + ": " + c.message());
+    if (status c = tx->commit(); !c.ok()) {
+        return status::error("cannot update subscriber " + name_or_id + ": " + c.message());
     }
     return true;
 }

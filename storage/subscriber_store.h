@@ -47,6 +47,14 @@ struct subscriber_patch {
 result<bool> update_subscriber(pg::connection& conn, const std::string& schema,
                                const std::string& name_or_id, const subscriber_patch& patch);
 
+// The read side shared by the HTTP admin API and pubsubctl. The subscribers (all when
+// name_or_id is empty, else the one with that name or numeric id) as a JSON array ordered by
+// id, with created_at and updated_at.
+result<std::string> list_subscribers_json(pg::connection& conn, const std::string& schema,
+                                          const std::string& name_or_id);
+// Every subscriber as rows, ordered by id: the columns of the JSON above but the timestamps.
+result<pg::query_result> list_subscribers_rows(pg::connection& conn, const std::string& schema);
+
 // Sets is_active; same results as update_subscriber.
 result<bool> set_subscriber_active(pg::connection& conn, const std::string& schema,
                                    const std::string& name_or_id, bool active);

@@ -164,16 +164,18 @@ TEST(command_runner, config_check_failure_fails_the_delivery_without_running) {
     handler_settings s = f.settings();
     s.job_commands[job_type::import] = f.dir.script("bin/run.sh", "touch '" + marker + "'\n");
     std::optional<std::int32_t> asked;
-    s.check_config = [&](job_type t, std::optional<std::int32_t> id) -> std::string {
+    s.check_config = [&](job_type t, std::optional<std::int32_t> id) -> status {
         asked = id;
-        return t == job_type::import ? "config_id 42 not found in dba.timportconfig.config_id" : "";
+        return t == job_type::import
+                   ? status::error("config_id 42 not found in dba.timportconfig.config_id")
+                   : status();
     };
     auto out = f.run(job_type::import, f.make(job_type::import, ""), s);
     EXPECT_FALSE(out.ok);
     EXPECT_EQ(out.error, "config_id 42 not found in dba.timportconfig.config_id");
     EXPECT_EQ(asked, 42);
     EXPECT_FALSE(std::filesystem::exists(marker));
-    s.check_config = [](job_type, std::optional<std::int32_t>) { return std::string(); };
+    s.check_config = [](job_type, std::optional<std::int32_t>) { return status(); };
     auto ran = f.run(job_type::import, f.make(job_type::import, ""), s);
     EXPECT_TRUE(ran.ok) << ran.error;
     EXPECT_TRUE(std::filesystem::exists(marker));

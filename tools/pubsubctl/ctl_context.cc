@@ -21,10 +21,6 @@ result<pg::connection> context::connect() const {
     return pg::connection::open(target);
 }
 
-std::string context::table(const pg::connection& c, const char* name) const {
-    return c.quote_identifier(schema) + "." + name;
-}
-
 int fail(const std::string& message) {
     std::fprintf(stderr, "pubsubctl: %s\n", message.c_str());
     return 1;

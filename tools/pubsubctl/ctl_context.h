@@ -21,7 +21,6 @@ struct context {
     // Connects to the database, finding the embedded cluster when no DSN is given.
     result<pg::connection> connect() const;
     std::string socket_path() const { return socket.empty() ? data_dir + "/pubsub.sock" : socket; }
-    std::string table(const pg::connection& c, const char* name) const;
 };
 
 int fail(const std::string& message);  // prints "pubsubctl: <message>", returns 1

@@ -4,6 +4,7 @@
 
 #include "commands.h"
 #include "storage/event_actions.h"
+#include "storage/event_queries.h"
 
 namespace pubsub::ctl {
 
@@ -60,14 +61,11 @@ int run_action(const context& ctx, const std::string& text, action_fn action) {
 int events_list(const context& ctx, const list_args& a) {
     auto c = ctx.connect();
     if (!c.ok()) return fail(c.message());
-    auto r = c->query(
-        "SELECT event_id, event_type, event_source, status, priority, created_at, "
-        "completed_at, retry_count, error_message FROM " +
-            ctx.table(*c, "tpubsub_events") +
-            " WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR "
-            "event_type = $2) ORDER BY event_id DESC LIMIT $3::int",
-        {a.status.empty() ? std::nullopt : std::optional(a.status),
-         a.type.empty() ? std::nullopt : std::optional(a.type), std::to_string(a.limit)});
+    event_filter f;
+    if (!a.status.empty()) f.statuses = {a.status};
+    if (!a.type.empty()) f.type_like = like_exact(a.type);
+    f.limit = a.limit;
+    auto r = list_events_rows(*c, ctx.schema, f);
     if (!r.ok()) return fail(r.message());
     print_rows(*r, ctx.json);
     return 0;
@@ -79,18 +77,7 @@ int events_show(const context& ctx, const std::string& id) {
     auto c = ctx.connect();
     if (!c.ok()) return fail(c.message());
     // --json: one document, the delivery rows as a JSON array column.
-    std::string deliveries_column =
-        ctx.json ? ", (SELECT coalesce(jsonb_agg(to_jsonb(d) - 'event_id' - 'version' ORDER BY "
-                   "d.subscriber_id), '[]'::jsonb) FROM " +
-                       ctx.table(*c, "tpubsub_deliveries") +
-                       " d WHERE d.event_id = e.event_id) AS deliveries"
-                 : "";
-    auto r = c->query(
-        "SELECT event_id, event_type, event_source, event_data, status, priority, "
-        "created_at, processed_at, completed_at, error_message, retry_count" +
-            deliveries_column + " FROM " + ctx.table(*c, "tpubsub_events") +
-            " e WHERE event_id = $1::bigint",
-        {id});
+    auto r = show_event_row(*c, ctx.schema, *parsed, ctx.json);
     if (!r.ok()) return fail(r.message());
     if (r->rows() == 0) return fail("no event with id " + id);
     if (ctx.json) {

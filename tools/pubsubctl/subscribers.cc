@@ -66,10 +66,7 @@ int subscribers_add(const context& ctx, const subscriber_args& a) {
 int subscribers_list(const context& ctx) {
     auto c = ctx.connect();
     if (!c.ok()) return fail(c.message());
-    auto r = c->query(
-        "SELECT subscriber_id, subscriber_name, event_type, event_filter, job_type, "
-        "config_id, script_path, is_active, max_retries, timeout_s FROM " +
-        ctx.table(*c, "tpubsub_subscribers") + " ORDER BY subscriber_id");
+    auto r = list_subscribers_rows(*c, ctx.schema);
     if (!r.ok()) return fail(r.message());
     print_rows(*r, ctx.json);
     return 0;

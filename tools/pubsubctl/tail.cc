@@ -13,8 +13,9 @@
 #include <map>
 #include <thread>
 
-#include "commands.h"
 #include "base/json_text.h"
+#include "commands.h"
+#include "storage/event_queries.h"
 
 namespace pubsub::ctl {
 
@@ -26,13 +27,6 @@ struct seen_state {
     std::string status;
     std::int64_t retry_count = 0;
 };
-
-// Columns of every query below, in this order.
-constexpr const char* tail_columns =
-    "event_id, event_type, event_source, status, priority, retry_count, "
-    "coalesce(error_message, ''), to_char(CASE status WHEN 'pending' THEN created_at WHEN "
-    "'processing' THEN processed_at ELSE coalesce(completed_at, processed_at, created_at) END "
-    "AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')";
 
 class tailer {
   public:
@@ -59,14 +53,13 @@ class tailer {
             auto c = ctx_.connect();
             if (!c.ok()) return c.error();
             conn_.emplace(std::move(*c));
-            table_ = ctx_.table(*conn_, "tpubsub_events");
             if (last_id_ < 0) {
                 if (a_.from_id) {
                     last_id_ = *a_.from_id;
                 } else {
-                    auto m = conn_->query("SELECT coalesce(max(event_id), 0) FROM " + table_);
+                    auto m = newest_event_id(*conn_, ctx_.schema);
                     if (!m.ok()) return m.error();
-                    last_id_ = m->get_int(0, 0);
+                    last_id_ = *m;
                 }
             }
         }
@@ -76,10 +69,7 @@ class tailer {
 
     status read_new() {
         for (;;) {
-            auto r = conn_->query(std::string("SELECT ") + tail_columns + " FROM " + table_ +
-                                      " WHERE event_id > $1::bigint AND ($2::text IS NULL OR "
-                                      "event_type LIKE $2) ORDER BY event_id LIMIT 1000",
-                                  {std::to_string(last_id_), type_pattern()});
+            auto r = events_after(*conn_, ctx_.schema, last_id_, type_pattern(), 1000);
             if (!r.ok()) return r.error();
             for (int i = 0; i < r->rows(); ++i) {
                 last_id_ = r->get_int(i, 0);
@@ -92,11 +82,7 @@ class tailer {
 
     status read_followed() {
         if (order_.empty()) return {};
-        std::string ids = "{";
-        for (auto id : order_) ids += (ids.size() > 1 ? "," : "") + std::to_string(id);
-        auto r = conn_->query(std::string("SELECT ") + tail_columns + " FROM " + table_ +
-                                  " WHERE event_id = ANY($1::bigint[]) ORDER BY event_id",
-                              {ids + "}"});
+        auto r = events_by_id(*conn_, ctx_.schema, {order_.begin(), order_.end()});
         if (!r.ok()) return r.error();
         for (int i = 0; i < r->rows(); ++i) {
             auto& seen = followed_[r->get_int(i, 0)];
@@ -119,9 +105,7 @@ class tailer {
 
     std::optional<std::string> type_pattern() const {
         if (a_.type.empty()) return std::nullopt;
-        std::string p;
-        for (char c : a_.type) p += c == '*' ? '%' : c == '?' ? '_' : c;
-        return p;
+        return like_from_glob(a_.type);
     }
 
     // One line: the event's state now, and the status it had before ("" when new).
@@ -162,7 +146,6 @@ class tailer {
     const context& ctx_;
     const tail_args& a_;
     std::optional<pg::connection> conn_;
-    std::string table_;
     std::int64_t last_id_ = -1;
     std::map<std::int64_t, seen_state> followed_;
     std::deque<std::int64_t> order_;  // followed ids, oldest first

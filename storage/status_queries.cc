@@ -1,0 +1,88 @@
+#include "storage/status_queries.h"
+
+namespace pubsub {
+
+namespace {
+
+// A node is alive while its heartbeat is younger than this (the heartbeat runs every 10 s).
+constexpr const char* alive_sql = "now() - last_heartbeat < interval '30 seconds' AS alive";
+
+std::string table(const pg::connection& c, const std::string& schema, const char* name) {
+    return c.quote_identifier(schema) + "." + name;
+}
+
+// One line per aspect of a node, from the heartbeat's info document (admin/heartbeat_info.cc).
+constexpr const char* node_lines_sql = R"(
+SELECT node_id,
+  format('host %s, pid %s, version %s, started %s, last heartbeat %s s ago%s', host, pid, version,
+         to_char(started_at, 'YYYY-MM-DD HH24:MI:SS TZ'),
+         round(extract(epoch FROM now() - last_heartbeat)::numeric, 1),
+         CASE WHEN now() - last_heartbeat < interval '30 seconds' THEN '' ELSE ' (NOT ALIVE)' END),
+  coalesce((SELECT string_agg(format('%s %s received, %s errors', key, value->>'received',
+                                     value->>'errors'), '; ' ORDER BY key)
+            FROM jsonb_each(info->'doors')), '-'),
+  coalesce((SELECT string_agg(format('p%s=%s', key, value), ' ' ORDER BY key::int DESC)
+            FROM jsonb_each_text(info->'queue_depth')), '-'),
+  format('in %s/s, out %s/s; routed %s, deliveries %s, unmatched %s',
+         coalesce(info->'events_per_s'->>'in', '?'), coalesce(info->'events_per_s'->>'out', '?'),
+         coalesce(info->>'routed', '?'), coalesce(info->>'deliveries', '?'),
+         coalesce(info->>'unmatched', '?')),
+  format('%s, lag %s s, %s unpersisted, %s batches / %s rows, %s failures%s',
+         CASE WHEN (info->'write_behind'->>'healthy')::bool THEN 'healthy' ELSE 'UNHEALTHY' END,
+         info->'write_behind'->>'lag_s', info->'write_behind'->>'unpersisted',
+         info->'write_behind'->>'batches', info->'write_behind'->>'rows',
+         info->'write_behind'->>'failures',
+         CASE WHEN coalesce(info->'write_behind'->>'last_error', '') = '' THEN ''
+              ELSE '; last error: ' || (info->'write_behind'->>'last_error') END),
+  coalesce((SELECT string_agg(format('%s %s/%s busy, %s queued, %s ok, %s failed, %s retried', key,
+                                     value->>'busy', value->>'threads', value->>'queued',
+                                     value->>'succeeded', value->>'failed', value->>'retried'),
+                              '; ' ORDER BY key)
+            FROM jsonb_each(info->'pools')), '-'),
+  CASE WHEN jsonb_typeof(info->'file_watcher') = 'object' THEN
+    format('%s watches, %s files emitted, %s overflows, %s unreadable dirs%s%s',
+           info->'file_watcher'->>'watches', info->'file_watcher'->>'files_emitted',
+           info->'file_watcher'->>'overflows', info->'file_watcher'->>'unreadable_dirs',
+           CASE WHEN (info->'file_watcher'->>'watch_limit_reached')::bool
+                THEN ', WATCH LIMIT REACHED (polling)' ELSE '' END ||
+           CASE WHEN coalesce((info->'file_watcher'->>'skipped_names')::bigint, 0) > 0
+                THEN ', ' || (info->'file_watcher'->>'skipped_names') ||
+                     ' names skipped (not UTF-8)' ELSE '' END,
+           CASE WHEN coalesce(info->'file_watcher'->>'last_error', '') = '' THEN ''
+                ELSE '; last error: ' || (info->'file_watcher'->>'last_error') END)
+  ELSE 'off' END
+FROM %TABLE% ORDER BY node_id)";
+
+}  // namespace
+
+result<std::string> status_summary_json(pg::connection& c, const std::string& schema) {
+    auto r = c.query(
+        "SELECT json_build_object('nodes', (SELECT coalesce(json_agg(n ORDER BY n.node_id), "
+        "'[]') FROM (SELECT node_id, host, pid, version, started_at, last_heartbeat, "
+        "extract(epoch FROM now() - last_heartbeat)::float8 AS heartbeat_age_s, " +
+        std::string(alive_sql) + ", info FROM " + table(c, schema, "tpubsub_nodes") +
+        ") n), 'events_by_status', (SELECT coalesce(json_object_agg(status, n), '{}') FROM "
+        "(SELECT status, count(*) AS n FROM " +
+        table(c, schema, "tpubsub_events") + " GROUP BY status) e), 'now', now())::text");
+    if (!r.ok()) return r.error();
+    return std::string(r->get(0, 0));
+}
+
+result<pg::query_result> events_by_status(pg::connection& c, const std::string& schema) {
+    return c.query("SELECT status, count(*) AS events FROM " + table(c, schema, "tpubsub_events") +
+                   " GROUP BY status ORDER BY status");
+}
+
+result<pg::query_result> node_rows(pg::connection& c, const std::string& schema) {
+    return c.query("SELECT node_id, host, pid, version, started_at, last_heartbeat, " +
+                   std::string(alive_sql) + ", info FROM " + table(c, schema, "tpubsub_nodes") +
+                   " ORDER BY node_id");
+}
+
+result<pg::query_result> node_lines(pg::connection& c, const std::string& schema) {
+    std::string sql = node_lines_sql;
+    sql.replace(sql.find("%TABLE%"), 7, table(c, schema, "tpubsub_nodes"));
+    return c.query(sql);
+}
+
+}  // namespace pubsub
