@@ -27,9 +27,10 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from . import (DEFAULT_MAX_LINE_BYTES, Ack, PubSubClient,
-               PubSubConnectionError, PubSubRejected, PubSubTimeout, PubSubUnavailable,
-               _check_ack, _encode, _parse_reply, _Settings, _validated)
+from ._protocol import (DEFAULT_MAX_LINE_BYTES, Ack, _check_ack, _encode, _parse_reply, _Settings,
+                        _validated)
+from .client import PubSubClient
+from .errors import PubSubConnectionError, PubSubRejected, PubSubTimeout, PubSubUnavailable
 
 __all__ = ["AsyncPubSubClient"]
 
