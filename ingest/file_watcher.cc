@@ -9,9 +9,9 @@
 #include <algorithm>
 #include <boost/asio/post.hpp>
 #include <cerrno>
-#include <cstring>
 #include <filesystem>
 
+#include "base/errno_text.h"
 #include "ingest/file_watch_event.h"
 #include "ingest/file_watch_impl.h"
 
@@ -332,7 +332,7 @@ status file_watcher::start() {
     const int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     if (fd < 0) {
         return status::error(std::string("file watcher: inotify_init1 failed: ") +
-                             std::strerror(errno));
+                             errno_text(errno));
     }
     boost::system::error_code ec;
     m.inotify.assign(fd, ec);

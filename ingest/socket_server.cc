@@ -17,6 +17,7 @@
 #include <optional>
 #include <thread>
 
+#include "base/errno_text.h"
 #include "ingest/socket_session.h"
 
 namespace pubsub {
@@ -51,7 +52,7 @@ struct socket_server::impl : std::enable_shared_from_this<socket_server::impl> {
         ucred cred{};
         socklen_t len = sizeof cred;
         if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
-            return "cannot read the peer's credentials: " + std::string(std::strerror(errno));
+            return "cannot read the peer's credentials: " + errno_text(errno);
         }
         if (cred.uid == 0 || cred.uid == getuid()) return std::nullopt;
         auto& u = opts.allowed_uids;
@@ -156,7 +157,7 @@ status socket_server::start() {
     if (!ec) m.acceptor->listen(asio::socket_base::max_listen_connections, ec);
     if (ec) return status::error("cannot listen on " + m.opts.path + ": " + ec.message());
     if (::chmod(m.opts.path.c_str(), static_cast<mode_t>(m.opts.mode)) != 0) {
-        return status::error("cannot chmod " + m.opts.path + ": " + std::strerror(errno));
+        return status::error("cannot chmod " + m.opts.path + ": " + errno_text(errno));
     }
     m.work.emplace(asio::make_work_guard(m.io));
     m.do_accept();
