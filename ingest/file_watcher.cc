@@ -289,7 +289,7 @@ file_watcher::file_watcher(file_watcher_options opts, event_submitter submit,
                            watch_state_store& store)
     : impl_(std::make_shared<impl>(std::move(opts), std::move(submit), store)) {}
 
-file_watcher::~file_watcher() { stop(); }
+file_watcher::~file_watcher() { close(); }
 
 namespace {
 
@@ -354,7 +354,7 @@ status file_watcher::start() {
     return status();
 }
 
-void file_watcher::stop_watching() noexcept {
+void file_watcher::stop(clock::time_point) noexcept {
     impl* self = impl_.get();  // handlers run only inside io.run(), whose thread owns impl_
     if (!self->started) return;
     asio::post(self->io, [self] {
@@ -370,10 +370,10 @@ void file_watcher::stop_watching() noexcept {
     });
 }
 
-void file_watcher::stop() noexcept {
+void file_watcher::close() noexcept {
     auto self = impl_;
     if (!self->started || !self->thread.joinable()) return;
-    stop_watching();
+    stop_now();
     {
         std::unique_lock lock(self->mu);
         if (!self->drain_cv.wait_for(lock, self->opts.drain_timeout,

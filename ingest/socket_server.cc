@@ -121,7 +121,7 @@ struct socket_server::impl : std::enable_shared_from_this<socket_server::impl> {
 socket_server::socket_server(socket_options opts, intake& in)
     : impl_(std::make_shared<impl>(std::move(opts), in)) {}
 
-socket_server::~socket_server() { stop(); }
+socket_server::~socket_server() { close(); }
 
 static status clear_stale_socket(const std::string& path) {
     struct stat st {};
@@ -165,7 +165,7 @@ status socket_server::start() {
     return status();
 }
 
-void socket_server::stop_accepting() noexcept {
+void socket_server::stop(clock::time_point) noexcept {
     auto self = impl_;
     if (!self->thread.joinable() || !self->shared.accepting.exchange(false)) return;
     // Wait until the door thread has run this: every line read before it has been handed to
@@ -184,10 +184,10 @@ void socket_server::stop_accepting() noexcept {
     finished.wait();
 }
 
-void socket_server::stop() noexcept {
+void socket_server::close() noexcept {
     auto self = impl_;
     if (!self->thread.joinable()) return;
-    stop_accepting();
+    stop_now();
     asio::post(self->io, [self] {
         for (auto& w : self->sessions) {
             if (auto s = w.lock()) s->close();
