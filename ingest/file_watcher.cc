@@ -341,7 +341,7 @@ status file_watcher::start() {
     m.dirs_missing.store(m.roots.size(), std::memory_order_relaxed);
     m.watching = true;
     m.started = true;
-    m.writer.start();
+    (void)m.writer.start();  // never fails
     m.checkpoint(true);  // nothing submitted yet: the next start reads only newer events
     m.work.emplace(asio::make_work_guard(m.io));
     // The first watches and listings happen here, before the io thread exists (so nothing
@@ -389,7 +389,7 @@ void file_watcher::close() noexcept {
         m->io.stop();
     });
     self->thread.join();
-    self->writer.stop();
+    self->writer.stop_now();
 }
 
 file_watcher_counters file_watcher::counters() const {
