@@ -46,7 +46,7 @@ admin_server::admin_server(admin_options opts) : impl_(std::make_unique<impl>())
     impl_->opts = std::move(opts);
 }
 
-admin_server::~admin_server() { stop(); }
+admin_server::~admin_server() { stop_now(); }
 
 status admin_server::start() {
     auto& i = *impl_;
@@ -78,8 +78,8 @@ status admin_server::start() {
     return i.server->start();
 }
 
-void admin_server::stop() noexcept {
-    if (impl_->server) impl_->server->stop();
+void admin_server::stop(clock::time_point deadline) noexcept {
+    if (impl_->server) impl_->server->stop(deadline);
 }
 
 std::uint16_t admin_server::port() const { return impl_->server ? impl_->server->port() : 0; }

@@ -17,6 +17,7 @@
 #include "admin/node_sample.h"
 #include "base/logger.h"
 #include "base/result.h"
+#include "base/service.h"
 
 namespace pubsub::admin {
 
@@ -38,15 +39,16 @@ struct admin_options {
 // ("127.0.0.1", 8080) from "8080"; the error names the bad part.
 result<std::pair<std::string, std::uint16_t>> parse_listen(const std::string& listen);
 
-class admin_server {
+class admin_server final : public service {
   public:
     explicit admin_server(admin_options opts);
-    ~admin_server();
+    ~admin_server() override;
     admin_server(const admin_server&) = delete;
     admin_server& operator=(const admin_server&) = delete;
 
-    status start();
-    void stop() noexcept;
+    std::string_view name() const override { return "http admin"; }
+    status start() override;
+    void stop(clock::time_point deadline) noexcept override;  // as http_server's
     std::uint16_t port() const;  // the bound port (useful with port 0)
 
   private:

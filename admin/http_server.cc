@@ -211,7 +211,7 @@ http_server::http_server(http_server_options opts, http_handler handler)
     impl_->handler = std::move(handler);
 }
 
-http_server::~http_server() { stop(); }
+http_server::~http_server() { stop_now(); }
 
 status http_server::start() {
     auto& i = *impl_;
@@ -235,7 +235,7 @@ status http_server::start() {
     return {};
 }
 
-void http_server::stop() noexcept {
+void http_server::stop(clock::time_point) noexcept {
     auto& i = *impl_;
     if (i.threads.empty()) return;
     asio::post(i.io, [&i] {

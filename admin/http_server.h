@@ -22,6 +22,7 @@
 
 #include "base/logger.h"
 #include "base/result.h"
+#include "base/service.h"
 
 namespace pubsub::admin {
 
@@ -58,15 +59,17 @@ struct http_server_options {
     std::chrono::milliseconds read_timeout{60'000};
 };
 
-class http_server {
+class http_server final : public service {
   public:
     http_server(http_server_options opts, http_handler handler);
-    ~http_server();
+    ~http_server() override;
     http_server(const http_server&) = delete;
     http_server& operator=(const http_server&) = delete;
 
-    status start();
-    void stop() noexcept;
+    std::string_view name() const override { return "http"; }
+    status start() override;
+    // Drops open connections at once: nothing waits for the deadline.
+    void stop(clock::time_point deadline) noexcept override;
     std::uint16_t port() const;                 // the bound port, after start()
     std::uint64_t refused_connections() const;  // beyond max_connections; thread-safe
 

@@ -11,6 +11,8 @@
 //   stop(deadline)  stops taking work, finishes what it holds until `deadline`, then joins its
 //            threads. Idempotent: a second stop, or a stop without a successful start, is a
 //            no-op. noexcept: a shutdown goes on whatever one service does.
+//   A door that stops in two steps (stop taking work; close once its last acks are out) does the
+//   first in stop() and names the second (close()), which joins; its destructor does both.
 #pragma once
 
 #include <chrono>
@@ -32,6 +34,8 @@ class service {
     virtual std::string_view name() const = 0;
     virtual status start() = 0;
     virtual void stop(clock::time_point deadline) noexcept = 0;
+    // A stop with no time to finish: destructors, tests.
+    void stop_now() noexcept { stop(clock::now()); }
 };
 
 // A service made of two functions, for owners whose shape differs from service's (a door that

@@ -4,7 +4,8 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
+
+#include "base/errno_text.h"
 
 namespace pubsub {
 
@@ -12,7 +13,7 @@ fd_limit_outcome fit_fd_limit(std::size_t wanted) {
     fd_limit_outcome out;
     rlimit l{};
     if (::getrlimit(RLIMIT_NOFILE, &l) != 0) {
-        out.warning = std::string("cannot read the open-file limit: ") + std::strerror(errno);
+        out.warning = std::string("cannot read the open-file limit: ") + errno_text(errno);
         return out;
     }
     out.before = out.after = static_cast<std::size_t>(l.rlim_cur);

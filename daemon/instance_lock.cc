@@ -6,7 +6,8 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
+
+#include "base/errno_text.h"
 
 namespace pubsub {
 
@@ -30,14 +31,14 @@ result<instance_lock> instance_lock::take(const std::filesystem::path& file,
     int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (fd < 0) {
         return status::error("cannot open lock file " + file.string() + " for " + what + ": " +
-                             std::strerror(errno));
+                             errno_text(errno));
     }
     if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
         int e = errno;
         std::string pid = e == EWOULDBLOCK ? read_holder(fd) : std::string();
         ::close(fd);
         if (e != EWOULDBLOCK) {
-            return status::error("cannot lock " + file.string() + ": " + std::strerror(e));
+            return status::error("cannot lock " + file.string() + ": " + errno_text(e));
         }
         return status::error("another pubsubd (pid " + (pid.empty() ? "unknown" : pid) +
                              ") is using " + what + " (lock file " + file.string() + ")");
@@ -47,7 +48,7 @@ result<instance_lock> instance_lock::take(const std::filesystem::path& file,
         ::pwrite(fd, me.data(), me.size(), 0) != static_cast<ssize_t>(me.size())) {
         int e = errno;
         ::close(fd);
-        return status::error("cannot write " + file.string() + ": " + std::strerror(e));
+        return status::error("cannot write " + file.string() + ": " + errno_text(e));
     }
     return instance_lock(fd);
 }

@@ -138,11 +138,11 @@ status node_services::configure_pools() {
 }
 
 // The services in start order; read them bottom-up for the stop order (services.h). A
-// door that stops in two steps appears twice: its first step near the bottom, its last after
-// the write-behind.
+// door that stops in two steps appears twice: itself near the bottom (stop() is its first
+// step), its close() after the write-behind.
 void node_services::add_services() {
     auto add = [this](std::string name, service_fn::start_fn start, service_fn::stop_fn stop) {
-        services_.emplace_back(std::move(name), std::move(start), std::move(stop));
+        order_.push_back(&steps_.emplace_back(std::move(name), std::move(start), std::move(stop)));
     };
     auto step = [](auto fn) {  // a start step with nothing to stop
         return [fn] {
@@ -154,36 +154,25 @@ void node_services::add_services() {
     // drains nothing: its deadline is now).
     const auto flush_for = std::chrono::seconds(cfg_.drain_timeout_s);
     // clang-format off
-    add("id allocator", [this] { return ids_.start(); }, [this](time_point) { ids_.stop(); });
-    if (watcher_) add("file watcher acks", {}, [this](time_point) { watcher_->stop(); });
-    add("socket replies", {}, [this](time_point) { door_.stop(); });
-    add("write-behind", step([this] { wb_.start(); }),
+    order_.push_back(&ids_);
+    if (watcher_) add("file watcher acks", {}, [this](time_point) { watcher_->close(); });
+    add("socket replies", {}, [this](time_point) { door_.close(); });
+    add("write-behind", [this] { return wb_.start(); },
         [this, flush_for](time_point d) { wb_.stop(d + flush_for); });
-    add("handler pools", step([this] { pools_.start(); }),
-        [this](time_point d) { pools_.stop(d); });
-    add("router", step([this] { rt_.start(); }), [this](time_point d) { rt_.stop(d); });
+    order_.push_back(&pools_);
+    order_.push_back(&rt_);
     add("resumed events", step([this] { resume_open_events(); }), {});
     add("intake", {}, [this](time_point) { in_.close(); });
     add("listener", step([this] { wait_for_listener(); }),
         [this](time_point) { listener_.stop(); });
     add("open-file limit", step([this] { raise_fd_limit(); }), {});
-    if (watcher_) {
-        add("file watcher", [this] { return watcher_->start(); },
-            [this](time_point) { watcher_->stop_watching(); });
-    }
-    if (http_) {
-        add("http admin", [this] { return http_->start(); },
-            [this](time_point) { http_->stop(); });
-    }
-    add("socket", [this] { return door_.start(); }, [this](time_point) { door_.stop_accepting(); });
+    if (watcher_) order_.push_back(&*watcher_);
+    if (http_) order_.push_back(&*http_);
+    order_.push_back(&door_);
     // clang-format on
 }
 
-std::vector<service*> node_services::services() {
-    std::vector<service*> out;
-    for (auto& s : services_) out.push_back(&s);
-    return out;
-}
+std::vector<service*> node_services::services() { return order_; }
 
 // Events routed from the table carry their delivery rows (skip completed deliveries, keep
 // attempt numbers and scheduled retries); operators' cancels reach the pools.

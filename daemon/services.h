@@ -11,6 +11,7 @@
 // Main thread only (it also takes the signals), except sample(), which any thread may call.
 #pragma once
 
+#include <deque>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -92,7 +93,8 @@ class node_services {
     std::optional<admin::admin_server> http_;
     pg_listener listener_;
     daemon_config running_;  // the settings in effect; SIGHUP changes the reloadable ones
-    std::vector<service_fn> services_;  // in start order; built once, never grows after
+    std::deque<service_fn> steps_;  // the steps that are not a service of their own
+    std::vector<service*> order_;   // in start order; built once, never grows after
 };
 
 }  // namespace pubsub

@@ -92,7 +92,7 @@ pool_set::pool_set(pool_set_options opts)
     }
 }
 
-pool_set::~pool_set() { stop(steady::now()); }
+pool_set::~pool_set() { stop_now(); }
 
 void pool_set::configure(job_type type, std::shared_ptr<job_runner> runner, int threads) {
     auto& p = *pools_[static_cast<std::size_t>(type)];
@@ -101,7 +101,7 @@ void pool_set::configure(job_type type, std::shared_ptr<job_runner> runner, int 
     p.thread_count = threads < 1 ? 1 : threads;
 }
 
-void pool_set::start() {
+status pool_set::start() {
     for (auto& p : pools_) {
         std::lock_guard lock(p->threads_mu);
         if (!p->threads.empty()) continue;
@@ -111,7 +111,7 @@ void pool_set::start() {
         p->live.store(p->thread_count, std::memory_order_relaxed);
         p->inline_open.store(p->inline_runner, std::memory_order_release);
     }
-    scheduler_.start();
+    return scheduler_.start();
 }
 
 void pool_set::work(pool& p) {
@@ -174,7 +174,7 @@ void pool_set::after_run(pool& p, delivery& d, run_outcome out) {
 }
 
 void pool_set::stop(steady::time_point deadline) noexcept {
-    scheduler_.stop();  // what it held is persisted (next_attempt_at) and resumed at next start
+    scheduler_.stop_now();  // what it held is persisted (next_attempt_at) and resumed at next start
     // Drain: wait until every queue is empty or the deadline passes.
     for (;;) {
         bool idle = true;
@@ -200,7 +200,7 @@ void pool_set::stop(steady::time_point deadline) noexcept {
         p->threads.clear();
         p->live.store(0, std::memory_order_relaxed);
     }
-    scheduler_.stop();  // retries scheduled while draining
+    scheduler_.stop_now();  // retries scheduled while draining
 }
 
 void pool_set::submit(delivery d) {

@@ -28,6 +28,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/service.h"
 #include "handlers/job_runner.h"
 #include "handlers/retry_policy.h"
 #include "handlers/retry_scheduler.h"
@@ -50,7 +51,7 @@ struct pool_set_options {
     std::size_t queue_limit = 1'000'000;  // per pool; 0 = no limit
 };
 
-class pool_set final : public delivery_sink, public delivery_pressure {
+class pool_set final : public delivery_sink, public delivery_pressure, public service {
   public:
     // Retries off (every failure is final) and no queue limit: for tests of the pools alone.
     pool_set();
@@ -61,8 +62,9 @@ class pool_set final : public delivery_sink, public delivery_pressure {
 
     // Before start(): the runner and thread count for a job type.
     void configure(job_type type, std::shared_ptr<job_runner> runner, int threads);
-    void start();
-    void stop(std::chrono::steady_clock::time_point deadline) noexcept;
+    std::string_view name() const override { return "handler pools"; }
+    status start() override;  // never fails
+    void stop(clock::time_point deadline) noexcept override;
 
     // Thread-safe; never blocks (see Back-pressure).
     void submit(delivery d) override;

@@ -2,16 +2,17 @@
 
 namespace pubsub {
 
-void retry_scheduler::start() {
-    if (thread_.joinable()) return;
+status retry_scheduler::start() {
+    if (thread_.joinable()) return status();
     {
         std::lock_guard lock(mu_);
         stopping_ = false;
     }
     thread_ = std::thread([this] { run(); });
+    return status();
 }
 
-void retry_scheduler::stop() noexcept {
+void retry_scheduler::stop(clock::time_point) noexcept {
     {
         std::lock_guard lock(mu_);
         stopping_ = true;

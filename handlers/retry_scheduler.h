@@ -19,22 +19,25 @@
 #include <thread>
 #include <vector>
 
+#include "base/service.h"
 #include "router/delivery.h"
 
 namespace pubsub {
 
-class retry_scheduler {
+class retry_scheduler final : public service {
   public:
     using clock = std::chrono::steady_clock;
     using fire_fn = std::function<void(delivery)>;
 
     explicit retry_scheduler(fire_fn fire) : fire_(std::move(fire)) {}
-    ~retry_scheduler() { stop(); }
+    ~retry_scheduler() override { stop_now(); }
     retry_scheduler(const retry_scheduler&) = delete;
     retry_scheduler& operator=(const retry_scheduler&) = delete;
 
-    void start();
-    void stop() noexcept;
+    std::string_view name() const override { return "retry scheduler"; }
+    status start() override;  // never fails
+    // Drops what is held at once: nothing waits for the deadline.
+    void stop(clock::time_point deadline) noexcept override;
 
     // Thread-safe; allocates. A due time in the past fires at once.
     void schedule(delivery d, clock::time_point due);

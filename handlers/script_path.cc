@@ -3,11 +3,12 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <optional>
+
+#include "base/errno_text.h"
 
 namespace pubsub {
 namespace {
@@ -51,7 +52,7 @@ result<std::string> resolve_script(std::string_view script_path,
     auto resolved = real_path(std::string(script_path), &err);
     if (!resolved) {
         if (err == ENOENT || err == ENOTDIR) return status::error("script " + name + " not found");
-        return status::error("script " + name + " cannot be resolved: " + ::strerrordesc_np(err));
+        return status::error("script " + name + " cannot be resolved: " + errno_text(err));
     }
     bool allowed = false;
     for (const auto& dir : allowed_dirs) {

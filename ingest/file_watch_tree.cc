@@ -5,8 +5,8 @@
 #include <sys/stat.h>
 
 #include <cerrno>
-#include <cstring>
 
+#include "base/errno_text.h"
 #include "ingest/file_watch_impl.h"
 
 namespace pubsub {
@@ -109,7 +109,7 @@ bool file_watcher::impl::watch_one(const std::string& dir, std::size_t root) {
     }
     unreadable.fetch_add(1, std::memory_order_relaxed);
     fail(log_level::warn,
-         "file watcher: cannot watch " + dir + " (" + std::strerror(e) + "); skipped");
+         "file watcher: cannot watch " + dir + " (" + errno_text(e) + "); skipped");
     return false;
 }
 
@@ -121,7 +121,7 @@ void file_watcher::impl::list_dir(const std::string& dir, std::size_t root,
         if (e == ENOENT || e == ENOTDIR) return;
         unreadable.fetch_add(1, std::memory_order_relaxed);
         fail(log_level::warn,
-             "file watcher: cannot list " + dir + " (" + std::strerror(e) + "); skipped");
+             "file watcher: cannot list " + dir + " (" + errno_text(e) + "); skipped");
         return;
     }
     const std::string base = dir == "/" ? dir : dir + "/";

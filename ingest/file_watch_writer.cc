@@ -9,13 +9,15 @@ state_writer::state_writer(watch_state_store& store, std::chrono::milliseconds r
                            log_sink log)
     : store_(store), retry_interval_(retry_interval), log_(std::move(log)) {}
 
-state_writer::~state_writer() { stop(); }
+state_writer::~state_writer() { stop_now(); }
 
-void state_writer::start() {
+status state_writer::start() {
+    if (thread_.joinable()) return status();
     thread_ = std::thread([this] { run(); });
+    return status();
 }
 
-void state_writer::stop() noexcept {
+void state_writer::stop(clock::time_point) noexcept {
     {
         std::lock_guard lock(mu_);
         if (stopping_) return;

@@ -20,19 +20,22 @@
 #include <thread>
 
 #include "base/logger.h"
+#include "base/service.h"
 #include "router/file_watch_state.h"
 
 namespace pubsub {
 
-class state_writer {
+class state_writer final : public service {
   public:
     state_writer(watch_state_store& store, std::chrono::milliseconds retry_interval, log_sink log);
-    ~state_writer();
+    ~state_writer() override;
     state_writer(const state_writer&) = delete;
     state_writer& operator=(const state_writer&) = delete;
 
-    void start();
-    void stop() noexcept;
+    std::string_view name() const override { return "file watcher state"; }
+    status start() override;  // never fails
+    // One last attempt at what is queued, however late: nothing waits for the deadline.
+    void stop(clock::time_point deadline) noexcept override;
     void push(file_state_op op);
 
     std::size_t pending() const;

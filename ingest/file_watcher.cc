@@ -9,9 +9,9 @@
 #include <algorithm>
 #include <boost/asio/post.hpp>
 #include <cerrno>
-#include <cstring>
 #include <filesystem>
 
+#include "base/errno_text.h"
 #include "ingest/file_watch_event.h"
 #include "ingest/file_watch_impl.h"
 
@@ -289,7 +289,7 @@ file_watcher::file_watcher(file_watcher_options opts, event_submitter submit,
                            watch_state_store& store)
     : impl_(std::make_shared<impl>(std::move(opts), std::move(submit), store)) {}
 
-file_watcher::~file_watcher() { stop(); }
+file_watcher::~file_watcher() { close(); }
 
 namespace {
 
@@ -332,7 +332,7 @@ status file_watcher::start() {
     const int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     if (fd < 0) {
         return status::error(std::string("file watcher: inotify_init1 failed: ") +
-                             std::strerror(errno));
+                             errno_text(errno));
     }
     boost::system::error_code ec;
     m.inotify.assign(fd, ec);
@@ -341,7 +341,7 @@ status file_watcher::start() {
     m.dirs_missing.store(m.roots.size(), std::memory_order_relaxed);
     m.watching = true;
     m.started = true;
-    m.writer.start();
+    (void)m.writer.start();  // never fails
     m.checkpoint(true);  // nothing submitted yet: the next start reads only newer events
     m.work.emplace(asio::make_work_guard(m.io));
     // The first watches and listings happen here, before the io thread exists (so nothing
@@ -354,7 +354,7 @@ status file_watcher::start() {
     return status();
 }
 
-void file_watcher::stop_watching() noexcept {
+void file_watcher::stop(clock::time_point) noexcept {
     impl* self = impl_.get();  // handlers run only inside io.run(), whose thread owns impl_
     if (!self->started) return;
     asio::post(self->io, [self] {
@@ -370,10 +370,10 @@ void file_watcher::stop_watching() noexcept {
     });
 }
 
-void file_watcher::stop() noexcept {
+void file_watcher::close() noexcept {
     auto self = impl_;
     if (!self->started || !self->thread.joinable()) return;
-    stop_watching();
+    stop_now();
     {
         std::unique_lock lock(self->mu);
         if (!self->drain_cv.wait_for(lock, self->opts.drain_timeout,
@@ -389,7 +389,7 @@ void file_watcher::stop() noexcept {
         m->io.stop();
     });
     self->thread.join();
-    self->writer.stop();
+    self->writer.stop_now();
 }
 
 file_watcher_counters file_watcher::counters() const {

@@ -29,9 +29,9 @@
 //   again (and rescanned) once it is re-created; a refused submit is retried.
 // Symbolic links are not followed below the watched directories; hard links made with link(2)
 // emit nothing (no close). Directories given must not overlap (start() refuses).
-// Lifecycle: start() loads the state and starts both threads; stop_watching() stops new
-// events (acks still flow); stop() waits for outstanding acks up to drain_timeout, records
-// them, and joins. Both idempotent and noexcept. counters() is thread-safe.
+// Lifecycle (a service in two steps): start() loads the state and starts both threads; stop()
+// stops new events (acks still flow); close() waits for outstanding acks up to drain_timeout,
+// records them, and joins. Both idempotent and noexcept. counters() is thread-safe.
 #pragma once
 
 #include <chrono>
@@ -43,6 +43,7 @@
 
 #include "base/logger.h"
 #include "base/result.h"
+#include "base/service.h"
 #include "ingest/file_watch_ignore.h"
 #include "router/file_watch_state.h"
 #include "router/intake.h"
@@ -60,7 +61,7 @@ struct file_watcher_options {
     std::chrono::milliseconds settle_time{1000};     // scan-found files: unchanged this long
     std::chrono::milliseconds retry_interval{1000};  // refused submits, missing dirs, state
     std::chrono::milliseconds poll_interval{5000};   // full rescans while the watch limit is hit
-    std::chrono::milliseconds drain_timeout{5000};   // stop(): wait this long for acks
+    std::chrono::milliseconds drain_timeout{5000};   // close(): wait this long for acks
     log_sink log;
 };
 
@@ -82,11 +83,11 @@ struct file_watcher_counters {
     std::string last_error;
 };
 
-class file_watcher {
+class file_watcher final : public service {
   public:
     // store must outlive the watcher.
     file_watcher(file_watcher_options opts, event_submitter submit, watch_state_store& store);
-    ~file_watcher();
+    ~file_watcher() override;
     file_watcher(const file_watcher&) = delete;
     file_watcher& operator=(const file_watcher&) = delete;
 
@@ -94,9 +95,11 @@ class file_watcher {
     // directory that does not exist yet is only logged: it is watched once it appears. Watches
     // and lists every directory before returning (files found are emitted once settled), so
     // any file written after start() returns is seen by its own event.
-    status start();
-    void stop_watching() noexcept;
-    void stop() noexcept;
+    std::string_view name() const override { return "file watcher"; }
+    status start() override;
+    // Returns at once (the io thread stops watching); nothing waits for the deadline.
+    void stop(clock::time_point deadline) noexcept override;
+    void close() noexcept;
     file_watcher_counters counters() const;
 
     // Test seams (not for production use). test_drop_events(true) discards every inotify event

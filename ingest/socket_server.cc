@@ -17,6 +17,7 @@
 #include <optional>
 #include <thread>
 
+#include "base/errno_text.h"
 #include "ingest/socket_session.h"
 
 namespace pubsub {
@@ -51,7 +52,7 @@ struct socket_server::impl : std::enable_shared_from_this<socket_server::impl> {
         ucred cred{};
         socklen_t len = sizeof cred;
         if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
-            return "cannot read the peer's credentials: " + std::string(std::strerror(errno));
+            return "cannot read the peer's credentials: " + errno_text(errno);
         }
         if (cred.uid == 0 || cred.uid == getuid()) return std::nullopt;
         auto& u = opts.allowed_uids;
@@ -120,7 +121,7 @@ struct socket_server::impl : std::enable_shared_from_this<socket_server::impl> {
 socket_server::socket_server(socket_options opts, intake& in)
     : impl_(std::make_shared<impl>(std::move(opts), in)) {}
 
-socket_server::~socket_server() { stop(); }
+socket_server::~socket_server() { close(); }
 
 static status clear_stale_socket(const std::string& path) {
     struct stat st {};
@@ -156,7 +157,7 @@ status socket_server::start() {
     if (!ec) m.acceptor->listen(asio::socket_base::max_listen_connections, ec);
     if (ec) return status::error("cannot listen on " + m.opts.path + ": " + ec.message());
     if (::chmod(m.opts.path.c_str(), static_cast<mode_t>(m.opts.mode)) != 0) {
-        return status::error("cannot chmod " + m.opts.path + ": " + std::strerror(errno));
+        return status::error("cannot chmod " + m.opts.path + ": " + errno_text(errno));
     }
     m.work.emplace(asio::make_work_guard(m.io));
     m.do_accept();
@@ -164,7 +165,7 @@ status socket_server::start() {
     return status();
 }
 
-void socket_server::stop_accepting() noexcept {
+void socket_server::stop(clock::time_point) noexcept {
     auto self = impl_;
     if (!self->thread.joinable() || !self->shared.accepting.exchange(false)) return;
     // Wait until the door thread has run this: every line read before it has been handed to
@@ -183,10 +184,10 @@ void socket_server::stop_accepting() noexcept {
     finished.wait();
 }
 
-void socket_server::stop() noexcept {
+void socket_server::close() noexcept {
     auto self = impl_;
     if (!self->thread.joinable()) return;
-    stop_accepting();
+    stop_now();
     asio::post(self->io, [self] {
         for (auto& w : self->sessions) {
             if (auto s = w.lock()) s->close();

@@ -10,9 +10,9 @@
 // max_line gets an error reply and the connection is closed after the earlier replies are
 // written. Beyond max_connections open sessions, and for a peer whose uid/gid is not allowed, a
 // new connection gets one error line and is closed (logged at most once a second, counted).
-// Lifecycle: start() binds (refusing to steal a socket another process is serving) and starts
-// the thread; stop_accepting() closes the acceptor and stops reading (replies still flow);
-// stop() closes everything and joins. Both idempotent and noexcept.
+// Lifecycle (a service in two steps): start() binds (refusing to steal a socket another process
+// is serving) and starts the thread; stop() closes the acceptor and stops reading (replies still
+// flow); close() closes everything and joins. Both idempotent and noexcept.
 #pragma once
 
 #include <sys/types.h>
@@ -26,6 +26,7 @@
 
 #include "base/logger.h"
 #include "base/result.h"
+#include "base/service.h"
 #include "router/intake.h"
 #include "router/memory_budget.h"
 
@@ -53,16 +54,18 @@ struct socket_counters {
     std::size_t open = 0;                   // sessions open now
 };
 
-class socket_server {
+class socket_server final : public service {
   public:
     socket_server(socket_options opts, intake& in);
-    ~socket_server();
+    ~socket_server() override;
     socket_server(const socket_server&) = delete;
     socket_server& operator=(const socket_server&) = delete;
 
-    status start();
-    void stop_accepting() noexcept;
-    void stop() noexcept;
+    std::string_view name() const override { return "socket"; }
+    status start() override;
+    // Returns once the door thread stopped reading; nothing waits for the deadline.
+    void stop(clock::time_point deadline) noexcept override;
+    void close() noexcept;
     socket_counters counters() const;
 
   private:

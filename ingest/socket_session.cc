@@ -72,7 +72,8 @@ void socket_session::on_read(const boost::system::error_code& ec, std::size_t n)
     reading_ = false;
     if (ec) {
         read_done_ = true;  // EOF or error: answer what was read, then close
-        // Not after stop_accepting(): its caller is closing the intake and draining the router.
+        // Not after socket_server::stop(): its caller is closing the intake and draining the
+        // router.
         if (!partial_.empty() && shared_.accepting.load(std::memory_order_acquire)) {
             handle_line(partial_);
             partial_.clear();
@@ -88,7 +89,7 @@ void socket_session::on_read(const boost::system::error_code& ec, std::size_t n)
 
 // Hands the complete lines in rbuf_ to handle_line() until the buffer is used up or the session
 // must pause (too many unanswered lines, or too many reply bytes the client has not read).
-// Stops at stop_accepting(): a session resumed after it hands nothing more to the intake.
+// Stops at socket_server::stop(): a session resumed after it hands nothing more to the intake.
 void socket_session::parse_buffered() {
     parsing_ = true;
     while (rpos_ < rend_ && !read_done_ && !paused() &&

@@ -35,15 +35,16 @@ router::router(router_options opts, transition_log& log, delivery_sink& sink)
     reach_ = std::make_shared<const job_type_reach>();
 }
 
-router::~router() { stop(std::chrono::steady_clock::now()); }
+router::~router() { stop_now(); }
 
-void router::start() {
-    if (thread_.joinable()) return;
+status router::start() {
+    if (thread_.joinable()) return status();
     thread_ = std::thread([this] { run(); });
     inline_open_.store(dispatch_on_enqueue_, std::memory_order_release);
+    return status();
 }
 
-void router::stop(std::chrono::steady_clock::time_point drain_deadline) noexcept {
+void router::stop(clock::time_point drain_deadline) noexcept {
     if (!thread_.joinable()) return;
     inline_open_.store(false, std::memory_order_release);
     deadline_ = drain_deadline;  // read by the dispatch thread after it sees stopping_

@@ -30,6 +30,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/service.h"
 #include "router/delivery.h"
 #include "router/matcher.h"
 #include "router/priority_queues.h"
@@ -93,15 +94,16 @@ struct router_counters {
     std::uint64_t unmatched = 0;
 };
 
-class router {
+class router final : public service {
   public:
     router(router_options opts, transition_log& log, delivery_sink& sink);
-    ~router();
+    ~router() override;
     router(const router&) = delete;
     router& operator=(const router&) = delete;
 
-    void start();
-    void stop(std::chrono::steady_clock::time_point drain_deadline) noexcept;
+    std::string_view name() const override { return "router"; }
+    status start() override;  // never fails
+    void stop(clock::time_point drain_deadline) noexcept override;
 
     // Thread-safe, never blocks: it may dispatch one event on the calling thread (see Dispatch
     // on enqueue), otherwise it is lock-free.

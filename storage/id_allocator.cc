@@ -3,7 +3,7 @@
 namespace pubsub {
 
 id_allocator::id_allocator(id_allocator_options opts) : opts_(std::move(opts)) {}
-id_allocator::~id_allocator() { stop(); }
+id_allocator::~id_allocator() { stop_now(); }
 
 result<std::vector<id_allocator::id_run>> id_allocator::fetch_block() {
     // Used by start() and then only by the refill thread: one user at a time.
@@ -33,6 +33,7 @@ result<std::vector<id_allocator::id_run>> id_allocator::fetch_block() {
 }
 
 status id_allocator::start() {
+    if (thread_.joinable()) return status();
     auto first = fetch_block();
     if (!first.ok()) return first.error();
     {
@@ -43,7 +44,7 @@ status id_allocator::start() {
     return status();
 }
 
-void id_allocator::stop() noexcept {
+void id_allocator::stop(clock::time_point) noexcept {
     {
         std::lock_guard lock(mu_);
         stopping_ = true;

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "base/logger.h"
+#include "base/service.h"
 #include "router/intake.h"
 #include "storage/pg.h"
 
@@ -34,14 +35,16 @@ struct id_allocator_options {
     log_sink log;
 };
 
-class id_allocator final : public id_source {
+class id_allocator final : public id_source, public service {
   public:
     explicit id_allocator(id_allocator_options opts);
     ~id_allocator() override;
 
+    std::string_view name() const override { return "id allocator"; }
     // Fetches the first block; fails if the database cannot be reached.
-    status start();
-    void stop() noexcept;
+    status start() override;
+    // Wakes and joins the refill thread (a fetch in progress finishes); no deadline.
+    void stop(clock::time_point deadline) noexcept override;
 
     result<event_id> next_id() override;
 

@@ -183,10 +183,11 @@ write_behind::write_behind(write_behind_options opts)
 
 write_behind::~write_behind() { stop(steady::now()); }
 
-void write_behind::start() {
-    if (impl_->thread.joinable()) return;
+status write_behind::start() {
+    if (impl_->thread.joinable()) return status();
     impl_->work.emplace(asio::make_work_guard(impl_->io));
     impl_->thread = std::thread([this] { impl_->io.run(); });
+    return status();
 }
 
 void write_behind::stop(steady::time_point deadline) noexcept {

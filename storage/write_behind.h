@@ -22,6 +22,7 @@
 #include <string>
 
 #include "base/logger.h"
+#include "base/service.h"
 #include "router/delivery.h"
 #include "router/memory_budget.h"
 #include "router/transition_log.h"
@@ -66,17 +67,18 @@ struct write_behind_stats {
     std::size_t last_batch_rows = 0;
 };
 
-class write_behind final : public transition_log, public delivery_log {
+class write_behind final : public transition_log, public delivery_log, public service {
   public:
     explicit write_behind(write_behind_options opts);
     ~write_behind() override;
     write_behind(const write_behind&) = delete;
     write_behind& operator=(const write_behind&) = delete;
 
-    void start();
+    std::string_view name() const override { return "write-behind"; }
+    status start() override;  // never fails: the connection is made on the writer thread
     // Flushes everything held, retrying until `deadline`; then stops the thread. Durable acks
     // still waiting at the deadline are failed. Idempotent, noexcept.
-    void stop(std::chrono::steady_clock::time_point deadline) noexcept;
+    void stop(clock::time_point deadline) noexcept override;
 
     void record(transition t) override;
     status admit() const override;

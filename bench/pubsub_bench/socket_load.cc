@@ -15,6 +15,8 @@
 #include <mutex>
 #include <thread>
 
+#include "base/errno_text.h"
+
 namespace pubsub::bench {
 
 int connect_unix(const std::string& path, std::string& error) {
@@ -27,7 +29,7 @@ int connect_unix(const std::string& path, std::string& error) {
     std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
     int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-        error = "connect " + path + ": " + std::strerror(errno);
+        error = "connect " + path + ": " + errno_text(errno);
         if (fd >= 0) ::close(fd);
         return -1;
     }
@@ -187,7 +189,7 @@ class producer {
             ssize_t n = ::read(fd_, buf, sizeof buf);
             if (n < 0 && errno == EINTR) continue;
             if (n <= 0) {
-                error_ = n == 0 ? "daemon closed the connection" : std::strerror(errno);
+                error_ = n == 0 ? "daemon closed the connection" : errno_text(errno);
                 return;
             }
             std::int64_t ts = wall_us();

@@ -54,8 +54,8 @@ TEST(http_server, ConcurrentClientsAllGetTheirOwnAnswer) {
     for (auto& c : clients) c.join();
     EXPECT_EQ(wrong.load(), 0);
     EXPECT_EQ(s.calls.load(), 100);
-    s.server.stop();
-    s.server.stop();  // idempotent
+    s.server.stop_now();
+    s.server.stop_now();  // idempotent
 }
 
 TEST(http_server, KeepAliveServesSeveralRequestsOnOneConnection) {
@@ -75,7 +75,7 @@ TEST(http_server, KeepAliveServesSeveralRequestsOnOneConnection) {
         EXPECT_TRUE(res.keep_alive());
     }
     // A connection left open does not keep stop() from returning.
-    s.server.stop();
+    s.server.stop_now();
 }
 
 TEST(http_server, BodyOverTheLimitIs413) {
@@ -266,7 +266,7 @@ TEST(admin_server, UnreachableDatabaseIsReportedNotHung) {
     auto errors = test::prom_value(*parsed, "pubsub_db_errors_total", {{"component", "http"}});
     ASSERT_TRUE(errors.ok());
     EXPECT_GE(*errors, 2);
-    s.stop();
+    s.stop_now();
 }
 
 }  // namespace

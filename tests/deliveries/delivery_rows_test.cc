@@ -23,7 +23,7 @@ class delivery_rows : public test::pg_schema_test {
         o.schema = schema();
         o.node_id = "node-a";
         wb_.emplace(o);
-        wb_->start();
+        ASSERT_TRUE(wb_->start().ok());
     }
     void TearDown() override {
         if (wb_) wb_->stop(std::chrono::steady_clock::now() + std::chrono::seconds(10));

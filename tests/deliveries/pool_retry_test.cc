@@ -99,7 +99,7 @@ TEST(pool_retries, failures_then_success_record_each_attempt_in_order) {
     f.runner->failing[1] = {1, 2};
     pool_set pools(fast_retries(10));  // delays of 5 ms and more: next_attempt after finished
     pools.configure(job_type::custom, f.runner, 2);
-    pools.start();
+    ASSERT_TRUE(pools.start().ok());
     auto ev = test::make_event(10, 5);
     auto g = std::make_shared<delivery_group>(ev, 1, 1, f.log, &f.dlog);
     pools.submit(delivery{g, sub(1, 3, job_type::custom)});
@@ -135,7 +135,7 @@ TEST(pool_retries, one_of_three_dies_the_others_are_recorded_completed) {
     f.runner->always_failing = {2};
     pool_set pools(fast_retries());
     pools.configure(job_type::custom, f.runner, 3);
-    pools.start();
+    ASSERT_TRUE(pools.start().ok());
     auto g = std::make_shared<delivery_group>(test::make_event(20, 5), 3, 1, f.log, &f.dlog);
     for (std::int64_t id : {1, 2, 3}) pools.submit(delivery{g, sub(id, 1, job_type::custom)});
     ASSERT_TRUE(f.log.wait_for_finals(1));
@@ -161,7 +161,7 @@ TEST(pool_retries, first_attempt_successes_write_no_delivery_rows) {
     fixture f;
     pool_set pools(fast_retries());
     pools.configure(job_type::noop, f.runner, 2);
-    pools.start();
+    ASSERT_TRUE(pools.start().ok());
     for (int i = 1; i <= 200; ++i) {
         auto g = std::make_shared<delivery_group>(test::make_event(i, 5), 2, 1, f.log, &f.dlog);
         pools.submit(delivery{g, sub(1, 3, job_type::noop)});
@@ -182,7 +182,7 @@ TEST(pool_retries, cancel_drops_a_scheduled_retry_and_records_nothing_more) {
     f.runner->always_failing = {1};
     pool_set pools(fast_retries(60'000));  // the retry would wait a minute
     pools.configure(job_type::custom, f.runner, 1);
-    pools.start();
+    ASSERT_TRUE(pools.start().ok());
     auto g = std::make_shared<delivery_group>(test::make_event(30, 5), 1, 1, f.log, &f.dlog);
     pools.submit(delivery{g, sub(1, 5, job_type::custom)});
     for (int i = 0; i < 6000 && pools.scheduled_retries() == 0; ++i) {
@@ -216,7 +216,7 @@ TEST(pool_retries, cancelled_event_still_queued_is_skipped) {
     pool_set pools(fast_retries());
     pools.configure(job_type::custom, f.runner, 1);
     pools.cancel(40);
-    pools.start();
+    ASSERT_TRUE(pools.start().ok());
     expect_only_second_runs(f, pools, 40, 41);
     pools.forget_cancel(40);
 }
@@ -230,7 +230,7 @@ TEST(pool_retries, cancel_marks_are_bounded_and_the_newest_holds) {
     auto t0 = std::chrono::steady_clock::now();
     for (event_id id = 1'000'000; id < 1'300'000; ++id) pools.cancel(id);
     EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
-    pools.start();
+    ASSERT_TRUE(pools.start().ok());
     expect_only_second_runs(f, pools, 1'299'999, 42);
 }
 
@@ -238,7 +238,7 @@ TEST(pool_retries, resume_skips_completed_and_continues_attempts) {
     fixture f;
     pool_set pools(fast_retries());
     pools.configure(job_type::custom, f.runner, 2);
-    pools.start();
+    ASSERT_TRUE(pools.start().ok());
     auto ev = std::make_shared<event>(*test::make_event(50, 5));
     ev->from_table = true;
     ev->attempt = 2;  // retry_count 1 in the table
@@ -304,7 +304,7 @@ TEST(pool_backpressure, full_pool_sets_its_bit_while_others_keep_running) {
     auto gate = std::make_shared<gate_runner>();
     auto owned = gated_pools(3, job_type::report, gate);
     pool_set& pools = *owned;
-    pools.start();
+    ASSERT_TRUE(pools.start().ok());
     for (int i = 1; i <= 3; ++i) {
         EXPECT_EQ(pools.full_job_types(), 0u) << i;
         auto g = std::make_shared<delivery_group>(test::make_event(i, 5), 1, 1, f.log, &f.dlog);
@@ -335,7 +335,7 @@ TEST(pool_backpressure, no_limit_never_marks_a_pool_full) {
         pools.submit(delivery{g, sub(1, 0, job_type::noop)});
     }
     EXPECT_EQ(pools.full_job_types(), 0u);
-    pools.start();
+    ASSERT_TRUE(pools.start().ok());
     ASSERT_TRUE(f.log.wait_for_finals(5));
     pools.stop(far_deadline());
 }
@@ -447,8 +447,8 @@ TEST(router_admit, stuck_custom_pool_refuses_its_type_at_the_intake_only) {
     r.set_subscribers(build_snapshot(
         {test::make_sub(1, "slow", job_type::custom), test::make_sub(2, "fast", job_type::noop)}));
     intake in(ids, log, r);
-    pools.start();
-    r.start();
+    ASSERT_TRUE(pools.start().ok());
+    ASSERT_TRUE(r.start().ok());
     auto submit = [&](const std::string& type) {
         std::optional<result<event_id>> got;
         event_draft d;

@@ -235,8 +235,8 @@ TEST_F(socket_server_test, StopReturnsWithAStalledClientConnected) {
     ASSERT_TRUE(hog.ok());
     (void)hog->send_until_stalled("\n", 1 << 20, 300ms);
     auto t0 = std::chrono::steady_clock::now();
-    server->stop_accepting();
-    server->stop();
+    server->stop_now();
+    server->close();
     EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
 }
 

@@ -51,7 +51,7 @@ TEST(pool_set, noop_runner_completes_every_delivery) {
     memory_log log;
     pool_set pools;
     pools.configure(job_type::noop, std::make_shared<noop_runner>(), 3);
-    pools.start();
+    ASSERT_TRUE(pools.start().ok());
     std::vector<std::thread> ts;
     for (int t = 0; t < 2; ++t) {
         ts.emplace_back([&, t] {
@@ -108,7 +108,7 @@ struct inline_pool {
 TEST(pool_set, in_process_runner_runs_on_the_submitting_thread_when_its_pool_is_idle) {
     inline_pool f;
     auto& [log, pools, runner] = f;
-    pools.start();
+    ASSERT_TRUE(pools.start().ok());
     pools.submit(one(log, 1, job_type::noop));
     // Ran inline: finished before submit() returned, on this thread.
     EXPECT_EQ(pools.counters(job_type::noop).succeeded, 1u);
@@ -139,7 +139,7 @@ TEST(pool_set, in_process_runner_before_start_stays_queued) {
     auto& [log, pools, runner] = f;
     pools.submit(one(log, 1, job_type::noop));
     EXPECT_EQ(pools.counters(job_type::noop).started, 0u);
-    pools.start();
+    ASSERT_TRUE(pools.start().ok());
     ASSERT_TRUE(log.wait_for_finals(1));
     pools.stop(far_deadline());
 }
@@ -149,7 +149,7 @@ TEST(pool_set, failing_runner_fails_the_event_with_its_error) {
     pool_set pools;
     auto failing = std::make_shared<failing_runner>();
     pools.configure(job_type::report, failing, 2);
-    pools.start();
+    ASSERT_TRUE(pools.start().ok());
     for (int i = 1; i <= 100; ++i) pools.submit(one(log, i, job_type::report));
     ASSERT_TRUE(log.wait_for_finals(100));
     pools.stop(far_deadline());
@@ -164,7 +164,7 @@ TEST(pool_set, failing_runner_fails_the_event_with_its_error) {
 TEST(pool_set, job_type_without_runner_fails_clearly) {
     memory_log log;
     pool_set pools;
-    pools.start();
+    ASSERT_TRUE(pools.start().ok());
     pools.submit(one(log, 1, job_type::inbox_processor));
     ASSERT_TRUE(log.wait_for_finals(1));
     pools.stop(far_deadline());
@@ -180,7 +180,7 @@ TEST(pool_set, group_across_pools_fails_if_one_fails) {
     auto ok = std::make_shared<counting_runner>();
     pools.configure(job_type::noop, ok, 2);
     pools.configure(job_type::custom, std::make_shared<failing_runner>(), 2);
-    pools.start();
+    ASSERT_TRUE(pools.start().ok());
     constexpr int n = 200;
     for (int i = 1; i <= n; ++i) {
         auto g = std::make_shared<delivery_group>(test::make_event(i, 5), 2, 1, log);
@@ -210,7 +210,7 @@ TEST(pool_set, stop_runs_what_was_queued_before_the_deadline) {
     auto runner = std::make_shared<counting_runner>();
     pools.configure(job_type::noop, runner, 2);
     for (int i = 1; i <= n; ++i) pools.submit(one(log, i, job_type::noop));  // before start
-    pools.start();
+    ASSERT_TRUE(pools.start().ok());
     pools.stop(far_deadline());
     EXPECT_EQ(runner->runs, n);
     EXPECT_TRUE(log.wait_for_finals(n));
@@ -239,7 +239,7 @@ TEST(pool_set, stop_runs_a_delivery_submitted_to_an_idle_pool) {
         pool_set pools;
         auto runner = std::make_shared<counting_runner>();
         pools.configure(job_type::noop, runner, 1);
-        pools.start();
+        ASSERT_TRUE(pools.start().ok());
         // Let the worker go to sleep on its empty queue (provokes the state; not asserted).
         std::this_thread::sleep_for(std::chrono::milliseconds(2));
         pools.submit(one(log, round + 1, job_type::noop));
@@ -280,7 +280,7 @@ TEST(pool_set, runner_and_threads_change_while_running) {
     auto first = std::make_shared<counting_runner>();
     auto second = std::make_shared<concurrency_runner>();
     pools.configure(job_type::custom, first, 2);
-    pools.start();
+    ASSERT_TRUE(pools.start().ok());
     std::thread producer([&] {
         for (int i = 1; i <= 400; ++i) {
             pools.submit(one(log, i, job_type::custom));

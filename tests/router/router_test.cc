@@ -110,7 +110,7 @@ void run_exactly_once(bool dispatch_on_enqueue) {
     router r(ro, log, sink);
     r.set_subscribers(build_snapshot({make_sub(1, "a"), make_sub(2, "a"), make_sub(3, "a"),
                                       make_sub(4, "*"), make_sub(5, "other")}));
-    r.start();
+    ASSERT_TRUE(r.start().ok());
     std::vector<std::thread> ts;
     for (int p = 0; p < producers; ++p) {
         ts.emplace_back([&, p] {
@@ -159,7 +159,7 @@ TEST(router, unmatched_events_complete_with_no_matching_subscriber) {
     thread_sink sink(2);
     router r({}, log, sink);
     r.set_subscribers(build_snapshot({make_sub(1, "a")}));
-    r.start();
+    ASSERT_TRUE(r.start().ok());
     constexpr int n = 500;
     for (int i = 1; i <= n; ++i) {
         auto ev = std::make_shared<event>(*make_event(i, 5, "b"));
@@ -186,7 +186,7 @@ TEST(router, empty_initial_snapshot_matches_nothing) {
     router r({}, log, sink);
     ASSERT_NE(r.subscribers(), nullptr);
     EXPECT_TRUE(r.subscribers()->subscribers.empty());
-    r.start();
+    ASSERT_TRUE(r.start().ok());
     r.enqueue(make_event(1, 5, "a"));
     ASSERT_TRUE(log.wait_for_finals(1));
     EXPECT_EQ(log.all().back().error, "no matching subscriber");
@@ -201,7 +201,7 @@ TEST(router, set_subscribers_swapped_while_routing) {
     router r({}, log, sink);
     auto snap_a = build_snapshot({make_sub(1, "a"), make_sub(2, "a")});
     r.set_subscribers(snap_a);
-    r.start();
+    ASSERT_TRUE(r.start().ok());
     std::atomic<bool> done{false};
     std::thread swapper([&] {
         bool flip = false;
@@ -248,7 +248,7 @@ TEST(router, stop_dispatches_what_is_queued_before_the_deadline) {
     r.set_subscribers(build_snapshot({make_sub(1, "*")}));
     for (int i = 1; i <= n; ++i) r.enqueue(make_event(i, 1 + i % 10));
     EXPECT_EQ(r.depth(), static_cast<std::size_t>(n));
-    r.start();
+    ASSERT_TRUE(r.start().ok());
     r.stop(far_deadline());
     EXPECT_EQ(r.counters().dispatched, static_cast<std::uint64_t>(n));
     EXPECT_EQ(r.depth(), 0u);

@@ -48,8 +48,8 @@ TEST_F(id_allocator_test, unique_across_two_allocators_and_threads) {
     }
     EXPECT_EQ(all.size(), static_cast<std::size_t>(threads * per_thread));
     EXPECT_GT(*all.begin(), 0);
-    a.stop();
-    b.stop();
+    a.stop_now();
+    b.stop_now();
     // The SQL door (column default) draws from the same sequence: no collision either.
     auto r = conn().query("INSERT INTO " + schema() +
                           ".tpubsub_events (event_type) VALUES ('x') RETURNING event_id");
@@ -77,7 +77,7 @@ TEST_F(id_allocator_test, start_fails_clearly_without_a_database) {
     ASSERT_FALSE(s.ok());
     EXPECT_NE(s.message().find("/nonexistent/pubsub-test-socket-dir"), std::string::npos)
         << s.message();
-    a.stop();
+    a.stop_now();
 }
 
 TEST_F(id_allocator_test, start_fails_clearly_without_the_sequence) {

@@ -133,7 +133,7 @@ class write_behind_test : public test::pg_schema_test {
 TEST_F(write_behind_test, ten_thousand_events_from_threads_end_completed) {
     constexpr int threads = 4, n = 10000;
     write_behind wb(options());
-    wb.start();
+    ASSERT_TRUE(wb.start().ok());
     std::vector<std::shared_ptr<event>> evs;
     for (int i = 1; i <= n; ++i) evs.push_back(new_event(i));
     // Thread t records the pending transitions of slice t and the later transitions of slice
@@ -181,7 +181,7 @@ TEST_F(write_behind_test, durable_ack_only_after_row_is_visible_elsewhere) {
     std::mutex other_mu;  // the callbacks run on the writer thread; the lock is belt and braces
     std::atomic<int> invisible{0}, acked{0}, failed{0};
     write_behind wb(options());
-    wb.start();
+    ASSERT_TRUE(wb.start().ok());
     for (int i = 1; i <= n; ++i) {
         auto ev = new_event(i);
         std::string sql = "SELECT status FROM " + schema() +
@@ -209,7 +209,7 @@ TEST_F(write_behind_test, durable_ack_only_after_row_is_visible_elsewhere) {
 // separate batches: the row ends in the final state and the late pending's ack still runs.
 TEST_F(write_behind_test, transitions_before_their_pending_end_in_the_final_state) {
     write_behind wb(options());
-    wb.start();
+    ASSERT_TRUE(wb.start().ok());
     ack_counter acks;
     // Event 1: everything in one go, reversed.
     // The timestamps follow the logical order; only the arrival order is reversed.
@@ -262,7 +262,7 @@ TEST_F(write_behind_test, resumed_event_is_updated_not_reinserted) {
     ASSERT_EQ(open->size(), 1u);
     event_ptr ev = (*open)[0];
     write_behind wb(options());
-    wb.start();
+    ASSERT_TRUE(wb.start().ok());
     ack_counter acks;
     wb.record(make_t(ev, event_status::processing, seq_processing));
     transition fin = make_t(ev, event_status::completed, seq_final, acks.make());
@@ -286,7 +286,7 @@ TEST_F(write_behind_test, resumed_event_is_updated_not_reinserted) {
 // ... processed_at = coalesce(st.processed_at, e.processed_at, st.completed_at)).
 TEST_F(write_behind_test, unmatched_event_gets_processed_at_whatever_the_batching) {
     write_behind wb(options());
-    wb.start();
+    ASSERT_TRUE(wb.start().ok());
     ack_counter acks;
     auto same_batch = new_event(1);
     wb.record(make_t(same_batch, event_status::pending, seq_pending));
@@ -315,7 +315,7 @@ TEST_F(write_behind_test, unreachable_database_refuses_past_the_bound_and_is_unh
         if (level == log_level::error) ++error_logs;
     };
     write_behind wb(o);
-    wb.start();
+    ASSERT_TRUE(wb.start().ok());
     EXPECT_TRUE(wb.admit().ok());
     ack_counter acks;
     for (int i = 1; i <= 5; ++i) {
@@ -356,7 +356,7 @@ TEST_F(write_behind_test, held_events_are_written_once_the_database_recovers) {
     o.schema = late;
     o.max_unpersisted_events = 20;
     write_behind wb(o);
-    wb.start();
+    ASSERT_TRUE(wb.start().ok());
     ack_counter acks;
     std::vector<std::shared_ptr<event>> evs;
     for (int i = 1; i <= 20; ++i) {
@@ -399,7 +399,7 @@ TEST_F(write_behind_test, stop_flushes_everything_and_is_idempotent) {
     write_behind_options o = options();
     o.linger = std::chrono::microseconds(10'000'000);  // only the stop cuts the batch
     write_behind wb(o);
-    wb.start();
+    ASSERT_TRUE(wb.start().ok());
     ack_counter acks;
     for (int i = 1; i <= 100; ++i) {
         wb.record(make_t(new_event(i), event_status::pending, seq_pending, acks.make()));
@@ -446,7 +446,7 @@ TEST_F(write_behind_test, planted_bad_row_fails_alone_and_the_rest_commits) {
         told.push_back(id);
     };
     write_behind wb(o);
-    wb.start();
+    ASSERT_TRUE(wb.start().ok());
     ack_counter acks;
     std::mutex errors_mu;
     std::vector<std::string> errors;
@@ -506,7 +506,7 @@ TEST_F(write_behind_test, planted_bad_row_fails_alone_and_the_rest_commits) {
 TEST_F(write_behind_test, refused_update_of_a_later_transition_fails_only_that_event) {
     plant_poison_trigger(conn(), schema(), "P0001", true);
     write_behind wb(options());
-    wb.start();
+    ASSERT_TRUE(wb.start().ok());
     ack_counter acks;
     std::vector<std::shared_ptr<event>> evs;
     for (int i = 1; i <= 200; ++i) {
@@ -546,7 +546,7 @@ TEST_F(write_behind_test, transient_errors_fail_no_row_and_everything_commits_af
     const std::string app = "wb_" + schema();
     o.dsn += " application_name=" + app;
     write_behind wb(o);
-    wb.start();
+    ASSERT_TRUE(wb.start().ok());
     ack_counter acks;
     for (int i = 1; i <= 500; ++i) {
         wb.record(make_t(new_event(i), event_status::pending, seq_pending, acks.make()));
@@ -591,7 +591,7 @@ TEST_F(write_behind_test, row_that_always_draws_a_transient_error_fails_alone) {
                         .ok());
         plant_poison_trigger(conn(), schema(), code, false);
         write_behind wb(options());
-        wb.start();
+        ASSERT_TRUE(wb.start().ok());
         ack_counter acks;
         for (int i = 1; i <= 1000; ++i) {
             wb.record(make_t(i == 400 ? poisoned_event(i) : new_event(i), event_status::pending,
@@ -615,7 +615,7 @@ TEST_F(write_behind_test, table_lock_with_statement_timeout_fails_no_row) {
     write_behind_options o = options();
     o.dsn += " options='-c statement_timeout=100'";
     write_behind wb(o);
-    wb.start();
+    ASSERT_TRUE(wb.start().ok());
     ack_counter acks;
     ASSERT_TRUE(conn().exec("BEGIN; LOCK TABLE " + schema() + ".tpubsub_events").ok());
     for (int i = 1; i <= 1000; ++i) {
@@ -642,7 +642,7 @@ TEST_F(write_behind_test, byte_budget_refuses_beyond_it_and_held_events_commit_l
     memory_budget budget(each * 3);
     o.budget = &budget;
     write_behind wb(o);
-    wb.start();
+    ASSERT_TRUE(wb.start().ok());
     ack_counter acks;
     int admitted = 0;
     for (int i = 1; i <= 10 && wb.admit().ok(); ++i) {

@@ -37,7 +37,7 @@ TEST_F(fold_test, committed_events_without_their_record_are_not_emitted_again) {
     const std::string& d = dir_->path();
     // The watcher ran once (its checkpoint exists), then these files' events committed and
     // pubsubd died before recording them.
-    start_watcher()->stop();
+    start_watcher()->close();
     for (const char* n : {"/a.csv", "/b.csv", "/c.csv"}) write_file(d + n, "x");
     committed_event(501, d + "/a.csv");
     committed_event(502, d + "/b.csv");
@@ -50,7 +50,7 @@ TEST_F(fold_test, committed_events_without_their_record_are_not_emitted_again) {
     auto w = start_watcher();
     ASSERT_TRUE(wait_until([&] { return intake_.accepted_count() >= 1; }));
     quiet();
-    w->stop();
+    w->close();
     auto got = intake_.accepted();
     ASSERT_EQ(got.size(), 1u) << "a.csv and b.csv were emitted again";
     EXPECT_EQ(got[0].path, d + "/c.csv");
@@ -59,7 +59,7 @@ TEST_F(fold_test, committed_events_without_their_record_are_not_emitted_again) {
 
 TEST_F(fold_test, events_older_than_the_checkpoint_are_not_read) {
     const std::string& d = dir_->path();
-    start_watcher()->stop();  // writes the checkpoint (now, minus a margin of a minute)
+    start_watcher()->close();  // writes the checkpoint (now, minus a margin of a minute)
     // An event created ten minutes ago is older than the checkpoint, which says that every
     // event before it is reflected in the records: the start must not even read it.
     write_file(d + "/old.csv", "x");
@@ -67,7 +67,7 @@ TEST_F(fold_test, events_older_than_the_checkpoint_are_not_read) {
     auto w = start_watcher();
     ASSERT_TRUE(wait_until([&] { return intake_.accepted_count() >= 1; }))
         << "an event older than the checkpoint was folded in";
-    w->stop();
+    w->close();
 }
 
 }  // namespace

@@ -19,7 +19,7 @@ TEST_F(watcher_test, restart_emits_files_that_arrived_while_down_once_and_new_ve
         auto w = start_watcher();
         write_file(d + "/before.csv", "1");
         ASSERT_TRUE(wait_until([&] { return intake_.accepted_count() == 1; }));
-        w->stop();
+        w->close();
     }
     ASSERT_EQ(state_rows(), 1);
 
@@ -31,7 +31,7 @@ TEST_F(watcher_test, restart_emits_files_that_arrived_while_down_once_and_new_ve
         ASSERT_TRUE(wait_until([&] { return intake_.accepted_count() == 4; }))
             << intake_.accepted_count();
         quiet();
-        w->stop();
+        w->close();
     }
     auto got = intake_.accepted();
     ASSERT_EQ(got.size(), 4u);
@@ -44,7 +44,7 @@ TEST_F(watcher_test, restart_emits_files_that_arrived_while_down_once_and_new_ve
         auto w = start_watcher();
         quiet();
         EXPECT_EQ(w->counters().rescans, 0u);
-        w->stop();
+        w->close();
     }
     EXPECT_EQ(intake_.accepted_count(), 4u);
 
@@ -55,7 +55,7 @@ TEST_F(watcher_test, restart_emits_files_that_arrived_while_down_once_and_new_ve
         auto w = start_watcher();
         ASSERT_TRUE(wait_until([&] { return intake_.accepted_count() == 5; }));
         quiet();
-        w->stop();
+        w->close();
     }
     got = intake_.accepted();
     ASSERT_EQ(got.size(), 5u);

@@ -158,7 +158,7 @@ TEST_F(watcher_test, state_is_recorded_only_after_the_real_intake_acks_durably) 
     auto all = log.all();
     ASSERT_EQ(all.size(), 1u);
     EXPECT_EQ(all[0].ev->type, "file_received");
-    w.stop();
+    w.close();
 }
 
 // Informational: a burst of 10,000 small files. They are written first into a staging

@@ -8,6 +8,7 @@
 #include <iostream>
 #include <string>
 
+#include "base/errno_text.h"
 #include "commands.h"
 #include "ingest/request.h"
 
@@ -26,7 +27,7 @@ int connect_socket(const std::string& path, std::string& error) {
     }
     std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
     if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-        error = "cannot connect to pubsubd at " + path + ": " + std::strerror(errno) +
+        error = "cannot connect to pubsubd at " + path + ": " + errno_text(errno) +
                 " (is pubsubd running? --socket / PUBSUB_SOCKET)";
         ::close(fd);
         return -1;
