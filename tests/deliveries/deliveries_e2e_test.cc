@@ -251,6 +251,14 @@ TEST_F(deliveries_test, cancel_of_a_pending_event) {
     EXPECT_EQ(rc, 0) << out;
     EXPECT_NE(out.find("cancelled (it was pending)"), std::string::npos) << out;
     EXPECT_EQ(state(b).status, "cancelled");
+    // The row says cancelled at once; the daemon hears it through a notification. Release the
+    // first handler only once it has, or b's turn could come first on a loaded machine.
+    const std::string heard = "action=\"cancel " + std::to_string(b) + "\"";
+    for (auto until = std::chrono::steady_clock::now() + 10s;
+         daemon().log_tail(20000).find(heard) == std::string::npos &&
+         std::chrono::steady_clock::now() < until;) {
+        std::this_thread::sleep_for(10ms);
+    }
     std::ofstream(release) << "";
     wait_status(a, "completed");
     auto c = emit("slow");  // queued behind b on the single thread: b's turn has passed after c
