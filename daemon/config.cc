@@ -98,7 +98,7 @@ config_outcome parse_config(int argc, char** argv) {
     app.add_option("--max-line-bytes", c.max_line_bytes, "Longest request line on the socket")
         ->envname("PUBSUB_MAX_LINE_BYTES");
     app.add_option("--http", c.http_listen,
-                   "HTTP admin endpoint (page, API, /metrics, /healthz): PORT (loopback) or "
+                   "HTTP admin endpoint (page, API, /metrics, /livez, /readyz): PORT (loopback) or "
                    "ADDR:PORT; off when unset")
         ->envname("PUBSUB_HTTP");
     app.add_option("--http-token", c.http_token,
