@@ -167,13 +167,13 @@ http_response admin_api::livez() const {
     return json_reply(200, "{\"status\":\"ok\"}");
 }
 
-http_response admin_api::readyz() {
+std::vector<std::string> admin_api::not_ready(db_reading& db, const node_sample& s) {
     std::vector<std::string> reasons;
     if (opts_.sources.serving && !opts_.sources.serving()) {
         reasons.push_back("not serving: starting or draining");
     }
-    if (db_reading db = probe_.read(); !db.answered) reasons.push_back(db.error);
-    node_sample s = collect(opts_.sources);
+    db = probe_.read();
+    if (!db.answered) reasons.push_back(db.error);
     if (!s.wb.healthy) reasons.push_back("write-behind failing: " + s.wb.last_error);
     if (!s.wb_admits) {
         reasons.push_back("write-behind full: new events are refused (" +
@@ -183,6 +183,12 @@ http_response admin_api::readyz() {
         reasons.push_back("write-behind lagging: " + std::to_string(s.wb.unpersisted_events) +
                           " events unpersisted, last commit " + std::to_string(lag) + " s ago");
     }
+    return reasons;
+}
+
+http_response admin_api::readyz() {
+    db_reading db;
+    auto reasons = not_ready(db, collect(opts_.sources));
     if (reasons.empty()) return json_reply(200, "{\"status\":\"ok\"}");
     std::string body = "{\"status\":\"unhealthy\",\"reasons\":[";
     for (std::size_t i = 0; i < reasons.size(); ++i) {
@@ -192,10 +198,16 @@ http_response admin_api::readyz() {
     return json_reply(503, body + "]}");
 }
 
-http_response admin_api::metrics() const {
+http_response admin_api::metrics() {
+    node_sample s = collect(opts_.sources);
+    health_sample h;
+    db_reading db;
+    h.ready = not_ready(db, s).empty();
+    h.oldest_pending_age_s = db.oldest_pending_age_s;
+    h.process = read_process_sample();
     http_response r;
     r.content_type = prometheus_content_type;
-    r.body = render_prometheus(collect(opts_.sources));
+    r.body = render_prometheus(s, h);
     return r;
 }
 

@@ -75,7 +75,9 @@ class admin_api {
     http_response static_file(const std::string& path) const;
     http_response livez() const;
     http_response readyz();
-    http_response metrics() const;
+    // Why this node is not ready (empty: ready); `db` is the database's reading it used.
+    std::vector<std::string> not_ready(db_reading& db, const node_sample& s);
+    http_response metrics();
     http_response nodes_status();
     http_response list_events(const parsed_target& t);
     http_response show_event(const std::string& id);

@@ -53,7 +53,10 @@ TEST_F(probes_e2e, LiveAndNotReadyWhileTheDatabaseIsDown) {
     }
     auto m = scrape();
     auto r = prom_value(m, "pubsub_ready");
-    if (r.ok()) EXPECT_EQ(*r, 0);
+    ASSERT_TRUE(r.ok()) << r.message();
+    EXPECT_EQ(*r, 0);
+    EXPECT_FALSE(prom_value(m, "pubsub_oldest_pending_age_seconds").ok());
+    EXPECT_TRUE(prom_value(m, "process_resident_memory_bytes").ok());
 
     ASSERT_TRUE(cluster.start().ok());
     auto up = wait_for(port(), "/readyz", 200, 30s);
