@@ -72,6 +72,10 @@ config_outcome parse_config(int argc, char** argv) {
         ->envname("PUBSUB_CONCURRENCY");
     app.add_option("--log-level", c.log_level, "debug, info, warn or error")
         ->envname("PUBSUB_LOG_LEVEL");
+    app.add_option("--log-format", c.log_format,
+                   "logfmt (key=value lines) or json (one JSON object per line)")
+        ->envname("PUBSUB_LOG_FORMAT")
+        ->check(CLI::IsMember({"logfmt", "json"}));
     app.add_option("--node-name", c.node_name, "Name of this node in tpubsub_nodes")
         ->envname("PUBSUB_NODE_NAME");
     app.add_option("--max-batch-rows", c.max_batch_rows, "Rows per write-behind transaction")
