@@ -23,32 +23,17 @@ std::string unquote(std::string_view s, std::size_t& i) {
             out += c;
             continue;
         }
-        char e = s[i++];
-        switch (e) {
-            case 'n':
-                out += '\n';
-                break;
-            case 'r':
-                out += '\r';
-                break;
-            case 't':
-                out += '\t';
-                break;
-            case 'x':
-                if (i + 1 < s.size() && hex_digit(s[i]) >= 0 && hex_digit(s[i + 1]) >= 0) {
-                    out += static_cast<char>(hex_digit(s[i]) * 16 + hex_digit(s[i + 1]));
-                    i += 2;
-                } else {
-                    out += "\\x";
-                }
-                break;
-            case '"':
-            case '\\':
-                out += e;
-                break;
-            default:
-                out += '\\';
-                out += e;
+        const char e = s[i++];
+        constexpr std::string_view named = "nrt\"\\", meaning = "\n\r\t\"\\";
+        if (auto k = named.find(e); k != std::string_view::npos) {
+            out += meaning[k];
+        } else if (e == 'x' && i + 1 < s.size() && hex_digit(s[i]) >= 0 &&
+                   hex_digit(s[i + 1]) >= 0) {
+            out += static_cast<char>(hex_digit(s[i]) * 16 + hex_digit(s[i + 1]));
+            i += 2;
+        } else {  // not an escape log_value() writes: kept as it is
+            out += '\\';
+            out += e;
         }
     }
     if (i < s.size()) ++i;  // the closing quote
@@ -122,15 +107,10 @@ void append_json_utf8(std::string& out, std::string_view s) {
     const auto* p = reinterpret_cast<const unsigned char*>(s.data());
     for (std::size_t i = 0; i < s.size();) {
         unsigned char c = p[i];
-        if (c == '"' || c == '\\') {
+        constexpr std::string_view special = "\"\\\n\r\t", written = "\"\\nrt";
+        if (auto k = special.find(static_cast<char>(c)); k != std::string_view::npos) {
             out += '\\';
-            out += static_cast<char>(c);
-        } else if (c == '\n') {
-            out += "\\n";
-        } else if (c == '\r') {
-            out += "\\r";
-        } else if (c == '\t') {
-            out += "\\t";
+            out += written[k];
         } else if (c < 0x20 || c == 0x7f) {
             out += "\\u00";
             out += hex[c >> 4];
