@@ -51,6 +51,7 @@ struct api_options {
     bool allow_unauthenticated = false;
     node_sources sources;
     double max_write_behind_lag_s = 10;  // /readyz fails beyond this
+    std::string dsn;                     // for the probe's own connection
     // How long /readyz and /metrics reuse one reading of the database (db_probe.h).
     std::chrono::milliseconds db_probe_every{1000};
     // Listening on loopback only: requests must name a loopback Host (127.0.0.1, localhost,
@@ -63,9 +64,12 @@ struct api_options {
 class admin_api {
   public:
     admin_api(api_options opts, pg_pool& pool)
-        : opts_(std::move(opts)), pool_(pool), probe_(pool, opts_.schema, opts_.db_probe_every) {}
+        : opts_(std::move(opts)),
+          pool_(pool),
+          probe_(opts_.dsn, opts_.schema, opts_.db_probe_every) {}
 
     http_response handle(const http_request& req);
+    std::uint64_t probe_errors() const { return probe_.errors(); }  // the probe's connections
 
   private:
     http_response route(const http_request& req, const parsed_target& t);

@@ -1,8 +1,9 @@
-// db_probe: whether the database answers, and the age of the oldest pending event, read over
-// the HTTP threads' pool and kept for `max_age`, so that probes and scrapes, however frequent,
-// cost at most one small query per max_age (/readyz and /metrics share the reading).
+// db_probe: whether the database answers, and the age of the oldest pending event, read over a
+// connection of its own (operators' queries on the HTTP pool never delay a probe) and kept for
+// `max_age`, so that probes and scrapes, however frequent, cost at most one small query per
+// max_age (/readyz and /metrics share the reading).
 // Thread-safe: read() takes a mutex; the caller that finds the reading stale runs the query
-// while the others wait for it (bounded by the pool's connect and statement timeouts).
+// while the others wait for it (bounded by pg_pool's connect and statement timeouts).
 #pragma once
 
 #include <chrono>
@@ -25,15 +26,16 @@ struct db_reading {
 
 class db_probe {
   public:
-    db_probe(pg_pool& pool, std::string schema, std::chrono::milliseconds max_age)
-        : pool_(pool), schema_(std::move(schema)), max_age_(max_age) {}
+    db_probe(const std::string& dsn, std::string schema, std::chrono::milliseconds max_age)
+        : pool_(dsn, 1), schema_(std::move(schema)), max_age_(max_age) {}
 
     db_reading read();
+    std::uint64_t errors() const { return pool_.errors(); }  // failed connections so far
 
   private:
     db_reading query();
 
-    pg_pool& pool_;
+    pg_pool pool_;
     const std::string schema_;
     const std::chrono::milliseconds max_age_;
     std::mutex mu_;

@@ -22,8 +22,7 @@ void insert(pg::connection& c, const std::string& schema, const std::string& sta
 }
 
 TEST_F(db_probe_test, OldestPendingAgeCountsOnlyPendingEvents) {
-    pg_pool pool(dsn(), 1);
-    db_probe empty(pool, schema(), 0ms);
+    db_probe empty(dsn(), schema(), 0ms);
     auto r = empty.read();
     ASSERT_TRUE(r.answered) << r.error;
     EXPECT_EQ(r.oldest_pending_age_s, 0.0);
@@ -32,7 +31,7 @@ TEST_F(db_probe_test, OldestPendingAgeCountsOnlyPendingEvents) {
     insert(conn(), schema(), "processing", "1 hour");
     insert(conn(), schema(), "pending", "90 seconds");
     insert(conn(), schema(), "pending", "10 seconds");
-    db_probe probe(pool, schema(), 1h);
+    db_probe probe(dsn(), schema(), 1h);
     r = probe.read();
     ASSERT_TRUE(r.answered) << r.error;
     ASSERT_TRUE(r.oldest_pending_age_s);
@@ -44,8 +43,7 @@ TEST_F(db_probe_test, OldestPendingAgeCountsOnlyPendingEvents) {
 }
 
 TEST_F(db_probe_test, UnreachableDatabaseGivesTheReason) {
-    pg_pool pool("host=/nonexistent-pubsub-dir dbname=x", 1);
-    db_probe probe(pool, schema(), 0ms);
+    db_probe probe("host=/nonexistent-pubsub-dir dbname=x", schema(), 0ms);
     auto r = probe.read();
     EXPECT_FALSE(r.answered);
     EXPECT_FALSE(r.oldest_pending_age_s);
