@@ -53,7 +53,7 @@ struct api_options {
     double max_write_behind_lag_s = 10;  // /readyz fails beyond this
     std::string dsn;                     // for the probe's own connection
     // How long /readyz and /metrics reuse one reading of the database (db_probe.h).
-    std::chrono::milliseconds db_probe_every{1000};
+    std::chrono::milliseconds db_probe_every{2000};
     // Listening on loopback only: requests must name a loopback Host (127.0.0.1, localhost,
     // [::1]), so a web page whose DNS name was rebound to 127.0.0.1 cannot read the API.
     bool loopback_only = true;
