@@ -55,13 +55,17 @@ status admin_server::start() {
     i.pool = std::make_unique<pg_pool>(i.opts.dsn, i.opts.threads);
     api_options ao;
     ao.schema = i.opts.schema;
+    ao.dsn = i.opts.dsn;
     ao.token = i.opts.token;
     ao.allow_unauthenticated = i.opts.allow_unauthenticated;
     ao.sources = i.opts.sources;
     ao.loopback_only = is_loopback(where->first);
     ao.allowed_hosts = i.opts.allowed_hosts;
     ao.auth = i.opts.auth;
-    ao.sources.http_db_errors = [pool = i.pool.get()] { return pool->errors(); };
+    // The probe's connection counts as the HTTP endpoint's too.
+    ao.sources.http_db_errors = [this] {
+        return impl_->pool->errors() + (impl_->api ? impl_->api->probe_errors() : 0);
+    };
     ao.sources.http_refused_connections = [this] {
         return impl_->server ? impl_->server->refused_connections() : 0;
     };

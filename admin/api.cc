@@ -116,7 +116,8 @@ http_response admin_api::route(const http_request& req, const parsed_target& t) 
         if (!get) return error_reply(405, "method not allowed");
         return static_file(s.empty() ? "index.html" : s[0]);
     }
-    if (is(1, "healthz") && get) return healthz();
+    if (is(1, "livez") && get) return livez();
+    if ((is(1, "readyz") || is(1, "healthz")) && get) return readyz();
     if (is(1, "metrics") && get) return metrics();
     if (is(2, "api", "status") && get) return nodes_status();
     if (is(2, "api", "events") && get) return list_events(t);
@@ -137,10 +138,11 @@ http_response admin_api::route(const http_request& req, const parsed_target& t) 
     if (is(3, "api", "filters") && s[2] == "validate" && m == "POST") {
         return validate_filter(req.body);
     }
-    bool known = is(1, "healthz") || is(1, "metrics") || is(2, "api", "status") ||
-                 is(2, "api", "events") || is(3, "api", "events") || is(4, "api", "events") ||
-                 is(2, "api", "subscribers") || is(3, "api", "subscribers") ||
-                 is(4, "api", "subscribers") || is(3, "api", "filters");
+    bool known = is(1, "livez") || is(1, "readyz") || is(1, "healthz") || is(1, "metrics") ||
+                 is(2, "api", "status") || is(2, "api", "events") || is(3, "api", "events") ||
+                 is(4, "api", "events") || is(2, "api", "subscribers") ||
+                 is(3, "api", "subscribers") || is(4, "api", "subscribers") ||
+                 is(3, "api", "filters");
     if (known) return error_reply(405, m + " is not allowed on " + req.target);
     return error_reply(404, "no such route: " + m + " " + req.target);
 }
@@ -158,15 +160,20 @@ http_response admin_api::static_file(const std::string& path) const {
     return r;
 }
 
-http_response admin_api::healthz() {
+// Reads every component's counters, each under its own lock: a wedged component blocks this
+// answer (and the supervisor's probe times out), the database never does.
+http_response admin_api::livez() const {
+    (void)collect(opts_.sources);
+    return json_reply(200, "{\"status\":\"ok\"}");
+}
+
+std::vector<std::string> admin_api::not_ready(db_reading& db, const node_sample& s) {
     std::vector<std::string> reasons;
-    auto c = pool_.acquire();
-    if (!c.ok()) {
-        reasons.push_back("database unreachable: " + c.message());
-    } else if (auto r = (*c)->query("SELECT 1"); !r.ok()) {
-        reasons.push_back("database query failed: " + r.message());
+    if (opts_.sources.serving && !opts_.sources.serving()) {
+        reasons.push_back("not serving: starting or draining");
     }
-    node_sample s = collect(opts_.sources);
+    db = probe_.read();
+    if (!db.answered) reasons.push_back(db.error);
     if (!s.wb.healthy) reasons.push_back("write-behind failing: " + s.wb.last_error);
     if (!s.wb_admits) {
         reasons.push_back("write-behind full: new events are refused (" +
@@ -176,6 +183,12 @@ http_response admin_api::healthz() {
         reasons.push_back("write-behind lagging: " + std::to_string(s.wb.unpersisted_events) +
                           " events unpersisted, last commit " + std::to_string(lag) + " s ago");
     }
+    return reasons;
+}
+
+http_response admin_api::readyz() {
+    db_reading db;
+    auto reasons = not_ready(db, collect(opts_.sources));
     if (reasons.empty()) return json_reply(200, "{\"status\":\"ok\"}");
     std::string body = "{\"status\":\"unhealthy\",\"reasons\":[";
     for (std::size_t i = 0; i < reasons.size(); ++i) {
@@ -185,10 +198,16 @@ http_response admin_api::healthz() {
     return json_reply(503, body + "]}");
 }
 
-http_response admin_api::metrics() const {
+http_response admin_api::metrics() {
+    node_sample s = collect(opts_.sources);
+    health_sample h;
+    db_reading db;
+    h.ready = not_ready(db, s).empty();
+    h.oldest_pending_age_s = db.oldest_pending_age_s;
+    h.process = read_process_sample();
     http_response r;
     r.content_type = prometheus_content_type;
-    r.body = render_prometheus(collect(opts_.sources));
+    r.body = render_prometheus(s, h);
     return r;
 }
 

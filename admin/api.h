@@ -1,7 +1,12 @@
 // api: the admin HTTP API and pages of pubsubd (issue 8): routes a request to its handler.
 //
 //   GET  /                       the admin page (web/index.html, app.js, style.css, embedded)
-//   GET  /healthz                200 {"status":"ok"} or 503 with the reasons
+//   GET  /livez                  200 {"status":"ok"} while the process serves, whatever the
+//                                database does (the components' counters answer)
+//   GET  /readyz                 200 {"status":"ok"}, or 503 with the reasons: the database
+//                                does not answer, the write-behind fails or lags, or the
+//                                daemon is starting or draining
+//   GET  /healthz                the same as /readyz (its old name)
 //   GET  /metrics                Prometheus text format
 //   GET  /api/status             every node of tpubsub_nodes and the events per status
 //   GET  /api/events             ?status=a,b&type=&source=&since=&until=&before=&limit=&order=
@@ -27,9 +32,11 @@
 // pg_pool (never the router's connections).
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <vector>
 
+#include "admin/db_probe.h"
 #include "admin/http_access.h"
 #include "admin/http_server.h"
 #include "admin/http_util.h"
@@ -43,7 +50,10 @@ struct api_options {
     std::string token;  // empty: no token configured
     bool allow_unauthenticated = false;
     node_sources sources;
-    double max_write_behind_lag_s = 10;  // /healthz fails beyond this
+    double max_write_behind_lag_s = 10;  // /readyz fails beyond this
+    std::string dsn;                     // for the probe's own connection
+    // How long /readyz and /metrics reuse one reading of the database (db_probe.h).
+    std::chrono::milliseconds db_probe_every{2000};
     // Listening on loopback only: requests must name a loopback Host (127.0.0.1, localhost,
     // [::1]), so a web page whose DNS name was rebound to 127.0.0.1 cannot read the API.
     bool loopback_only = true;
@@ -53,9 +63,13 @@ struct api_options {
 
 class admin_api {
   public:
-    admin_api(api_options opts, pg_pool& pool) : opts_(std::move(opts)), pool_(pool) {}
+    admin_api(api_options opts, pg_pool& pool)
+        : opts_(std::move(opts)),
+          pool_(pool),
+          probe_(opts_.dsn, opts_.schema, opts_.db_probe_every) {}
 
     http_response handle(const http_request& req);
+    std::uint64_t probe_errors() const { return probe_.errors(); }  // the probe's connections
 
   private:
     http_response route(const http_request& req, const parsed_target& t);
@@ -63,8 +77,11 @@ class admin_api {
     std::optional<http_response> refuse_cross_site(const http_request& req) const;
 
     http_response static_file(const std::string& path) const;
-    http_response healthz();
-    http_response metrics() const;
+    http_response livez() const;
+    http_response readyz();
+    // Why this node is not ready (empty: ready); `db` is the database's reading it used.
+    std::vector<std::string> not_ready(db_reading& db, const node_sample& s);
+    http_response metrics();
     http_response nodes_status();
     http_response list_events(const parsed_target& t);
     http_response show_event(const std::string& id);
@@ -78,6 +95,7 @@ class admin_api {
 
     api_options opts_;
     pg_pool& pool_;
+    db_probe probe_;
 };
 
 }  // namespace pubsub::admin

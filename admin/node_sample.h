@@ -1,5 +1,5 @@
 // node_sample: one consistent-enough reading of this pubsubd's counters (doors, router, pools,
-// write-behind, latency histograms), for /metrics, /healthz, /api/status and the heartbeat.
+// write-behind, latency histograms), for /metrics, /readyz, /api/status and the heartbeat.
 //
 // node_sources names the daemon's objects (references; they must outlive every collect());
 // collect() only calls their thread-safe counters()/stats(), so it may run on any thread.
@@ -38,6 +38,8 @@ struct node_sources {
     const delivery_metrics* metrics = nullptr;      // latency histograms
     std::function<std::uint64_t()> http_db_errors;  // failed HTTP database connections
     std::function<std::uint64_t()> http_refused_connections;  // beyond --http-max-connections
+    // False while the daemon starts or drains (/readyz answers 503); empty: always serving.
+    std::function<bool()> serving;
 };
 
 struct door_sample {

@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "base/build_info/build_info.h"
+
 namespace pubsub::admin {
 
 namespace {
@@ -42,6 +44,20 @@ class writer {
 
 std::string label(const char* key, const std::string& value) {
     return std::string(key) + "=\"" + value + "\"";  // values here are fixed identifiers
+}
+
+// A label whose value comes from elsewhere (the build's version): \\, \" and \n escaped.
+std::string escaped_label(const char* key, std::string_view value) {
+    std::string out = std::string(key) + "=\"";
+    for (char c : value) {
+        if (c == '\\' || c == '"') out += '\\';
+        if (c == '\n') {
+            out += "\\n";
+        } else {
+            out += c;
+        }
+    }
+    return out + "\"";
 }
 
 void doors(writer& w, const node_sample& s) {
@@ -97,6 +113,12 @@ void pools(writer& w, const node_sample& s) {
     for (const auto& p : s.pools) {
         w.sample("pubsub_deliveries_retried_total", label("job_type", p.job_type), p.retried);
     }
+    w.family("pubsub_deliveries_dead_total", "counter",
+             "Deliveries that failed with no retry left (dead): an operator must look.");
+    for (const auto& p : s.pools) {
+        w.sample("pubsub_deliveries_dead_total", label("job_type", p.job_type),
+                 p.failed > p.retried ? p.failed - p.retried : 0);
+    }
     w.family("pubsub_pool_threads", "gauge", "Handler pool size per job type.");
     for (const auto& p : s.pools) {
         w.sample("pubsub_pool_threads", label("job_type", p.job_type),
@@ -148,10 +170,46 @@ void storage(writer& w, const node_sample& s) {
     w.sample("pubsub_db_errors_total", label("component", "http"), s.http_db_errors);
 }
 
+void health(writer& w, const health_sample& h) {
+    w.family("pubsub_ready", "gauge",
+             "1 while /readyz answers 200 (the database answers, the write-behind keeps up, no "
+             "start or drain under way), else 0.");
+    w.sample("pubsub_ready", "", std::uint64_t{h.ready ? 1u : 0u});
+    w.family("pubsub_oldest_pending_age_seconds", "gauge",
+             "Age of the oldest pending event in the table (0 when none; absent while the "
+             "database does not answer).");
+    if (h.oldest_pending_age_s) {
+        w.sample("pubsub_oldest_pending_age_seconds", "", *h.oldest_pending_age_s);
+    }
+    w.family("pubsub_build_info", "gauge", "Always 1; the labels name the build.");
+    w.sample("pubsub_build_info",
+             escaped_label("version", build_version()) + "," +
+                 escaped_label("revision", build_revision()),
+             std::uint64_t{1});
+}
+
+void process(writer& w, const process_sample& p) {
+    if (!p.ok) return;
+    w.family("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
+    w.sample("process_resident_memory_bytes", "", p.resident_bytes);
+    w.family("process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.");
+    w.sample("process_virtual_memory_bytes", "", p.virtual_bytes);
+    w.family("process_open_fds", "gauge", "Number of open file descriptors.");
+    w.sample("process_open_fds", "", p.open_fds);
+    w.family("process_max_fds", "gauge", "Maximum number of open file descriptors.");
+    w.sample("process_max_fds", "", p.max_fds);
+    w.family("process_cpu_seconds_total", "counter", "Total user and system CPU time in seconds.");
+    w.sample("process_cpu_seconds_total", "", p.cpu_seconds);
+    w.family("process_start_time_seconds", "gauge",
+             "Start time of the process since the epoch, in seconds.");
+    w.sample("process_start_time_seconds", "", p.start_time_seconds);
+}
+
 }  // namespace
 
-std::string render_prometheus(const node_sample& s) {
+std::string render_prometheus(const node_sample& s, const health_sample& h) {
     writer w;
+    health(w, h);
     doors(w, s);
     routing(w, s);
     pools(w, s);
@@ -160,6 +218,7 @@ std::string render_prometheus(const node_sample& s) {
                 "From an event's creation to the start of one of its handlers.", s.ingest_to_start);
     w.histogram("pubsub_handler_duration_seconds", "Duration of one delivery's handler.",
                 s.handler_duration);
+    process(w, h.process);
     return w.take();
 }
 

@@ -7,10 +7,13 @@
 #include <cstdio>
 #include <ctime>
 
+#include "base/log_json.h"
+
 namespace pubsub {
 
 namespace {
 std::atomic<int> g_level{static_cast<int>(log_level::info)};
+std::atomic<int> g_format{static_cast<int>(log_format::logfmt)};
 
 const char* level_name(log_level l) {
     switch (l) {
@@ -83,6 +86,16 @@ bool parse_log_level(std::string_view s, log_level& out) {
 
 void set_log_level(log_level level) { g_level.store(static_cast<int>(level)); }
 
+bool parse_log_format(std::string_view s, log_format& out) {
+    if (s == "logfmt" || s == "json") {
+        out = s == "json" ? log_format::json : log_format::logfmt;
+        return true;
+    }
+    return false;
+}
+
+void set_log_format(log_format format) { g_format.store(static_cast<int>(format)); }
+
 void log_line(log_level level, std::string_view msg, std::string_view fields) {
     if (static_cast<int>(level) < g_level.load(std::memory_order_relaxed)) return;
     using namespace std::chrono;
@@ -95,6 +108,11 @@ void log_line(log_level level, std::string_view msg, std::string_view fields) {
     std::snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
                   tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                   static_cast<int>(ms));
+    if (g_format.load(std::memory_order_relaxed) == static_cast<int>(log_format::json)) {
+        std::string line = log_json_line(ts, level_name(level), msg, fields) + '\n';
+        [[maybe_unused]] auto n = ::write(STDERR_FILENO, line.data(), line.size());
+        return;
+    }
     std::string line = "ts=";
     line += ts;
     line += " level=";

@@ -2,13 +2,16 @@
 #   P/bin/pubsubd, P/bin/pubsubctl, P/lib/systemd/system/pubsubd.service,
 #   CONF/pubsub/pubsubd.toml (CONF = /etc for the prefix /usr, P/etc otherwise),
 #   P/share/man/man1/pubsubd.1 and pubsubctl.1 (when help2man is there at build time),
-#   P/share/pubsub/roles.sql.
+#   P/share/pubsub/roles.sql and pubsub-alerts.yml (sample Prometheus alerting rules).
 # Migrations are compiled into the binaries: nothing else to install.
 include(GNUInstallDirs)
 
 install(TARGETS pubsubd pubsubctl RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 # Database roles for production (README "Deploying"): P/share/pubsub/roles.sql.
 install(FILES ${PROJECT_SOURCE_DIR}/packaging/roles.sql DESTINATION ${CMAKE_INSTALL_DATADIR}/pubsub)
+# Sample Prometheus alerting rules (README, metrics): a file to copy, so not a conffile.
+install(FILES ${PROJECT_SOURCE_DIR}/packaging/pubsub-alerts.yml
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/pubsub)
 
 # The unit names the installed binary and config file, and the config folder follows the prefix,
 # which `cmake --install --prefix` may change after configure: both are settled at install time.

@@ -72,6 +72,10 @@ config_outcome parse_config(int argc, char** argv) {
         ->envname("PUBSUB_CONCURRENCY");
     app.add_option("--log-level", c.log_level, "debug, info, warn or error")
         ->envname("PUBSUB_LOG_LEVEL");
+    app.add_option("--log-format", c.log_format,
+                   "logfmt (key=value lines) or json (one JSON object per line)")
+        ->envname("PUBSUB_LOG_FORMAT")
+        ->check(CLI::IsMember({"logfmt", "json"}));
     app.add_option("--node-name", c.node_name, "Name of this node in tpubsub_nodes")
         ->envname("PUBSUB_NODE_NAME");
     app.add_option("--max-batch-rows", c.max_batch_rows, "Rows per write-behind transaction")
@@ -98,7 +102,7 @@ config_outcome parse_config(int argc, char** argv) {
     app.add_option("--max-line-bytes", c.max_line_bytes, "Longest request line on the socket")
         ->envname("PUBSUB_MAX_LINE_BYTES");
     app.add_option("--http", c.http_listen,
-                   "HTTP admin endpoint (page, API, /metrics, /healthz): PORT (loopback) or "
+                   "HTTP admin endpoint (page, API, /metrics, /livez, /readyz): PORT (loopback) or "
                    "ADDR:PORT; off when unset")
         ->envname("PUBSUB_HTTP");
     app.add_option("--http-token", c.http_token,

@@ -28,6 +28,7 @@ struct daemon_config {
     std::map<job_type, int> concurrency;
     std::string config_file;
     std::string log_level = "info";
+    std::string log_format = "logfmt";  // or "json": one JSON object per line
     std::string node_name;  // default host:socket path
     std::size_t max_batch_rows = 16384;
     int linger_us = 200;

@@ -16,6 +16,7 @@ void note(std::vector<std::string>& out, const char* flag, const T& a, const T& 
 reload_plan plan_reload(const daemon_config& a, const daemon_config& b) {
     reload_plan p;
     p.log_level = a.log_level != b.log_level;
+    p.log_format = a.log_format != b.log_format;
     p.handlers = a.job_commands != b.job_commands || a.scripts_dirs != b.scripts_dirs;
     p.concurrency = a.concurrency != b.concurrency;
     auto& r = p.need_restart;
@@ -75,6 +76,12 @@ void reload_settings(daemon_config& running, pool_set& pools, const make_runners
     } else if (plan.log_level) {
         log_line(log_level::error, "SIGHUP: --log-level must be debug, info, warn or error",
                  log_field("got", fresh.config->log_level));
+    }
+    log_format format;
+    if (plan.log_format && parse_log_format(fresh.config->log_format, format)) {
+        set_log_format(format);
+        running.log_format = fresh.config->log_format;
+        log_line(log_level::info, "log format changed", log_field("format", running.log_format));
     }
     if (!plan.handlers && !plan.concurrency) return;
     auto runners = make_runners(*fresh.config);

@@ -124,6 +124,7 @@ node_services::node_services(const daemon_config& cfg, database& db)
         sources_.watcher = &*watcher_;
     }
     sources_.sql_claimed = [this] { return dbd_.claimed(); };
+    sources_.serving = [this] { return serving_.load(std::memory_order_relaxed); };
     if (!cfg.http_listen.empty()) http_.emplace(http_options(cfg, db.dsn(), sources_));
     dbd_.reload_subscribers(db.conn());
     set_delivery_hooks();

@@ -11,6 +11,7 @@
 // Main thread only (it also takes the signals), except sample(), which any thread may call.
 #pragma once
 
+#include <atomic>
 #include <deque>
 #include <memory>
 #include <optional>
@@ -58,6 +59,8 @@ class node_services {
     // SIGHUP: the reloadable settings (reload.h), then the subscribers.
     void reload();
     admin::node_sample sample() const { return admin::collect(sources_); }
+    // Whether every service is up and no drain has begun: /readyz fails while false.
+    void set_serving(bool on) { serving_.store(on, std::memory_order_relaxed); }
     // Logs the write-behind's totals once everything stopped; the exit code: 0, or 1 when
     // events were left unpersisted.
     int log_stopped() const;
@@ -87,6 +90,7 @@ class node_services {
     socket_server door_;
     std::optional<pg_watch_state_store> watch_store_;
     std::optional<file_watcher> watcher_;
+    std::atomic<bool> serving_{false};  // a flag read alone: relaxed
     admin::node_sources sources_;
     admin::heartbeat_info beat_;  // listener thread only
     db_door dbd_;

@@ -15,6 +15,7 @@
 #include <optional>
 #include <sstream>
 
+#include "base/build_info/build_info.h"
 #include "bench/pubsub_bench/baselines.h"
 #include "bench/pubsub_bench/daemon_control.h"
 #include "bench/pubsub_bench/report.h"
@@ -416,6 +417,8 @@ int main(int argc, char** argv) {
     std::string mix = "5:1";
     std::string baselines = "all";
     CLI::App app{"pubsub-bench: end-to-end benchmark of pubsubd with same-run baselines"};
+    app.set_version_flag("--version", pubsub::version_line("pubsub-bench"),
+                         "Print the version and git revision");
     app.add_option("-n,--events", o.events, "Events to send")->capture_default_str();
     app.add_option("-p,--producers", o.producers, "Producer connections")
         ->capture_default_str()

@@ -13,7 +13,16 @@ void admin_test::start_admin(std::vector<std::string> args, bool with_token) {
     args.insert(args.begin(), {"--http", "127.0.0.1:0"});
     if (with_token) args.insert(args.end(), {"--http-token", admin_token});
     start_daemon(args);
-    if (HasFatalFailure()) return;
+    if (!HasFatalFailure()) read_port();
+}
+
+void admin_test::start_admin_on(const std::string& dsn, std::vector<std::string> args) {
+    args.insert(args.begin(), {"--http", "127.0.0.1:0", "--http-token", admin_token});
+    start_daemon_on(dsn, args);
+    if (!HasFatalFailure()) read_port();
+}
+
+void admin_test::read_port() {
     const std::regex listening("http admin listening.* port=([0-9]+)");
     auto until = std::chrono::steady_clock::now() + 30s;
     while (std::chrono::steady_clock::now() < until) {

@@ -19,6 +19,8 @@ class admin_test : public e2e::e2e_test {
     // Starts pubsubd with --http on a free loopback port and the test token (unless `args`
     // holds its own --http-token / --http-allow-unauthenticated choice via with_token=false).
     void start_admin(std::vector<std::string> args = {}, bool with_token = true);
+    // The same against another database (a private cluster, tests/e2e/fault_support.h).
+    void start_admin_on(const std::string& dsn, std::vector<std::string> args);
     std::uint16_t port() const { return port_; }
 
     http_reply get(const std::string& target);
@@ -32,6 +34,8 @@ class admin_test : public e2e::e2e_test {
     std::map<std::string, prom_family> scrape();
 
   private:
+    void read_port();  // from the daemon's log line "http admin listening ... port=N"
+
     std::uint16_t port_ = 0;
 };
 

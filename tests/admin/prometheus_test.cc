@@ -3,6 +3,10 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include <fstream>
+#include <regex>
+#include <sstream>
+
 #include "tests/admin/http_client.h"
 #include "admin/admin_server.h"
 #include "admin/heartbeat_info.h"
@@ -46,6 +50,58 @@ TEST(prometheus, RenderedTextParsesStrictly) {
         5);
     EXPECT_DOUBLE_EQ(*test::prom_value(*m, "pubsub_ingest_to_handler_start_seconds_sum"),
                      101.00085);
+}
+
+// The alerting figures: readiness, the table's oldest pending event, dead deliveries (failed
+// attempts with no retry left), the build, and the process's own (read from /proc).
+TEST(prometheus, AlertFiguresParseStrictly) {
+    health_sample h;
+    h.ready = false;
+    h.oldest_pending_age_s = 42.5;
+    h.process = read_process_sample();
+    ASSERT_TRUE(h.process.ok);
+    auto m = test::parse_prometheus(render_prometheus(sample(), h));
+    ASSERT_TRUE(m.ok()) << m.message();
+    EXPECT_EQ(*test::prom_value(*m, "pubsub_ready"), 0);
+    EXPECT_EQ(*test::prom_value(*m, "pubsub_oldest_pending_age_seconds"), 42.5);
+    EXPECT_EQ(*test::prom_value(*m, "pubsub_deliveries_dead_total", {{"job_type", "import"}}), 1);
+    EXPECT_EQ(*test::prom_value(*m, "pubsub_deliveries_dead_total", {{"job_type", "noop"}}), 0);
+    EXPECT_EQ(m->at("pubsub_build_info").samples.size(), 1u);
+    EXPECT_EQ(m->at("pubsub_build_info").samples[0].labels.count("revision"), 1u);
+    EXPECT_GT(*test::prom_value(*m, "process_resident_memory_bytes"), 1 << 20);
+    EXPECT_GE(*test::prom_value(*m, "process_open_fds"), 3);
+    EXPECT_GT(*test::prom_value(*m, "process_start_time_seconds"), 1.7e9);
+    EXPECT_GE(*test::prom_value(*m, "process_cpu_seconds_total"), 0);
+    EXPECT_EQ(m->at("process_cpu_seconds_total").type, "counter");
+
+    h.oldest_pending_age_s.reset();  // the database did not answer: the family, no sample
+    m = test::parse_prometheus(render_prometheus(sample(), h));
+    ASSERT_TRUE(m.ok()) << m.message();
+    EXPECT_FALSE(test::prom_value(*m, "pubsub_oldest_pending_age_seconds").ok());
+}
+
+// Every metric the sample alerting rules name is one /metrics exports (but the persistent
+// workers' restarts, which come with the workers).
+TEST(prometheus, SampleAlertRulesNameExportedMetrics) {
+    std::ifstream in(PUBSUB_ALERTS_FILE);
+    ASSERT_TRUE(in) << PUBSUB_ALERTS_FILE;
+    std::stringstream text;
+    text << in.rdbuf();
+    const std::string rules = text.str();
+    health_sample h;
+    h.oldest_pending_age_s = 1;
+    h.process = read_process_sample();
+    auto m = test::parse_prometheus(render_prometheus(sample(), h));
+    ASSERT_TRUE(m.ok()) << m.message();
+    const std::regex metric(R"(\b(?:pubsub|process)_[a-z_0-9]+)");
+    int named = 0;
+    for (std::sregex_iterator i(rules.begin(), rules.end(), metric), end; i != end; ++i) {
+        const std::string name = i->str();
+        if (name == "pubsub_worker_restarts_total") continue;
+        ++named;
+        EXPECT_TRUE(m->count(name)) << name << " is in the alert rules but not in /metrics";
+    }
+    EXPECT_GE(named, 6);
 }
 
 TEST(prometheus, StrictParserRefusesMalformedTexts) {

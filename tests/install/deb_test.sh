@@ -38,6 +38,7 @@ for s in postinst prerm postrm; do [ -x "$tmp/control/$s" ] || fail "no executab
 files=$(dpkg-deb -c "$deb" | awk '{print $6}' | grep -v '/$' | sort | tr '\n' ' ')
 want='./etc/pubsub/pubsubd.toml ./usr/bin/pubsubctl ./usr/bin/pubsubd '
 want+='./usr/lib/systemd/system/pubsubd.service ./usr/share/pubsub/roles.sql '
+want+='./usr/share/pubsub/pubsub-alerts.yml '
 if grep -q '^PUBSUB_HELP2MAN:FILEPATH=/' "$build/CMakeCache.txt"; then
   want+='./usr/share/man/man1/pubsubctl.1 ./usr/share/man/man1/pubsubd.1 '
 fi

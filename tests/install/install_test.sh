@@ -11,7 +11,7 @@ DESTDIR="$tmp/root" cmake --install "$build" --prefix /usr >"$tmp/install.log" \
   || { cat "$tmp/install.log"; fail "cmake --install into a DESTDIR"; }
 root=$tmp/root
 want=(usr/bin/pubsubd usr/bin/pubsubctl usr/lib/systemd/system/pubsubd.service
-      etc/pubsub/pubsubd.toml usr/share/pubsub/roles.sql)
+      etc/pubsub/pubsubd.toml usr/share/pubsub/roles.sql usr/share/pubsub/pubsub-alerts.yml)
 [ $have_man = 1 ] && want+=(usr/share/man/man1/pubsubd.1 usr/share/man/man1/pubsubctl.1)
 for f in "${want[@]}"; do [ -f "$root/$f" ] || fail "missing $f in the DESTDIR"; done
 [ -x "$root/usr/bin/pubsubd" ] && [ -x "$root/usr/bin/pubsubctl" ] || fail "binaries not executable"

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "base/build_info/build_info.h"
 #include "storage/embedded_pg.h"
 
 namespace {
@@ -19,6 +20,8 @@ int fail(const std::string& message) {
 int main(int argc, char** argv) {
     CLI::App app{"Start, stop or locate the embedded PostgreSQL cluster of a pubsub data dir"};
     app.require_subcommand(1);
+    app.set_version_flag("--version", pubsub::version_line("pubsub-pg"),
+                         "Print the version and git revision");
     pubsub::embedded_options opt;
     bool quiet = false;
     opt.log = [&quiet](pubsub::log_level level, const std::string& line) {

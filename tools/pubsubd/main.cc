@@ -17,5 +17,11 @@ int main(int argc, char** argv) {
         return 2;
     }
     pubsub::set_log_level(level);
+    pubsub::log_format format;
+    if (!pubsub::parse_log_format(cfg.config->log_format, format)) {
+        std::fprintf(stderr, "pubsubd: --log-format must be logfmt or json\n");
+        return 2;
+    }
+    pubsub::set_log_format(format);
     return pubsub::run_daemon(*cfg.config);
 }
