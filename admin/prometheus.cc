@@ -1,6 +1,7 @@
 #include "admin/prometheus.h"
 
 #include <cstdio>
+#include <string_view>
 
 namespace pubsub::admin {
 
@@ -42,6 +43,43 @@ class writer {
 
 std::string label(const char* key, const std::string& value) {
     return std::string(key) + "=\"" + value + "\"";  // values here are fixed identifiers
+}
+
+// A label value in the exposition format's escapes (subscriber names are free text).
+std::string escaped_label(const char* key, std::string_view value) {
+    std::string out = std::string(key) + "=\"";
+    for (char c : value) {
+        if (c == '\\' || c == '"') out += '\\';
+        if (c == '\n') {
+            out += "\\n";
+            continue;
+        }
+        out += c;
+    }
+    return out + "\"";
+}
+
+void workers(writer& w, const node_sample& s) {
+    if (s.workers.empty()) return;  // no persistent subscriber has run here
+    auto each = [&](const char* name, auto value) {
+        for (const auto& sub : s.workers) {
+            for (const auto& x : sub.workers) {
+                w.sample(name,
+                         escaped_label("subscriber", sub.subscriber) + "," +
+                             label("worker", std::to_string(x.slot)),
+                         value(x));
+            }
+        }
+    };
+    w.family("pubsub_worker_running", "gauge",
+             "1 while a persistent worker has said hello and takes deliveries.");
+    each("pubsub_worker_running", [](const worker_status& x) { return std::uint64_t{x.running}; });
+    w.family("pubsub_worker_in_flight", "gauge", "Deliveries in flight on a persistent worker.");
+    each("pubsub_worker_in_flight",
+         [](const worker_status& x) { return static_cast<std::uint64_t>(x.in_flight); });
+    w.family("pubsub_worker_restarts_total", "counter",
+             "Restarts of a persistent worker (exit, malformed line, timeout).");
+    each("pubsub_worker_restarts_total", [](const worker_status& x) { return x.restarts; });
 }
 
 void doors(writer& w, const node_sample& s) {
@@ -155,6 +193,7 @@ std::string render_prometheus(const node_sample& s) {
     doors(w, s);
     routing(w, s);
     pools(w, s);
+    workers(w, s);
     storage(w, s);
     w.histogram("pubsub_ingest_to_handler_start_seconds",
                 "From an event's creation to the start of one of its handlers.", s.ingest_to_start);

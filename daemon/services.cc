@@ -133,6 +133,7 @@ node_services::node_services(const daemon_config& cfg, database& db)
         sources_.watcher = &*watcher_;
     }
     sources_.sql_claimed = [this] { return dbd_.claimed(); };
+    sources_.workers = workers_.get();
     if (!cfg.http_listen.empty()) http_.emplace(http_options(cfg, db.dsn(), sources_));
     dbd_.reload_subscribers(db.conn());
     set_delivery_hooks();

@@ -46,6 +46,7 @@ status worker_process::spawn(const std::vector<std::string>& argv,
     out_part.clear();
     err_part.clear();
     err_skipping = false;
+    last_stderr.clear();
     return {};
 }
 

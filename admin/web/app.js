@@ -391,7 +391,10 @@ function nodeCard(n) {
        fact("errors", totalErrors + (totalErrors ? " (" + Object.entries(errors)
             .filter(([, v]) => v).map(([k, v]) => k + " " + v).join(", ") + ")" : "")),
        fact("handler pools busy/size", pools.join(", ")),
-       fact("routed / unmatched", (info.routed ?? 0) + " / " + (info.unmatched ?? 0))),
+       fact("routed / unmatched", (info.routed ?? 0) + " / " + (info.unmatched ?? 0)),
+       ...(info.workers || []).map((w) => fact("worker " + w.subscriber + " #" + w.slot,
+         (w.running ? "running, pid " + w.pid : "DOWN") + ", " + w.in_flight + " in flight, " +
+         w.restarts + " restarts" + (w.last_error ? "; last error: " + w.last_error : "")))),
     el("div", {}, el("b", { class: "muted" }, "queue depth per priority (10 most urgent)")),
     el("div", { class: "depths" }, Object.keys(depths).sort((a, b) => b - a).map((p) =>
       el("div", { class: depths[p] > 0 ? "busy" : "" }, "p" + p, el("br"), depths[p]))),

@@ -75,7 +75,24 @@ class workers_e2e : public e2e_test {
             {name, script.string(), std::to_string(workers), std::to_string(timeout_s)});
         ASSERT_TRUE(ins.ok()) << ins.message();
     }
-    void start() { start_daemon({"--scripts-dir", scripts().string(), "--retry-base-ms", "50"}); }
+    void start() {
+        start_daemon({"--scripts-dir", scripts().string(), "--retry-base-ms", "50",
+                      "--node-dead-after", "3"});  // a heartbeat (status) every second
+    }
+    // `pubsubctl status` once its output holds `want` (nodes report every heartbeat).
+    std::string status_with(const std::string& want) {
+        const fs::path out = tmp().path() / "status.out";
+        std::string text;
+        for (int i = 0; i < 40 && text.find(want) == std::string::npos; ++i) {
+            if (i > 0) std::this_thread::sleep_for(100ms);
+            fs::remove(out);
+            (void)run_command(
+                {bin_dir() + "/pubsubctl", "--dsn", dsn(), "--schema", schema(), "status"}, out,
+                10s);
+            text = file_tail(out, 100000);
+        }
+        return text;
+    }
     std::vector<std::int64_t> emit(int n, const std::string& data = "{}") {
         auto client = ndjson_client::connect(socket_path());
         EXPECT_TRUE(client.ok()) << client.message();
@@ -157,6 +174,13 @@ TEST_F(workers_e2e, AWorkerThatCrashesIsRestartedAndTheDeliveryRetried) {
     ASSERT_TRUE(row.ok() && row->rows() == 1);
     EXPECT_EQ(row->get(0, 0), "1");
     EXPECT_NE(daemon().log_tail(20000).find("exited (exit 3)"), std::string::npos);
+    std::string status = status_with("1 restarts, 1 ok");
+    EXPECT_NE(status.find("worker py_worker.sh #0: running, pid " + lines[1].pid +
+                          ", 0 in flight, 1 restarts, 1 ok, 0 failed; last error: persistent "
+                          "worker " +
+                          lines[0].pid + " exited (exit 3): handling " + std::to_string(ids[0])),
+              std::string::npos)
+        << status;
     EXPECT_EQ(stop_daemon(), std::optional<int>(0));
 }
 
