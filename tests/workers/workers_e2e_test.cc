@@ -10,6 +10,7 @@
 #include <sstream>
 #include <thread>
 
+#include "handlers/process_registry.h"
 #include "tests/e2e/e2e_env.h"
 
 namespace pubsub::e2e {
@@ -32,6 +33,8 @@ def handle(event, delivery):
     if data.get("crash") and delivery["attempt"] == 1:
         os._exit(3)
     time.sleep(data.get("sleep", 0))
+    if delivery["attempt"] == 1:
+        time.sleep(data.get("sleep_first", 0))
 
 pubsub_client.serve(handle, concurrency=2)
 )";
@@ -223,6 +226,33 @@ TEST_F(workers_e2e, SigtermDrainsTheDeliveriesInFlight) {
     auto rows = read_events(dsn(), schema(), ids);
     ASSERT_TRUE(rows.ok()) << rows.message();
     for (auto id : ids) EXPECT_EQ((*rows)[id].status, "completed") << id;
+}
+
+TEST_F(workers_e2e, KillNineWithABusyWorkerLeavesNoWorkerBehindAndTheEventCompletes) {
+    add_python(1);
+    ASSERT_FALSE(HasFatalFailure());
+    start();
+    ASSERT_FALSE(HasFatalFailure());
+    auto ids = emit(1, R"({"sleep_first":30})");
+    for (int i = 0; i < 250 && witness().empty(); ++i) std::this_thread::sleep_for(20ms);
+    ASSERT_EQ(witness().size(), 1u);
+    const std::string worker = witness()[0].pid;
+    // py_worker.sh execs python: the worker's pid leads its process group.
+    const pid_t pgid = static_cast<pid_t>(std::stol(worker));
+    ASSERT_TRUE(daemon().signal(SIGKILL).ok());
+    ASSERT_EQ(daemon().wait(10s), std::optional<int>(128 + SIGKILL));
+    ASSERT_TRUE(process_group_alive(pgid)) << "the worker did not outlive pubsubd";
+    // The next start kills it; attempt 2 runs on a new worker and completes.
+    start();
+    ASSERT_FALSE(HasFatalFailure());
+    EXPECT_FALSE(process_group_alive(pgid)) << "the old daemon's worker still runs";
+    for (int i = 0; i < 250 && witness().size() < 2; ++i) std::this_thread::sleep_for(20ms);
+    auto lines = witness();
+    ASSERT_EQ(lines.size(), 2u) << daemon().log_tail();
+    EXPECT_EQ(lines[1].attempt, "2");
+    EXPECT_NE(lines[1].pid, worker);
+    expect_completed(ids);
+    EXPECT_EQ(stop_daemon(), std::optional<int>(0));
 }
 
 }  // namespace
