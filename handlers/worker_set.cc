@@ -106,6 +106,13 @@ void worker_set::submit(delivery_header h, const std::string& event_json, run_do
     const auto give_up = clock::now() + spec_.timeout;
     worker_process* w = nullptr;
     for (;;) {
+        if (closing_ && !shutting_down_ && !interrupted_) {  // replaced: run it on the new set
+            lock.unlock();
+            done(run_outcome{false,
+                             "the subscriber's workers were replaced (its settings "
+                             "changed); the delivery runs again on the new ones"});
+            return;
+        }
         if (closing_ || interrupted_) {
             lock.unlock();
             done(run_outcome{false, "pubsubd is stopping", true});

@@ -220,5 +220,20 @@ TEST_F(worker_set_test, stop_kills_at_the_deadline_and_leaves_the_delivery_open)
     EXPECT_TRUE(o.not_run);
 }
 
+TEST_F(worker_set_test, a_replaced_set_fails_new_deliveries_so_they_are_retried) {
+    worker_set set(python(1, 1));
+    ASSERT_TRUE(set.start().ok());
+    auto f = submit(set, 1);
+    EXPECT_TRUE(get(f).ok);
+    set.close(std::chrono::steady_clock::now() + 5s, false);  // the subscriber changed
+    auto g = submit(set, 2);
+    auto o = get(g);
+    EXPECT_FALSE(o.ok);
+    EXPECT_FALSE(o.not_run);
+    EXPECT_NE(o.error.find("workers were replaced"), std::string::npos) << o.error;
+    for (int i = 0; i < 250 && !set.finished(); ++i) std::this_thread::sleep_for(20ms);
+    EXPECT_TRUE(set.finished()) << "the worker did not exit after its stdin closed";
+}
+
 }  // namespace
 }  // namespace pubsub
