@@ -222,9 +222,7 @@ void worker_set::handle_io(std::size_t slot, short out_ev, short err_ev, short i
         bool overlong = false, eof = false;
         w.read_lines(false, spec_.max_stderr_line, lines, overlong, eof);
         for (auto& l : lines) {
-            log_line(log_level::info, "persistent worker stderr",
-                     log_field("subscriber", spec_.subscriber) +
-                         " pid=" + std::to_string(w.proc.pid()) + " " + log_field("line", l));
+            log_stderr(w, l);
             w.last_stderr = std::move(l);
         }
     }
@@ -253,6 +251,25 @@ void worker_set::handle_io(std::size_t slot, short out_ev, short err_ev, short i
             return lose(w, w.proc.exited() ? "exited" : "closed its stdout", done);
         }
     }
+}
+
+// At most max_stderr_lines_per_s lines a second reach the log, for the whole set; the rest
+// are counted and the count is logged with the next line that passes.
+void worker_set::log_stderr(const worker_process& w, const std::string& line) {
+    const auto now = clock::now();
+    if (now - stderr_window_ >= std::chrono::seconds(1)) {
+        stderr_window_ = now;
+        stderr_lines_ = 0;
+    }
+    if (++stderr_lines_ > spec_.max_stderr_lines_per_s) {
+        ++stderr_dropped_;
+        return;
+    }
+    std::string fields = log_field("subscriber", spec_.subscriber) +
+                         " pid=" + std::to_string(w.proc.pid()) + " " + log_field("line", line);
+    if (stderr_dropped_ > 0) fields += " suppressed_before=" + std::to_string(stderr_dropped_);
+    stderr_dropped_ = 0;
+    log_line(log_level::info, "persistent worker stderr", fields);
 }
 
 // Starts due workers, enforces the timeouts and the close; the next time to look again.

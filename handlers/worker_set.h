@@ -4,7 +4,8 @@
 //
 // DESIGN: one I/O thread polls every worker's pipes and exit (pidfd) plus a wake-up pipe; it
 // writes the queued delivery lines, reads answers and stderr, enforces timeouts (timeout_s from
-// the moment a delivery is queued for the write, and for the hello), and restarts a worker
+// the moment a delivery is queued for the write, and for the hello), logs stderr lines (cut at
+// max_stderr_line, at most max_stderr_lines_per_s), and restarts a worker
 // that exits, writes a malformed or unknown line, or overruns a timeout: the worker's group is
 // killed, its in-flight deliveries fail with that reason, and it starts again after an
 // exponential backoff (backoff_min doubled per consecutive loss, up to backoff_max; a
@@ -50,6 +51,7 @@ struct worker_spec {
     std::chrono::milliseconds backoff_min{200}, backoff_max{30000};
     std::size_t max_line_bytes = 1 << 20;  // a longer stdout line is malformed
     std::size_t max_stderr_line = 4096;    // longer stderr lines are cut in the log
+    int max_stderr_lines_per_s = 100;      // per set; beyond, lines are counted, not logged
     std::shared_ptr<const process_group_registry> registry;  // may be null
 };
 
@@ -97,6 +99,7 @@ class worker_set final : public service {
     void lose(worker_process& w, const std::string& why, std::vector<completion>& done);
     void start_worker(worker_process& w, clock::time_point now);
     worker_process* pick();  // mu_ held
+    void log_stderr(const worker_process& w, const std::string& line);  // I/O thread
     void wake();
 
     const worker_spec spec_;
@@ -107,6 +110,10 @@ class worker_set final : public service {
     std::size_t next_pick_ = 0;                             // guarded by mu_
     bool closing_ = false, shutting_down_ = false, interrupted_ = false, done_ = false;
     clock::time_point close_deadline_{};
+    // The stderr rate bound: the I/O thread's alone.
+    clock::time_point stderr_window_{};
+    int stderr_lines_ = 0;
+    std::uint64_t stderr_dropped_ = 0;
     unique_fd wake_read_, wake_write_;
     std::thread thread_;
 };

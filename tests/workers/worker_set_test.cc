@@ -235,5 +235,27 @@ TEST_F(worker_set_test, a_replaced_set_fails_new_deliveries_so_they_are_retried)
     EXPECT_TRUE(set.finished()) << "the worker did not exit after its stdin closed";
 }
 
+TEST_F(worker_set_test, a_chatty_worker_cannot_flood_the_log) {
+    worker_spec s = spec({dir_.script(
+        "chatty.sh", R"(i=0; while [ $i -lt 1000 ]; do echo "line $i" >&2; i=$((i+1)); done
+echo '{"hello":"ndjson-1","concurrency":1}'
+while read -r line; do :; done
+)")});
+    s.max_stderr_lines_per_s = 5;
+    worker_set set(s);
+    ::testing::internal::CaptureStderr();
+    ASSERT_TRUE(set.start().ok());
+    for (int i = 0; i < 250 && !set.snapshot()[0].running; ++i) std::this_thread::sleep_for(20ms);
+    set.stop(std::chrono::steady_clock::now());
+    std::string log = ::testing::internal::GetCapturedStderr();
+    std::size_t lines = 0;
+    for (std::size_t p = 0; (p = log.find("persistent worker stderr", p)) != std::string::npos;
+         ++p) {
+        ++lines;
+    }
+    EXPECT_GE(lines, 1u);
+    EXPECT_LE(lines, 10u) << log;  // 5 a second, over at most a second or two
+}
+
 }  // namespace
 }  // namespace pubsub
