@@ -119,9 +119,27 @@ status read_field(const std::string& key, element v, subscriber_body& b) {
     }
     if (key == "max_retries") return read_int(v, key, 0, p.max_retries.emplace());
     if (key == "timeout_s") return read_int(v, key, 1, p.timeout_s.emplace());
+    if (key == "run_mode") {
+        std::optional<std::string> name;
+        if (status s = text(name, true); !s.ok()) return s;
+        p.mode = parse_run_mode(*name);
+        if (!p.mode) {
+            return status::error("run_mode: unknown run mode \"" + *name +
+                                 "\" (process, persistent)");
+        }
+        return {};
+    }
+    if (key == "workers") {
+        if (status s = read_int(v, key, -2'147'483'647, p.workers.emplace()); !s.ok()) return s;
+        if (auto why = check_run_mode(job_type::custom, run_mode::process, *p.workers);
+            !why.empty()) {
+            return status::error(why);
+        }
+        return {};
+    }
     return status::error("unknown field \"" + json_path_shown(key) +
                          "\" (subscriber_name, event_type, event_filter, job_type, config_id, "
-                         "script_path, is_active, max_retries, timeout_s)");
+                         "script_path, is_active, max_retries, timeout_s, run_mode, workers)");
 }
 
 result<subscriber_body> parse_body(const std::string& sent) {
@@ -180,8 +198,13 @@ http_response admin_api::create_subscriber(const std::string& body) {
     s.is_active = p.is_active.value_or(true);
     s.max_retries = p.max_retries.value_or(3);
     s.timeout_s = p.timeout_s.value_or(300);
+    s.mode = p.mode.value_or(run_mode::process);
+    s.workers = p.workers.value_or(1);
     if (s.job == job_type::custom && s.script_path.empty()) {
         return error_reply(400, "script_path: required for job_type custom");
+    }
+    if (auto why = check_run_mode(s.job, s.mode, s.workers); !why.empty()) {
+        return error_reply(400, why);
     }
     auto c = pool_.acquire();
     if (!c.ok()) return error_reply(503, "database unreachable: " + c.message());
@@ -204,9 +227,10 @@ http_response admin_api::update_subscriber(const std::string& key, const std::st
     auto done = pubsub::update_subscriber(**c, opts_.schema, key, b->patch);
     if (!done.ok()) {
         const auto& m = done.message();
-        int code = duplicate(m)                                         ? 409
-                   : m.find("needs a script_path") != std::string::npos ? 400
-                                                                        : 500;
+        bool invalid = m.find("needs a script_path") != std::string::npos ||
+                       m.find(": run_mode: ") != std::string::npos ||
+                       m.find(": workers: ") != std::string::npos;
+        int code = duplicate(m) ? 409 : invalid ? 400 : 500;
         return error_reply(code, m);
     }
     if (!*done) return error_reply(404, "no subscriber named or numbered \"" + key + "\"");

@@ -41,6 +41,27 @@ std::string pools_json(const node_sample& s) {
     return j + "}";
 }
 
+// One object per worker: [{"subscriber":..,"slot":0,"pid":..,"running":..,...}].
+std::string workers_json(const node_sample& s) {
+    std::string j = "[";
+    for (const auto& sub : s.workers) {
+        for (const auto& w : sub.workers) {
+            if (j.size() > 1) j += ",";
+            j += "{\"subscriber\":";
+            append_json_string(j, sub.subscriber);
+            j += ",\"slot\":" + std::to_string(w.slot) + ",\"pid\":" + std::to_string(w.pid) +
+                 ",\"running\":" + (w.running ? "true" : "false") +
+                 ",\"in_flight\":" + std::to_string(w.in_flight) +
+                 ",\"restarts\":" + std::to_string(w.restarts) +
+                 ",\"completed\":" + std::to_string(w.completed) +
+                 ",\"failed\":" + std::to_string(w.failed) + ",\"last_error\":";
+            append_json_string(j, w.last_error);
+            j += "}";
+        }
+    }
+    return j + "]";
+}
+
 std::string doors_json(const node_sample& s, std::uint64_t& errors) {
     std::string j = "{";
     for (const auto& d : s.doors) {
@@ -85,7 +106,7 @@ std::string heartbeat_info::json(const node_sample& s) {
          ",\"last_batch_rows\":" + std::to_string(s.wb.last_batch_rows) + ",\"last_error\":";
     append_json_string(j, s.wb.last_error);
     return j + "},\"pools\":" + pools_json(s) + ",\"file_watcher\":" + watcher_json(s.watcher) +
-           "}";
+           ",\"workers\":" + workers_json(s) + "}";
 }
 
 }  // namespace pubsub::admin

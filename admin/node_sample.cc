@@ -64,6 +64,7 @@ node_sample collect(const node_sources& src) {
     }
     if (src.http_db_errors) s.http_db_errors = src.http_db_errors();
     if (src.http_refused_connections) s.http_refused_connections = src.http_refused_connections();
+    if (src.workers) s.workers = src.workers->snapshot();
     return s;
 }
 

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "handlers/persistent_workers.h"
 #include "ingest/file_watcher.h"
 #include "router/event.h"
 #include "router/metrics.h"
@@ -40,6 +41,7 @@ struct node_sources {
     std::function<std::uint64_t()> http_refused_connections;  // beyond --http-max-connections
     // False while the daemon starts or drains (/readyz answers 503); empty: always serving.
     std::function<bool()> serving;
+    const persistent_workers* workers = nullptr;              // persistent handlers' workers
 };
 
 struct door_sample {
@@ -70,6 +72,7 @@ struct node_sample {
     // is not allowed, HTTP beyond --http-max-connections.
     std::uint64_t socket_refused_connections = 0, socket_refused_peers = 0;
     std::uint64_t http_refused_connections = 0;
+    std::vector<subscriber_workers> workers;  // per persistent subscriber, per worker
 
     std::uint64_t received_total() const;
     std::uint64_t finished_total() const;  // deliveries that succeeded or failed

@@ -1,6 +1,7 @@
 #include "admin/prometheus.h"
 
 #include <cstdio>
+#include <string_view>
 
 #include "base/build_info/build_info.h"
 
@@ -46,7 +47,7 @@ std::string label(const char* key, const std::string& value) {
     return std::string(key) + "=\"" + value + "\"";  // values here are fixed identifiers
 }
 
-// A label whose value comes from elsewhere (the build's version): \\, \" and \n escaped.
+// A label value in the exposition format's escapes (free text: subscriber names, the build).
 std::string escaped_label(const char* key, std::string_view value) {
     std::string out = std::string(key) + "=\"";
     for (char c : value) {
@@ -58,6 +59,29 @@ std::string escaped_label(const char* key, std::string_view value) {
         }
     }
     return out + "\"";
+}
+
+void workers(writer& w, const node_sample& s) {
+    if (s.workers.empty()) return;  // no persistent subscriber has run here
+    auto each = [&](const char* name, auto value) {
+        for (const auto& sub : s.workers) {
+            for (const auto& x : sub.workers) {
+                w.sample(name,
+                         escaped_label("subscriber", sub.subscriber) + "," +
+                             label("worker", std::to_string(x.slot)),
+                         value(x));
+            }
+        }
+    };
+    w.family("pubsub_worker_running", "gauge",
+             "1 while a persistent worker has said hello and takes deliveries.");
+    each("pubsub_worker_running", [](const worker_status& x) { return std::uint64_t{x.running}; });
+    w.family("pubsub_worker_in_flight", "gauge", "Deliveries in flight on a persistent worker.");
+    each("pubsub_worker_in_flight",
+         [](const worker_status& x) { return static_cast<std::uint64_t>(x.in_flight); });
+    w.family("pubsub_worker_restarts_total", "counter",
+             "Restarts of a persistent worker (exit, malformed line, timeout).");
+    each("pubsub_worker_restarts_total", [](const worker_status& x) { return x.restarts; });
 }
 
 void doors(writer& w, const node_sample& s) {
@@ -213,6 +237,7 @@ std::string render_prometheus(const node_sample& s, const health_sample& h) {
     doors(w, s);
     routing(w, s);
     pools(w, s);
+    workers(w, s);
     storage(w, s);
     w.histogram("pubsub_ingest_to_handler_start_seconds",
                 "From an event's creation to the start of one of its handlers.", s.ingest_to_start);

@@ -21,8 +21,15 @@ class timed_runner final : public job_runner {
 
     run_outcome run(const delivery& d) override;
     bool runs_inline() const override { return inner_ && inner_->runs_inline(); }
+    bool runs_async(const delivery& d) const override { return inner_ && inner_->runs_async(d); }
+    void run_async(const delivery& d, run_done done) override;
+    void interrupt() override {
+        if (inner_) inner_->interrupt();
+    }
 
   private:
+    void started(const delivery& d);
+
     std::shared_ptr<job_runner> inner_;
     delivery_metrics& metrics_;
 };

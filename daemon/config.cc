@@ -140,6 +140,11 @@ config_outcome parse_config(int argc, char** argv) {
                    "Deliveries per handler pool before new events that could reach it are "
                    "refused (0: none)")
         ->envname("PUBSUB_QUEUE_LIMIT");
+    app.add_option("--worker-window", c.worker_window,
+                   "Deliveries in flight per persistent worker at most (and at most its hello's "
+                   "concurrency)")
+        ->envname("PUBSUB_WORKER_WINDOW")
+        ->check(CLI::Range(1, 10'000));
     std::string notify_ingest = "on";
     app.add_option("--notify-ingest", notify_ingest,
                    "on|off: take events from pg_notify('tpubsub_ingest', ...), which any role "

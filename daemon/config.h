@@ -49,6 +49,7 @@ struct daemon_config {
     int retry_base_ms = 1000;             // first retry delay (handlers/retry_policy.h)
     int retry_max_ms = 300'000;           // longest retry delay
     std::size_t queue_limit = 1'000'000;  // deliveries per handler pool before the door refuses
+    int worker_window = 16;               // deliveries in flight per persistent worker, at most
     bool notify_ingest = true;      // --notify-ingest on|off: the pg_notify('tpubsub_ingest') door
     std::vector<std::string> args;  // the command line, parsed again on SIGHUP
 };

@@ -46,6 +46,7 @@ reload_plan plan_reload(const daemon_config& a, const daemon_config& b) {
     note(r, "retry-base-ms", a.retry_base_ms, b.retry_base_ms);
     note(r, "retry-max-ms", a.retry_max_ms, b.retry_max_ms);
     note(r, "queue-limit", a.queue_limit, b.queue_limit);
+    note(r, "worker-window", a.worker_window, b.worker_window);
     note(r, "notify-ingest", a.notify_ingest, b.notify_ingest);
     note(r, "max-connections", a.max_connections, b.max_connections);
     note(r, "http-auth", a.http_auth, b.http_auth);

@@ -17,11 +17,13 @@ std::shared_ptr<process_group_registry> open_handler_registry(const std::string&
 }
 
 make_runners_fn runner_factory(std::shared_ptr<process_group_registry> groups,
-                               config_check& configs, delivery_metrics& latencies) {
-    return [groups = std::move(groups), &configs,
+                               std::shared_ptr<persistent_workers> workers, config_check& configs,
+                               delivery_metrics& latencies) {
+    return [groups = std::move(groups), workers = std::move(workers), &configs,
             &latencies](const daemon_config& c) -> result<std::vector<runner_setup>> {
         handler_settings hs;
         hs.registry = groups;
+        hs.workers = workers;
         hs.scripts_dirs = c.scripts_dirs;
         hs.job_commands = c.job_commands;
         hs.check_config = [&configs](job_type t, std::optional<std::int32_t> id) {

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "daemon/reload.h"
+#include "handlers/persistent_workers.h"
 #include "handlers/process_registry.h"
 #include "router/metrics.h"
 #include "storage/config_check.h"
@@ -20,7 +21,9 @@ std::shared_ptr<process_group_registry> open_handler_registry(const std::string&
 
 // Runners that record their processes in `groups`, check platform config rows through
 // `configs` and time each delivery into `latencies` (all three must outlive the function).
+// Persistent subscribers run on `workers`.
 make_runners_fn runner_factory(std::shared_ptr<process_group_registry> groups,
-                               config_check& configs, delivery_metrics& latencies);
+                               std::shared_ptr<persistent_workers> workers, config_check& configs,
+                               delivery_metrics& latencies);
 
 }  // namespace pubsub

@@ -44,6 +44,14 @@ pool_set_options pool_options(const daemon_config& cfg) {
     return po;
 }
 
+persistent_options worker_options(const daemon_config& cfg,
+                                  std::shared_ptr<const process_group_registry> groups) {
+    persistent_options o;
+    o.window = cfg.worker_window;
+    o.registry = std::move(groups);
+    return o;
+}
+
 router_options router_opts(write_behind& wb, pool_set& pools) {
     router_options ro;
     ro.deliveries = &wb;
@@ -99,7 +107,8 @@ node_services::node_services(const daemon_config& cfg, database& db)
       pools_(pool_options(cfg)),
       configs_(db.dsn(), cfg.schema),
       handler_groups_(open_handler_registry(cfg.data_dir)),
-      make_runners_(runner_factory(handler_groups_, configs_, latencies_)),
+      workers_(std::make_shared<persistent_workers>(worker_options(cfg, handler_groups_))),
+      make_runners_(runner_factory(handler_groups_, workers_, configs_, latencies_)),
       rt_(router_opts(wb_, pools_), wb_, pools_),
       in_(ids_, wb_, rt_),
       notify_(in_, log_hook("notify_door")),
@@ -125,6 +134,7 @@ node_services::node_services(const daemon_config& cfg, database& db)
     }
     sources_.sql_claimed = [this] { return dbd_.claimed(); };
     sources_.serving = [this] { return serving_.load(std::memory_order_relaxed); };
+    sources_.workers = workers_.get();
     if (!cfg.http_listen.empty()) http_.emplace(http_options(cfg, db.dsn(), sources_));
     dbd_.reload_subscribers(db.conn());
     set_delivery_hooks();
@@ -160,6 +170,7 @@ void node_services::add_services() {
     add("socket replies", {}, [this](time_point) { door_.close(); });
     add("write-behind", [this] { return wb_.start(); },
         [this, flush_for](time_point d) { wb_.stop(d + flush_for); });
+    order_.push_back(workers_.get());
     order_.push_back(&pools_);
     order_.push_back(&rt_);
     add("resumed events", step([this] { resume_open_events(); }), {});

@@ -24,6 +24,7 @@
 #include "daemon/config.h"
 #include "daemon/database.h"
 #include "daemon/reload.h"
+#include "handlers/persistent_workers.h"
 #include "handlers/pool_set.h"
 #include "handlers/process_registry.h"
 #include "ingest/db_door.h"
@@ -83,6 +84,7 @@ class node_services {
     config_check configs_;
     delivery_metrics latencies_;  // /metrics histograms, fed by the runners
     std::shared_ptr<process_group_registry> handler_groups_;
+    std::shared_ptr<persistent_workers> workers_;  // stopped after the pools drained into it
     make_runners_fn make_runners_;
     router rt_;
     intake in_;

@@ -125,28 +125,44 @@ void pool_set::work(pool& p) {
         while (p.inline_runner && p.inline_active.load(std::memory_order_seq_cst) > 0) {
             std::this_thread::yield();
         }
-        if (!p.past_deadline.load(std::memory_order_acquire)) run_one(p, d);  // else: resumed later
-        release(p);
+        // Past the deadline the delivery is left open in the table and resumed later.
+        if (p.past_deadline.load(std::memory_order_acquire) || run_one(p, d)) release(p);
     }
 }
 
-void pool_set::run_one(pool& p, delivery& d) {
+bool pool_set::run_one(pool& p, delivery& d) {
     if (is_cancelled(d)) {
         d.group->cancel();
         d.group->abandoned(true, {});
-        return;
+        return true;
     }
     d.group->started(d);
     p.started.fetch_add(1, std::memory_order_relaxed);
     p.busy.fetch_add(1, std::memory_order_relaxed);
+    auto runner = p.runner.get();
+    if (runner && runner->runs_async(d)) {
+        // The runner ends it from its own thread (or from this one, when it cannot start it).
+        runner->run_async(d, [this, &p, d](run_outcome out) mutable {
+            end_run(p, d, std::move(out));
+            release(p);
+        });
+        p.busy.fetch_sub(1, std::memory_order_relaxed);
+        return false;
+    }
     run_outcome out;
-    if (auto runner = p.runner.get()) {
+    if (runner) {
         out = runner->run(d);
     } else {
         out = {false, "no handler configured for job type " + std::string(to_string(p.type))};
     }
     p.busy.fetch_sub(1, std::memory_order_relaxed);
-    if (is_cancelled(d)) {  // cancelled while running: the outcome is discarded
+    end_run(p, d, std::move(out));
+    return true;
+}
+
+void pool_set::end_run(pool& p, delivery& d, run_outcome out) {
+    if (out.not_run) return;  // stopping: the event stays open and is resumed at the next start
+    if (is_cancelled(d)) {    // cancelled while running: the outcome is discarded
         d.group->cancel();
         d.group->abandoned(true, {});
         return;
@@ -191,6 +207,7 @@ void pool_set::stop(steady::time_point deadline) noexcept {
         if (p->threads.empty()) continue;
         p->inline_open.store(false, std::memory_order_release);
         p->past_deadline.store(true, std::memory_order_release);
+        if (auto r = p->runner.get()) r->interrupt();  // a thread waiting for a worker's room
         // One per thread ever started: more than enough when set_threads() retired some.
         for (std::size_t i = 0; i < p->threads.size(); ++i) p->queue.enqueue(delivery{});
     }
@@ -226,9 +243,9 @@ bool pool_set::run_inline(delivery& d) {
         return false;
     }
     if (full_mark_ == 1) refresh_full(p);  // a limit of one is reached by this run alone
-    run_one(p, d);
+    bool ended = run_one(p, d);            // inline runners are never async: always true
     p.inline_active.fetch_sub(1, std::memory_order_seq_cst);
-    release(p);
+    if (ended) release(p);
     return true;
 }
 

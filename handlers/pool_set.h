@@ -9,7 +9,9 @@
 // (marks bounded by max_cancel_marks). Back-pressure: submit() never blocks; a pool holding
 // queue_limit deliveries sets its bit in full_job_types() (with hysteresis), and the doors refuse
 // the events that could reach it. An in-process runner (noop) runs on the dispatch thread when
-// its pool is idle (run_inline()).
+// its pool is idle (run_inline()). A runner that runs a delivery asynchronously (persistent
+// workers, job_runner::runs_async) ends it from its own thread; the delivery counts as in
+// flight, for the queue limit and the drain, until then, but holds no pool thread.
 // Lifecycle (spdlog's thread pool): start() spawns; stop(deadline) drops scheduled retries
 // (resumed at the next start), lets queued deliveries run until the deadline, then posts one
 // terminate per thread and joins; what is still queued stays open in the table.
@@ -102,7 +104,8 @@ class pool_set final : public delivery_sink, public delivery_pressure, public se
 
     pool& pool_of(const delivery& d) { return *pools_[static_cast<std::size_t>(d.sub->job)]; }
     void work(pool& p);
-    void run_one(pool& p, delivery& d);
+    bool run_one(pool& p, delivery& d);  // false: an async runner ends it later
+    void end_run(pool& p, delivery& d, run_outcome out);
     void enqueue(delivery d);
     bool run_inline(delivery& d);  // false: not run (see In-process runners), d untouched
     void release(pool& p);         // a delivery left the pool's count

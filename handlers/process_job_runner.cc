@@ -1,9 +1,11 @@
 #include "handlers/process_job_runner.h"
 
+#include "base/json_text.h"
 #include "handlers/command_template.h"
+#include "handlers/persistent_workers.h"
 #include "handlers/process_runner.h"
 #include "handlers/script_path.h"
-#include "base/json_text.h"
+#include "handlers/worker_protocol.h"
 
 namespace pubsub {
 
@@ -26,6 +28,17 @@ process_spec base_spec(const delivery& d, const handler_settings& s) {
     return spec;
 }
 
+// A persistent worker's environment: no per-event variables, it serves many events.
+std::vector<std::string> worker_env(const subscriber& sub, const handler_settings& s) {
+    return {"PATH=" + s.safe_path, "PUBSUB_PROTOCOL=" + std::string(worker_protocol_name),
+            "PUBSUB_SUBSCRIBER=" + sub.name,
+            "PUBSUB_CONFIG_ID=" + (sub.config_id ? std::to_string(*sub.config_id) : "")};
+}
+
+bool persistent(const delivery& d, const handler_settings& s) {
+    return s.workers && d.sub->mode == run_mode::persistent;
+}
+
 run_outcome from_process(const process_outcome& out) {
     if (out.success()) return {};
     return {false, out.describe()};
@@ -35,17 +48,31 @@ class custom_runner final : public job_runner {
   public:
     explicit custom_runner(handler_settings s) : s_(std::move(s)) {}
     run_outcome run(const delivery& d) override {
-        if (d.sub->script_path.empty()) {
-            return {false, "subscriber \"" + d.sub->name + "\" has no script_path"};
-        }
-        auto script = resolve_script(d.sub->script_path, s_.scripts_dirs);
+        auto script = script_of(d);
         if (!script.ok()) return {false, script.message()};
         process_spec spec = base_spec(d, s_);
         spec.argv = {*script};
         return from_process(run_process(spec));
     }
+    bool runs_async(const delivery& d) const override { return persistent(d, s_); }
+    void run_async(const delivery& d, run_done done) override {
+        auto script = script_of(d);
+        if (!script.ok()) return done({false, script.message()});
+        s_.workers->run(d, {*script}, worker_env(*d.sub, s_), event_json_for_handler(d),
+                        std::move(done));
+    }
+    void interrupt() override {
+        if (s_.workers) s_.workers->interrupt();
+    }
 
   private:
+    result<std::string> script_of(const delivery& d) const {
+        if (d.sub->script_path.empty()) {
+            return status::error("subscriber \"" + d.sub->name + "\" has no script_path");
+        }
+        return resolve_script(d.sub->script_path, s_.scripts_dirs);
+    }
+
     handler_settings s_;
 };
 
@@ -54,14 +81,7 @@ class command_runner final : public job_runner {
     command_runner(command_template t, handler_settings s) : t_(std::move(t)), s_(std::move(s)) {}
     run_outcome run(const delivery& d) override {
         const event& ev = *d.group->ev();
-        if (t_.uses(placeholder::config_id) && !d.sub->config_id) {
-            return {false, "subscriber \"" + d.sub->name + "\" has no config_id, which the " +
-                               std::string(to_string(d.sub->job)) + " command needs"};
-        }
-        if (s_.check_config) {
-            status why = s_.check_config(d.sub->job, d.sub->config_id);
-            if (!why.ok()) return {false, why.message()};
-        }
+        if (status why = check(d); !why.ok()) return {false, why.message()};
         placeholders p;
         p.config_id = d.sub->config_id;
         p.event_id = ev.id;
@@ -73,8 +93,30 @@ class command_runner final : public job_runner {
         spec.argv = t_.render(p);
         return from_process(run_process(spec));
     }
+    bool runs_async(const delivery& d) const override { return persistent(d, s_); }
+    // A worker serves many events: only {config_id} and {subscriber} are filled in.
+    void run_async(const delivery& d, run_done done) override {
+        if (status why = check(d); !why.ok()) return done({false, why.message()});
+        placeholders p;
+        p.config_id = d.sub->config_id;
+        p.subscriber = d.sub->name;
+        s_.workers->run(d, t_.render(p), worker_env(*d.sub, s_), event_json_for_handler(d),
+                        std::move(done));
+    }
+    void interrupt() override {
+        if (s_.workers) s_.workers->interrupt();
+    }
 
   private:
+    status check(const delivery& d) const {
+        if (t_.uses(placeholder::config_id) && !d.sub->config_id) {
+            return status::error("subscriber \"" + d.sub->name + "\" has no config_id, which the " +
+                                 std::string(to_string(d.sub->job)) + " command needs");
+        }
+        if (s_.check_config) return s_.check_config(d.sub->job, d.sub->config_id);
+        return {};
+    }
+
     command_template t_;
     handler_settings s_;
 };

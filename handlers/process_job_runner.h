@@ -7,6 +7,9 @@
 // Either way: no shell, the event JSON on stdin, a scrubbed environment (PATH plus the
 // PUBSUB_* variables), the subscriber's timeout, exit 0 = success, otherwise the stderr tail
 // becomes the error. Thread-safe: run() keeps no state between calls.
+// A subscriber with run_mode persistent runs on long-lived workers instead (SPEC 7.3): the same
+// program by the same rules, plus PUBSUB_PROTOCOL=ndjson-1, started once per node and fed over
+// its stdin (persistent_workers.h); those deliveries run asynchronously (job_runner.h).
 #pragma once
 
 #include <functional>
@@ -22,6 +25,7 @@
 namespace pubsub {
 
 class process_group_registry;
+class persistent_workers;
 
 struct handler_settings {
     std::vector<std::string> scripts_dirs;
@@ -33,6 +37,8 @@ struct handler_settings {
     std::function<status(job_type, std::optional<std::int32_t>)> check_config;
     // Where running handler processes are recorded (process_registry.h); null: nowhere.
     std::shared_ptr<const process_group_registry> registry;
+    // Where persistent subscribers' deliveries go; null: they run one process each, as before.
+    std::shared_ptr<persistent_workers> workers;
 };
 
 // The runner for one job type; fails only on a malformed --job-command. A job type that

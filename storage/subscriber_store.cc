@@ -10,7 +10,8 @@ result<std::vector<subscriber>> load_subscribers(pg::connection& conn, const std
                                                  std::vector<std::string>* skipped) {
     auto r = conn.query(
         "SELECT subscriber_id, subscriber_name, event_type, event_filter::text, job_type, "
-        "config_id, coalesce(script_path, ''), is_active, max_retries, timeout_s FROM " +
+        "config_id, coalesce(script_path, ''), is_active, max_retries, timeout_s, run_mode, "
+        "workers FROM " +
         conn.quote_identifier(schema) + ".tpubsub_subscribers ORDER BY subscriber_id");
     if (!r.ok()) return status::error("cannot load subscribers: " + r.message());
     std::vector<subscriber> out;
@@ -21,19 +22,23 @@ result<std::vector<subscriber>> load_subscribers(pg::connection& conn, const std
         s.event_type = r->get(i, 2);
         s.filter_json = r->get(i, 3);
         auto job = parse_job_type(r->get(i, 4));
-        if (!job) {
+        auto mode = parse_run_mode(r->get(i, 10));
+        if (!job || !mode) {  // cannot come from the table (CHECK constraints)
+            const int col = !job ? 4 : 10;
             if (skipped) {
-                skipped->push_back(s.name + ": unknown job_type \"" + std::string(r->get(i, 4)) +
-                                   "\"");
+                skipped->push_back(s.name + ": unknown " + (!job ? "job_type" : "run_mode") +
+                                   " \"" + std::string(r->get(i, col)) + "\"");
             }
             continue;
         }
         s.job = *job;
+        s.mode = *mode;
         if (!r->is_null(i, 5)) s.config_id = static_cast<std::int32_t>(r->get_int(i, 5));
         s.script_path = r->get(i, 6);
         s.is_active = r->get(i, 7) == "t";
         s.max_retries = static_cast<int>(r->get_int(i, 8));
         s.timeout_s = static_cast<int>(r->get_int(i, 9));
+        s.workers = static_cast<int>(r->get_int(i, 11));
         out.push_back(std::move(s));
     }
     return out;
@@ -41,6 +46,9 @@ result<std::vector<subscriber>> load_subscribers(pg::connection& conn, const std
 
 result<std::int64_t> insert_subscriber(pg::connection& conn, const std::string& schema,
                                        const subscriber& s) {
+    if (auto why = check_run_mode(s.job, s.mode, s.workers); !why.empty()) {
+        return status::error("cannot add subscriber \"" + s.name + "\": " + why);
+    }
     std::optional<std::string> config;
     if (s.config_id) config = std::to_string(*s.config_id);
     std::optional<std::string> script;
@@ -48,12 +56,13 @@ result<std::int64_t> insert_subscriber(pg::connection& conn, const std::string& 
     auto r = conn.query(
         "INSERT INTO " + conn.quote_identifier(schema) +
             ".tpubsub_subscribers (subscriber_name, event_type, event_filter, "
-            "job_type, config_id, script_path, is_active, max_retries, timeout_s) "
-            "VALUES ($1, $2, $3::jsonb, $4, $5::int, $6, $7::bool, $8::int, "
-            "$9::int) RETURNING subscriber_id",
+            "job_type, config_id, script_path, is_active, max_retries, timeout_s, run_mode, "
+            "workers) VALUES ($1, $2, $3::jsonb, $4, $5::int, $6, $7::bool, $8::int, "
+            "$9::int, $10, $11::int) RETURNING subscriber_id",
         {s.name, s.event_type, s.filter_json.empty() ? "{}" : s.filter_json,
          std::string(to_string(s.job)), config, script, std::string(s.is_active ? "true" : "false"),
-         std::to_string(s.max_retries), std::to_string(s.timeout_s)});
+         std::to_string(s.max_retries), std::to_string(s.timeout_s), std::string(to_string(s.mode)),
+         std::to_string(s.workers)});
     if (!r.ok()) return status::error("cannot add subscriber \"" + s.name + "\": " + r.message());
     return r->get_int(0, 0);
 }
@@ -95,12 +104,14 @@ assignments assignments_of(const subscriber_patch& p) {
     if (p.is_active) a.add("is_active", "::bool", *p.is_active ? "true" : "false");
     if (p.max_retries) a.add("max_retries", "::int", std::to_string(*p.max_retries));
     if (p.timeout_s) a.add("timeout_s", "::int", std::to_string(*p.timeout_s));
+    if (p.mode) a.add("run_mode", "", std::string(to_string(*p.mode)));
+    if (p.workers) a.add("workers", "::int", std::to_string(*p.workers));
     return a;
 }
 
 constexpr const char* listed_columns =
     "subscriber_id, subscriber_name, event_type, event_filter, job_type, config_id, "
-    "script_path, is_active, max_retries, timeout_s";
+    "script_path, is_active, max_retries, timeout_s, run_mode, workers";
 
 }  // namespace
 
@@ -150,15 +161,23 @@ result<bool> update_subscriber(pg::connection& conn, const std::string& schema,
     // Rolled back by its destructor on every early return.
     auto tx = pg::transaction::begin(conn);
     if (!tx.ok()) return status::error("cannot update subscriber: " + tx.message());
-    auto cur = conn.query(
-        "SELECT job_type, coalesce(script_path, '') FROM " + table + where + " FOR UPDATE",
-        {name_or_id});
+    auto cur = conn.query("SELECT job_type, coalesce(script_path, ''), run_mode, workers FROM " +
+                              table + where + " FOR UPDATE",
+                          {name_or_id});
     if (!cur.ok()) return status::error("cannot update subscriber: " + cur.message());
     if (cur->rows() == 0) return false;
     const bool custom = patch.job ? *patch.job == job_type::custom : cur->get(0, 0) == "custom";
     const bool has_script = patch.script_path ? !patch.script_path->empty() : cur->get(0, 1) != "";
     if (custom && !has_script) {
         return status::error("subscriber " + name_or_id + ": job_type custom needs a script_path");
+    }
+    const job_type job =
+        patch.job ? *patch.job : parse_job_type(cur->get(0, 0)).value_or(job_type::noop);
+    const run_mode mode =
+        patch.mode ? *patch.mode : parse_run_mode(cur->get(0, 2)).value_or(run_mode::process);
+    const int workers = patch.workers ? *patch.workers : static_cast<int>(cur->get_int(0, 3));
+    if (auto why = check_run_mode(job, mode, workers); !why.empty()) {
+        return status::error("subscriber " + name_or_id + ": " + why);
     }
     assignments a = assignments_of(patch);
     a.params.insert(a.params.begin(), name_or_id);

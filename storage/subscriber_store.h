@@ -19,6 +19,7 @@ namespace pubsub {
 result<std::vector<subscriber>> load_subscribers(pg::connection& conn, const std::string& schema,
                                                  std::vector<std::string>* skipped = nullptr);
 
+// Refuses an invalid run_mode and workers (check_run_mode) before writing.
 result<std::int64_t> insert_subscriber(pg::connection& conn, const std::string& schema,
                                        const subscriber& s);
 // Removes by name or numeric id; false when nothing matched.
@@ -37,12 +38,15 @@ struct subscriber_patch {
     std::optional<bool> is_active;
     std::optional<int> max_retries;
     std::optional<int> timeout_s;
+    std::optional<run_mode> mode;
+    std::optional<int> workers;
 };
 
 // Changes only the fields set in `patch` (and updated_at) of the subscriber with that name or
 // numeric id, in one transaction. true: updated; false: no such subscriber. An error for an
 // invalid filter (`invalid event_filter: <path>: <problem>`), for a result that would be a
-// custom job without script_path, for values the table refuses, or for a database failure.
+// custom job without script_path or an invalid run_mode and workers (check_run_mode), for
+// values the table refuses, or for a database failure.
 // The table's trigger wakes the routers (SPEC 5: effective within a second).
 result<bool> update_subscriber(pg::connection& conn, const std::string& schema,
                                const std::string& name_or_id, const subscriber_patch& patch);

@@ -176,6 +176,7 @@ async function loadSubscribers() {
     el("td", { class: "clip", title: JSON.stringify(s.event_filter) },
        el("code", {}, JSON.stringify(s.event_filter))),
     el("td", {}, s.job_type + (s.config_id !== null ? " #" + s.config_id : "")),
+    el("td", {}, s.run_mode === "persistent" ? "persistent \u00d7" + s.workers : "process"),
     el("td", {}, s.is_active ? "yes" : "no"), el("td", { class: "num" }, s.max_retries),
     el("td", { class: "num" }, s.timeout_s + " s"),
     el("td", {},
@@ -208,6 +209,8 @@ function editSubscriber(s) {
   $("sub-max-retries").value = s.max_retries;
   $("sub-timeout").value = s.timeout_s;
   $("sub-script").value = s.script_path || "";
+  $("sub-run-mode").value = s.run_mode || "process";
+  $("sub-workers").value = s.workers || 1;
   $("sub-active").checked = s.is_active;
   $("sub-form-error").textContent = "";
   validateFilter();
@@ -220,11 +223,13 @@ function formBody() {
     job_type: $("sub-job-type").value,
     event_filter: $("sub-filter").value,
     is_active: $("sub-active").checked,
+    run_mode: $("sub-run-mode").value,
   };
   const num = (id) => ($(id).value === "" ? undefined : Number($(id).value));
   if (num("sub-config-id") !== undefined) body.config_id = num("sub-config-id");
   if (num("sub-max-retries") !== undefined) body.max_retries = num("sub-max-retries");
   if (num("sub-timeout") !== undefined) body.timeout_s = num("sub-timeout");
+  if (num("sub-workers") !== undefined) body.workers = num("sub-workers");
   if ($("sub-script").value.trim() || state.editing) body.script_path = $("sub-script").value.trim();
   return body;
 }
@@ -386,7 +391,10 @@ function nodeCard(n) {
        fact("errors", totalErrors + (totalErrors ? " (" + Object.entries(errors)
             .filter(([, v]) => v).map(([k, v]) => k + " " + v).join(", ") + ")" : "")),
        fact("handler pools busy/size", pools.join(", ")),
-       fact("routed / unmatched", (info.routed ?? 0) + " / " + (info.unmatched ?? 0))),
+       fact("routed / unmatched", (info.routed ?? 0) + " / " + (info.unmatched ?? 0)),
+       ...(info.workers || []).map((w) => fact("worker " + w.subscriber + " #" + w.slot,
+         (w.running ? "running, pid " + w.pid : "DOWN") + ", " + w.in_flight + " in flight, " +
+         w.restarts + " restarts" + (w.last_error ? "; last error: " + w.last_error : "")))),
     el("div", {}, el("b", { class: "muted" }, "queue depth per priority (10 most urgent)")),
     el("div", { class: "depths" }, Object.keys(depths).sort((a, b) => b - a).map((p) =>
       el("div", { class: depths[p] > 0 ? "busy" : "" }, "p" + p, el("br"), depths[p]))),

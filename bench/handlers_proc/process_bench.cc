@@ -20,6 +20,7 @@
 #include <mutex>
 #include <string>
 
+#include "handlers/persistent_workers.h"
 #include "handlers/pool_set.h"
 #include "handlers/process_job_runner.h"
 #include "handlers/process_runner.h"
@@ -104,6 +105,20 @@ class counting_log final : public transition_log {
     std::atomic<std::uint64_t> failed_{0};
 };
 
+// Submits `batch` one-delivery events of sub and waits until all have ended.
+void run_batch(pool_set& pools, const std::shared_ptr<const subscriber>& sub, counting_log& log,
+               event_id& next, int batch) {
+    log.expect(static_cast<std::uint64_t>(batch));
+    for (int i = 0; i < batch; ++i) {
+        auto ev = std::make_shared<event>();
+        ev->id = next++;
+        ev->type = "bench";
+        ev->data_json = R"({"x":1})";
+        pools.submit(delivery{std::make_shared<delivery_group>(ev, 1, 1, log), sub});
+    }
+    log.wait();
+}
+
 void BM_custom_starts(benchmark::State& state) {
     const int threads = static_cast<int>(state.range(0));
     handler_settings hs;
@@ -127,16 +142,7 @@ void BM_custom_starts(benchmark::State& state) {
     const int batch = threads * 8;
     event_id next = 1;
     for (auto _ : state) {
-        log.expect(static_cast<std::uint64_t>(batch));
-        for (int i = 0; i < batch; ++i) {
-            auto ev = std::make_shared<event>();
-            ev->id = next++;
-            ev->type = "bench";
-            ev->data_json = R"({"x":1})";
-            auto g = std::make_shared<delivery_group>(ev, 1, 1, log);
-            pools.submit(delivery{g, sub});
-        }
-        log.wait();
+        run_batch(pools, sub, log, next, batch);
     }
     pools.stop(std::chrono::steady_clock::now() + std::chrono::seconds(10));
     if (log.failed() > 0) state.SkipWithError("some deliveries failed");
@@ -182,7 +188,53 @@ void BM_noop_path(benchmark::State& state) {
         static_cast<double>(state.iterations() * batch), benchmark::Counter::kIsRate);
 }
 
+// The same trivial Python handler (parse the event, return) as a per-event `custom` script and
+// as one persistent worker on pubsub_client.serve (SPEC 7.3), through pool_set with 4 threads
+// and the real custom runner. Arg: 0 process, 1 persistent.
+void BM_python_handler(benchmark::State& state) {
+    const bool persistent = state.range(0) == 1;
+    const std::string dir = scripts().dir();
+    const std::string script = dir + (persistent ? "/py_persistent.py" : "/py_process.py");
+    std::ofstream(script) << (persistent ? "#!/usr/bin/env python3\n"
+                                           "import sys\n"
+                                           "sys.path.insert(0, '" PUBSUB_PYTHON_CLIENT_DIR "')\n"
+                                           "import pubsub_client\n"
+                                           "pubsub_client.serve(lambda event, delivery: None)\n"
+                                         : "#!/usr/bin/env python3\n"
+                                           "import json, sys\n"
+                                           "event = json.load(sys.stdin)\n");
+    ::chmod(script.c_str(), 0755);
+    auto workers = std::make_shared<persistent_workers>(persistent_options{});
+    (void)workers->start();
+    handler_settings hs;
+    hs.scripts_dirs = {dir};
+    hs.workers = workers;
+    auto runner = make_job_runner(job_type::custom, hs);
+    counting_log log;
+    pool_set pools(pool_set_options{});
+    pools.configure(job_type::custom, *runner, 4);
+    (void)pools.start();
+    subscriber s;
+    s.id = 1;
+    s.name = "bench";
+    s.job = job_type::custom;
+    s.script_path = script;
+    s.max_retries = 0;
+    s.mode = persistent ? run_mode::persistent : run_mode::process;
+    auto sub = std::make_shared<const subscriber>(s);
+    const int batch = persistent ? 1000 : 16;
+    event_id next = 1;
+    for (auto _ : state) {
+        run_batch(pools, sub, log, next, batch);
+    }
+    pools.stop(std::chrono::steady_clock::now() + std::chrono::seconds(10));
+    workers->stop(std::chrono::steady_clock::now() + std::chrono::seconds(10));
+    if (log.failed() > 0) state.SkipWithError("some deliveries failed");
+    state.SetItemsProcessed(state.iterations() * batch);
+}
+
 BENCHMARK(BM_custom_starts)->Arg(2)->Arg(8)->Arg(32)->UseRealTime()->MinTime(2.0);
+BENCHMARK(BM_python_handler)->Arg(0)->Arg(1)->UseRealTime()->MinTime(3.0);
 BENCHMARK(BM_noop_path)->Arg(1)->Arg(3)->UseRealTime()->MinTime(1.0);
 
 }  // namespace

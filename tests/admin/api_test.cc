@@ -442,6 +442,34 @@ TEST_F(admin_test, SubscribersCrudWithFilterValidation) {
     EXPECT_EQ(call("DELETE", "/api/subscribers/sales").status, 404);
 }
 
+TEST_F(admin_test, SubscriberRunModeAndWorkers) {
+    start_admin();
+    ASSERT_FALSE(HasFatalFailure());
+    auto created = call("POST", "/api/subscribers",
+                        R"({"subscriber_name":"w","event_type":"x","job_type":"custom",)"
+                        R"("script_path":"w.py","run_mode":"persistent","workers":4})");
+    ASSERT_EQ(created.status, 201) << created.body;
+    auto one = get("/api/subscribers/w");
+    EXPECT_NE(one.body.find(R"("run_mode":"persistent","workers":4)"), std::string::npos)
+        << one.body;
+    auto noop = call("POST", "/api/subscribers",
+                     R"({"subscriber_name":"n","event_type":"x","job_type":"noop",)"
+                     R"("run_mode":"persistent"})");
+    EXPECT_EQ(noop.status, 400);
+    EXPECT_NE(error_of(noop).find("run_mode: persistent needs"), std::string::npos) << noop.body;
+    auto mode = call("PUT", "/api/subscribers/w", R"({"run_mode":"daemon"})");
+    EXPECT_EQ(mode.status, 400);
+    EXPECT_NE(error_of(mode).find("run_mode: unknown run mode \"daemon\""), std::string::npos);
+    auto many = call("PUT", "/api/subscribers/w", R"({"workers":65})");
+    EXPECT_EQ(many.status, 400);
+    EXPECT_EQ(error_of(many), "workers: must be 1 to 64, got 65");
+    auto to_noop = call("PUT", "/api/subscribers/w", R"({"job_type":"noop"})");
+    EXPECT_EQ(to_noop.status, 400) << to_noop.body;
+    auto back = call("PUT", "/api/subscribers/w", R"({"run_mode":"process","workers":1})");
+    ASSERT_EQ(back.status, 200) << back.body;
+    EXPECT_NE(back.body.find(R"("run_mode":"process","workers":1)"), std::string::npos);
+}
+
 TEST_F(admin_test, FilterValidationAnswersWithTheServersMessage) {
     start_admin();
     ASSERT_FALSE(HasFatalFailure());

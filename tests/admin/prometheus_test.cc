@@ -104,6 +104,43 @@ TEST(prometheus, SampleAlertRulesNameExportedMetrics) {
     EXPECT_GE(named, 6);
 }
 
+TEST(prometheus, PersistentWorkersPerSubscriberAndWorker) {
+    node_sample s = sample();
+    worker_status up;
+    up.pid = 42;
+    up.running = true;
+    up.in_flight = 3;
+    worker_status down;
+    down.slot = 1;
+    down.restarts = 4;
+    down.last_error = "persistent worker 41 exited (exit 3)";
+    s.workers = {{"load \"sales\"", {up, down}}};
+    auto m = test::parse_prometheus(render_prometheus(s));
+    ASSERT_TRUE(m.ok()) << m.message();
+    EXPECT_EQ(*test::prom_value(*m, "pubsub_worker_running",
+                                {{"subscriber", "load \"sales\""}, {"worker", "0"}}),
+              1);
+    EXPECT_EQ(*test::prom_value(*m, "pubsub_worker_in_flight",
+                                {{"subscriber", "load \"sales\""}, {"worker", "0"}}),
+              3);
+    EXPECT_EQ(*test::prom_value(*m, "pubsub_worker_restarts_total",
+                                {{"subscriber", "load \"sales\""}, {"worker", "1"}}),
+              4);
+    heartbeat_info hb;
+    std::string text = hb.json(s);
+    simdjson::dom::parser p;
+    simdjson::dom::element doc;
+    ASSERT_FALSE(p.parse(text).get(doc)) << text;
+    simdjson::dom::array ws;
+    ASSERT_FALSE(doc["workers"].get(ws)) << text;
+    ASSERT_EQ(ws.size(), 2u);
+    EXPECT_EQ(std::string_view(ws.at(1)["last_error"].get_string().value()),
+              "persistent worker 41 exited (exit 3)");
+    EXPECT_EQ(ws.at(0)["pid"].get_int64().value(), 42);
+    // Without persistent subscribers, no worker families at all.
+    EXPECT_EQ(render_prometheus(sample()).find("pubsub_worker_"), std::string::npos);
+}
+
 TEST(prometheus, StrictParserRefusesMalformedTexts) {
     const char* bad[] = {
         "x 1\n",                                           // no TYPE

@@ -152,6 +152,39 @@ TEST_F(subscribers_test, CtlUpdateErrors) {
     EXPECT_EQ(r.err, "pubsubctl: --event-type is not valid UTF-8 (PostgreSQL cannot store it)\n");
 }
 
+TEST_F(subscribers_test, CtlRunModeAndWorkers) {
+    ctl_run r = ctl({"subscribers", "add", "--name", "w", "--event-type", "x", "--job-type",
+                     "custom", "--script", "w.py", "--mode", "persistent", "--workers", "3"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    subscriber s = load("w");
+    EXPECT_EQ(s.mode, run_mode::persistent);
+    EXPECT_EQ(s.workers, 3);
+    add("a");
+    EXPECT_EQ(load("a").mode, run_mode::process);
+    EXPECT_EQ(load("a").workers, 1);
+    r = ctl({"subscribers", "update", "a", "--mode", "persistent", "--workers", "2"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(load("a").mode, run_mode::persistent);
+    EXPECT_EQ(load("a").workers, 2);
+    r = ctl({"subscribers", "update", "a", "--mode", "forever"});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_EQ(r.err, "pubsubctl: unknown --mode \"forever\" (process, persistent)\n");
+    r = ctl({"subscribers", "update", "a", "--workers", "0"});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_EQ(r.err, "pubsubctl: --workers: must be 1 to 64, got 0\n");
+    r = ctl({"subscribers", "add", "--name", "n", "--event-type", "x", "--job-type", "noop",
+             "--mode", "persistent"});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find("--mode: persistent needs a job type that runs a program"),
+              std::string::npos)
+        << r.err;
+    // The stored job type counts when only the mode changes.
+    r = ctl({"subscribers", "update", "a", "--job-type", "noop"});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find("run_mode: persistent needs"), std::string::npos) << r.err;
+    EXPECT_EQ(load("a").job, job_type::import);
+}
+
 TEST_F(subscribers_test, CtlEnableDisable) {
     std::int64_t id = add("a");
     ctl_run r = ctl({"subscribers", "disable", "a"});

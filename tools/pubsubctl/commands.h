@@ -29,6 +29,8 @@ struct subscriber_args {
     std::optional<int> config_id;
     int max_retries = 3, timeout_s = 300;
     bool inactive = false;
+    std::string mode = "process";  // run_mode
+    int workers = 1;
 };
 int subscribers_add(const context& ctx, const subscriber_args& a);
 int subscribers_list(const context& ctx);
@@ -37,8 +39,8 @@ int subscribers_remove(const context& ctx, const std::string& name_or_id);
 // Only the options given change (absent: kept as stored).
 struct subscriber_update_args {
     std::string target;  // name or id
-    std::optional<std::string> event_type, filter, job_type, script;
-    std::optional<int> config_id, max_retries, timeout_s;
+    std::optional<std::string> event_type, filter, job_type, script, mode;
+    std::optional<int> config_id, max_retries, timeout_s, workers;
 };
 int subscribers_update(const context& ctx, const subscriber_update_args& a);
 int subscribers_set_active(const context& ctx, const std::string& name_or_id, bool active);

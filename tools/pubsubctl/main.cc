@@ -64,6 +64,8 @@ int main(int argc, char** argv) {
     add->add_option("--max-retries", sa.max_retries);
     add->add_option("--timeout", sa.timeout_s, "seconds");
     add->add_flag("--inactive", sa.inactive, "add disabled");
+    add->add_option("--mode", sa.mode, "run_mode: process (default) or persistent");
+    add->add_option("--workers", sa.workers, "persistent worker processes per node (1 to 64)");
     add->callback([&] { rc = subscribers_add(ctx, sa); });
     auto* subs_list = subs->add_subcommand("list", "All subscribers");
     subs_list->add_flag("--json", ctx.json, "JSON rows");
@@ -78,6 +80,8 @@ int main(int argc, char** argv) {
     update->add_option("--script", ua.script, "script_path for custom (\"\" clears it)");
     update->add_option("--max-retries", ua.max_retries);
     update->add_option("--timeout,--timeout-s", ua.timeout_s, "seconds");
+    update->add_option("--mode", ua.mode, "run_mode: process or persistent");
+    update->add_option("--workers", ua.workers, "persistent worker processes per node (1 to 64)");
     update->callback([&] { rc = subscribers_update(ctx, ua); });
     std::string target;
     for (bool active : {true, false}) {

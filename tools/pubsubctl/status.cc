@@ -1,5 +1,8 @@
 // pubsubctl status and migrate.
+#include <simdjson.h>
+
 #include <iostream>
+#include <map>
 #include <string>
 
 #include "commands.h"
@@ -7,6 +10,42 @@
 #include "storage/status_queries.h"
 
 namespace pubsub::ctl {
+
+namespace {
+
+// node_id -> one line per persistent worker, from the nodes' heartbeat info ("workers").
+std::map<std::string, std::vector<std::string>> worker_lines(const pg::query_result& nodes) {
+    std::map<std::string, std::vector<std::string>> out;
+    const int info = nodes.columns() - 1;
+    simdjson::dom::parser parser;
+    for (int i = 0; i < nodes.rows(); ++i) {
+        simdjson::dom::array workers;
+        std::string text(nodes.get(i, info));
+        if (parser.parse(text).at_key("workers").get(workers)) continue;
+        for (auto w : workers) {
+            auto str = [&](const char* k) {
+                std::string_view v;
+                return w[k].get(v) ? std::string() : std::string(v);
+            };
+            auto num = [&](const char* k) {
+                std::int64_t v = 0;
+                return w[k].get(v) ? std::string("?") : std::to_string(v);
+            };
+            bool running = false;
+            if (w["running"].get(running)) running = false;
+            std::string line = str("subscriber") + " #" + num("slot") + ": " +
+                               (running ? "running, pid " + num("pid") : std::string("DOWN")) +
+                               ", " + num("in_flight") + " in flight, " + num("restarts") +
+                               " restarts, " + num("completed") + " ok, " + num("failed") +
+                               " failed";
+            if (std::string e = str("last_error"); !e.empty()) line += "; last error: " + e;
+            out[std::string(nodes.get(i, 0))].push_back(std::move(line));
+        }
+    }
+    return out;
+}
+
+}  // namespace
 
 int show_status(const context& ctx) {
     auto c = ctx.connect();
@@ -25,6 +64,9 @@ int show_status(const context& ctx) {
     }
     auto nodes = node_lines(*c, ctx.schema);
     if (!nodes.ok()) return fail(nodes.message());
+    auto rows = node_rows(*c, ctx.schema);
+    if (!rows.ok()) return fail(rows.message());
+    auto workers = worker_lines(*rows);
     static constexpr const char* labels[] = {
         "", "doors", "queue depth", "events", "write-behind", "pools", "watcher"};
     if (nodes->rows() == 0) std::cout << "no pubsubd has attached to this schema\n";
@@ -32,6 +74,9 @@ int show_status(const context& ctx) {
         std::cout << "node " << nodes->get(i, 0) << "\n  " << nodes->get(i, 1) << "\n";
         for (int col = 2; col < nodes->columns(); ++col) {
             std::cout << "  " << labels[col - 1] << ": " << nodes->get(i, col) << "\n";
+        }
+        for (const auto& w : workers[std::string(nodes->get(i, 0))]) {
+            std::cout << "  worker " << w << "\n";
         }
         std::cout << "\n";
     }

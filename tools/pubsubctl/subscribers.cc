@@ -27,6 +27,19 @@ pubsub::status check_text(const char* flag, const std::optional<std::string>& v)
                                  " is not valid UTF-8 (PostgreSQL cannot store it)");
 }
 
+// The --mode value, or a message naming the choices.
+std::optional<run_mode> mode_of(const std::string& text, std::string& why) {
+    auto m = parse_run_mode(text);
+    if (!m) why = "unknown --mode \"" + text + "\" (process, persistent)";
+    return m;
+}
+
+// check_run_mode's message in the flags' words ("workers: ..." -> "--workers: ...").
+std::string as_flags(const std::string& why) {
+    if (why.rfind("run_mode:", 0) == 0) return "--mode" + why.substr(8);
+    return "--" + why;
+}
+
 }  // namespace
 
 int subscribers_add(const context& ctx, const subscriber_args& a) {
@@ -48,6 +61,12 @@ int subscribers_add(const context& ctx, const subscriber_args& a) {
     s.max_retries = a.max_retries;
     s.timeout_s = a.timeout_s;
     s.is_active = !a.inactive;
+    std::string why;
+    auto mode = mode_of(a.mode, why);
+    if (!mode) return fail(why);
+    s.mode = *mode;
+    s.workers = a.workers;
+    if (why = check_run_mode(s.job, s.mode, s.workers); !why.empty()) return fail(as_flags(why));
     if (pubsub::status v = check_filter(s.filter_json); !v.ok()) {
         return fail("invalid --filter: " + v.message());
     }
@@ -87,6 +106,15 @@ int subscribers_update(const context& ctx, const subscriber_update_args& a) {
     p.script_path = a.script;
     p.max_retries = a.max_retries;
     p.timeout_s = a.timeout_s;
+    p.workers = a.workers;
+    if (a.mode) {
+        std::string why;
+        p.mode = mode_of(*a.mode, why);
+        if (!p.mode) return fail(why);
+    }
+    if (a.workers && (*a.workers < min_workers || *a.workers > max_workers)) {
+        return fail(as_flags(check_run_mode(job_type::custom, run_mode::process, *a.workers)));
+    }
     if (a.filter) {
         if (pubsub::status v = check_filter(*a.filter); !v.ok()) {
             return fail("invalid --filter: " + v.message());

@@ -71,6 +71,7 @@ __all__ = [
     "create_event",
     "emit_many",
     "resolve_socket_path",
+    "serve",
 ]
 
 from ._protocol import (DEFAULT_MAX_LINE_BYTES, DEFAULT_SOCKET_PATH, Ack, _check_ack, _encode,
@@ -78,6 +79,9 @@ from ._protocol import (DEFAULT_MAX_LINE_BYTES, DEFAULT_SOCKET_PATH, Ack, _check
 from .client import PubSubClient, create_event, emit_many
 from .errors import (PubSubBatchRejected, PubSubConnectionError, PubSubError, PubSubRejected,
                      PubSubTimeout, PubSubUnavailable)
+
+# The worker side of persistent handlers (SPEC 7.3).
+from .worker import serve  # noqa: E402
 
 # The asyncio flavour (pubsub_client/aio.py), imported last: it builds on the names above.
 from .aio import AsyncPubSubClient  # noqa: E402
