@@ -105,8 +105,11 @@ node_services::node_services(const daemon_config& cfg, database& db)
       notify_(in_, log_hook("notify_door")),
       door_(socket_opts(cfg, budget_), in_),
       sources_{&rt_, &wb_, &pools_, &door_, &notify_, nullptr, {}, &latencies_, {}},
+      heartbeat_({db.dsn(), cfg.schema, cfg.node_dead_after_s,
+                  [this] { return beat_.json(admin::collect(sources_)); }, log_hook("heartbeat")},
+                 db.node()),
       dbd_({cfg.schema, cfg.sweep_interval_ms, cfg.node_dead_after_s, cfg.notify_ingest}, rt_,
-           notify_, db.node(), [this] { return beat_.json(admin::collect(sources_)); }),
+           notify_, db.node()),
       listener_(dbd_.listener(db.dsn())),
       running_(cfg) {
     if (!cfg.watch_dirs.empty()) {
@@ -154,6 +157,9 @@ void node_services::add_services() {
     // drains nothing: its deadline is now).
     const auto flush_for = std::chrono::seconds(cfg_.drain_timeout_s);
     // clang-format off
+    // First up, last down: the node stays live (its events its own) until everything drained.
+    add("heartbeat", [this] { return heartbeat_.start(); },
+        [this](time_point d) { heartbeat_.stop(d); });
     add("id allocator", [this] { return ids_.start(); }, [this](time_point) { ids_.stop(); });
     if (watcher_) add("file watcher acks", {}, [this](time_point) { watcher_->stop(); });
     add("socket replies", {}, [this](time_point) { door_.stop(); });

@@ -15,9 +15,8 @@ namespace pubsub {
 
 using steady = std::chrono::steady_clock;
 
-db_door::db_door(db_door_options cfg, router& r, notify_door& notify,
-                 const node_identity& node, std::function<std::string()> info_json)
-    : cfg_(cfg), router_(r), notify_(notify), node_(node), info_json_(std::move(info_json)) {
+db_door::db_door(db_door_options cfg, router& r, notify_door& notify, const node_identity& node)
+    : cfg_(cfg), router_(r), notify_(notify), node_(node) {
 #ifdef PUBSUB_FAULT_HOOKS  // test builds only (CMake PUBSUB_FAULT_HOOKS)
     if (const char* n = std::getenv("PUBSUB_TEST_LOSE_CLAIM_REPLIES"))
         lose_claim_replies_ = std::atoi(n);
@@ -139,8 +138,7 @@ void db_door::sweep(pg::connection& conn) {
         // The sign bit is cleared so that the token prints as a plain positive bigint.
         auto token = static_cast<std::int64_t>(token_rng_() >> 1);
         unanswered_claims_.push_back(token);
-        auto got = claim_open_events(conn, cfg_.schema, node_.node_id, batch,
-                                     std::chrono::seconds(cfg_.node_dead_after_s), token);
+        auto got = claim_open_events(conn, cfg_.schema, node_.node_id, batch, token);
         if (!got.ok()) {
             log_line(log_level::error, got.message());
             return;  // the token stays: the UPDATE may have committed before the error
@@ -197,14 +195,13 @@ void db_door::try_lead_ingest(pg::connection& conn) {
 
 void db_door::on_tick(pg::connection& conn) {
     auto now = steady::now();
-    if (!ingest_leader_ && now >= next_beat_) try_lead_ingest(conn);
+    if (!ingest_leader_ && now >= next_lead_) {
+        next_lead_ = now + std::chrono::seconds(5);
+        try_lead_ingest(conn);
+    }
     if (now >= next_sweep_) {
         next_sweep_ = now + std::chrono::milliseconds(cfg_.sweep_interval_ms);
         sweep(conn);
-    }
-    if (now >= next_beat_) {
-        next_beat_ = now + std::chrono::seconds(5);
-        heartbeat(conn, cfg_.schema, node_, info_json_(), false);
     }
 }
 

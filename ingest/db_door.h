@@ -1,6 +1,7 @@
 // db_door: everything pubsubd does on its LISTEN connection (SPEC 3.3): reloads subscribers on
 // NOTIFY, claims events created by SQL (create_event NOTIFY, a periodic sweep, and a sweep after
-// every (re)connect), takes pg_notify('tpubsub_ingest') payloads, and writes the heartbeat.
+// every (re)connect) and takes pg_notify('tpubsub_ingest') payloads. The heartbeat is not here:
+// it has its own thread and connection (storage/node_heartbeat.h), so no claim delays it.
 // All methods run on the listener thread (storage/listener.h); claimed() is readable anywhere.
 #pragma once
 
@@ -28,8 +29,7 @@ struct db_door_options {
 
 class db_door {
   public:
-    db_door(db_door_options opts, router& r, notify_door& notify, const node_identity& node,
-            std::function<std::string()> info_json);
+    db_door(db_door_options opts, router& r, notify_door& notify, const node_identity& node);
 
     // Options for a pg_listener bound to this object (which must outlive the listener).
     listener_options listener(const std::string& dsn);
@@ -77,9 +77,8 @@ class db_door {
     router& router_;
     notify_door& notify_;
     const node_identity& node_;
-    std::function<std::string()> info_json_;
     delivery_hooks hooks_;
-    std::chrono::steady_clock::time_point next_sweep_{}, next_beat_{};
+    std::chrono::steady_clock::time_point next_sweep_{}, next_lead_{};
     std::atomic<std::uint64_t> claimed_{0};
     // Every listening router receives each pg_notify('tpubsub_ingest') payload; only the one
     // holding the schema's session advisory lock persists it, so it is stored once. Listener

@@ -63,22 +63,20 @@ result<std::vector<event_ptr>> load_open_events(pg::connection& conn, const std:
 
 result<std::vector<event_ptr>> claim_open_events(pg::connection& conn, const std::string& schema,
                                                  const std::string& node_id, std::size_t limit,
-                                                 std::chrono::seconds dead_after,
                                                  std::int64_t claim_token) {
     std::string s = conn.quote_identifier(schema);
     auto r = conn.query(
         "UPDATE " + s +
-            ".tpubsub_events e SET claimed_by = $1, claim_token = $4 FROM (SELECT event_id FROM " +
+            ".tpubsub_events e SET claimed_by = $1, claim_token = $3 FROM (SELECT event_id FROM " +
             s +
             ".tpubsub_events WHERE status IN ('pending', 'processing') AND (claimed_by IS NULL "
             "OR (claimed_by <> $1 AND claimed_by NOT IN (SELECT node_id FROM " +
             s +
-            ".tpubsub_nodes WHERE last_heartbeat > now() - make_interval(secs => $3::int)))) "
+            ".tpubsub_nodes WHERE last_heartbeat > now() - make_interval(secs => dead_after_s)))) "
             "ORDER BY event_id LIMIT $2::bigint FOR UPDATE SKIP LOCKED) c "
             "WHERE e.event_id = c.event_id RETURNING " +
             event_columns,
-        {node_id, std::to_string(limit), std::to_string(dead_after.count()),
-         std::to_string(claim_token)});
+        {node_id, std::to_string(limit), std::to_string(claim_token)});
     if (!r.ok()) return status::error("cannot claim events: " + r.message());
     return to_events(*r);
 }

@@ -5,8 +5,9 @@
 // Ownership: tpubsub_events.claimed_by names the node (tpubsub_nodes.node_id) that routes an
 // open event. The write-behind inserts socket-door events already claimed by their node; rows
 // inserted by SQL (create_event) start unclaimed. A node counts as live while its heartbeat is
-// younger than `dead_after`; the open events of a node that is not live may be claimed by
-// another (at-least-once delivery: handlers get the attempt number to deduplicate).
+// younger than the deadline in its own row (tpubsub_nodes.dead_after_s); the open events of a node
+// that is not live may be claimed by another (at-least-once delivery: handlers get the attempt
+// number to deduplicate).
 #pragma once
 
 #include <chrono>
@@ -35,7 +36,6 @@ result<std::vector<event_ptr>> load_open_events(pg::connection& conn, const std:
 // the UPDATE committed, load_lost_claim() finds them again.
 result<std::vector<event_ptr>> claim_open_events(pg::connection& conn, const std::string& schema,
                                                  const std::string& node_id, std::size_t limit,
-                                                 std::chrono::seconds dead_after,
                                                  std::int64_t claim_token);
 
 // The open events that claim `claim_token` of this node took, if it committed (none if not,

@@ -1,0 +1,105 @@
+// Several pubsubd on one database (SPEC 7.6), end to end: real daemons on the fixture's
+// PostgreSQL with --node-dead-after 1, a `custom` witness handler (node_cluster.h) as the judge.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <thread>
+
+#include "storage/status_queries.h"
+#include "tests/nodes/node_cluster.h"
+
+namespace pubsub::e2e {
+namespace {
+
+using namespace std::chrono_literals;
+using steady = std::chrono::steady_clock;
+
+const std::vector<std::string> fast_nodes = {
+    "--node-dead-after", "1", "--sweep-interval-ms", "200", "--concurrency", "custom=8"};
+
+// Ids that the witness saw run more than once, as "id:attempts" (empty when none).
+std::string runs_more_than_once(const std::map<std::int64_t, std::vector<int>>& w) {
+    std::string out;
+    std::size_t n = 0;
+    for (const auto& [id, attempts] : w) {
+        if (attempts.size() <= 1) continue;
+        if (++n <= 20) out += " " + std::to_string(id) + ":" + std::to_string(attempts.size());
+    }
+    return n == 0 ? "" : std::to_string(n) + " events ran more than once:" + out;
+}
+
+class nodes : public node_cluster {};
+
+// No fault at all: with the heartbeat every deadline / 3, no node takes another for dead, so
+// every event runs exactly once, whichever door it came through.
+TEST_F(nodes, ThreeNodesNoFaultEachEventRunsExactlyOnce) {
+    add_witness_subscriber("nodes_once", "0.1");
+    for (std::size_t i = 0; i < 3; ++i) {
+        start_node(i, fast_nodes);
+        ASSERT_FALSE(HasFatalFailure());
+    }
+    std::vector<std::int64_t> ids;
+    std::vector<std::thread> senders;
+    std::vector<std::vector<std::int64_t>> sent(3);
+    for (std::size_t i = 0; i < 3; ++i) {
+        senders.emplace_back([&, i] { sent[i] = send_events(i, "nodes_once", 100); });
+    }
+    auto created = create_events("nodes_once", 100);
+    for (auto& t : senders) t.join();
+    for (auto& s : sent) ids.insert(ids.end(), s.begin(), s.end());
+    ids.insert(ids.end(), created.begin(), created.end());
+    ASSERT_EQ(ids.size(), 400u);
+
+    status done = wait_done(ids, 60s);
+    ASSERT_TRUE(done.ok()) << done.message();
+    std::this_thread::sleep_for(1500ms);  // a stolen event would run again by now
+    auto w = witness();
+    EXPECT_EQ(runs_more_than_once(w), "");
+    std::size_t first_attempts = 0;
+    for (auto id : ids) first_attempts += w[id] == std::vector<int>{1};
+    EXPECT_EQ(first_attempts, ids.size()) << "every event ran once, as attempt 1";
+}
+
+// The deadline is whole seconds, at least 1 (SPEC 7.6); the heartbeat's row carries it, and
+// its age stays below a third of it (plus slack for a loaded machine).
+TEST_F(nodes, DeadlineBelowOneSecondIsRefusedAndTheRowCarriesIt) {
+    auto r = run_command({bin_dir() + "/pubsubd", "--dsn", dsn(), "--schema", schema(), "--socket",
+                          (tmp().path() / "x.sock").string(), "--node-dead-after", "0"},
+                         tmp().path() / "refused.log", 30s);
+    ASSERT_TRUE(r.ok()) << r.message();
+    EXPECT_EQ(*r, 2);
+    EXPECT_NE(file_tail(tmp().path() / "refused.log", 2000).find("--node-dead-after must be"),
+              std::string::npos)
+        << file_tail(tmp().path() / "refused.log", 2000);
+
+    start_node(0, {"--node-dead-after", "2"});
+    ASSERT_FALSE(HasFatalFailure());
+    double worst = 0;
+    for (int k = 0; k < 20; ++k) {
+        auto row = conn().query(
+            "SELECT dead_after_s, extract(epoch FROM now() - last_heartbeat) "
+            "FROM " +
+            conn().quote_identifier(schema()) + ".tpubsub_nodes WHERE node_id = 'n0'");
+        ASSERT_TRUE(row.ok()) << row.message();
+        ASSERT_EQ(row->rows(), 1);
+        EXPECT_EQ(row->get_int(0, 0), 2);
+        worst = std::max(worst, std::stod(std::string(row->get(0, 1))));
+        std::this_thread::sleep_for(100ms);
+    }
+    // "alive" (admin API, pubsubctl status) follows the node's own deadline: stopped past it,
+    // the node is no longer alive.
+    auto alive = [this] {
+        auto rows = node_rows(conn(), schema());
+        EXPECT_TRUE(rows.ok()) << rows.message();
+        return rows.ok() && rows->rows() == 1 && rows->get(0, 6) == "t";
+    };
+    EXPECT_TRUE(alive());
+    ASSERT_TRUE(node(0).proc->signal(SIGSTOP).ok());
+    std::this_thread::sleep_for(2500ms);
+    EXPECT_FALSE(alive()) << "stopped past its 2 s deadline, yet alive";
+    ASSERT_TRUE(node(0).proc->signal(SIGCONT).ok());
+    EXPECT_LT(worst, 1.5) << "the heartbeat runs every deadline / 3";
+}
+
+}  // namespace
+}  // namespace pubsub::e2e
