@@ -129,34 +129,57 @@ void db_door::reload_subscribers(pg::connection& conn) {
 }
 
 void db_door::sweep(pg::connection& conn) {
-    constexpr std::size_t batch = 5000;
     // Hints first: an operator's retry must lift the cancel before its event is claimed again.
     apply_event_actions(conn);
     if (!recover_lost_claims(conn)) return;
-    if (hooks_.may_claim && !hooks_.may_claim()) return;  // a pool is full: events wait here
     for (;;) {
-        // The sign bit is cleared so that the token prints as a plain positive bigint.
-        auto token = static_cast<std::int64_t>(token_rng_() >> 1);
-        unanswered_claims_.push_back(token);
-        auto got = claim_open_events(conn, cfg_.schema, node_.node_id, batch, token);
-        if (!got.ok()) {
-            log_line(log_level::error, got.message());
-            return;  // the token stays: the UPDATE may have committed before the error
-        }
-#ifdef PUBSUB_FAULT_HOOKS
-        if (lose_claim_replies_ > 0 && !got->empty()) {
-            --lose_claim_replies_;
-            log_line(log_level::warn, "fault injection: claim reply dropped",
-                     "rows=" + std::to_string(got->size()));
-            (void)conn.exec("SELECT pg_terminate_backend(pg_backend_pid())");
-            return;
-        }
-#endif
-        unanswered_claims_.pop_back();
-        auto n = got->size();
-        enqueue_claimed(conn, *got);
-        if (n < batch) return;
+        auto n = claim(conn, claim_kind::unclaimed, unclaimed_batch);
+        if (n < 0) return;
+        if (n < static_cast<long>(unclaimed_batch)) break;
     }
+    claim_orphans(conn);
+}
+
+void db_door::claim_orphans(pg::connection& conn) {
+    auto now = steady::now();
+    auto n = claim(conn, claim_kind::orphaned, orphan_batch);
+    // Some taken: more may wait. Come back soon, but not at once, so that the other survivors'
+    // rounds take their share.
+    next_orphans_ = now + (n > 0 ? std::chrono::milliseconds(20) : orphan_interval());
+}
+
+std::chrono::milliseconds db_door::orphan_interval() const {
+    // Often enough that a dead node's events move within its deadline + 2 s.
+    return std::chrono::milliseconds(std::min(cfg_.sweep_interval_ms, 500));
+}
+
+long db_door::claim(pg::connection& conn, claim_kind kind, std::size_t limit) {
+    if (hooks_.may_claim && !hooks_.may_claim()) return 0;  // a pool is full: events wait here
+    // The sign bit is cleared so that the token prints as a plain positive bigint.
+    auto token = static_cast<std::int64_t>(token_rng_() >> 1);
+    unanswered_claims_.push_back(token);
+    auto got = claim_open_events(conn, cfg_.schema, node_.node_id, limit, token, kind);
+    if (!got.ok()) {
+        log_line(log_level::error, got.message());
+        return -1;  // the token stays: the UPDATE may have committed before the error
+    }
+#ifdef PUBSUB_FAULT_HOOKS
+    if (lose_claim_replies_ > 0 && !got->empty()) {
+        --lose_claim_replies_;
+        log_line(log_level::warn, "fault injection: claim reply dropped",
+                 "rows=" + std::to_string(got->size()));
+        (void)conn.exec("SELECT pg_terminate_backend(pg_backend_pid())");
+        return -1;
+    }
+#endif
+    unanswered_claims_.pop_back();
+    auto n = static_cast<long>(got->size());
+    if (kind == claim_kind::orphaned && n > 0) {
+        log_line(log_level::info, "claimed events of nodes that are not live",
+                 "rows=" + std::to_string(n));
+    }
+    enqueue_claimed(conn, *got);
+    return n;
 }
 
 bool db_door::recover_lost_claims(pg::connection& conn) {
@@ -202,6 +225,8 @@ void db_door::on_tick(pg::connection& conn) {
     if (now >= next_sweep_) {
         next_sweep_ = now + std::chrono::milliseconds(cfg_.sweep_interval_ms);
         sweep(conn);
+    } else if (now >= next_orphans_ && recover_lost_claims(conn)) {
+        claim_orphans(conn);
     }
 }
 

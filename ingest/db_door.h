@@ -13,9 +13,10 @@
 #include <vector>
 
 #include "ingest/notify_door.h"
-#include "storage/node_info.h"
 #include "router/router.h"
+#include "storage/event_store.h"
 #include "storage/listener.h"
+#include "storage/node_info.h"
 
 namespace pubsub {
 
@@ -72,18 +73,27 @@ class db_door {
     // Re-enqueues the rows of claims whose reply never arrived; false on a database error.
     bool recover_lost_claims(pg::connection& conn);
     void enqueue_claimed(pg::connection& conn, std::vector<event_ptr>& events);
+    // One claim with a fresh token: the rows taken, or -1 on an error (the token is kept).
+    long claim(pg::connection& conn, claim_kind kind, std::size_t limit);
+    // Failover: one bounded claim of the open events of nodes that are not live. Every
+    // survivor takes at most orphan_batch and at most its even share per round, most urgent
+    // first, and comes back after 20 ms while it found some, so a dead node's events spread
+    // over the survivors.
+    void claim_orphans(pg::connection& conn);
+    std::chrono::milliseconds orphan_interval() const;
 
     const db_door_options cfg_;
     router& router_;
     notify_door& notify_;
     const node_identity& node_;
     delivery_hooks hooks_;
-    std::chrono::steady_clock::time_point next_sweep_{}, next_lead_{};
+    std::chrono::steady_clock::time_point next_sweep_{}, next_lead_{}, next_orphans_{};
     std::atomic<std::uint64_t> claimed_{0};
     // Every listening router receives each pg_notify('tpubsub_ingest') payload; only the one
     // holding the schema's session advisory lock persists it, so it is stored once. Listener
     // thread only; reset on reconnect (the lock dies with the session).
     bool ingest_leader_ = false;
+    static constexpr std::size_t unclaimed_batch = 5000, orphan_batch = 200;
     static constexpr std::size_t max_action_hints = 1000;
     std::vector<event_id> action_hints_;  // listener thread only; at most max_action_hints
     bool reload_wanted_ = false, sweep_wanted_ = false;  // listener thread only

@@ -62,21 +62,31 @@ result<std::vector<event_ptr>> load_open_events(pg::connection& conn, const std:
 }
 
 result<std::vector<event_ptr>> claim_open_events(pg::connection& conn, const std::string& schema,
-                                                 const std::string& node_id, std::size_t limit,
-                                                 std::int64_t claim_token) {
+                                                 const std::string& node_id, std::size_t limit_n,
+                                                 std::int64_t claim_token, claim_kind kind) {
     std::string s = conn.quote_identifier(schema);
-    auto r = conn.query(
-        "UPDATE " + s +
-            ".tpubsub_events e SET claimed_by = $1, claim_token = $3 FROM (SELECT event_id FROM " +
-            s +
-            ".tpubsub_events WHERE status IN ('pending', 'processing') AND (claimed_by IS NULL "
-            "OR (claimed_by <> $1 AND claimed_by NOT IN (SELECT node_id FROM " +
-            s +
-            ".tpubsub_nodes WHERE last_heartbeat > now() - make_interval(secs => dead_after_s)))) "
-            "ORDER BY event_id LIMIT $2::bigint FOR UPDATE SKIP LOCKED) c "
-            "WHERE e.event_id = c.event_id RETURNING " +
-            event_columns,
-        {node_id, std::to_string(limit), std::to_string(claim_token)});
+    std::string open = s + ".tpubsub_events WHERE status IN ('pending', 'processing') AND ";
+    // A node is live while its heartbeat is younger than the deadline in its own row. An
+    // orphan claim takes at most an even share of the orphans (their count over the live
+    // nodes'), so the first survivor to look does not take them all.
+    std::string with, whose = "claimed_by IS NULL", limit = "$2::bigint";
+    if (kind == claim_kind::orphaned) {
+        with = "WITH live AS (SELECT node_id FROM " + s +
+               ".tpubsub_nodes WHERE last_heartbeat > now() - make_interval(secs => "
+               "dead_after_s)) ";
+        whose = "claimed_by <> $1 AND claimed_by NOT IN (SELECT node_id FROM live)";
+        limit =
+            "least($2::bigint, (SELECT ceil(count(*)::numeric / greatest(1, (SELECT "
+            "count(*) FROM live)))::bigint FROM " +
+            open + whose + "))";
+    }
+    auto r = conn.query(with + "UPDATE " + s +
+                            ".tpubsub_events e SET claimed_by = $1, claim_token = $3 FROM (SELECT "
+                            "event_id FROM " +
+                            open + whose + " ORDER BY priority DESC, event_id LIMIT " + limit +
+                            " FOR UPDATE SKIP LOCKED) c WHERE e.event_id = c.event_id RETURNING " +
+                            event_columns,
+                        {node_id, std::to_string(limit_n), std::to_string(claim_token)});
     if (!r.ok()) return status::error("cannot claim events: " + r.message());
     return to_events(*r);
 }

@@ -30,13 +30,18 @@ result<std::vector<event_ptr>> load_own_open_events(pg::connection& conn, const 
 result<std::vector<event_ptr>> load_open_events(pg::connection& conn, const std::string& schema,
                                                 std::size_t limit);
 
-// Claims up to `limit` open events that are unclaimed or owned by a node that is not live,
-// with FOR UPDATE SKIP LOCKED, so concurrent routers never claim the same row. Oldest first.
+// Which open events a claim takes: those no router ever claimed (created by SQL), or those of
+// nodes that are not live (failover).
+enum class claim_kind { unclaimed, orphaned };
+
+// Claims up to `limit` open events of `kind`, with FOR UPDATE SKIP LOCKED, so concurrent
+// routers never claim the same row. Most urgent first (priority, then age). An orphan claim
+// takes at most an even share: the orphans' count divided by the live nodes' (rounded up).
 // The rows are stamped with `claim_token` (sql/007_claim_token.sql): if the reply is lost after
 // the UPDATE committed, load_lost_claim() finds them again.
 result<std::vector<event_ptr>> claim_open_events(pg::connection& conn, const std::string& schema,
                                                  const std::string& node_id, std::size_t limit,
-                                                 std::int64_t claim_token);
+                                                 std::int64_t claim_token, claim_kind kind);
 
 // The open events that claim `claim_token` of this node took, if it committed (none if not,
 // or if another router has claimed them since).

@@ -60,6 +60,57 @@ TEST_F(nodes, ThreeNodesNoFaultEachEventRunsExactlyOnce) {
     EXPECT_EQ(first_attempts, ids.size()) << "every event ran once, as attempt 1";
 }
 
+// kill -9 of a node while its handlers run: the survivors take its open events within the
+// deadline + 2 s, both of them, and every event completes; only what ran at the kill runs twice.
+TEST_F(nodes, KillNineOfANodeItsEventsMoveToBothSurvivorsWithinTheDeadline) {
+    add_witness_subscriber("nodes_kill", "0.4");
+    const std::vector<std::string> four = {"--node-dead-after", "1", "--concurrency", "custom=4"};
+    for (std::size_t i = 0; i < 3; ++i) {
+        start_node(i, four);
+        ASSERT_FALSE(HasFatalFailure());
+    }
+    auto ids = send_events(0, "nodes_kill", 60);  // 6 s of work for node 0 alone
+    ASSERT_EQ(ids.size(), 60u);
+    for (auto until = steady::now() + 10s; witness().size() < 8 && steady::now() < until;) {
+        std::this_thread::sleep_for(10ms);
+    }
+    ASSERT_GE(witness().size(), 8u);
+    ASSERT_TRUE(node(0).proc->signal(SIGKILL).ok());
+    const auto killed = steady::now();
+    const auto ran_before = witness().size();
+
+    // The first event of the dead node started by a survivor.
+    for (; witness().size() == ran_before && steady::now() < killed + 10s;) {
+        std::this_thread::sleep_for(5ms);
+    }
+    const double failover_s = std::chrono::duration<double>(steady::now() - killed).count();
+    status done = wait_done(ids, 30s);
+    ASSERT_TRUE(done.ok()) << done.message();
+    const double all_s = std::chrono::duration<double>(steady::now() - killed).count();
+    std::printf("[ nodes ] kill -9: first orphan started after %.2f s, all done after %.2f s\n",
+                failover_s, all_s);
+    EXPECT_LT(failover_s, 1 + 2) << "deadline + 2 s";
+    // What remained (about 52 runs of 0.4 s) over 2 survivors of 4 threads: about 3 s, plus
+    // slack for a loaded machine.
+    EXPECT_LT(all_s, 1 + 2 + 3 + 2);
+
+    auto w = witness();
+    std::size_t twice = 0;
+    for (auto id : ids) {
+        EXPECT_GE(w[id].size(), 1u) << id;
+        twice += w[id].size() > 1;
+    }
+    EXPECT_LE(twice, 4u) << "only the 4 deliveries running at the kill may run twice: "
+                         << runs_more_than_once(w);
+    auto by = conn().query("SELECT claimed_by, count(*) FROM " + conn().quote_identifier(schema()) +
+                           ".tpubsub_events GROUP BY 1 ORDER BY 1");
+    ASSERT_TRUE(by.ok()) << by.message();
+    std::map<std::string, std::int64_t> claimed;
+    for (int k = 0; k < by->rows(); ++k) claimed[std::string(by->get(k, 0))] = by->get_int(k, 1);
+    EXPECT_GT(claimed["n1"], 5) << "the dead node's events spread over the survivors";
+    EXPECT_GT(claimed["n2"], 5) << "the dead node's events spread over the survivors";
+}
+
 // The deadline is whole seconds, at least 1 (SPEC 7.6); the heartbeat's row carries it, and
 // its age stays below a third of it (plus slack for a loaded machine).
 TEST_F(nodes, DeadlineBelowOneSecondIsRefusedAndTheRowCarriesIt) {
