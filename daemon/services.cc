@@ -106,7 +106,13 @@ node_services::node_services(const daemon_config& cfg, database& db)
       door_(socket_opts(cfg, budget_), in_),
       sources_{&rt_, &wb_, &pools_, &door_, &notify_, nullptr, {}, &latencies_, {}},
       heartbeat_({db.dsn(), cfg.schema, cfg.node_dead_after_s,
-                  [this] { return beat_.json(admin::collect(sources_)); }, log_hook("heartbeat")},
+                  [this] { return beat_.json(admin::collect(sources_)); },
+                  // Events taken by other nodes while this one was not live: none of their
+                  // deliveries starts here any more (a running one's outcome is discarded).
+                  [this](const std::vector<event_id>& lost) {
+                      for (auto id : lost) pools_.cancel(id);
+                  },
+                  log_hook("heartbeat")},
                  db.node()),
       dbd_({cfg.schema, cfg.sweep_interval_ms, cfg.node_dead_after_s, cfg.notify_ingest}, rt_,
            notify_, db.node()),
@@ -127,6 +133,7 @@ node_services::node_services(const daemon_config& cfg, database& db)
         sources_.watcher = &*watcher_;
     }
     sources_.sql_claimed = [this] { return dbd_.claimed(); };
+    pools_.set_lease(&heartbeat_.lease());
     if (!cfg.http_listen.empty()) http_.emplace(http_options(cfg, db.dsn(), sources_));
     dbd_.reload_subscribers(db.conn());
     set_delivery_hooks();

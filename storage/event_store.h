@@ -43,6 +43,12 @@ result<std::vector<event_ptr>> claim_open_events(pg::connection& conn, const std
                                                  const std::string& node_id, std::size_t limit,
                                                  std::int64_t claim_token, claim_kind kind);
 
+// The events other nodes took from node_id (failover: it was not live) within the last `window`,
+// whatever their status now. A node back from a stall drops them from memory.
+result<std::vector<event_id>> events_taken_from(pg::connection& conn, const std::string& schema,
+                                                const std::string& node_id,
+                                                std::chrono::milliseconds window);
+
 // The open events that claim `claim_token` of this node took, if it committed (none if not,
 // or if another router has claimed them since).
 result<std::vector<event_ptr>> load_lost_claim(pg::connection& conn, const std::string& schema,

@@ -2,13 +2,16 @@
 
 #include <algorithm>
 
+#include "storage/event_store.h"
+
 namespace pubsub {
 
 node_heartbeat::node_heartbeat(node_heartbeat_options opts, const node_identity& node)
     : opts_(std::move(opts)),
       node_(node),
       deadline_(std::chrono::seconds(std::max(1, opts_.dead_after_s))),
-      interval_(deadline_ / 3) {}
+      interval_(deadline_ / 3),
+      lease_(deadline_) {}
 
 node_heartbeat::~node_heartbeat() { stop(clock::now()); }
 
@@ -31,10 +34,12 @@ status node_heartbeat::start() {
     (void)conn_->exec(
         "SELECT set_config('application_name', left(concat_ws(' ', "
         "nullif(current_setting('application_name'), ''), 'pubsubd-heartbeat'), 63), false)");
-    if (!beat(true)) {
+    clock::time_point sent;
+    if (!beat(true, sent)) {
         conn_.reset();
         return status::error("heartbeat: the first heartbeat failed");
     }
+    lease_.renew(sent);
     thread_ = std::thread([this] { run(); });
     return status();
 }
@@ -49,7 +54,7 @@ void node_heartbeat::stop(clock::time_point) noexcept {
     conn_.reset();
 }
 
-bool node_heartbeat::beat(bool first) {
+bool node_heartbeat::beat(bool first, clock::time_point& sent) {
     if (!conn_ || !conn_->is_ok()) {
         auto c = pg::connection::open(opts_.dsn);
         if (!c.ok()) {
@@ -61,7 +66,7 @@ bool node_heartbeat::beat(bool first) {
     }
     // Taken before the row is written: other nodes measure the row's age from its write, which
     // comes later, so this lease never outlives what they grant.
-    auto sent = clock::now();
+    sent = clock::now();
     auto s = heartbeat(*conn_, opts_.schema, node_, opts_.dead_after_s,
                        opts_.info_json ? opts_.info_json() : std::string("{}"), first);
     if (!s.ok()) {
@@ -69,8 +74,34 @@ bool node_heartbeat::beat(bool first) {
         log(log_level::warn, s.message());
         return false;
     }
-    lease_.store(sent.time_since_epoch().count(), std::memory_order_relaxed);
     return true;
+}
+
+void node_heartbeat::renew(clock::time_point sent) {
+    // The row was older than the deadline for a while if the previous heartbeat was sent a
+    // deadline or more before this one's reply came back.
+    auto gap = clock::now() - lease_.renewed();
+    if (gap >= deadline_ && !fence_pending_) {
+        fence_pending_ = true;
+        declared_dead_.fetch_add(1, std::memory_order_relaxed);
+    }
+    if (fence_pending_) {
+        auto window = std::chrono::duration_cast<std::chrono::milliseconds>(gap) + deadline_ +
+                      std::chrono::seconds(5);
+        auto lost = events_taken_from(*conn_, opts_.schema, node_.node_id, window);
+        if (!lost.ok()) {
+            log(log_level::error, lost.message() + "; handlers stay paused");
+            return;
+        }
+        log(log_level::warn,
+            "this node may have been declared dead (no heartbeat for longer than "
+            "--node-dead-after): " +
+                std::to_string(lost->size()) +
+                " events were taken by other nodes and are dropped here; handlers resume");
+        if (opts_.on_lost && !lost->empty()) opts_.on_lost(*lost);
+        fence_pending_ = false;
+    }
+    lease_.renew(sent);
 }
 
 void node_heartbeat::run() {
@@ -82,9 +113,11 @@ void node_heartbeat::run() {
         }
         auto now = clock::now();
         next = now + interval_;
-        bool ok = beat(false);
+        clock::time_point sent;
+        bool ok = beat(false, sent);
+        if (ok) renew(sent);
         now = clock::now();
-        if (!lease_fresh(now) && !dead_logged_) {
+        if (!lease_.fresh(now) && !dead_logged_) {
             dead_logged_ = true;
             log(log_level::error,
                 "no heartbeat for longer than --node-dead-after: this node may be declared dead "

@@ -75,6 +75,9 @@ TEST_F(nodes, KillNineOfANodeItsEventsMoveToBothSurvivorsWithinTheDeadline) {
         std::this_thread::sleep_for(10ms);
     }
     ASSERT_GE(witness().size(), 8u);
+    // Mid-run of the second four: the first four's completions are committed by then (a
+    // completion not yet committed at a kill runs again too: at-least-once).
+    std::this_thread::sleep_for(150ms);
     ASSERT_TRUE(node(0).proc->signal(SIGKILL).ok());
     const auto killed = steady::now();
     const auto ran_before = witness().size();
@@ -109,6 +112,51 @@ TEST_F(nodes, KillNineOfANodeItsEventsMoveToBothSurvivorsWithinTheDeadline) {
     for (int k = 0; k < by->rows(); ++k) claimed[std::string(by->get(k, 0))] = by->get_int(k, 1);
     EXPECT_GT(claimed["n1"], 5) << "the dead node's events spread over the survivors";
     EXPECT_GT(claimed["n2"], 5) << "the dead node's events spread over the survivors";
+}
+
+// SIGSTOP of a node past its deadline, then SIGCONT: the survivor has taken its events; the
+// stalled node starts no handler for them once it runs again (only the deliveries running at
+// the stop may run twice), and no row goes back to an older state.
+TEST_F(nodes, StalledNodeStartsNoHandlerForEventsItLostAndOverwritesNothing) {
+    add_witness_subscriber("nodes_stall", "0.3");
+    const std::vector<std::string> two = {"--node-dead-after", "1", "--concurrency", "custom=2"};
+    start_node(0, two);
+    ASSERT_FALSE(HasFatalFailure());
+    start_node(1, two);
+    ASSERT_FALSE(HasFatalFailure());
+    auto ids = send_events(0, "nodes_stall", 40);  // 6 s of work for node 0 alone
+    ASSERT_EQ(ids.size(), 40u);
+    for (auto until = steady::now() + 10s; witness().size() < 4 && steady::now() < until;) {
+        std::this_thread::sleep_for(10ms);
+    }
+    ASSERT_TRUE(node(0).proc->signal(SIGSTOP).ok());
+    std::this_thread::sleep_for(2500ms);  // past the deadline: node 1 takes the open events
+    ASSERT_TRUE(node(0).proc->signal(SIGCONT).ok());
+
+    status done = wait_done(ids, 30s);
+    ASSERT_TRUE(done.ok()) << done.message();
+    auto snapshot = [this] {
+        auto r = conn().query(
+            "SELECT string_agg(event_id || ' ' || status || ' ' || "
+            "coalesce(completed_at::text, '-'), ',' ORDER BY event_id) FROM " +
+            conn().quote_identifier(schema()) + ".tpubsub_events");
+        EXPECT_TRUE(r.ok()) << r.message();
+        return r.ok() ? std::string(r->get(0, 0)) : std::string();
+    };
+    const auto before = snapshot();
+    std::this_thread::sleep_for(2s);  // the stalled node's queue would have run by now
+    EXPECT_EQ(snapshot(), before) << "a row changed after every event completed";
+
+    auto w = witness();
+    std::size_t twice = 0;
+    for (auto id : ids) twice += w[id].size() > 1;
+    EXPECT_LE(twice, 2u) << "only the 2 deliveries running at the stop may run twice: "
+                         << runs_more_than_once(w);
+    auto taken = conn().query("SELECT count(*) FROM " + conn().quote_identifier(schema()) +
+                              ".tpubsub_events WHERE claimed_by = 'n1'");
+    ASSERT_TRUE(taken.ok()) << taken.message();
+    EXPECT_GT(taken->get_int(0, 0), 10) << "the survivor took the stalled node's events";
+    EXPECT_NE(logs().find("declared dead"), std::string::npos) << "the stalled node said so";
 }
 
 // The deadline is whole seconds, at least 1 (SPEC 7.6); the heartbeat's row carries it, and
