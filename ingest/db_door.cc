@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "base/logger.h"
+#include "storage/channels.h"
 #include "storage/event_actions.h"
 #include "storage/event_store.h"
 #include "storage/subscriber_store.h"
@@ -16,7 +17,14 @@ namespace pubsub {
 using steady = std::chrono::steady_clock;
 
 db_door::db_door(db_door_options cfg, router& r, notify_door& notify, const node_identity& node)
-    : cfg_(cfg), router_(r), notify_(notify), node_(node) {
+    : cfg_(cfg),
+      router_(r),
+      notify_(notify),
+      node_(node),
+      events_channel_(schema_channel("tpubsub_events", cfg_.schema)),
+      ingest_channel_(schema_channel("tpubsub_ingest", cfg_.schema)),
+      subscribers_channel_(schema_channel("tpubsub_subscribers", cfg_.schema)),
+      actions_channel_(schema_channel(event_actions_channel, cfg_.schema)) {
 #ifdef PUBSUB_FAULT_HOOKS  // test builds only (CMake PUBSUB_FAULT_HOOKS)
     if (const char* n = std::getenv("PUBSUB_TEST_LOSE_CLAIM_REPLIES"))
         lose_claim_replies_ = std::atoi(n);
@@ -26,8 +34,8 @@ db_door::db_door(db_door_options cfg, router& r, notify_door& notify, const node
 listener_options db_door::listener(const std::string& dsn) {
     listener_options lo;
     lo.dsn = dsn;
-    lo.channels = {"tpubsub_subscribers", "tpubsub_events", event_actions_channel};
-    if (cfg_.notify_ingest) lo.channels.push_back("tpubsub_ingest");
+    lo.channels = {subscribers_channel_, events_channel_, actions_channel_};
+    if (cfg_.notify_ingest) lo.channels.push_back(ingest_channel_);
     lo.tick_interval = std::chrono::milliseconds(100);
     lo.on_connect = [this](pg::connection& c) {
         // A claim lost in a crash before its WAL flush is claimed again (at-least-once), so
@@ -52,11 +60,11 @@ listener_options db_door::listener(const std::string& dsn) {
 
 void db_door::handle_notify(pg::connection& c, const std::string& channel,
                             const std::string& payload) {
-    if (channel == "tpubsub_events") {
+    if (channel == events_channel_) {
         sweep_wanted_ = true;
-    } else if (channel == "tpubsub_ingest") {
+    } else if (channel == ingest_channel_) {
         if (ingest_leader_) notify_.handle(payload);
-    } else if (channel == event_actions_channel) {
+    } else if (channel == actions_channel_) {
         note_event_action(payload);
         if (action_hints_.size() >= max_action_hints) apply_event_actions(c);
     } else {

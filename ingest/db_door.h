@@ -87,6 +87,8 @@ class db_door {
     notify_door& notify_;
     const node_identity& node_;
     delivery_hooks hooks_;
+    // This schema's NOTIFY channels (storage/channels.h).
+    const std::string events_channel_, ingest_channel_, subscribers_channel_, actions_channel_;
     std::chrono::steady_clock::time_point next_sweep_{}, next_lead_{}, next_orphans_{};
     std::atomic<std::uint64_t> claimed_{0};
     // Every listening router receives each pg_notify('tpubsub_ingest') payload; only the one

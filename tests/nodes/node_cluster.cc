@@ -33,8 +33,8 @@ void node_cluster::TearDown() {
     e2e_test::TearDown();
 }
 
-void node_cluster::add_witness_subscriber(const std::string& event_type,
-                                          const std::string& sleep_s) {
+void node_cluster::add_witness_subscriber(const std::string& event_type, const std::string& sleep_s,
+                                          const std::string& on_schema) {
     const fs::path script = fs::path(scripts_) / (event_type + ".sh");
     // One write() of a short line to an O_APPEND file: lines of concurrent runs never mix.
     std::ofstream(script) << "#!/bin/sh\n"
@@ -42,14 +42,16 @@ void node_cluster::add_witness_subscriber(const std::string& event_type,
                           << "'\n"
                           << "sleep " << sleep_s << "\n";
     ASSERT_EQ(::chmod(script.c_str(), 0755), 0);
-    auto ins = conn().query("INSERT INTO " + conn().quote_identifier(schema()) +
+    auto ins = conn().query("INSERT INTO " +
+                                conn().quote_identifier(on_schema.empty() ? schema() : on_schema) +
                                 ".tpubsub_subscribers (subscriber_name, event_type, job_type, "
                                 "script_path) VALUES ($1, $1, 'custom', $2)",
                             {event_type, script.string()});
     ASSERT_TRUE(ins.ok()) << ins.message();
 }
 
-void node_cluster::start_node(std::size_t i, const std::vector<std::string>& extra) {
+void node_cluster::start_node(std::size_t i, const std::vector<std::string>& extra,
+                              const std::string& on_schema) {
     node_proc& n = nodes_[i];
     n.name = "n" + std::to_string(i);
     n.socket = (tmp().path() / (n.name + ".sock")).string();
@@ -57,7 +59,7 @@ void node_cluster::start_node(std::size_t i, const std::vector<std::string>& ext
                                      "--dsn",
                                      dsn(),
                                      "--schema",
-                                     schema(),
+                                     on_schema.empty() ? schema() : on_schema,
                                      "--socket",
                                      n.socket,
                                      "--node-name",

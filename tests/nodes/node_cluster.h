@@ -25,10 +25,14 @@ class node_cluster : public e2e_test {
     void SetUp() override;
     void TearDown() override;
 
-    // The witness script for event_type (sleeps `sleep_s` after writing its line).
-    void add_witness_subscriber(const std::string& event_type, const std::string& sleep_s);
-    // Starts node i (n<i>) with the common flags plus `extra`, and waits for its socket.
-    void start_node(std::size_t i, const std::vector<std::string>& extra = {});
+    // The witness script for event_type (sleeps `sleep_s` after writing its line), as a
+    // subscriber of `on_schema` (default: the test's schema).
+    void add_witness_subscriber(const std::string& event_type, const std::string& sleep_s,
+                                const std::string& on_schema = "");
+    // Starts node i (n<i>) with the common flags plus `extra` on `on_schema` (default: the
+    // test's), and waits for its socket.
+    void start_node(std::size_t i, const std::vector<std::string>& extra = {},
+                    const std::string& on_schema = "");
     node_proc& node(std::size_t i) { return nodes_.at(i); }
 
     // Sends `count` durable events of `type` through node i's socket; their ids.

@@ -5,8 +5,10 @@
 
 #include <thread>
 
+#include "storage/channels.h"
 #include "storage/status_queries.h"
 #include "tests/nodes/node_cluster.h"
+#include "tests/support/pg_test_env.h"
 
 namespace pubsub::e2e {
 namespace {
@@ -129,6 +131,7 @@ TEST_F(nodes, StalledNodeStartsNoHandlerForEventsItLostAndOverwritesNothing) {
     for (auto until = steady::now() + 10s; witness().size() < 4 && steady::now() < until;) {
         std::this_thread::sleep_for(10ms);
     }
+    std::this_thread::sleep_for(150ms);  // mid-run; the first two's completions committed
     ASSERT_TRUE(node(0).proc->signal(SIGSTOP).ok());
     std::this_thread::sleep_for(2500ms);  // past the deadline: node 1 takes the open events
     ASSERT_TRUE(node(0).proc->signal(SIGCONT).ok());
@@ -157,6 +160,68 @@ TEST_F(nodes, StalledNodeStartsNoHandlerForEventsItLostAndOverwritesNothing) {
     ASSERT_TRUE(taken.ok()) << taken.message();
     EXPECT_GT(taken->get_int(0, 0), 10) << "the survivor took the stalled node's events";
     EXPECT_NE(logs().find("declared dead"), std::string::npos) << "the stalled node said so";
+}
+
+// Two schemas in one database, a node each: NOTIFY channels carry the schema (SPEC 7.6), so a
+// pg_notify ingest payload, a create_event wake-up and a subscriber change reach only the node
+// of their schema, and every event runs once, in its own schema.
+TEST_F(nodes, TwoSchemasOneNodeEachNoCrossTalk) {
+    auto other = test::create_test_schema(dsn());
+    ASSERT_TRUE(other.ok()) << other.message();
+    struct dropper {
+        std::string dsn, schema;
+        ~dropper() { test::drop_test_schema(dsn, schema); }
+    } drop{dsn(), *other};
+    add_witness_subscriber("nodes_a", "0");
+    const std::string witness_a = witness_file_, witness_b = witness_file_ + ".b";
+    witness_file_ = witness_b;  // ids are per schema: schema b's runs go to a file of their own
+    add_witness_subscriber("nodes_b", "0", *other);
+    witness_file_ = witness_a;
+    start_node(0, fast_nodes);
+    ASSERT_FALSE(HasFatalFailure());
+    start_node(1, fast_nodes, *other);
+    ASSERT_FALSE(HasFatalFailure());
+
+    const std::string qa = conn().quote_identifier(schema()), qb = conn().quote_identifier(*other);
+    auto ids_a = create_events("nodes_a", 20);
+    auto ids_b = conn().query(
+        "SELECT " + qb + ".create_event('nodes_b', 'sql', '{}', 5) FROM generate_series(1, 20)");
+    ASSERT_TRUE(ids_b.ok()) << ids_b.message();
+    for (const auto& [q, type] : {std::pair{qa, "nodes_a"}, std::pair{qb, "nodes_b"}}) {
+        for (int k = 0; k < 5; ++k) {
+            auto n =
+                conn().query("SELECT pg_notify(" + q + ".tpubsub_channel('tpubsub_ingest'), $1)",
+                             {event_line(type, "notify", "{}", 5, "")});
+            ASSERT_TRUE(n.ok()) << n.message();
+        }
+    }
+    auto count = [this](const std::string& q, const std::string& where) {
+        auto r = conn().query("SELECT count(*) FROM " + q + ".tpubsub_events WHERE " + where);
+        EXPECT_TRUE(r.ok()) << r.message();
+        return r.ok() ? r->get_int(0, 0) : -1;
+    };
+    for (auto until = steady::now() + 20s;
+         (count(qa, "status = 'completed'") < 25 || count(qb, "status = 'completed'") < 25) &&
+         steady::now() < until;) {
+        std::this_thread::sleep_for(50ms);
+    }
+    std::this_thread::sleep_for(500ms);  // a stray copy would show by now
+    EXPECT_EQ(count(qa, "true"), 25) << "schema a: its 20 created and 5 notified, no more";
+    EXPECT_EQ(count(qb, "true"), 25) << "schema b: its 20 created and 5 notified, no more";
+    EXPECT_EQ(count(qa, "event_type <> 'nodes_a' OR claimed_by <> 'n0'"), 0);
+    EXPECT_EQ(count(qb, "event_type <> 'nodes_b' OR claimed_by <> 'n1'"), 0);
+    for (const auto& file : {witness_a, witness_b}) {
+        witness_file_ = file;
+        auto w = witness();
+        EXPECT_EQ(w.size(), 25u) << file;
+        EXPECT_EQ(runs_more_than_once(w), "") << file;
+    }
+    witness_file_ = witness_a;
+    // The channel names themselves: the default schema keeps the plain names.
+    auto ch = conn().query("SELECT " + qa + ".tpubsub_channel('tpubsub_events')");
+    ASSERT_TRUE(ch.ok()) << ch.message();
+    EXPECT_EQ(std::string(ch->get(0, 0)), "tpubsub_events_" + schema());
+    EXPECT_EQ(schema_channel("tpubsub_events", "dba"), "tpubsub_events");
 }
 
 // The deadline is whole seconds, at least 1 (SPEC 7.6); the heartbeat's row carries it, and
@@ -193,6 +258,7 @@ TEST_F(nodes, DeadlineBelowOneSecondIsRefusedAndTheRowCarriesIt) {
         return rows.ok() && rows->rows() == 1 && rows->get(0, 6) == "t";
     };
     EXPECT_TRUE(alive());
+    std::this_thread::sleep_for(150ms);  // mid-run; the first two's completions committed
     ASSERT_TRUE(node(0).proc->signal(SIGSTOP).ok());
     std::this_thread::sleep_for(2500ms);
     EXPECT_FALSE(alive()) << "stopped past its 2 s deadline, yet alive";
