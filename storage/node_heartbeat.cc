@@ -35,7 +35,7 @@ status node_heartbeat::start() {
         "SELECT set_config('application_name', left(concat_ws(' ', "
         "nullif(current_setting('application_name'), ''), 'pubsubd-heartbeat'), 63), false)");
     clock::time_point sent;
-    if (!beat(true, sent)) {
+    if (!beat(false, sent)) {  // the node row's first write (started_at) came before
         conn_.reset();
         return status::error("heartbeat: the first heartbeat failed");
     }

@@ -53,8 +53,9 @@ class node_heartbeat final : public service {
     node_heartbeat& operator=(const node_heartbeat&) = delete;
 
     std::string_view name() const override { return "heartbeat"; }
-    // Writes the first heartbeat on the caller's thread (an error when the database refuses
-    // it: nothing is started), then starts the thread.
+    // Writes a heartbeat on the caller's thread (an error when the database refuses it:
+    // nothing is started), then starts the thread. The row itself (started_at) is written
+    // before, with the database's other start steps.
     status start() override;
     void stop(clock::time_point deadline) noexcept override;
 
