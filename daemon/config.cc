@@ -97,7 +97,8 @@ config_outcome parse_config(int argc, char** argv) {
                    "How often to look for events no router has claimed")
         ->envname("PUBSUB_SWEEP_INTERVAL_MS");
     app.add_option("--node-dead-after", c.node_dead_after_s,
-                   "Seconds without heartbeat before another node takes over a node's events")
+                   "Seconds without heartbeat before another node takes over a node's events "
+                   "(at least 1; the heartbeat runs every third of it)")
         ->envname("PUBSUB_NODE_DEAD_AFTER");
     app.add_option("--max-line-bytes", c.max_line_bytes, "Longest request line on the socket")
         ->envname("PUBSUB_MAX_LINE_BYTES");
@@ -204,6 +205,13 @@ config_outcome parse_config(int argc, char** argv) {
             out.message = "pubsubd: " + l.message();
             return out;
         }
+    }
+    if (c.node_dead_after_s < 1) {
+        out.message =
+            "pubsubd: --node-dead-after must be a whole number of seconds, at least 1, "
+            "got " +
+            std::to_string(c.node_dead_after_s);
+        return out;
     }
     c.notify_ingest = notify_ingest == "on";
     c.args.assign(argv, argv + argc);

@@ -42,8 +42,7 @@ database::database(const daemon_config& cfg)
       node_row_(
           "node row",
           [this] {
-              heartbeat(*conn_, cfg_.schema, node_, "{}", true);
-              return status();
+              return heartbeat(*conn_, cfg_.schema, node_, cfg_.node_dead_after_s, "{}", true);
           },
           [this](service::clock::time_point) {
               if (auto c = pg::connection::open(dsn_); c.ok()) remove_node(*c, cfg_.schema, node_);

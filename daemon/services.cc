@@ -114,8 +114,17 @@ node_services::node_services(const daemon_config& cfg, database& db)
       notify_(in_, log_hook("notify_door")),
       door_(socket_opts(cfg, budget_), in_),
       sources_{&rt_, &wb_, &pools_, &door_, &notify_, nullptr, {}, &latencies_, {}},
+      heartbeat_({db.dsn(), cfg.schema, cfg.node_dead_after_s,
+                  [this] { return beat_.json(admin::collect(sources_)); },
+                  // Events taken by other nodes while this one was not live: none of their
+                  // deliveries starts here any more (a running one's outcome is discarded).
+                  [this](const std::vector<event_id>& lost) {
+                      for (auto id : lost) pools_.cancel(id);
+                  },
+                  log_hook("heartbeat")},
+                 db.node()),
       dbd_({cfg.schema, cfg.sweep_interval_ms, cfg.node_dead_after_s, cfg.notify_ingest}, rt_,
-           notify_, db.node(), [this] { return beat_.json(admin::collect(sources_)); }),
+           notify_, db.node()),
       listener_(dbd_.listener(db.dsn())),
       running_(cfg) {
     if (!cfg.watch_dirs.empty()) {
@@ -135,6 +144,7 @@ node_services::node_services(const daemon_config& cfg, database& db)
     sources_.sql_claimed = [this] { return dbd_.claimed(); };
     sources_.serving = [this] { return serving_.load(std::memory_order_relaxed); };
     sources_.workers = workers_.get();
+    pools_.set_lease(&heartbeat_.lease());
     if (!cfg.http_listen.empty()) http_.emplace(http_options(cfg, db.dsn(), sources_));
     dbd_.reload_subscribers(db.conn());
     set_delivery_hooks();
@@ -165,6 +175,8 @@ void node_services::add_services() {
     // drains nothing: its deadline is now).
     const auto flush_for = std::chrono::seconds(cfg_.drain_timeout_s);
     // clang-format off
+    // First up, last down: the node stays live (its events its own) until everything drained.
+    order_.push_back(&heartbeat_);
     order_.push_back(&ids_);
     if (watcher_) add("file watcher acks", {}, [this](time_point) { watcher_->close(); });
     add("socket replies", {}, [this](time_point) { door_.close(); });

@@ -39,6 +39,7 @@
 #include "storage/delivery_store.h"
 #include "storage/id_allocator.h"
 #include "storage/listener.h"
+#include "storage/node_heartbeat.h"
 #include "storage/watch_state_store.h"
 #include "storage/write_behind.h"
 
@@ -94,7 +95,8 @@ class node_services {
     std::optional<file_watcher> watcher_;
     std::atomic<bool> serving_{false};  // a flag read alone: relaxed
     admin::node_sources sources_;
-    admin::heartbeat_info beat_;  // listener thread only
+    admin::heartbeat_info beat_;  // heartbeat thread only
+    node_heartbeat heartbeat_;
     db_door dbd_;
     std::optional<admin::admin_server> http_;
     pg_listener listener_;

@@ -130,7 +130,17 @@ void pool_set::work(pool& p) {
     }
 }
 
+bool pool_set::hold_for_lease(pool& p) const {
+    while (!lease_->fresh()) {
+        if (p.past_deadline.load(std::memory_order_acquire)) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return true;
+}
+
 bool pool_set::run_one(pool& p, delivery& d) {
+    // Ownership before every handler start: the fast path is one relaxed load.
+    if (lease_ && !lease_->fresh() && !hold_for_lease(p)) return true;  // stopping: resumed later
     if (is_cancelled(d)) {
         d.group->cancel();
         d.group->abandoned(true, {});
@@ -236,6 +246,7 @@ void pool_set::submit(delivery d) {
 bool pool_set::run_inline(delivery& d) {
     auto& p = pool_of(d);
     if (!p.inline_runner || !p.inline_open.load(std::memory_order_acquire)) return false;
+    if (lease_ && !lease_->fresh()) return false;  // a pool thread holds it (run_one)
     p.inline_active.fetch_add(1, std::memory_order_seq_cst);
     std::int64_t idle = 0;
     if (!p.in_flight.compare_exchange_strong(idle, 1, std::memory_order_seq_cst)) {

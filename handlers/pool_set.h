@@ -34,6 +34,7 @@
 #include "handlers/job_runner.h"
 #include "handlers/retry_policy.h"
 #include "handlers/retry_scheduler.h"
+#include "router/node_lease.h"
 #include "router/router.h"
 
 namespace pubsub {
@@ -62,6 +63,10 @@ class pool_set final : public delivery_sink, public delivery_pressure, public se
     pool_set(const pool_set&) = delete;
     pool_set& operator=(const pool_set&) = delete;
 
+    // Before start(): no handler starts while the lease is not fresh (SPEC 7.6: this node may
+    // have lost its events); deliveries wait for its renewal, and an event lost meanwhile is
+    // cancel()ed before the lease is renewed, so it never starts here. Null: no check.
+    void set_lease(const node_lease* lease) { lease_ = lease; }
     // Before start(): the runner and thread count for a job type.
     void configure(job_type type, std::shared_ptr<job_runner> runner, int threads);
     std::string_view name() const override { return "handler pools"; }
@@ -106,6 +111,8 @@ class pool_set final : public delivery_sink, public delivery_pressure, public se
     void work(pool& p);
     bool run_one(pool& p, delivery& d);  // false: an async runner ends it later
     void end_run(pool& p, delivery& d, run_outcome out);
+    // Waits while the lease is not fresh; false when the pool stopped meanwhile.
+    bool hold_for_lease(pool& p) const;
     void enqueue(delivery d);
     bool run_inline(delivery& d);  // false: not run (see In-process runners), d untouched
     void release(pool& p);         // a delivery left the pool's count
@@ -131,6 +138,7 @@ class pool_set final : public delivery_sink, public delivery_pressure, public se
     // cannot happen (rows are added before the events are enqueued, on the same thread, and the
     // router's queue publishes them); a cancel racing with a delivery start is a race anyway.
     std::atomic<std::size_t> resume_count_{0}, cancelled_count_{0};
+    const node_lease* lease_ = nullptr;  // set before start()
 };
 
 }  // namespace pubsub

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "base/logger.h"
+#include "storage/channels.h"
 #include "storage/event_actions.h"
 #include "storage/event_store.h"
 #include "storage/subscriber_store.h"
@@ -15,9 +16,15 @@ namespace pubsub {
 
 using steady = std::chrono::steady_clock;
 
-db_door::db_door(db_door_options cfg, router& r, notify_door& notify,
-                 const node_identity& node, std::function<std::string()> info_json)
-    : cfg_(cfg), router_(r), notify_(notify), node_(node), info_json_(std::move(info_json)) {
+db_door::db_door(db_door_options cfg, router& r, notify_door& notify, const node_identity& node)
+    : cfg_(cfg),
+      router_(r),
+      notify_(notify),
+      node_(node),
+      events_channel_(schema_channel("tpubsub_events", cfg_.schema)),
+      ingest_channel_(schema_channel("tpubsub_ingest", cfg_.schema)),
+      subscribers_channel_(schema_channel("tpubsub_subscribers", cfg_.schema)),
+      actions_channel_(schema_channel(event_actions_channel, cfg_.schema)) {
 #ifdef PUBSUB_FAULT_HOOKS  // test builds only (CMake PUBSUB_FAULT_HOOKS)
     if (const char* n = std::getenv("PUBSUB_TEST_LOSE_CLAIM_REPLIES"))
         lose_claim_replies_ = std::atoi(n);
@@ -27,8 +34,8 @@ db_door::db_door(db_door_options cfg, router& r, notify_door& notify,
 listener_options db_door::listener(const std::string& dsn) {
     listener_options lo;
     lo.dsn = dsn;
-    lo.channels = {"tpubsub_subscribers", "tpubsub_events", event_actions_channel};
-    if (cfg_.notify_ingest) lo.channels.push_back("tpubsub_ingest");
+    lo.channels = {subscribers_channel_, events_channel_, actions_channel_};
+    if (cfg_.notify_ingest) lo.channels.push_back(ingest_channel_);
     lo.tick_interval = std::chrono::milliseconds(100);
     lo.on_connect = [this](pg::connection& c) {
         // A claim lost in a crash before its WAL flush is claimed again (at-least-once), so
@@ -53,11 +60,11 @@ listener_options db_door::listener(const std::string& dsn) {
 
 void db_door::handle_notify(pg::connection& c, const std::string& channel,
                             const std::string& payload) {
-    if (channel == "tpubsub_events") {
+    if (channel == events_channel_) {
         sweep_wanted_ = true;
-    } else if (channel == "tpubsub_ingest") {
+    } else if (channel == ingest_channel_) {
         if (ingest_leader_) notify_.handle(payload);
-    } else if (channel == event_actions_channel) {
+    } else if (channel == actions_channel_) {
         note_event_action(payload);
         if (action_hints_.size() >= max_action_hints) apply_event_actions(c);
     } else {
@@ -130,35 +137,57 @@ void db_door::reload_subscribers(pg::connection& conn) {
 }
 
 void db_door::sweep(pg::connection& conn) {
-    constexpr std::size_t batch = 5000;
     // Hints first: an operator's retry must lift the cancel before its event is claimed again.
     apply_event_actions(conn);
     if (!recover_lost_claims(conn)) return;
-    if (hooks_.may_claim && !hooks_.may_claim()) return;  // a pool is full: events wait here
     for (;;) {
-        // The sign bit is cleared so that the token prints as a plain positive bigint.
-        auto token = static_cast<std::int64_t>(token_rng_() >> 1);
-        unanswered_claims_.push_back(token);
-        auto got = claim_open_events(conn, cfg_.schema, node_.node_id, batch,
-                                     std::chrono::seconds(cfg_.node_dead_after_s), token);
-        if (!got.ok()) {
-            log_line(log_level::error, got.message());
-            return;  // the token stays: the UPDATE may have committed before the error
-        }
-#ifdef PUBSUB_FAULT_HOOKS
-        if (lose_claim_replies_ > 0 && !got->empty()) {
-            --lose_claim_replies_;
-            log_line(log_level::warn, "fault injection: claim reply dropped",
-                     "rows=" + std::to_string(got->size()));
-            (void)conn.exec("SELECT pg_terminate_backend(pg_backend_pid())");
-            return;
-        }
-#endif
-        unanswered_claims_.pop_back();
-        auto n = got->size();
-        enqueue_claimed(conn, *got);
-        if (n < batch) return;
+        auto n = claim(conn, claim_kind::unclaimed, unclaimed_batch);
+        if (n < 0) return;
+        if (n < static_cast<long>(unclaimed_batch)) break;
     }
+    claim_orphans(conn);
+}
+
+void db_door::claim_orphans(pg::connection& conn) {
+    auto now = steady::now();
+    auto n = claim(conn, claim_kind::orphaned, orphan_batch);
+    // Some taken: more may wait. Come back soon, but not at once, so that the other survivors'
+    // rounds take their share.
+    next_orphans_ = now + (n > 0 ? std::chrono::milliseconds(20) : orphan_interval());
+}
+
+std::chrono::milliseconds db_door::orphan_interval() const {
+    // Often enough that a dead node's events move within its deadline + 2 s.
+    return std::chrono::milliseconds(std::min(cfg_.sweep_interval_ms, 500));
+}
+
+long db_door::claim(pg::connection& conn, claim_kind kind, std::size_t limit) {
+    if (hooks_.may_claim && !hooks_.may_claim()) return 0;  // a pool is full: events wait here
+    // The sign bit is cleared so that the token prints as a plain positive bigint.
+    auto token = static_cast<std::int64_t>(token_rng_() >> 1);
+    unanswered_claims_.push_back(token);
+    auto got = claim_open_events(conn, cfg_.schema, node_.node_id, limit, token, kind);
+    if (!got.ok()) {
+        log_line(log_level::error, got.message());
+        return -1;  // the token stays: the UPDATE may have committed before the error
+    }
+#ifdef PUBSUB_FAULT_HOOKS
+    if (lose_claim_replies_ > 0 && !got->empty()) {
+        --lose_claim_replies_;
+        log_line(log_level::warn, "fault injection: claim reply dropped",
+                 "rows=" + std::to_string(got->size()));
+        (void)conn.exec("SELECT pg_terminate_backend(pg_backend_pid())");
+        return -1;
+    }
+#endif
+    unanswered_claims_.pop_back();
+    auto n = static_cast<long>(got->size());
+    if (kind == claim_kind::orphaned && n > 0) {
+        log_line(log_level::info, "claimed events of nodes that are not live",
+                 "rows=" + std::to_string(n));
+    }
+    enqueue_claimed(conn, *got);
+    return n;
 }
 
 bool db_door::recover_lost_claims(pg::connection& conn) {
@@ -197,14 +226,15 @@ void db_door::try_lead_ingest(pg::connection& conn) {
 
 void db_door::on_tick(pg::connection& conn) {
     auto now = steady::now();
-    if (!ingest_leader_ && now >= next_beat_) try_lead_ingest(conn);
+    if (!ingest_leader_ && now >= next_lead_) {
+        next_lead_ = now + std::chrono::seconds(5);
+        try_lead_ingest(conn);
+    }
     if (now >= next_sweep_) {
         next_sweep_ = now + std::chrono::milliseconds(cfg_.sweep_interval_ms);
         sweep(conn);
-    }
-    if (now >= next_beat_) {
-        next_beat_ = now + std::chrono::seconds(5);
-        heartbeat(conn, cfg_.schema, node_, info_json_(), false);
+    } else if (now >= next_orphans_ && recover_lost_claims(conn)) {
+        claim_orphans(conn);
     }
 }
 

@@ -1,6 +1,7 @@
 // db_door: everything pubsubd does on its LISTEN connection (SPEC 3.3): reloads subscribers on
 // NOTIFY, claims events created by SQL (create_event NOTIFY, a periodic sweep, and a sweep after
-// every (re)connect), takes pg_notify('tpubsub_ingest') payloads, and writes the heartbeat.
+// every (re)connect) and takes pg_notify('tpubsub_ingest') payloads. The heartbeat is not here:
+// it has its own thread and connection (storage/node_heartbeat.h), so no claim delays it.
 // All methods run on the listener thread (storage/listener.h); claimed() is readable anywhere.
 #pragma once
 
@@ -12,9 +13,10 @@
 #include <vector>
 
 #include "ingest/notify_door.h"
-#include "storage/node_info.h"
 #include "router/router.h"
+#include "storage/event_store.h"
 #include "storage/listener.h"
+#include "storage/node_info.h"
 
 namespace pubsub {
 
@@ -28,8 +30,7 @@ struct db_door_options {
 
 class db_door {
   public:
-    db_door(db_door_options opts, router& r, notify_door& notify, const node_identity& node,
-            std::function<std::string()> info_json);
+    db_door(db_door_options opts, router& r, notify_door& notify, const node_identity& node);
 
     // Options for a pg_listener bound to this object (which must outlive the listener).
     listener_options listener(const std::string& dsn);
@@ -72,19 +73,29 @@ class db_door {
     // Re-enqueues the rows of claims whose reply never arrived; false on a database error.
     bool recover_lost_claims(pg::connection& conn);
     void enqueue_claimed(pg::connection& conn, std::vector<event_ptr>& events);
+    // One claim with a fresh token: the rows taken, or -1 on an error (the token is kept).
+    long claim(pg::connection& conn, claim_kind kind, std::size_t limit);
+    // Failover: one bounded claim of the open events of nodes that are not live. Every
+    // survivor takes at most orphan_batch and at most its even share per round, most urgent
+    // first, and comes back after 20 ms while it found some, so a dead node's events spread
+    // over the survivors.
+    void claim_orphans(pg::connection& conn);
+    std::chrono::milliseconds orphan_interval() const;
 
     const db_door_options cfg_;
     router& router_;
     notify_door& notify_;
     const node_identity& node_;
-    std::function<std::string()> info_json_;
     delivery_hooks hooks_;
-    std::chrono::steady_clock::time_point next_sweep_{}, next_beat_{};
+    // This schema's NOTIFY channels (storage/channels.h).
+    const std::string events_channel_, ingest_channel_, subscribers_channel_, actions_channel_;
+    std::chrono::steady_clock::time_point next_sweep_{}, next_lead_{}, next_orphans_{};
     std::atomic<std::uint64_t> claimed_{0};
     // Every listening router receives each pg_notify('tpubsub_ingest') payload; only the one
     // holding the schema's session advisory lock persists it, so it is stored once. Listener
     // thread only; reset on reconnect (the lock dies with the session).
     bool ingest_leader_ = false;
+    static constexpr std::size_t unclaimed_batch = 5000, orphan_batch = 200;
     static constexpr std::size_t max_action_hints = 1000;
     std::vector<event_id> action_hints_;  // listener thread only; at most max_action_hints
     bool reload_wanted_ = false, sweep_wanted_ = false;  // listener thread only

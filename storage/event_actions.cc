@@ -1,5 +1,7 @@
 #include "storage/event_actions.h"
 
+#include "storage/channels.h"
+
 namespace pubsub {
 
 namespace {
@@ -70,9 +72,9 @@ result<event_action_outcome> retry_event(pg::connection& c, const std::string& s
                          {sid});
         if (!e.ok()) return e.error();
         // Actions first: the owning router forgets the cancel before any sweep claims the event.
-        auto n = c.query(std::string("SELECT pg_notify('") + event_actions_channel +
-                             "', 'retry ' || $1), pg_notify('tpubsub_events', $1)",
-                         {sid});
+        auto n = c.query("SELECT pg_notify($2, 'retry ' || $1), pg_notify($3, $1)",
+                         {sid, schema_channel(event_actions_channel, schema),
+                          schema_channel("tpubsub_events", schema)});
         if (!n.ok()) return n.error();
         int requeued = d->rows();
         auto completed = static_cast<int>(kept->get_int(0, 0));
@@ -116,9 +118,8 @@ result<event_action_outcome> cancel_event(pg::connection& c, const std::string& 
                              "WHERE event_id = $1::bigint",
                          {sid});
         if (!e.ok()) return e.error();
-        auto n = c.query(
-            std::string("SELECT pg_notify('") + event_actions_channel + "', 'cancel ' || $1)",
-            {sid});
+        auto n = c.query("SELECT pg_notify($2, 'cancel ' || $1)",
+                         {sid, schema_channel(event_actions_channel, schema)});
         if (!n.ok()) return n.error();
         int cancelled = d->rows();
         std::string msg = "event " + sid + " cancelled (it was " + *st + ")";

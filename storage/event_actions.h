@@ -32,8 +32,8 @@
 
 namespace pubsub {
 
-// The channel routers LISTEN on for operator actions; payloads are "cancel <id>" and
-// "retry <id>".
+// The channel routers LISTEN on for operator actions (of the default schema; see channels.h);
+// payloads are "cancel <id>" and "retry <id>".
 inline constexpr const char* event_actions_channel = "tpubsub_event_actions";
 
 struct event_action_outcome {

@@ -62,25 +62,48 @@ result<std::vector<event_ptr>> load_open_events(pg::connection& conn, const std:
 }
 
 result<std::vector<event_ptr>> claim_open_events(pg::connection& conn, const std::string& schema,
-                                                 const std::string& node_id, std::size_t limit,
-                                                 std::chrono::seconds dead_after,
-                                                 std::int64_t claim_token) {
+                                                 const std::string& node_id, std::size_t limit_n,
+                                                 std::int64_t claim_token, claim_kind kind) {
     std::string s = conn.quote_identifier(schema);
+    std::string open = s + ".tpubsub_events WHERE status IN ('pending', 'processing') AND ";
+    // A node is live while its heartbeat is younger than the deadline in its own row. An
+    // orphan claim takes at most an even share of the orphans (their count over the live
+    // nodes'), so the first survivor to look does not take them all.
+    std::string with, whose = "claimed_by IS NULL", limit = "$2::bigint", taken;
+    if (kind == claim_kind::orphaned) {
+        with = "WITH live AS (SELECT node_id FROM " + s +
+               ".tpubsub_nodes WHERE last_heartbeat > now() - make_interval(secs => "
+               "dead_after_s)) ";
+        whose = "claimed_by <> $1 AND claimed_by NOT IN (SELECT node_id FROM live)";
+        taken = ", taken_from = e.claimed_by, taken_at = now()";  // e: the row before the update
+        limit =
+            "least($2::bigint, (SELECT ceil(count(*)::numeric / greatest(1, (SELECT "
+            "count(*) FROM live)))::bigint FROM " +
+            open + whose + "))";
+    }
     auto r = conn.query(
-        "UPDATE " + s +
-            ".tpubsub_events e SET claimed_by = $1, claim_token = $4 FROM (SELECT event_id FROM " +
-            s +
-            ".tpubsub_events WHERE status IN ('pending', 'processing') AND (claimed_by IS NULL "
-            "OR (claimed_by <> $1 AND claimed_by NOT IN (SELECT node_id FROM " +
-            s +
-            ".tpubsub_nodes WHERE last_heartbeat > now() - make_interval(secs => $3::int)))) "
-            "ORDER BY event_id LIMIT $2::bigint FOR UPDATE SKIP LOCKED) c "
-            "WHERE e.event_id = c.event_id RETURNING " +
-            event_columns,
-        {node_id, std::to_string(limit), std::to_string(dead_after.count()),
-         std::to_string(claim_token)});
+        with + "UPDATE " + s + ".tpubsub_events e SET claimed_by = $1, claim_token = $3" + taken +
+            " FROM (SELECT event_id FROM " + open + whose +
+            " ORDER BY priority DESC, event_id LIMIT " + limit +
+            " FOR UPDATE SKIP LOCKED) c WHERE e.event_id = c.event_id RETURNING " + event_columns,
+        {node_id, std::to_string(limit_n), std::to_string(claim_token)});
     if (!r.ok()) return status::error("cannot claim events: " + r.message());
     return to_events(*r);
+}
+
+result<std::vector<event_id>> events_taken_from(pg::connection& conn, const std::string& schema,
+                                                const std::string& node_id,
+                                                std::chrono::milliseconds window) {
+    auto r = conn.query("SELECT event_id FROM " + conn.quote_identifier(schema) +
+                            ".tpubsub_events WHERE taken_from = $1 AND claimed_by <> $1 AND "
+                            "taken_at > clock_timestamp() - make_interval(secs => $2::float8)",
+                        {node_id, std::to_string(static_cast<double>(window.count()) / 1000.0)});
+    if (!r.ok())
+        return status::error("cannot read the events taken from this node: " + r.message());
+    std::vector<event_id> ids;
+    ids.reserve(static_cast<std::size_t>(r->rows()));
+    for (int i = 0; i < r->rows(); ++i) ids.push_back(r->get_int(i, 0));
+    return ids;
 }
 
 result<std::vector<event_ptr>> load_lost_claim(pg::connection& conn, const std::string& schema,

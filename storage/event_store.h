@@ -5,8 +5,9 @@
 // Ownership: tpubsub_events.claimed_by names the node (tpubsub_nodes.node_id) that routes an
 // open event. The write-behind inserts socket-door events already claimed by their node; rows
 // inserted by SQL (create_event) start unclaimed. A node counts as live while its heartbeat is
-// younger than `dead_after`; the open events of a node that is not live may be claimed by
-// another (at-least-once delivery: handlers get the attempt number to deduplicate).
+// younger than the deadline in its own row (tpubsub_nodes.dead_after_s); the open events of a node
+// that is not live may be claimed by another (at-least-once delivery: handlers get the attempt
+// number to deduplicate).
 #pragma once
 
 #include <chrono>
@@ -29,14 +30,24 @@ result<std::vector<event_ptr>> load_own_open_events(pg::connection& conn, const 
 result<std::vector<event_ptr>> load_open_events(pg::connection& conn, const std::string& schema,
                                                 std::size_t limit);
 
-// Claims up to `limit` open events that are unclaimed or owned by a node that is not live,
-// with FOR UPDATE SKIP LOCKED, so concurrent routers never claim the same row. Oldest first.
+// Which open events a claim takes: those no router ever claimed (created by SQL), or those of
+// nodes that are not live (failover).
+enum class claim_kind { unclaimed, orphaned };
+
+// Claims up to `limit` open events of `kind`, with FOR UPDATE SKIP LOCKED, so concurrent
+// routers never claim the same row. Most urgent first (priority, then age). An orphan claim
+// takes at most an even share: the orphans' count divided by the live nodes' (rounded up).
 // The rows are stamped with `claim_token` (sql/007_claim_token.sql): if the reply is lost after
 // the UPDATE committed, load_lost_claim() finds them again.
 result<std::vector<event_ptr>> claim_open_events(pg::connection& conn, const std::string& schema,
                                                  const std::string& node_id, std::size_t limit,
-                                                 std::chrono::seconds dead_after,
-                                                 std::int64_t claim_token);
+                                                 std::int64_t claim_token, claim_kind kind);
+
+// The events other nodes took from node_id (failover: it was not live) within the last `window`,
+// whatever their status now. A node back from a stall drops them from memory.
+result<std::vector<event_id>> events_taken_from(pg::connection& conn, const std::string& schema,
+                                                const std::string& node_id,
+                                                std::chrono::milliseconds window);
 
 // The open events that claim `claim_token` of this node took, if it committed (none if not,
 // or if another router has claimed them since).

@@ -22,17 +22,22 @@ node_identity make_node_identity(const std::string& node_name, const std::string
     return id;
 }
 
-void heartbeat(pg::connection& conn, const std::string& schema, const node_identity& id,
-               const std::string& info_json, bool first) {
+status heartbeat(pg::connection& conn, const std::string& schema, const node_identity& id,
+                 int dead_after_s, const std::string& info_json, bool first) {
     std::string table = conn.quote_identifier(schema) + ".tpubsub_nodes";
     std::string started = first ? ", started_at = now()" : "";
-    (void)conn.query("INSERT INTO " + table +
-                         " (node_id, host, pid, version, info) VALUES ($1, $2, $3::int, $4, "
-                         "$5::jsonb) ON CONFLICT (node_id) DO UPDATE SET host = EXCLUDED.host, "
-                         "pid = EXCLUDED.pid, version = EXCLUDED.version, info = EXCLUDED.info, "
-                         "last_heartbeat = now()" +
-                         started,
-                     {id.node_id, id.host, std::to_string(id.pid), id.version, info_json});
+    // clock_timestamp(), not now(): inside a long transaction now() would lag the real time.
+    auto r = conn.query("INSERT INTO " + table +
+                            " (node_id, host, pid, version, info, dead_after_s) VALUES ($1, $2, "
+                            "$3::int, $4, $5::jsonb, $6::int) ON CONFLICT (node_id) DO UPDATE SET "
+                            "host = EXCLUDED.host, pid = EXCLUDED.pid, version = EXCLUDED.version, "
+                            "info = EXCLUDED.info, dead_after_s = EXCLUDED.dead_after_s, "
+                            "last_heartbeat = clock_timestamp()" +
+                            started,
+                        {id.node_id, id.host, std::to_string(id.pid), id.version, info_json,
+                         std::to_string(dead_after_s)});
+    if (!r.ok()) return status::error("heartbeat failed: " + r.message());
+    return status();
 }
 
 void remove_node(pg::connection& conn, const std::string& schema, const node_identity& id) {

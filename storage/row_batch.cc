@@ -243,7 +243,9 @@ std::string merge_sql(const std::string& s, const std::string& node) {
            "processed_at = coalesce(EXCLUDED.processed_at, e.processed_at), "
            "completed_at = coalesce(EXCLUDED.completed_at, e.completed_at), "
            "error_message = coalesce(EXCLUDED.error_message, e.error_message), "
-           "retry_count = EXCLUDED.retry_count WHERE e.status <> 'cancelled'; "
+           "retry_count = EXCLUDED.retry_count WHERE e.status <> 'cancelled' AND e.claimed_by = " +
+           node +
+           "; "
            "UPDATE " +
            s +
            ".tpubsub_events AS e SET status = st.status, "
@@ -252,7 +254,8 @@ std::string merge_sql(const std::string& s, const std::string& node) {
            "error_message = coalesce(st.error_message, e.error_message), "
            "retry_count = st.retry_count "
            "FROM pg_temp.pubsub_stage st WHERE NOT st.is_new AND e.event_id = st.event_id "
-           "AND e.status <> 'cancelled'";
+           "AND e.status <> 'cancelled' AND e.claimed_by = " +
+           node;
 }
 
 void encode_delivery_rows(const std::vector<delivery_record>& rows, std::string& out) {
@@ -297,11 +300,14 @@ std::string delivery_stage_table_sql() {
 
 std::string delivery_stage_copy_sql() { return "COPY pg_temp.pubsub_dstage FROM STDIN"; }
 
-std::string delivery_merge_sql(const std::string& s) {
+std::string delivery_merge_sql(const std::string& s, const std::string& node) {
     return "INSERT INTO " + s + ".tpubsub_deliveries AS d (" + delivery_columns + ") SELECT " +
            delivery_columns + " FROM pg_temp.pubsub_dstage st WHERE NOT EXISTS (SELECT 1 FROM " +
            s +
-           ".tpubsub_events e WHERE e.event_id = st.event_id AND e.status = 'cancelled') "
+           ".tpubsub_events e WHERE e.event_id = st.event_id AND (e.status = 'cancelled' OR "
+           "e.claimed_by IS DISTINCT FROM " +
+           node +
+           ")) "
            "ON CONFLICT (event_id, subscriber_id) DO UPDATE SET "
            "subscriber_name = EXCLUDED.subscriber_name, status = EXCLUDED.status, "
            "attempts = EXCLUDED.attempts, retry_base = EXCLUDED.retry_base, "

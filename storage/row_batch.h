@@ -87,15 +87,17 @@ std::string events_copy_sql(const std::string& quoted_schema);
 // SQL of the staging table and of the merge that moves it into <schema>.tpubsub_events.
 std::string stage_table_sql();
 std::string stage_copy_sql();
-// node_literal: this node's id as a quoted SQL literal; new rows are inserted claimed by it.
+// node_literal: this node's id as a quoted SQL literal; new rows are inserted claimed by it, and
+// existing rows are updated only while it owns them (claimed_by), so a node that lost an event
+// to another (declared dead) never overwrites the new owner's state.
 std::string merge_sql(const std::string& quoted_schema, const std::string& node_literal);
 
 // Delivery records: COPY text lines for the delivery staging table, its DDL and COPY, and the
 // upsert into <schema>.tpubsub_deliveries (an older version never overwrites a newer one; rows
-// of cancelled events are left alone).
+// of cancelled events, and of events another node owns, are left alone).
 void encode_delivery_rows(const std::vector<delivery_record>& rows, std::string& out);
 std::string delivery_stage_table_sql();
 std::string delivery_stage_copy_sql();
-std::string delivery_merge_sql(const std::string& quoted_schema);
+std::string delivery_merge_sql(const std::string& quoted_schema, const std::string& node_literal);
 
 }  // namespace pubsub

@@ -4,8 +4,10 @@ namespace pubsub {
 
 namespace {
 
-// A node is alive while its heartbeat is younger than this (the heartbeat runs every 10 s).
-constexpr const char* alive_sql = "now() - last_heartbeat < interval '30 seconds' AS alive";
+// A node is alive while its heartbeat is younger than its own deadline (--node-dead-after, in
+// its row; the heartbeat runs every third of it): the rule the nodes' claims follow.
+constexpr const char* alive_sql =
+    "now() - last_heartbeat < make_interval(secs => dead_after_s) AS alive";
 
 std::string table(const pg::connection& c, const std::string& schema, const char* name) {
     return c.quote_identifier(schema) + "." + name;
@@ -17,7 +19,8 @@ SELECT node_id,
   format('host %s, pid %s, version %s, started %s, last heartbeat %s s ago%s', host, pid, version,
          to_char(started_at, 'YYYY-MM-DD HH24:MI:SS TZ'),
          round(extract(epoch FROM now() - last_heartbeat)::numeric, 1),
-         CASE WHEN now() - last_heartbeat < interval '30 seconds' THEN '' ELSE ' (NOT ALIVE)' END),
+         CASE WHEN now() - last_heartbeat < make_interval(secs => dead_after_s) THEN ''
+              ELSE ' (NOT ALIVE)' END),
   coalesce((SELECT string_agg(format('%s %s received, %s errors', key, value->>'received',
                                      value->>'errors'), '; ' ORDER BY key)
             FROM jsonb_each(info->'doors')), '-'),

@@ -14,8 +14,9 @@ void write_behind::impl::mark_failed(event_id id, const std::string& msg) {
                              ".tpubsub_events SET status = 'failed', completed_at = now(), "
                              "processed_at = coalesce(processed_at, now()), "
                              "error_message = $1 WHERE event_id = $2 "
-                             "AND status NOT IN ('completed', 'failed', 'cancelled')",
-                         {msg, std::to_string(id)});
+                             "AND status NOT IN ('completed', 'failed', 'cancelled') "
+                             "AND claimed_by = $3",
+                         {msg, std::to_string(id), opts.node_id});
     if (!r.ok())
         log(log_level::error,
             "write-behind: cannot mark event " + std::to_string(id) + " failed: " + r.message());
@@ -30,7 +31,7 @@ status write_behind::impl::connect() {
     quoted_schema = c->quote_identifier(opts.schema);
     merge = merge_sql(quoted_schema, c->quote_literal(opts.node_id)) + commit_suffix;
     events_copy = events_copy_sql(quoted_schema);
-    delivery_merge = delivery_merge_sql(quoted_schema);
+    delivery_merge = delivery_merge_sql(quoted_schema, c->quote_literal(opts.node_id));
     conn.emplace(std::move(*c));
     return status();
 }

@@ -29,7 +29,8 @@ TEST_F(log_escape, SubscriberNamesAndNotifyPayloadsCannotForgeLines) {
     ASSERT_TRUE(r.ok()) << r.message();
     start_daemon();
     // A malformed pg_notify payload is logged with its first bytes.
-    r = conn().query("SELECT pg_notify('tpubsub_ingest', $1)",
+    r = conn().query("SELECT pg_notify(" + conn().quote_identifier(schema()) +
+                         ".tpubsub_channel('tpubsub_ingest'), $1)",
                      {std::string("{\"bad\x01\":") + forged});
     ASSERT_TRUE(r.ok()) << r.message();
     std::this_thread::sleep_for(500ms);

@@ -11,6 +11,7 @@
 #include <sstream>
 #include <thread>
 
+#include "storage/channels.h"
 #include "storage/event_actions.h"
 #include "tests/e2e/e2e_env.h"
 
@@ -73,7 +74,8 @@ class notify_hints_e2e : public e2e_test {
         auto r = conn().query(
             "SELECT count(pg_notify($1, $2 || ' ' || g)) FROM "
             "generate_series($3::bigint, $4::bigint) g",
-            {std::string(event_actions_channel), verb, std::to_string(from), std::to_string(to)});
+            {schema_channel(event_actions_channel, schema()), verb, std::to_string(from),
+             std::to_string(to)});
         ASSERT_TRUE(r.ok()) << r.message();
     }
 
@@ -184,7 +186,8 @@ TEST_F(notify_hints_e2e, AHundredThousandForgedCancelsDoNotGrowMemory) {
 TEST_F(notify_hints_e2e, NotifyIngestOffIgnoresThePgNotifyDoor) {
     start_daemon({"--notify-ingest", "off"});
     auto r = conn().query(
-        "SELECT pg_notify('tpubsub_ingest', '{\"event_type\":\"via_notify\",\"event_data\":{}}')");
+        "SELECT pg_notify(" + conn().quote_identifier(schema()) +
+        ".tpubsub_channel('tpubsub_ingest'), '{\"event_type\":\"via_notify\",\"event_data\":{}}')");
     ASSERT_TRUE(r.ok()) << r.message();
     barrier(10s);
     EXPECT_EQ(send("quick", 1).size(), 1u);
@@ -203,9 +206,10 @@ TEST_F(notify_hints_e2e, AFloodOfForgedWakeUpsDoesNotStallTheListener) {
     std::ofstream(go()) << "go\n";
     start();
     auto r = conn().query(
-        "SELECT count(pg_notify('tpubsub_events', g::text)), "
-        "count(pg_notify('tpubsub_subscribers', 'UPDATE ' || g)) "
-        "FROM generate_series(1, 100000) g");
+        "SELECT count(pg_notify($1, g::text)), count(pg_notify($2, 'UPDATE ' || g)) "
+        "FROM generate_series(1, 100000) g",
+        {schema_channel("tpubsub_events", schema()),
+         schema_channel("tpubsub_subscribers", schema())});
     ASSERT_TRUE(r.ok()) << r.message();
     // Coalesced wake-ups still work: a subscriber added after the flood is loaded (witness: its
     // handler's file), and SIGTERM ends the daemon within 30 s (before, the listener spent

@@ -135,13 +135,15 @@ TEST_F(poison_e2e, PgNotifyRefusesNamingTheFieldAndTheNextEventCommits) {
     ASSERT_FALSE(HasFatalFailure());
     // The door is up once a normal payload is persisted.
     ASSERT_TRUE(conn()
-                    .query("SELECT pg_notify('tpubsub_ingest', $1)",
+                    .query("SELECT pg_notify(" + conn().quote_identifier(schema()) +
+                               ".tpubsub_channel('tpubsub_ingest'), $1)",
                            {event_line("poison", "warm-up", "", 5, "")})
                     .ok());
     ASSERT_TRUE(wait_row("warm-up", 10s)) << daemon().log_tail();
     int n = 0;
     for (const poison& p : poisons()) {
-        auto sent = conn().query("SELECT pg_notify('tpubsub_ingest', $1)",
+        auto sent = conn().query("SELECT pg_notify(" + conn().quote_identifier(schema()) +
+                                     ".tpubsub_channel('tpubsub_ingest'), $1)",
                                  {event_line("poison", "s", p.data, 5, "")});
         ASSERT_TRUE(sent.ok()) << sent.message();
         // The field up to any backslash: log values are escaped.
@@ -151,7 +153,8 @@ TEST_F(poison_e2e, PgNotifyRefusesNamingTheFieldAndTheNextEventCommits) {
             << daemon().log_tail();
         const std::string source = "after:" + std::to_string(n++);
         ASSERT_TRUE(conn()
-                        .query("SELECT pg_notify('tpubsub_ingest', $1)",
+                        .query("SELECT pg_notify(" + conn().quote_identifier(schema()) +
+                                   ".tpubsub_channel('tpubsub_ingest'), $1)",
                                {event_line("poison", source, R"({"ok":1})", 5, "")})
                         .ok());
         expect_committed_within_a_second(source, p.data);

@@ -14,6 +14,7 @@
 #include <set>
 #include <thread>
 
+#include "storage/channels.h"
 #include "tests/e2e/e2e_env.h"
 
 namespace pubsub::e2e {
@@ -32,10 +33,14 @@ struct type_summary {
 // traffic on the shared cluster does not count.
 class notify_counter {
   public:
-    static result<notify_counter> open(const std::string& dsn) {
+    static result<notify_counter> open(const std::string& dsn, const std::string& schema) {
         auto c = pg::connection::open(dsn);
         if (!c.ok()) return c.error();
-        if (auto s = c->exec("LISTEN tpubsub_events"); !s.ok()) return s;
+        if (auto s =
+                c->exec("LISTEN " + c->quote_identifier(schema_channel("tpubsub_events", schema)));
+            !s.ok()) {
+            return s;
+        }
         return notify_counter(std::move(*c));
     }
     // Reads notifications until none arrived for `quiet`; returns the payloads from `pid`.
@@ -187,7 +192,7 @@ TEST_F(sql_door, TenThousandEventsInOneTransactionAllComplete) {
     start_daemon();
     ASSERT_FALSE(HasFatalFailure());
 
-    auto listen = notify_counter::open(dsn());
+    auto listen = notify_counter::open(dsn(), schema());
     ASSERT_TRUE(listen.ok()) << listen.message();
     auto c = pg::connection::open(dsn());
     ASSERT_TRUE(c.ok()) << c.message();
@@ -225,7 +230,7 @@ TEST_F(sql_door, TwoThousandAutocommitEventsAllComplete) {
     start_daemon();
     ASSERT_FALSE(HasFatalFailure());
 
-    auto listen = notify_counter::open(dsn());
+    auto listen = notify_counter::open(dsn(), schema());
     ASSERT_TRUE(listen.ok()) << listen.message();
     auto c = pg::connection::open(dsn());
     ASSERT_TRUE(c.ok()) << c.message();
@@ -561,7 +566,8 @@ TEST_F(two_routers, PgNotifyIngestIsPersistedOnceWithTwoRouters) {
     ASSERT_FALSE(HasFatalFailure());
 
     ASSERT_TRUE(conn()
-                    .exec("SELECT pg_notify('tpubsub_ingest', '{\"event_type\":"
+                    .exec("SELECT pg_notify(" + conn().quote_identifier(schema()) +
+                          ".tpubsub_channel('tpubsub_ingest'), '{\"event_type\":"
                           "\"sql_two_notify\",\"event_source\":\"sql:two\",\"event_data\":"
                           "{\"k\":1}}')")
                     .ok());
@@ -647,11 +653,14 @@ TEST_F(sql_door, MalformedPgNotifyLeavesDaemonHealthyAndValidOneIsRouted) {
         "\x01\x02\x03",
     };
     for (const auto& p : bad) {
-        auto r = conn().query("SELECT pg_notify('tpubsub_ingest', $1)", {p});
+        auto r = conn().query("SELECT pg_notify(" + conn().quote_identifier(schema()) +
+                                  ".tpubsub_channel('tpubsub_ingest'), $1)",
+                              {p});
         ASSERT_TRUE(r.ok()) << r.message();
     }
     auto r =
-        conn().query("SELECT pg_notify('tpubsub_ingest', $1)",
+        conn().query("SELECT pg_notify(" + conn().quote_identifier(schema()) +
+                         ".tpubsub_channel('tpubsub_ingest'), $1)",
                      {std::string("{\"event_type\":\"sql_notify\",\"event_source\":\"sql:notify\","
                                   "\"event_data\":{\"k\":\"v\",\"n\":[1,2]},\"priority\":7}")});
     ASSERT_TRUE(r.ok()) << r.message();

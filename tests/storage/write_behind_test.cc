@@ -249,11 +249,14 @@ TEST_F(write_behind_test, transitions_before_their_pending_end_in_the_final_stat
 }
 
 // An event resumed from the table (from_table) is updated in place: created_at and data kept.
+// The row is claimed by the writer's node: a node writes only the rows it owns.
 TEST_F(write_behind_test, resumed_event_is_updated_not_reinserted) {
     auto ins = conn().query("INSERT INTO " + schema() +
-                            ".tpubsub_events (event_type, event_source, event_data, priority, "
-                            "created_at, retry_count) VALUES ('r', 'src', '{\"k\": 1}', 8, "
-                            "now() - interval '1 hour', 1) RETURNING event_id");
+                                ".tpubsub_events (event_type, event_source, event_data, priority, "
+                                "created_at, retry_count, claimed_by) VALUES ('r', 'src', "
+                                "'{\"k\": 1}', 8, now() - interval '1 hour', 1, $1) RETURNING "
+                                "event_id",
+                            {options().node_id});
     ASSERT_TRUE(ins.ok()) << ins.message();
     event_id id = ins->get_int(0, 0);
     std::string created_before = row(id, "created_at");
