@@ -63,6 +63,8 @@ REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA :"schema" FROM PUBLIC;
 -- create_event() runs with its caller's rights: it inserts the row, takes the next id and
 -- reads it back (INSERT ... RETURNING event_id needs SELECT on that one column).
 GRANT EXECUTE ON FUNCTION :"schema".create_event(text, text, jsonb, int) TO pubsub_producer;
+-- create_event() wakes the routers on its schema's channel (SPEC 7.6), named by this function.
+GRANT EXECUTE ON FUNCTION :"schema".tpubsub_channel(text) TO pubsub_producer;
 GRANT INSERT (event_type, event_source, event_data, priority), SELECT (event_id)
     ON :"schema".tpubsub_events TO pubsub_producer;
 GRANT USAGE ON SEQUENCE :"schema".tpubsub_events_event_id_seq TO pubsub_producer;

@@ -42,7 +42,9 @@ class log_json : public e2e_test {
     void notify_cut_payload() {
         std::string payload = "{\"bad\":";
         for (int i = 0; i < 40; ++i) payload += "\xc3\xa9";
-        auto r = conn().query("SELECT pg_notify('tpubsub_ingest', $1)", {payload});
+        auto r = conn().query("SELECT pg_notify(" + conn().quote_identifier(schema()) +
+                                  ".tpubsub_channel('tpubsub_ingest'), $1)",
+                              {payload});
         ASSERT_TRUE(r.ok()) << r.message();
     }
     bool wait_log(const std::string& text, std::chrono::seconds timeout) {
