@@ -36,10 +36,13 @@ status start_nodes(const run_dirs& rd, const bench_options& opt, const std::stri
         std::error_code ec;
         std::filesystem::create_directories(base, ec);
         std::string sock = base + "/pubsub.sock";
-        std::vector<std::string> args{"--dsn",         rd.dsn,         "--schema",  schema,
-                                      "--socket",      sock,           "--data-dir", base,
-                                      "--node-name",   tag + "-n" + std::to_string(i),
-                                      "--log-level",   "info",         "--drain-timeout", "5"};
+        std::vector<std::string> args{"--dsn",           rd.dsn,
+                                      "--schema",        schema,
+                                      "--socket",        sock,
+                                      "--data-dir",      base,
+                                      "--node-name",     tag + "-n" + std::to_string(i),
+                                      "--log-level",     "info",
+                                      "--drain-timeout", "5"};
         args.insert(args.end(), extra.begin(), extra.end());
         args.insert(args.end(), opt.daemon_args.begin(), opt.daemon_args.end());
         auto d = std::make_unique<daemon_process>();
@@ -64,9 +67,9 @@ result<double> throughput(const run_dirs& rd, const bench_options& opt, int coun
     if (auto s = prepare_schema(rd.dsn, schema, "noop", ""); !s.ok()) return s;
     nodes ns;
     std::vector<std::string> sockets;
-    auto started = start_nodes(rd, opt, schema, schema, count,
-                               {"--concurrency", "noop=" + std::to_string(opt.noop_threads)}, ns,
-                               sockets);
+    auto started =
+        start_nodes(rd, opt, schema, schema, count,
+                    {"--concurrency", "noop=" + std::to_string(opt.noop_threads)}, ns, sockets);
     if (!started.ok()) {
         kill_all(ns);
         return started;
@@ -134,10 +137,10 @@ result<double> failover_once(const run_dirs& rd, const bench_options& opt,
     nodes ns;
     std::vector<std::string> sockets;
     const std::string k = std::to_string(mo.failover_events);
-    auto started = start_nodes(rd, opt, schema, schema, mo.failover_nodes,
-                               {"--node-dead-after", "1", "--scripts-dir", scripts, "--concurrency",
-                                "custom=" + k}, ns,
-                               sockets);
+    auto started = start_nodes(
+        rd, opt, schema, schema, mo.failover_nodes,
+        {"--node-dead-after", "1", "--scripts-dir", scripts, "--concurrency", "custom=" + k}, ns,
+        sockets);
     auto fail = [&ns](status s) -> result<double> {
         kill_all(ns);
         return s;
@@ -222,8 +225,8 @@ int run_multi_node(const bench_options& opt, const multi_node_options& mo) {
         if (n == 1) one = *r;
         std::string note = n > 1 && one > 0 ? "x" + fixed(*r / one, 2) + " of 1 node" : "";
         const double events = static_cast<double>(opt.events / static_cast<std::size_t>(n) * n);
-        rep.rates.push_back({std::to_string(n) + " node" + (n > 1 ? "s" : "") + " end-to-end",
-                             *r, events / *r, note});
+        rep.rates.push_back({std::to_string(n) + " node" + (n > 1 ? "s" : "") + " end-to-end", *r,
+                             events / *r, note});
         rates.num(std::to_string(n), *r);
         if (n > 1 && one > 0) rep.ratios.push_back({std::to_string(n) + "_nodes_vs_1", *r / one});
     }

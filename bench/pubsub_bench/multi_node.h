@@ -15,9 +15,9 @@
 namespace pubsub::bench {
 
 struct multi_node_options {
-    int max_nodes = 3;      // throughput for 1..max_nodes nodes
-    int failover_runs = 5;  // kill -9 repetitions (0: none)
-    int failover_nodes = 2;  // nodes in each failover run, one of which is killed
+    int max_nodes = 3;        // throughput for 1..max_nodes nodes
+    int failover_runs = 5;    // kill -9 repetitions (0: none)
+    int failover_nodes = 2;   // nodes in each failover run, one of which is killed
     int failover_events = 8;  // deliveries running on the victim at the kill
 };
 
