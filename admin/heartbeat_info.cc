@@ -106,7 +106,9 @@ std::string heartbeat_info::json(const node_sample& s) {
          ",\"last_batch_rows\":" + std::to_string(s.wb.last_batch_rows) + ",\"last_error\":";
     append_json_string(j, s.wb.last_error);
     return j + "},\"pools\":" + pools_json(s) + ",\"file_watcher\":" + watcher_json(s.watcher) +
-           ",\"workers\":" + workers_json(s) + "}";
+           ",\"workers\":" + workers_json(s) +
+           ",\"fencing\":{\"declared_dead\":" + std::to_string(s.declared_dead) +
+           ",\"taken_over\":" + std::to_string(s.taken_over) + "}}";
 }
 
 }  // namespace pubsub::admin

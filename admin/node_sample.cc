@@ -3,6 +3,7 @@
 #include "handlers/pool_set.h"
 #include "ingest/notify_door.h"
 #include "ingest/socket_server.h"
+#include "storage/node_heartbeat.h"
 
 namespace pubsub::admin {
 
@@ -65,6 +66,10 @@ node_sample collect(const node_sources& src) {
     if (src.http_db_errors) s.http_db_errors = src.http_db_errors();
     if (src.http_refused_connections) s.http_refused_connections = src.http_refused_connections();
     if (src.workers) s.workers = src.workers->snapshot();
+    if (src.heartbeat) {
+        s.declared_dead = src.heartbeat->declared_dead();
+        s.taken_over = src.heartbeat->taken_over();
+    }
     return s;
 }
 

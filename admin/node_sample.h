@@ -24,6 +24,7 @@ namespace pubsub {
 class pool_set;
 class socket_server;
 class notify_door;
+class node_heartbeat;
 }  // namespace pubsub
 
 namespace pubsub::admin {
@@ -42,6 +43,7 @@ struct node_sources {
     // False while the daemon starts or drains (/readyz answers 503); empty: always serving.
     std::function<bool()> serving;
     const persistent_workers* workers = nullptr;              // persistent handlers' workers
+    const node_heartbeat* heartbeat = nullptr;                // null in tools and tests
 };
 
 struct door_sample {
@@ -73,6 +75,9 @@ struct node_sample {
     std::uint64_t socket_refused_connections = 0, socket_refused_peers = 0;
     std::uint64_t http_refused_connections = 0;
     std::vector<subscriber_workers> workers;  // per persistent subscriber, per worker
+    // Times this node found it may have been declared dead (back from a stall past
+    // --node-dead-after), and the events other nodes took from it then, dropped here.
+    std::uint64_t declared_dead = 0, taken_over = 0;
 
     std::uint64_t received_total() const;
     std::uint64_t finished_total() const;  // deliveries that succeeded or failed

@@ -192,6 +192,14 @@ void storage(writer& w, const node_sample& s) {
     w.family("pubsub_db_errors_total", "counter", "Database errors per component.");
     w.sample("pubsub_db_errors_total", label("component", "write_behind"), s.wb.failures);
     w.sample("pubsub_db_errors_total", label("component", "http"), s.http_db_errors);
+    w.family("pubsub_node_declared_dead_total", "counter",
+             "Times this node, back from a gap past --node-dead-after, found it may have been "
+             "declared dead by the other nodes.");
+    w.sample("pubsub_node_declared_dead_total", "", s.declared_dead);
+    w.family("pubsub_events_taken_over_total", "counter",
+             "Events other nodes took from this node while it was not live; their deliveries "
+             "were dropped here.");
+    w.sample("pubsub_events_taken_over_total", "", s.taken_over);
 }
 
 void health(writer& w, const health_sample& h) {

@@ -144,6 +144,7 @@ node_services::node_services(const daemon_config& cfg, database& db)
     sources_.sql_claimed = [this] { return dbd_.claimed(); };
     sources_.serving = [this] { return serving_.load(std::memory_order_relaxed); };
     sources_.workers = workers_.get();
+    sources_.heartbeat = &heartbeat_;
     pools_.set_lease(&heartbeat_.lease());
     if (!cfg.http_listen.empty()) http_.emplace(http_options(cfg, db.dsn(), sources_));
     dbd_.reload_subscribers(db.conn());

@@ -98,6 +98,7 @@ void node_heartbeat::renew(clock::time_point sent) {
             "--node-dead-after): " +
                 std::to_string(lost->size()) +
                 " events were taken by other nodes and are dropped here; handlers resume");
+        taken_over_.fetch_add(lost->size(), std::memory_order_relaxed);
         if (opts_.on_lost && !lost->empty()) opts_.on_lost(*lost);
         fence_pending_ = false;
     }

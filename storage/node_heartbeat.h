@@ -63,6 +63,8 @@ class node_heartbeat final : public service {
     // Times this node found, back from a gap past its deadline, that it may have been declared
     // dead (whether or not events were taken from it).
     std::uint64_t declared_dead() const { return declared_dead_.load(std::memory_order_relaxed); }
+    // Events found taken by other nodes on the way back (handed to on_lost, dropped here).
+    std::uint64_t taken_over() const { return taken_over_.load(std::memory_order_relaxed); }
     // Heartbeats that failed (connection lost, statement timeout).
     std::uint64_t failures() const { return failures_.load(std::memory_order_relaxed); }
 
@@ -80,7 +82,7 @@ class node_heartbeat final : public service {
     const std::chrono::milliseconds deadline_, interval_;
     std::optional<pg::connection> conn_;  // heartbeat thread only (start() before it runs)
     node_lease lease_;
-    std::atomic<std::uint64_t> failures_{0}, declared_dead_{0};
+    std::atomic<std::uint64_t> failures_{0}, declared_dead_{0}, taken_over_{0};
     bool fence_pending_ = false;  // heartbeat thread only: the lost events are still to be read
     bool dead_logged_ = false;  // heartbeat thread only
     std::mutex mu_;

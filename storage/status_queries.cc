@@ -16,11 +16,14 @@ std::string table(const pg::connection& c, const std::string& schema, const char
 // One line per aspect of a node, from the heartbeat's info document (admin/heartbeat_info.cc).
 constexpr const char* node_lines_sql = R"(
 SELECT node_id,
-  format('host %s, pid %s, version %s, started %s, last heartbeat %s s ago%s', host, pid, version,
+  format('host %s, pid %s, version %s, started %s, last heartbeat %s s ago%s%s', host, pid, version,
          to_char(started_at, 'YYYY-MM-DD HH24:MI:SS TZ'),
          round(extract(epoch FROM now() - last_heartbeat)::numeric, 1),
          CASE WHEN now() - last_heartbeat < make_interval(secs => dead_after_s) THEN ''
-              ELSE ' (NOT ALIVE)' END),
+              ELSE ' (NOT ALIVE)' END,
+         CASE WHEN coalesce((info->'fencing'->>'declared_dead')::bigint, 0) = 0 THEN ''
+              ELSE format('; declared dead %s times, %s events taken over',
+                          info->'fencing'->>'declared_dead', info->'fencing'->>'taken_over') END),
   coalesce((SELECT string_agg(format('%s %s received, %s errors', key, value->>'received',
                                      value->>'errors'), '; ' ORDER BY key)
             FROM jsonb_each(info->'doors')), '-'),

@@ -18,6 +18,7 @@
 #include "base/build_info/build_info.h"
 #include "bench/pubsub_bench/baselines.h"
 #include "bench/pubsub_bench/daemon_control.h"
+#include "bench/pubsub_bench/multi_node.h"
 #include "bench/pubsub_bench/report.h"
 #include "bench/pubsub_bench/soak.h"
 #include "bench/pubsub_bench/socket_load.h"
@@ -469,6 +470,13 @@ int main(int argc, char** argv) {
     app.add_option("--sql-batch", o.sql_claim_batch, "sql-queue rows per claim")
         ->capture_default_str();
     app.add_flag("--json", o.json, "Print one JSON object instead of the table");
+    multi_node_options mn;
+    app.add_option("--nodes", mn.max_nodes,
+                   "Several-routers mode: events/s for 1..N pubsubd on one schema, then failover")
+        ->check(CLI::Range(1, 8));
+    app.add_option("--failover-runs", mn.failover_runs, "--nodes: kill -9 repetitions");
+    app.add_option("--failover-nodes", mn.failover_nodes, "--nodes: nodes per failover run")
+        ->check(CLI::Range(2, 8));
     try {
         app.parse(argc, argv);
         o.priorities = parse_mix(mix);
@@ -483,6 +491,7 @@ int main(int argc, char** argv) {
                      "drop --socket\n";
         return 2;
     }
+    if (app.count("--nodes") > 0) return run_multi_node(o, mn);
     o.sql_queue = baselines == "all" || baselines == "sql-queue";
     o.copy_limit = baselines == "all" || baselines == "copy-limit";
     return run(o);

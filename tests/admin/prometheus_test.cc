@@ -26,6 +26,8 @@ node_sample sample() {
     s.wb.rows = 12;
     s.wb.unpersisted_events = 4;
     s.wb.last_commit_us = 7'500'000;
+    s.declared_dead = 1;
+    s.taken_over = 6;
     latency_histogram h;
     for (int us : {50, 400, 400, 2'000'000, 99'000'000}) h.observe_us(us);
     s.ingest_to_start = h.snapshot();
@@ -50,6 +52,9 @@ TEST(prometheus, RenderedTextParsesStrictly) {
         5);
     EXPECT_DOUBLE_EQ(*test::prom_value(*m, "pubsub_ingest_to_handler_start_seconds_sum"),
                      101.00085);
+    EXPECT_EQ(*test::prom_value(*m, "pubsub_node_declared_dead_total"), 1);
+    EXPECT_EQ(*test::prom_value(*m, "pubsub_events_taken_over_total"), 6);
+    EXPECT_EQ(m->at("pubsub_events_taken_over_total").type, "counter");
 }
 
 // The alerting figures: readiness, the table's oldest pending event, dead deliveries (failed
@@ -183,6 +188,9 @@ TEST(prometheus, HeartbeatInfoIsJsonWithRates) {
     std::int64_t depth = 0;
     ASSERT_FALSE(e["queue_depth"]["10"].get(depth));
     EXPECT_EQ(depth, 2);
+    std::int64_t taken = 0;
+    ASSERT_FALSE(e["fencing"]["taken_over"].get(taken)) << text;
+    EXPECT_EQ(taken, 6);
 }
 
 TEST(admin_parsing, ListenAddress) {
