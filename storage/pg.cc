@@ -248,7 +248,15 @@ std::string connection::failure(const std::string& message, const std::string& s
     return why.empty() ? last_error() : why;
 }
 
+// libpqxx 6.4 leaks the PGresult of a statement run on a connection that is already broken
+// (make_result asks the dead connection for its encoding and throws before it owns the result),
+// so a connection known to be lost is reported here without running anything.
+status connection::lost() {
+    return status::error(failure("connection lost: " + last_error(), ""));
+}
+
 status connection::exec(const std::string& sql) {
+    if (!is_ok()) return lost();
     try {
         c_->run([&](pqxx::transaction_base& tx) { tx.exec(sql); });
         return status();
@@ -259,6 +267,7 @@ status connection::exec(const std::string& sql) {
 
 result<query_result> connection::query(const std::string& sql,
                                        const std::vector<std::optional<std::string>>& params) {
+    if (!is_ok()) return lost();
     try {
         return c_->run([&](pqxx::transaction_base& tx) {
             return query_result(tx.exec_params(sql, pqxx::prepare::make_dynamic_params(params)));
@@ -331,6 +340,7 @@ status connection::copy_in(const std::string& copy_sql, std::string_view data) {
 
 result<transaction> transaction::begin(connection& c) {
     if (!c.c_ || c.c_->work) return status::error("a transaction is already open");
+    if (!c.is_ok()) return c.lost();
     try {
         c.c_->work = std::make_unique<pqxx::work>(c.c_->conn);
         return transaction(c);

@@ -107,6 +107,7 @@ class connection {
     explicit connection(std::unique_ptr<impl> c);
     // The message of a failed statement, remembering its SQLSTATE and server error.
     std::string failure(const std::string& message, const std::string& sqlstate);
+    status lost();  // the error for a statement on a connection known to be broken
     std::unique_ptr<impl> c_;
     std::string last_sqlstate_;
     std::string last_server_error_;

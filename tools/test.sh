@@ -20,6 +20,8 @@ cmake --build build-tsan --target tsan_tests -j"$(nproc)"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPUBSUB_SANITIZE=address,undefined \
   -DPUBSUB_BUILD_BENCH=OFF >/dev/null
 cmake --build build-asan --target asan_tests -j"$(nproc)"
+lsan_suppressions="$PWD/tests/lsan.supp"  # a known leak inside libpqxx 6.4, explained there
 (cd build-asan && ASAN_OPTIONS="abort_on_error=1:detect_leaks=1" \
+  LSAN_OPTIONS="suppressions=$lsan_suppressions:print_suppressions=0" \
   UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1" ctest --output-on-failure -L asan)
 echo "pubsub: test suite finished in $(( $(date +%s) - start ))s"
