@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include "storage/audit_log.h"
 #include "storage/migrations.h"
 #include "tests/support/pg_test_env.h"
 
@@ -156,6 +157,28 @@ TEST_F(support_fixture_test, gives_a_migrated_schema_and_a_connection) {
     auto again = apply_migrations(conn(), schema());
     ASSERT_TRUE(again.ok()) << again.message();
     EXPECT_EQ(*again, 0);
+}
+
+TEST_F(migrations_test, audit_entries_read_back_newest_first) {
+    auto conn = must_connect(schema_.dsn());
+    ASSERT_TRUE(apply_migrations(conn, schema_.name()).ok());
+    ASSERT_TRUE(record_audit(conn, schema_.name(),
+                             {"alice", "events.retry", "{\"status\":\"failed\"}", 12, ""})
+                    .ok());
+    ASSERT_TRUE(record_audit(conn, schema_.name(),
+                             {"http 127.0.0.1", "subscribers.pause", "billing", 0,
+                              "{\"dry_run\":false}"})
+                    .ok());
+    auto got = recent_audit(conn, schema_.name(), 10);
+    ASSERT_TRUE(got.ok()) << got.message();
+    ASSERT_EQ(got->size(), 2u);
+    EXPECT_EQ((*got)[0].entry.action, "subscribers.pause");
+    EXPECT_EQ((*got)[0].entry.detail_json, "{\"dry_run\": false}");
+    EXPECT_EQ((*got)[1].entry.actor, "alice");
+    EXPECT_EQ((*got)[1].entry.rows, 12);
+    EXPECT_EQ((*got)[1].entry.detail_json, "");
+    EXPECT_FALSE((*got)[1].at.empty());
+    EXPECT_FALSE(os_user_actor().empty());
 }
 
 }  // namespace
