@@ -62,6 +62,7 @@ status admin_server::start() {
     ao.loopback_only = is_loopback(where->first);
     ao.allowed_hosts = i.opts.allowed_hosts;
     ao.auth = i.opts.auth;
+    ao.history = i.opts.history;
     // The probe's connection counts as the HTTP endpoint's too.
     ao.sources.http_db_errors = [this] {
         return impl_->pool->errors() + (impl_->api ? impl_->api->probe_errors() : 0);

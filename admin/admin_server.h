@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "admin/http_access.h"
+#include "admin/metric_history.h"
 #include "admin/node_sample.h"
 #include "base/logger.h"
 #include "base/result.h"
@@ -34,6 +35,7 @@ struct admin_options {
     http_auth auth = http_auth::changes;
     std::size_t max_connections = 64;
     std::chrono::milliseconds header_timeout{10'000};
+    const metric_history* history = nullptr;  // GET /api/history (history_sampler fills it)
 };
 
 // ("127.0.0.1", 8080) from "8080"; the error names the bad part.

@@ -122,18 +122,24 @@ http_response admin_api::route(const http_request& req, const parsed_target& t) 
     if (is(2, "api", "status") && get) return nodes_status();
     if (is(2, "api", "events") && get) return list_events(t);
     if (is(3, "api", "events") && get) return show_event(s[2]);
+    const std::string actor = "http " + req.peer;
     if (is(4, "api", "events") && m == "POST" && (s[3] == "retry" || s[3] == "cancel")) {
-        return event_action(s[2], s[3]);
+        return event_action(s[2], s[3], actor);
     }
+    if (is(3, "api", "events") && m == "POST" && (s[2] == "retry" || s[2] == "cancel")) {
+        return bulk_events(req.body, s[2], actor);
+    }
+    if (is(2, "api", "audit") && get) return list_audit(t);
+    if (is(2, "api", "history") && get) return history(t);
     if (is(2, "api", "subscribers") && get) return list_subscribers("");
-    if (is(2, "api", "subscribers") && m == "POST") return create_subscriber(req.body);
+    if (is(2, "api", "subscribers") && m == "POST") return create_subscriber(req.body, actor);
     if (is(3, "api", "subscribers")) {
         if (get) return list_subscribers(s[2]);
-        if (m == "PUT" || m == "PATCH") return update_subscriber(s[2], req.body);
-        if (m == "DELETE") return delete_subscriber(s[2]);
+        if (m == "PUT" || m == "PATCH") return update_subscriber(s[2], req.body, actor);
+        if (m == "DELETE") return delete_subscriber(s[2], actor);
     }
     if (is(4, "api", "subscribers") && m == "POST" && (s[3] == "enable" || s[3] == "disable")) {
-        return set_active(s[2], s[3] == "enable");
+        return set_active(s[2], s[3] == "enable", actor);
     }
     if (is(3, "api", "filters") && s[2] == "validate" && m == "POST") {
         return validate_filter(req.body);
@@ -142,7 +148,7 @@ http_response admin_api::route(const http_request& req, const parsed_target& t) 
                  is(2, "api", "status") || is(2, "api", "events") || is(3, "api", "events") ||
                  is(4, "api", "events") || is(2, "api", "subscribers") ||
                  is(3, "api", "subscribers") || is(4, "api", "subscribers") ||
-                 is(3, "api", "filters");
+                 is(3, "api", "filters") || is(2, "api", "audit") || is(2, "api", "history");
     if (known) return error_reply(405, m + " is not allowed on " + req.target);
     return error_reply(404, "no such route: " + m + " " + req.target);
 }

@@ -12,6 +12,11 @@
 //   GET  /api/events             ?status=a,b&type=&source=&since=&until=&before=&limit=&order=
 //   GET  /api/events/{id}        the event, its transitions and its deliveries
 //   POST /api/events/{id}/retry  |  POST /api/events/{id}/cancel
+//   POST /api/events/retry       |  POST /api/events/cancel: by {"ids":[..]} and/or a filter
+//                                {"status","type","source","since","until"}, "dry_run": true
+//                                counts only -> {"events":N,"deliveries":M,"batches":B,..}
+//   GET  /api/audit              ?limit= (1..1000, default 100): operator changes, newest first
+//   GET  /api/history            ?seconds= (1..3600): per-second samples of the last hour
 //   GET  /api/subscribers        |  GET /api/subscribers/{id or name}
 //   POST /api/subscribers        |  PUT /api/subscribers/{id or name} (only the fields given)
 //   POST /api/subscribers/{id or name}/enable|disable  |  DELETE /api/subscribers/{id or name}
@@ -40,6 +45,7 @@
 #include "admin/http_access.h"
 #include "admin/http_server.h"
 #include "admin/http_util.h"
+#include "admin/metric_history.h"
 #include "admin/node_sample.h"
 #include "admin/pg_pool.h"
 
@@ -59,6 +65,7 @@ struct api_options {
     bool loopback_only = true;
     std::vector<std::string> allowed_hosts;  // more Host names taken as loopback
     http_auth auth = http_auth::changes;
+    const metric_history* history = nullptr;  // GET /api/history; null: an empty history
 };
 
 class admin_api {
@@ -85,12 +92,20 @@ class admin_api {
     http_response nodes_status();
     http_response list_events(const parsed_target& t);
     http_response show_event(const std::string& id);
-    http_response event_action(const std::string& id, const std::string& action);
+    // Changes take the audit's actor: "http <peer>" (actor_of).
+    http_response event_action(const std::string& id, const std::string& action,
+                               const std::string& actor);
+    // api_bulk.cc: retry/cancel by ids or filter, the audit list, the per-second history.
+    http_response bulk_events(const std::string& body, const std::string& action,
+                              const std::string& actor);
+    http_response list_audit(const parsed_target& t);
+    http_response history(const parsed_target& t) const;
     http_response list_subscribers(const std::string& key);
-    http_response create_subscriber(const std::string& body);
-    http_response update_subscriber(const std::string& key, const std::string& body);
-    http_response set_active(const std::string& key, bool active);
-    http_response delete_subscriber(const std::string& key);
+    http_response create_subscriber(const std::string& body, const std::string& actor);
+    http_response update_subscriber(const std::string& key, const std::string& body,
+                                    const std::string& actor);
+    http_response set_active(const std::string& key, bool active, const std::string& actor);
+    http_response delete_subscriber(const std::string& key, const std::string& actor);
     http_response validate_filter(const std::string& body) const;
 
     api_options opts_;

@@ -131,15 +131,16 @@ http_response admin_api::show_event(const std::string& id_text) {
                                ",\"deliveries\":" + deliveries_json(d.deliveries) + "}");
 }
 
-http_response admin_api::event_action(const std::string& id_text, const std::string& action) {
+http_response admin_api::event_action(const std::string& id_text, const std::string& action,
+                                      const std::string& actor) {
     std::int64_t id = 0;
     if (!parse_int64(id_text, id)) {
         return error_reply(404, "no event with id \"" + id_text + "\" (ids are integers)");
     }
     auto c = pool_.acquire();
     if (!c.ok()) return error_reply(503, "database unreachable: " + c.message());
-    auto out = action == "retry" ? retry_event(**c, opts_.schema, id)
-                                 : cancel_event(**c, opts_.schema, id);
+    auto out = action == "retry" ? retry_event(**c, opts_.schema, id, actor)
+                                 : cancel_event(**c, opts_.schema, id, actor);
     if (!out.ok()) return error_reply(500, out.message());
     using kind = event_action_outcome::kind;
     if (out->what == kind::not_found) return error_reply(404, out->message);

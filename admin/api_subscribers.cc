@@ -6,6 +6,7 @@
 #include "base/json_last_occurrences.h"
 #include "base/json_text.h"
 #include "router/matcher.h"
+#include "storage/audit_log.h"
 #include "storage/subscriber_store.h"
 #include "admin/api.h"
 
@@ -178,7 +179,7 @@ http_response admin_api::list_subscribers(const std::string& key) {
     return json_reply(200, rows.substr(1, rows.size() - 2));  // the one object
 }
 
-http_response admin_api::create_subscriber(const std::string& body) {
+http_response admin_api::create_subscriber(const std::string& body, const std::string& actor) {
     auto b = parse_body(body);
     if (!b.ok()) return error_reply(400, b.message());
     const auto& p = b->patch;
@@ -208,7 +209,8 @@ http_response admin_api::create_subscriber(const std::string& body) {
     }
     auto c = pool_.acquire();
     if (!c.ok()) return error_reply(503, "database unreachable: " + c.message());
-    auto id = insert_subscriber(**c, opts_.schema, s);
+    auto id = audited_change(**c, opts_.schema, {actor, "subscribers.add", s.name, 1, ""},
+                             [&] { return insert_subscriber(**c, opts_.schema, s); });
     if (!id.ok()) return error_reply(duplicate(id.message()) ? 409 : 500, id.message());
     std::string out =
         "{\"ok\":true,\"subscriber_id\":" + std::to_string(*id) + ",\"subscriber_name\":";
@@ -216,7 +218,8 @@ http_response admin_api::create_subscriber(const std::string& body) {
     return json_reply(201, out + "}");
 }
 
-http_response admin_api::update_subscriber(const std::string& key, const std::string& body) {
+http_response admin_api::update_subscriber(const std::string& key, const std::string& body,
+                                           const std::string& actor) {
     auto b = parse_body(body);
     if (!b.ok()) return error_reply(400, b.message());
     if (b->config_id_null) {
@@ -224,7 +227,9 @@ http_response admin_api::update_subscriber(const std::string& key, const std::st
     }
     auto c = pool_.acquire();
     if (!c.ok()) return error_reply(503, "database unreachable: " + c.message());
-    auto done = pubsub::update_subscriber(**c, opts_.schema, key, b->patch);
+    auto done = audited_change(**c, opts_.schema, {actor, "subscribers.update", key, 1, ""}, [&] {
+        return pubsub::update_subscriber(**c, opts_.schema, key, b->patch);
+    });
     if (!done.ok()) {
         const auto& m = done.message();
         bool invalid = m.find("needs a script_path") != std::string::npos ||
@@ -237,20 +242,24 @@ http_response admin_api::update_subscriber(const std::string& key, const std::st
     return list_subscribers(b->patch.name.value_or(key));
 }
 
-http_response admin_api::set_active(const std::string& key, bool active) {
+http_response admin_api::set_active(const std::string& key, bool active, const std::string& actor) {
     auto c = pool_.acquire();
     if (!c.ok()) return error_reply(503, "database unreachable: " + c.message());
-    auto done = set_subscriber_active(**c, opts_.schema, key, active);
+    audit_entry e{actor, active ? "subscribers.enable" : "subscribers.disable", key, 1, ""};
+    auto done = audited_change(**c, opts_.schema, e, [&] {
+        return set_subscriber_active(**c, opts_.schema, key, active);
+    });
     if (!done.ok()) return error_reply(500, done.message());
     if (!*done) return error_reply(404, "no subscriber named or numbered \"" + key + "\"");
     std::string out = "{\"ok\":true,\"is_active\":";
     return json_reply(200, out + (active ? "true" : "false") + "}");
 }
 
-http_response admin_api::delete_subscriber(const std::string& key) {
+http_response admin_api::delete_subscriber(const std::string& key, const std::string& actor) {
     auto c = pool_.acquire();
     if (!c.ok()) return error_reply(503, "database unreachable: " + c.message());
-    auto done = remove_subscriber(**c, opts_.schema, key);
+    auto done = audited_change(**c, opts_.schema, {actor, "subscribers.remove", key, 1, ""},
+                               [&] { return remove_subscriber(**c, opts_.schema, key); });
     if (!done.ok()) return error_reply(500, done.message());
     if (!*done) return error_reply(404, "no subscriber named or numbered \"" + key + "\"");
     return json_reply(200, "{\"ok\":true}");

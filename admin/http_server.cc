@@ -84,8 +84,19 @@ class session : public std::enable_shared_from_this<session> {
         in.origin = std::string(req[http::field::origin]);
         in.content_type = std::string(req[http::field::content_type]);
         in.body = std::move(req.body());
+        in.peer = peer();
         http_response out = handler_(in);
         send(std::move(out), req.keep_alive(), req.version());
+    }
+
+    // "ADDR:PORT" of the client ("[V6]:PORT"), "" when the socket cannot tell.
+    std::string peer() {
+        beast::error_code ec;
+        auto ep = stream_.socket().remote_endpoint(ec);
+        if (ec) return "";
+        auto addr = ep.address().to_string();
+        if (ep.address().is_v6()) addr = "[" + addr + "]";
+        return addr + ":" + std::to_string(ep.port());
     }
 
     void reply_error(int code, const std::string& message) {

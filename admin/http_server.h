@@ -34,6 +34,7 @@ struct http_request {
     std::string body;
     std::string origin;        // the Origin header ("" when absent)
     std::string content_type;  // the Content-Type header ("" when absent)
+    std::string peer;          // the client's "ADDR:PORT" ("" when unknown)
 };
 
 struct http_response {

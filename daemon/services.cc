@@ -73,7 +73,8 @@ socket_options socket_opts(const daemon_config& cfg, memory_budget& budget) {
 }
 
 admin::admin_options http_options(const daemon_config& cfg, const std::string& dsn,
-                                  const admin::node_sources& sources) {
+                                  const admin::node_sources& sources,
+                                  const admin::metric_history& history) {
     admin::admin_options ao{cfg.http_listen,
                             cfg.http_token,
                             cfg.http_allow_unauthenticated,
@@ -86,6 +87,7 @@ admin::admin_options http_options(const daemon_config& cfg, const std::string& d
     ao.auth = cfg.http_auth == "all" ? admin::http_auth::all : admin::http_auth::changes;
     ao.max_connections = cfg.http_max_connections;
     ao.header_timeout = std::chrono::seconds(cfg.http_header_timeout_s);
+    ao.history = &history;
     return ao;
 }
 
@@ -146,7 +148,10 @@ node_services::node_services(const daemon_config& cfg, database& db)
     sources_.workers = workers_.get();
     sources_.heartbeat = &heartbeat_;
     pools_.set_lease(&heartbeat_.lease());
-    if (!cfg.http_listen.empty()) http_.emplace(http_options(cfg, db.dsn(), sources_));
+    if (!cfg.http_listen.empty()) {
+        sampler_.emplace(history_, [this] { return admin::reading_of(admin::collect(sources_)); });
+        http_.emplace(http_options(cfg, db.dsn(), sources_, history_));
+    }
     dbd_.reload_subscribers(db.conn());
     set_delivery_hooks();
     add_services();
@@ -192,6 +197,7 @@ void node_services::add_services() {
         [this](time_point) { listener_.stop(); });
     add("open-file limit", step([this] { raise_fd_limit(); }), {});
     if (watcher_) order_.push_back(&*watcher_);
+    if (sampler_) order_.push_back(&*sampler_);
     if (http_) order_.push_back(&*http_);
     order_.push_back(&door_);
     // clang-format on

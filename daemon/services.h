@@ -19,6 +19,7 @@
 
 #include "admin/admin_server.h"
 #include "admin/heartbeat_info.h"
+#include "admin/history_sampler.h"
 #include "admin/node_sample.h"
 #include "base/service.h"
 #include "daemon/config.h"
@@ -98,6 +99,8 @@ class node_services {
     admin::heartbeat_info beat_;  // heartbeat thread only
     node_heartbeat heartbeat_;
     db_door dbd_;
+    admin::metric_history history_;                  // the charts' last hour
+    std::optional<admin::history_sampler> sampler_;  // fills history_; only with --http
     std::optional<admin::admin_server> http_;
     pg_listener listener_;
     daemon_config running_;  // the settings in effect; SIGHUP changes the reloadable ones

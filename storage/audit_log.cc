@@ -8,14 +8,28 @@
 namespace pubsub {
 
 status record_audit(pg::connection& c, const std::string& schema, const audit_entry& e) {
-    auto r = c.query("INSERT INTO " + c.quote_identifier(schema) +
-                         ".tpubsub_audit (actor, action, target, rows, detail) "
-                         "VALUES ($1, $2, $3, $4::bigint, $5::jsonb)",
-                     {e.actor, e.action, e.target, std::to_string(e.rows),
-                      e.detail_json.empty() ? std::nullopt
-                                            : std::optional<std::string>(e.detail_json)});
+    auto r = record_audit_id(c, schema, e);
+    return r.ok() ? status() : r.error();
+}
+
+result<std::int64_t> record_audit_id(pg::connection& c, const std::string& schema,
+                                     const audit_entry& e) {
+    auto r =
+        c.query("INSERT INTO " + c.quote_identifier(schema) +
+                    ".tpubsub_audit (actor, action, target, rows, detail) "
+                    "VALUES ($1, $2, $3, $4::bigint, $5::jsonb) RETURNING audit_id",
+                {e.actor, e.action, e.target, std::to_string(e.rows),
+                 e.detail_json.empty() ? std::nullopt : std::optional<std::string>(e.detail_json)});
     if (!r.ok()) return r.error();
-    return {};
+    return r->get_int(0, 0);
+}
+
+status add_audit_rows(pg::connection& c, const std::string& schema, std::int64_t audit_id,
+                      std::int64_t rows) {
+    auto r = c.query("UPDATE " + c.quote_identifier(schema) +
+                         ".tpubsub_audit SET rows = rows + $2::bigint WHERE audit_id = $1::bigint",
+                     {std::to_string(audit_id), std::to_string(rows)});
+    return r.ok() ? status() : r.error();
 }
 
 result<std::vector<audit_record>> recent_audit(pg::connection& c, const std::string& schema,

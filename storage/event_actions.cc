@@ -1,6 +1,7 @@
 #include "storage/event_actions.h"
 
-#include "storage/channels.h"
+#include "storage/audit_log.h"
+#include "storage/event_bulk.h"
 
 namespace pubsub {
 
@@ -34,14 +35,21 @@ outcome not_found(event_id id) {
     return {outcome::kind::not_found, "no event with id " + std::to_string(id), 0};
 }
 
+// One audit entry for a single action, in its transaction; none without an actor.
+status audit(pg::connection& c, const std::string& schema, const std::string& actor,
+             const char* action, event_id id) {
+    if (actor.empty()) return {};
+    return record_audit(c, schema, {actor, action, std::to_string(id), 1, ""});
+}
+
 std::string plural(int n, const char* one, const char* many) {
     return std::to_string(n) + " " + (n == 1 ? one : many);
 }
 
 }  // namespace
 
-result<event_action_outcome> retry_event(pg::connection& c, const std::string& schema,
-                                         event_id id) {
+result<event_action_outcome> retry_event(pg::connection& c, const std::string& schema, event_id id,
+                                         const std::string& actor) {
     const std::string s = c.quote_identifier(schema);
     const std::string sid = std::to_string(id);
     return in_transaction(c, [&]() -> result<outcome> {
@@ -54,45 +62,31 @@ result<event_action_outcome> retry_event(pg::connection& c, const std::string& s
                 "event " + sid + " is " + *st + ": only failed or cancelled events can be retried",
                 0};
         }
-        // A fresh budget: a delivery is dead again after max_retries more failed attempts.
-        auto d = c.query("UPDATE " + s +
-                             ".tpubsub_deliveries SET status = 'pending', retry_base = attempts, "
-                             "next_attempt_at = NULL WHERE event_id = $1::bigint "
-                             "AND status <> 'completed' RETURNING 1",
-                         {sid});
-        if (!d.ok()) return d.error();
+        auto requeued = apply_event_action(c, schema, bulk_action::retry, {id});
+        if (!requeued.ok()) return requeued.error();
         auto kept = c.query("SELECT count(*) FROM " + s +
                                 ".tpubsub_deliveries WHERE event_id = $1::bigint "
                                 "AND status = 'completed'",
                             {sid});
         if (!kept.ok()) return kept.error();
-        auto e = c.query("UPDATE " + s +
-                             ".tpubsub_events SET status = 'pending', claimed_by = NULL, "
-                             "completed_at = NULL WHERE event_id = $1::bigint",
-                         {sid});
-        if (!e.ok()) return e.error();
-        // Actions first: the owning router forgets the cancel before any sweep claims the event.
-        auto n = c.query("SELECT pg_notify($2, 'retry ' || $1), pg_notify($3, $1)",
-                         {sid, schema_channel(event_actions_channel, schema),
-                          schema_channel("tpubsub_events", schema)});
-        if (!n.ok()) return n.error();
-        int requeued = d->rows();
+        if (status a = audit(c, schema, actor, "events.retry", id); !a.ok()) return a;
+        auto n = static_cast<int>(*requeued);
         auto completed = static_cast<int>(kept->get_int(0, 0));
         std::string msg = "event " + sid + " is pending again: ";
-        msg += requeued == 0 ? std::string(
-                                   "no delivery was recorded, so every matching "
-                                   "subscriber runs")
-                             : plural(requeued, "delivery", "deliveries") + " will run again";
+        msg += n == 0 ? std::string(
+                            "no delivery was recorded, so every matching "
+                            "subscriber runs")
+                      : plural(n, "delivery", "deliveries") + " will run again";
         if (completed > 0) {
             msg += " (" + plural(completed, "completed delivery is", "completed deliveries are") +
                    " kept)";
         }
-        return outcome{outcome::kind::done, msg, requeued};
+        return outcome{outcome::kind::done, msg, n};
     });
 }
 
-result<event_action_outcome> cancel_event(pg::connection& c, const std::string& schema,
-                                          event_id id) {
+result<event_action_outcome> cancel_event(pg::connection& c, const std::string& schema, event_id id,
+                                          const std::string& actor) {
     const std::string s = c.quote_identifier(schema);
     const std::string sid = std::to_string(id);
     return in_transaction(c, [&]() -> result<outcome> {
@@ -105,23 +99,10 @@ result<event_action_outcome> cancel_event(pg::connection& c, const std::string& 
                                ": only pending or processing events can be cancelled",
                            0};
         }
-        auto d = c.query("UPDATE " + s +
-                             ".tpubsub_deliveries SET status = 'cancelled', "
-                             "next_attempt_at = NULL, finished_at = coalesce(finished_at, now()) "
-                             "WHERE event_id = $1::bigint AND status NOT IN ('completed', 'dead') "
-                             "RETURNING 1",
-                         {sid});
+        auto d = apply_event_action(c, schema, bulk_action::cancel, {id});
         if (!d.ok()) return d.error();
-        auto e = c.query("UPDATE " + s +
-                             ".tpubsub_events SET status = 'cancelled', completed_at = now(), "
-                             "error_message = coalesce(error_message, 'cancelled by an operator') "
-                             "WHERE event_id = $1::bigint",
-                         {sid});
-        if (!e.ok()) return e.error();
-        auto n = c.query("SELECT pg_notify($2, 'cancel ' || $1)",
-                         {sid, schema_channel(event_actions_channel, schema)});
-        if (!n.ok()) return n.error();
-        int cancelled = d->rows();
+        if (status a = audit(c, schema, actor, "events.cancel", id); !a.ok()) return a;
+        auto cancelled = static_cast<int>(*d);
         std::string msg = "event " + sid + " cancelled (it was " + *st + ")";
         if (cancelled > 0) {
             msg += "; " + plural(cancelled, "scheduled delivery", "scheduled deliveries") +

@@ -42,10 +42,13 @@ struct event_action_outcome {
     int deliveries = 0;   // deliveries re-queued / cancelled
 };
 
-// Database errors come back as result errors; not-found / wrong-state as `what`.
-result<event_action_outcome> retry_event(pg::connection& c, const std::string& schema, event_id id);
-result<event_action_outcome> cancel_event(pg::connection& c, const std::string& schema,
-                                          event_id id);
+// Database errors come back as result errors; not-found / wrong-state as `what`. A done action
+// records an audit entry (audit_log.h) by `actor` in its transaction; actor "" records none
+// (only for tests and callers that are not an operator).
+result<event_action_outcome> retry_event(pg::connection& c, const std::string& schema, event_id id,
+                                         const std::string& actor = {});
+result<event_action_outcome> cancel_event(pg::connection& c, const std::string& schema, event_id id,
+                                          const std::string& actor = {});
 
 // What a router acts on when a `cancel <id>` or `retry <id>` notification arrives: the rows
 // themselves (any role may NOTIFY, so the payload is only a hint to look). Ids without a row are

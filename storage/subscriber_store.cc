@@ -158,9 +158,14 @@ result<bool> update_subscriber(pg::connection& conn, const std::string& schema,
     }
     const std::string table = conn.quote_identifier(schema) + ".tpubsub_subscribers";
     const std::string where = " WHERE " + key_condition(name_or_id);
-    // Rolled back by its destructor on every early return.
-    auto tx = pg::transaction::begin(conn);
-    if (!tx.ok()) return status::error("cannot update subscriber: " + tx.message());
+    // Rolled back by its destructor on every early return; a caller's open transaction (an
+    // audited change) is joined instead.
+    std::optional<pg::transaction> tx;
+    if (!conn.in_transaction()) {
+        auto begun = pg::transaction::begin(conn);
+        if (!begun.ok()) return status::error("cannot update subscriber: " + begun.message());
+        tx.emplace(std::move(*begun));
+    }
     auto cur = conn.query("SELECT job_type, coalesce(script_path, ''), run_mode, workers FROM " +
                               table + where + " FOR UPDATE",
                           {name_or_id});
@@ -185,7 +190,7 @@ result<bool> update_subscriber(pg::connection& conn, const std::string& schema,
     if (!r.ok()) {
         return status::error("cannot update subscriber " + name_or_id + ": " + r.message());
     }
-    if (status c = tx->commit(); !c.ok()) {
+    if (status c = tx ? tx->commit() : status(); !c.ok()) {
         return status::error("cannot update subscriber " + name_or_id + ": " + c.message());
     }
     return true;

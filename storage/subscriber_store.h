@@ -47,7 +47,8 @@ struct subscriber_patch {
 // invalid filter (`invalid event_filter: <path>: <problem>`), for a result that would be a
 // custom job without script_path or an invalid run_mode and workers (check_run_mode), for
 // values the table refuses, or for a database failure.
-// The table's trigger wakes the routers (SPEC 5: effective within a second).
+// The table's trigger wakes the routers (SPEC 5: effective within a second). Runs in its own
+// transaction, or in the caller's when one is open.
 result<bool> update_subscriber(pg::connection& conn, const std::string& schema,
                                const std::string& name_or_id, const subscriber_patch& patch);
 

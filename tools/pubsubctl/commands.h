@@ -3,6 +3,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "ctl_context.h"
 
@@ -23,6 +24,14 @@ int events_show(const context& ctx, const std::string& id);  // with its deliver
 // Operator actions (storage/event_actions.h): exit 0 when done, 1 otherwise.
 int events_retry(const context& ctx, const std::string& id);
 int events_cancel(const context& ctx, const std::string& id);
+// retry|cancel with ids and/or a filter (events_bulk.cc); prints how many events changed.
+struct bulk_args {
+    std::vector<std::string> ids;
+    std::optional<std::string> status, type, source, since, until;  // status: "a,b" allowed
+    bool dry_run = false;
+    int batch_size = 1000;
+};
+int events_bulk(const context& ctx, const bulk_args& a, bool retry);
 
 struct subscriber_args {
     std::string name, event_type, filter = "{}", job_type, script;

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "commands.h"
+#include "storage/audit_log.h"
 #include "storage/event_actions.h"
 #include "storage/event_queries.h"
 
@@ -42,14 +43,15 @@ void print_deliveries(const std::vector<delivery_row>& rows) {
     }
 }
 
-using action_fn = result<event_action_outcome> (*)(pg::connection&, const std::string&, event_id);
+using action_fn = result<event_action_outcome> (*)(pg::connection&, const std::string&, event_id,
+                                                   const std::string&);
 
 int run_action(const context& ctx, const std::string& text, action_fn action) {
     auto id = parse_id(text);
     if (!id) return fail("event id must be a positive integer, got \"" + text + "\"");
     auto c = ctx.connect();
     if (!c.ok()) return fail(c.message());
-    auto out = action(*c, ctx.schema, *id);
+    auto out = action(*c, ctx.schema, *id, os_user_actor());
     if (!out.ok()) return fail(out.message());
     if (out->what != event_action_outcome::kind::done) return fail(out->message);
     std::cout << out->message << "\n";

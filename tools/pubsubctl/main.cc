@@ -7,6 +7,22 @@
 
 using namespace pubsub::ctl;
 
+namespace {
+
+void add_bulk_options(CLI::App* cmd, bulk_args& a, bool& json) {
+    cmd->add_option("ID", a.ids, "event ids (with a filter: only those that match it too)");
+    cmd->add_option("--status", a.status, "status, or several: failed,cancelled");
+    cmd->add_option("--type", a.type, "event_type glob (* ? and \\ escapes), e.g. sales_*");
+    cmd->add_option("--source", a.source, "event_source glob");
+    cmd->add_option("--since", a.since, "created at or after (ISO 8601)");
+    cmd->add_option("--until", a.until, "created before (ISO 8601)");
+    cmd->add_flag("--dry-run", a.dry_run, "count the matching events, change nothing");
+    cmd->add_option("--batch-size", a.batch_size, "events per transaction (default 1000)");
+    cmd->add_flag("--json", json, "JSON output");
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
     CLI::App app{"pubsubctl: operate the pubsub event router", "pubsubctl"};
     app.require_subcommand(1);
@@ -42,13 +58,17 @@ int main(int argc, char** argv) {
     auto* show = events->add_subcommand("show", "One event in full");
     show->add_option("ID", event_id)->required();
     show->callback([&] { rc = events_show(ctx, event_id); });
-    auto* retry = events->add_subcommand("retry", "Run the failed deliveries of an event again");
-    retry->add_option("ID", event_id)->required();
-    retry->callback([&] { rc = events_retry(ctx, event_id); });
-    auto* cancel = events->add_subcommand(
-        "cancel", "Cancel a pending or processing event (a running handler is left to finish)");
-    cancel->add_option("ID", event_id)->required();
-    cancel->callback([&] { rc = events_cancel(ctx, event_id); });
+    bulk_args ba;
+    for (bool is_retry : {true, false}) {
+        auto* cmd = events->add_subcommand(
+            is_retry ? "retry" : "cancel",
+            is_retry ? "Run the failed deliveries of failed or cancelled events again (by id or "
+                       "by filter)"
+                     : "Cancel pending or processing events, by id or by filter (a running "
+                       "handler is left to finish)");
+        add_bulk_options(cmd, ba, ctx.json);
+        cmd->callback([&, is_retry] { rc = events_bulk(ctx, ba, is_retry); });
+    }
 
     auto* subs = app.add_subcommand("subscribers", "Manage subscribers");
     subs->require_subcommand(1);

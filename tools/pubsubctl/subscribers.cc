@@ -7,6 +7,7 @@
 #include "ingest/json_scan.h"
 #include "router/matcher.h"
 #include "router/subscriber.h"
+#include "storage/audit_log.h"
 #include "storage/subscriber_store.h"
 
 namespace pubsub::ctl {
@@ -38,6 +39,11 @@ std::optional<run_mode> mode_of(const std::string& text, std::string& why) {
 std::string as_flags(const std::string& why) {
     if (why.rfind("run_mode:", 0) == 0) return "--mode" + why.substr(8);
     return "--" + why;
+}
+
+// The audit entry of one subscriber change by this OS user.
+audit_entry audit_of(const char* action, const std::string& target) {
+    return {os_user_actor(), action, target, 1, ""};
 }
 
 }  // namespace
@@ -76,7 +82,8 @@ int subscribers_add(const context& ctx, const subscriber_args& a) {
     }
     auto c = ctx.connect();
     if (!c.ok()) return fail(c.message());
-    auto id = insert_subscriber(*c, ctx.schema, s);
+    auto id = audited_change(*c, ctx.schema, audit_of("subscribers.add", s.name),
+                             [&] { return insert_subscriber(*c, ctx.schema, s); });
     if (!id.ok()) return fail(id.message());
     std::cout << "subscriber " << s.name << " added with id " << *id << "\n";
     return 0;
@@ -127,7 +134,8 @@ int subscribers_update(const context& ctx, const subscriber_update_args& a) {
     }
     auto c = ctx.connect();
     if (!c.ok()) return fail(c.message());
-    auto updated = update_subscriber(*c, ctx.schema, a.target, p);
+    auto updated = audited_change(*c, ctx.schema, audit_of("subscribers.update", a.target),
+                                  [&] { return update_subscriber(*c, ctx.schema, a.target, p); });
     if (!updated.ok()) return fail(updated.message());
     if (!*updated) return fail("no subscriber named or numbered " + a.target);
     std::cout << "subscriber " << a.target << " updated\n";
@@ -137,7 +145,9 @@ int subscribers_update(const context& ctx, const subscriber_update_args& a) {
 int subscribers_set_active(const context& ctx, const std::string& name_or_id, bool active) {
     auto c = ctx.connect();
     if (!c.ok()) return fail(c.message());
-    auto updated = set_subscriber_active(*c, ctx.schema, name_or_id, active);
+    auto updated = audited_change(
+        *c, ctx.schema, audit_of(active ? "subscribers.enable" : "subscribers.disable", name_or_id),
+        [&] { return set_subscriber_active(*c, ctx.schema, name_or_id, active); });
     if (!updated.ok()) return fail(updated.message());
     if (!*updated) return fail("no subscriber named or numbered " + name_or_id);
     std::cout << "subscriber " << name_or_id << (active ? " enabled\n" : " disabled\n");
@@ -147,7 +157,8 @@ int subscribers_set_active(const context& ctx, const std::string& name_or_id, bo
 int subscribers_remove(const context& ctx, const std::string& name_or_id) {
     auto c = ctx.connect();
     if (!c.ok()) return fail(c.message());
-    auto removed = remove_subscriber(*c, ctx.schema, name_or_id);
+    auto removed = audited_change(*c, ctx.schema, audit_of("subscribers.remove", name_or_id),
+                                  [&] { return remove_subscriber(*c, ctx.schema, name_or_id); });
     if (!removed.ok()) return fail(removed.message());
     if (!*removed) return fail("no subscriber named or numbered " + name_or_id);
     std::cout << "subscriber " << name_or_id << " removed\n";
