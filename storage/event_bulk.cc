@@ -125,16 +125,18 @@ result<batch_result> run_batch(pg::connection& c, const std::string& schema, bul
     auto d = apply_event_action(c, schema, a, ids);
     if (!d.ok()) return d.error();
     out.deliveries = *d;
-    if (audit_id == 0) {
+    std::int64_t entry = audit_id;
+    if (entry == 0) {
         auto id = record_audit_id(c, schema,
                                   {o.actor, std::string("events.") + bulk_action_name(a),
                                    selection_json(s), out.events, ""});
         if (!id.ok()) return id.error();
-        audit_id = *id;
-    } else if (status st = add_audit_rows(c, schema, audit_id, out.events); !st.ok()) {
+        entry = *id;
+    } else if (status st = add_audit_rows(c, schema, entry, out.events); !st.ok()) {
         return st;
     }
     if (status st = tx->commit(); !st.ok()) return st;
+    audit_id = entry;  // only once committed: a batch rolled back and run again records anew
     return out;
 }
 

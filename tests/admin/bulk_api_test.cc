@@ -145,6 +145,12 @@ TEST_F(bulk_api, EverySubscriberChangeAndSingleActionIsAudited) {
 TEST_F(bulk_api, HistoryServesPerSecondSamples) {
     start_admin();
     ASSERT_FALSE(HasFatalFailure());
+    for (const char* asset : {"/bulk.js", "/charts.js", "/audit.js"}) {
+        auto a = get(asset);
+        EXPECT_EQ(a.status, 200) << asset;
+        EXPECT_EQ(a.body.find("http://"), std::string::npos) << asset << " refers elsewhere";
+        EXPECT_EQ(a.body.find("https://"), std::string::npos) << asset << " refers elsewhere";
+    }
     auto ids = emit({line("a"), line("b")});
     ASSERT_EQ(ids.size(), 2u);
     std::this_thread::sleep_for(2500ms);

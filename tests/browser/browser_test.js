@@ -7,7 +7,8 @@
 // port), then: opens each tab; adds subscribers through the form (the filter is first typed
 // invalid and the server's message must show next to the field); emits an event and sees it in
 // the Event Queue, then gone from it and `completed` in the Event Log (expanded, with its data);
-// retries a failed event from the queue tab. Any request to another origin fails the test.
+// retries a failed event from the queue tab; selects rows, retries all matching events and sees
+// the audit and the charts (bulk_steps.js). Any request to another origin fails the test.
 // Screenshots of each tab go to PUBSUB_SCREENSHOT_DIR (default <build>/test-artifacts/screenshots).
 // Exit 0 on success, 1 with the reason otherwise. Missing chromium or npm is a failure.
 "use strict";
@@ -17,6 +18,7 @@ const fs = require("fs");
 const net = require("net");
 const os = require("os");
 const path = require("path");
+const {bulkSteps} = require('./bulk_steps');
 
 const BIN = process.env.PUBSUB_BIN_DIR || path.resolve(__dirname, "../../build/bin");
 const DEPS = process.env.PUBSUB_BROWSER_DEPS || path.resolve(BIN, "../browser-deps");
@@ -245,6 +247,8 @@ async function run() {
       return e && e.retry_count === 1 && e.status === "failed";
     });
     log("event " + doomed.event_id + " retried from the page");
+
+    await bulkSteps({page, base, daemon, emit, waitFor, apiEvent, shot, fail, log, WAIT_MS});
 
     // Service Status: this node with its heartbeat.
     await page.click("#tab-status");
