@@ -50,7 +50,7 @@ TEST_F(events_bulk_test, RetryByFilterPrintsTheCountAndChangesOnlyMatches) {
     auto done = ctl({"events", "retry", "--type", "imp_?", "--until", "2026-02-01T00:51:00Z",
                      "--batch-size", "5"});
     EXPECT_EQ(done.code, 0) << done.err;
-    EXPECT_EQ(done.out, "12 events retried (0 deliveries will run again, 3 batches)\n");
+    EXPECT_EQ(done.out, "12 events retried (0 recorded deliveries re-queued, 3 batches)\n");
     EXPECT_EQ(count("status = 'failed'"), 13);
     EXPECT_EQ(count("status = 'pending' AND event_id % 4 = 0"), 12);
     EXPECT_EQ(count("status = 'pending' AND event_id % 4 = 0 AND event_id >= 51"), 0);

@@ -66,8 +66,9 @@ int events_bulk(const context& ctx, const bulk_args& a, bool retry) {
     if (a.dry_run) {
         std::cout << out->events << " events would be " << verb << " (dry run: nothing changed)\n";
     } else {
+        // Retry: events without delivery rows run every matching subscriber (event_actions.h).
         std::cout << out->events << " events " << verb << " (" << out->deliveries
-                  << (retry ? " deliveries will run again, " : " deliveries cancelled, ")
+                  << (retry ? " recorded deliveries re-queued, " : " deliveries cancelled, ")
                   << out->batches << " batches)\n";
     }
     return 0;
