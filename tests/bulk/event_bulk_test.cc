@@ -97,6 +97,14 @@ TEST_F(event_bulk, retry_changes_exactly_the_matching_events_in_batches) {
     EXPECT_EQ(dry->events, expected);
     EXPECT_EQ(out->events, expected);
     EXPECT_EQ(out->batches, 3) << "200 events in batches of 70";
+    // The rows' own witness: each changed row carries the id of the transaction that wrote it.
+    auto tx = witness_->query(
+        "SELECT count(*), max(n) FROM (SELECT xmin::text, count(*) AS n FROM " + schema() +
+        ".tpubsub_events WHERE status = 'pending' AND "
+        "event_id % 3 = 0 AND event_id % 5 = 3 GROUP BY 1) t");
+    ASSERT_TRUE(tx.ok()) << tx.message();
+    EXPECT_EQ(tx->get_int(0, 0), 3) << "three transactions";
+    EXPECT_EQ(tx->get_int(0, 1), 70) << "none wrote more than a batch";
     EXPECT_EQ(out->deliveries, expected) << "the dead delivery of each; the completed is kept";
     EXPECT_EQ(count("SELECT count(*) FROM " + schema() +
                     ".tpubsub_deliveries WHERE status = 'pending' AND retry_base = 2"),
