@@ -50,17 +50,26 @@ std::string word_array(const std::vector<std::string>& words) {
     return out + "}";
 }
 
+// Strict UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing past U+10FFFF), as
+// PostgreSQL takes it.
 bool valid_utf8(std::string_view s) {
+    auto byte = [&s](std::size_t i) { return static_cast<unsigned char>(s[i]); };
     for (std::size_t i = 0; i < s.size();) {
-        auto c = static_cast<unsigned char>(s[i]);
-        std::size_t n = c < 0x80           ? 1
-                        : (c >> 5) == 0x6  ? 2
-                        : (c >> 4) == 0xE  ? 3
-                        : (c >> 3) == 0x1E ? 4
-                                           : 0;
+        const unsigned c = byte(i);
+        std::size_t n = c < 0x80                 ? 1
+                        : c >= 0xC2 && c <= 0xDF ? 2
+                        : c >= 0xE0 && c <= 0xEF ? 3
+                        : c >= 0xF0 && c <= 0xF4 ? 4
+                                                 : 0;
         if (n == 0 || i + n > s.size()) return false;
         for (std::size_t k = 1; k < n; ++k) {
-            if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
+            if ((byte(i + k) & 0xC0) != 0x80) return false;
+        }
+        // The second byte's range where the first alone does not decide.
+        const unsigned d = n > 1 ? byte(i + 1) : 0x80;
+        if ((c == 0xE0 && d < 0xA0) || (c == 0xED && d > 0x9F) || (c == 0xF0 && d < 0x90) ||
+            (c == 0xF4 && d > 0x8F)) {
+            return false;
         }
         i += n;
     }

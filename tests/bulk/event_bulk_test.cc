@@ -192,6 +192,12 @@ TEST_F(event_bulk, bad_input_gets_a_specific_error) {
     s.source_glob = "\xff";
     EXPECT_NE(error(bulk_action::retry, s).find("source: glob is not valid UTF-8"),
               std::string::npos);
+    for (const char* bad : {"\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "ab\xe2\x82"}) {
+        s.source_glob = bad;
+        EXPECT_NE(error(bulk_action::retry, s).find("not valid UTF-8"), std::string::npos);
+    }
+    s.source_glob = "caf\xc3\xa9 \xf0\x9f\x93\xa6";  // café and a 4-byte character: fine
+    EXPECT_EQ(error(bulk_action::retry, s), "(ok)");
     s = {};
     s.since = "last tuesday-ish";
     EXPECT_NE(error(bulk_action::retry, s).find("since: not a timestamp"), std::string::npos);
