@@ -84,6 +84,10 @@ class session : public std::enable_shared_from_this<session> {
         in.origin = std::string(req[http::field::origin]);
         in.content_type = std::string(req[http::field::content_type]);
         in.body = std::move(req.body());
+        beast::error_code peer_ec;
+        if (auto ep = stream_.socket().remote_endpoint(peer_ec); !peer_ec) {
+            in.peer = ep.address().to_string() + ":" + std::to_string(ep.port());
+        }
         http_response out = handler_(in);
         send(std::move(out), req.keep_alive(), req.version());
     }

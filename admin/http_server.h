@@ -34,6 +34,7 @@ struct http_request {
     std::string body;
     std::string origin;        // the Origin header ("" when absent)
     std::string content_type;  // the Content-Type header ("" when absent)
+    std::string peer;          // the client's address and port ("" when unknown), for audits
 };
 
 struct http_response {
