@@ -148,6 +148,42 @@ TEST(pool_set_pause, a_cancel_drops_held_deliveries) {
     EXPECT_TRUE(runner->order().empty());
 }
 
+// Fails its first run, then succeeds; counts runs.
+class fails_once_runner final : public job_runner {
+  public:
+    run_outcome run(const delivery&) override {
+        if (runs.fetch_add(1) == 0) return {false, "down"};
+        return {};
+    }
+    std::atomic<int> runs{0};
+};
+
+TEST(pool_set_pause, a_retry_that_falls_due_during_a_pause_is_held) {
+    memory_log log;
+    row_log rows;
+    auto runner = std::make_shared<fails_once_runner>();
+    pool_set_options o;
+    o.retry.base = std::chrono::milliseconds(50);
+    o.retry.jitter = 0;
+    pool_set pools(o);
+    pools.configure(job_type::custom, runner, 1);
+    ASSERT_TRUE(pools.start().ok());
+    pools.submit(one(log, &rows, 1, 5));
+    while (pools.scheduled_retries() == 0) std::this_thread::yield();  // failed once
+    pools.set_pauses(paused_subscriber(7));
+    while (pools.held() == 0) std::this_thread::yield();  // the retry fell due: held
+    EXPECT_EQ(runner->runs.load(), 1);
+    {
+        std::lock_guard lock(rows.mu);
+        EXPECT_EQ(rows.rows.back().status, delivery_status::held);
+        EXPECT_EQ(rows.rows.back().attempts, 1);  // the held second attempt has not started
+    }
+    pools.set_pauses({});
+    ASSERT_TRUE(log.wait_for_finals(1));
+    pools.stop(far_deadline());
+    EXPECT_EQ(runner->runs.load(), 2);
+}
+
 // Threads submit while another pauses and resumes the subscriber over and over; at the end,
 // resumed, every delivery has run exactly once.
 TEST(pool_set_pause, toggling_a_pause_under_load_loses_nothing) {
