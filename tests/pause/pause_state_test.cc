@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -146,6 +147,56 @@ TEST(pool_set_pause, a_cancel_drops_held_deliveries) {
     pools.set_pauses({});
     pools.stop(far_deadline());
     EXPECT_TRUE(runner->order().empty());
+}
+
+// Blocks every run until open() (a gate for "running when the pause arrives"); notes ids.
+class gated_runner final : public job_runner {
+  public:
+    run_outcome run(const delivery& d) override {
+        std::unique_lock lock(mu);
+        ran.push_back(d.group->ev()->id);
+        cv.notify_all();
+        cv.wait(lock, [&] { return opened; });
+        return {};
+    }
+    void wait_running(std::size_t n) {
+        std::unique_lock lock(mu);
+        cv.wait(lock, [&] { return ran.size() >= n; });
+    }
+    void open() {
+        std::lock_guard lock(mu);
+        opened = true;
+        cv.notify_all();
+    }
+    std::vector<event_id> order() {
+        std::lock_guard lock(mu);
+        return ran;
+    }
+    std::mutex mu;
+    std::condition_variable cv;
+    std::vector<event_id> ran;
+    bool opened = false;
+};
+
+TEST(pool_set_pause, a_running_delivery_finishes_and_queued_ones_are_held) {
+    memory_log log;
+    auto runner = std::make_shared<gated_runner>();
+    pool_set pools;
+    pools.configure(job_type::custom, runner, 1);
+    ASSERT_TRUE(pools.start().ok());
+    pools.submit(one(log, nullptr, 1, 5));
+    runner->wait_running(1);
+    for (event_id id : {2, 3, 4}) pools.submit(one(log, nullptr, id, id));  // queued
+    pools.set_pauses(paused_subscriber(7));
+    runner->open();
+    ASSERT_TRUE(log.wait_for_finals(1));  // the running one finished
+    while (pools.held() < 3) std::this_thread::yield();
+    EXPECT_EQ(runner->order(), (std::vector<event_id>{1}));
+    EXPECT_EQ(pools.counters(job_type::custom).held, 3u);
+    pools.set_pauses({});
+    ASSERT_TRUE(log.wait_for_finals(4));
+    pools.stop(far_deadline());
+    EXPECT_EQ(runner->order(), (std::vector<event_id>{1, 4, 3, 2}));  // most urgent first
 }
 
 // Fails its first run, then succeeds; counts runs.
