@@ -141,6 +141,7 @@ http_response admin_api::route(const http_request& req, const parsed_target& t) 
     if (is(4, "api", "subscribers") && m == "POST" && (s[3] == "enable" || s[3] == "disable")) {
         return set_active(s[2], s[3] == "enable", actor);
     }
+    if (auto r = route_pause(req, t)) return *r;
     if (is(3, "api", "filters") && s[2] == "validate" && m == "POST") {
         return validate_filter(req.body);
     }
@@ -222,7 +223,7 @@ http_response admin_api::nodes_status() {
     if (!c.ok()) return error_reply(503, "database unreachable: " + c.message());
     auto summary = status_summary_json(**c, opts_.schema);
     if (!summary.ok()) return error_reply(500, summary.message());
-    return json_reply(200, std::move(*summary));
+    return json_reply(200, with_pauses(**c, std::move(*summary)));
 }
 
 }  // namespace pubsub::admin

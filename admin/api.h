@@ -20,6 +20,8 @@
 //   GET  /api/subscribers        |  GET /api/subscribers/{id or name}
 //   POST /api/subscribers        |  PUT /api/subscribers/{id or name} (only the fields given)
 //   POST /api/subscribers/{id or name}/enable|disable  |  DELETE /api/subscribers/{id or name}
+//   POST /api/subscribers/{id or name}/pause|resume  |  POST /api/pools/{job_type}/pause|resume
+//   GET  /api/pauses             paused subscribers and pools, held deliveries (api_pause.cc)
 //   POST /api/filters/validate   {"event_filter": object or JSON text} -> {"valid":..,"error":..}
 //
 // Authorization: every request that changes something (any method but GET and HEAD, except
@@ -107,6 +109,12 @@ class admin_api {
     http_response set_active(const std::string& key, bool active, const std::string& actor);
     http_response delete_subscriber(const std::string& key, const std::string& actor);
     http_response validate_filter(const std::string& body) const;
+    // api_pause.cc: the pause routes (nullopt: not one of them).
+    std::optional<http_response> route_pause(const http_request& req, const parsed_target& t);
+    http_response set_paused(bool pool, const std::string& key, bool paused,
+                             const std::string& actor);
+    http_response list_pauses();
+    std::string with_pauses(pg::connection& c, std::string status_json);
 
     api_options opts_;
     pg_pool& pool_;

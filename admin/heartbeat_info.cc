@@ -36,7 +36,8 @@ std::string pools_json(const node_sample& s) {
              ",\"busy\":" + std::to_string(p.busy) + ",\"queued\":" + std::to_string(p.queued) +
              ",\"succeeded\":" + std::to_string(p.succeeded) +
              ",\"failed\":" + std::to_string(p.failed) +
-             ",\"retried\":" + std::to_string(p.retried) + "}";
+             ",\"retried\":" + std::to_string(p.retried) + ",\"held\":" + std::to_string(p.held) +
+             ",\"paused\":" + (p.paused ? "true" : "false") + "}";
     }
     return j + "}";
 }

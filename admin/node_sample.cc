@@ -52,7 +52,7 @@ node_sample collect(const node_sources& src) {
         for (int t = 0; t < job_type_count; ++t) {
             auto c = src.pools->counters(static_cast<job_type>(t));
             s.pools.push_back({std::string(to_string(static_cast<job_type>(t))), c.threads, c.busy,
-                               c.queued, c.succeeded, c.failed, c.retried});
+                               c.queued, c.succeeded, c.failed, c.retried, c.held, c.paused});
         }
     }
     if (src.wb) {

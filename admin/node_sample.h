@@ -57,6 +57,8 @@ struct pool_sample {
     int threads = 0, busy = 0;
     std::size_t queued = 0;
     std::uint64_t succeeded = 0, failed = 0, retried = 0;
+    std::size_t held = 0;  // deliveries held by a pause (SPEC 7.4)
+    bool paused = false;   // the job type's pool is paused
 };
 
 struct node_sample {

@@ -158,6 +158,17 @@ void pools(writer& w, const node_sample& s) {
         w.sample("pubsub_pool_queued", label("job_type", p.job_type),
                  static_cast<std::uint64_t>(p.queued));
     }
+    w.family("pubsub_deliveries_held", "gauge",
+             "Deliveries held by a paused subscriber or pool (not counted as queued).");
+    for (const auto& p : s.pools) {
+        w.sample("pubsub_deliveries_held", label("job_type", p.job_type),
+                 static_cast<std::uint64_t>(p.held));
+    }
+    w.family("pubsub_pool_paused", "gauge", "1 while the job type's pool is paused.");
+    for (const auto& p : s.pools) {
+        w.sample("pubsub_pool_paused", label("job_type", p.job_type),
+                 static_cast<std::uint64_t>(p.paused ? 1 : 0));
+    }
 }
 
 void storage(writer& w, const node_sample& s) {

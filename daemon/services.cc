@@ -8,6 +8,7 @@
 #include "daemon/fd_limit.h"
 #include "daemon/runners.h"
 #include "storage/event_store.h"
+#include "storage/pause_store.h"
 
 namespace pubsub {
 
@@ -154,6 +155,7 @@ node_services::node_services(const daemon_config& cfg, database& db)
     }
     dbd_.reload_subscribers(db.conn());
     set_delivery_hooks();
+    load_pauses_into_pools(db.conn());
     add_services();
 }
 
@@ -229,7 +231,14 @@ void node_services::set_delivery_hooks() {
                                  pools_.cancel(id);
                                  log_line(log_level::info, "event action",
                                           log_field("action", "cancel " + std::to_string(id)));
-                             }});
+                             },
+                             [this](pg::connection& c) { load_pauses_into_pools(c); }});
+}
+
+void node_services::load_pauses_into_pools(pg::connection& c) {
+    auto p = load_pauses(c, cfg_.schema);
+    if (!p.ok()) return log_line(log_level::error, p.message());  // the last state stays
+    pools_.set_pauses(std::move(*p));
 }
 
 // Resume what a crash or an earlier stop of this node left open; the listener's first sweep

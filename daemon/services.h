@@ -73,6 +73,9 @@ class node_services {
     void add_services();
     void load_delivery_rows(pg::connection& c, const std::vector<event_ptr>& evs);
     void set_delivery_hooks();
+    // Reads the pauses (SPEC 7.4) and hands them to the pools: at start, before open events
+    // are resumed, and after every subscriber reload (a pause or resume wakes it).
+    void load_pauses_into_pools(pg::connection& c);
     void resume_open_events();
     void wait_for_listener();
     void raise_fd_limit() const;

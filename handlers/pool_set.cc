@@ -126,7 +126,10 @@ void pool_set::work(pool& p) {
             std::this_thread::yield();
         }
         // Past the deadline the delivery is left open in the table and resumed later.
-        if (p.past_deadline.load(std::memory_order_acquire) || run_one(p, d)) release(p);
+        // A held delivery leaves the pool's count: it waits in pauses_, not in the queue.
+        if (p.past_deadline.load(std::memory_order_acquire) || hold(d) || run_one(p, d)) {
+            release(p);
+        }
     }
 }
 
@@ -228,6 +231,7 @@ void pool_set::stop(steady::time_point deadline) noexcept {
         p->live.store(0, std::memory_order_relaxed);
     }
     scheduler_.stop_now();  // retries scheduled while draining
+    (void)pauses_.take_all();  // their rows say held: resumed, still held, at the next start
 }
 
 void pool_set::submit(delivery d) {
@@ -236,6 +240,7 @@ void pool_set::submit(delivery d) {
         !apply_resume(d)) {
         return;
     }
+    if (hold(d)) return;
     if (run_inline(d)) return;
     enqueue(std::move(d));
 }
@@ -293,6 +298,17 @@ void pool_set::refresh_full(pool& p) {
         } else {
             return;
         }
+    }
+}
+
+bool pool_set::hold(delivery& d) {
+    return pauses_.hold(d, [](const delivery& h) { h.group->held(h, true); });
+}
+
+void pool_set::set_pauses(pause_set p) {
+    for (auto& d : pauses_.set(std::move(p))) {
+        d.group->held(d, false);
+        enqueue(std::move(d));
     }
 }
 
@@ -357,7 +373,9 @@ void pool_set::cancel(event_id id) {
         cancelled_[id] = now;
         cancelled_count_.store(cancelled_.size(), std::memory_order_relaxed);
     }
-    for (auto& d : scheduler_.take_event(id)) {
+    auto drop = scheduler_.take_event(id);
+    for (auto& d : pauses_.take_event(id)) drop.push_back(std::move(d));
+    for (auto& d : drop) {
         d.group->cancel();
         d.group->abandoned(true, {});
     }
@@ -397,7 +415,9 @@ pool_counters pool_set::counters(job_type type) const {
             p.retried.load(),
             p.queue.size_approx(),
             p.busy.load(),
-            p.live.load(std::memory_order_relaxed)};
+            p.live.load(std::memory_order_relaxed),
+            pauses_.held(type),
+            (pauses_.current().job_types & job_type_bit(type)) != 0};
 }
 
 void pool_set::set_runner(job_type type, std::shared_ptr<job_runner> runner) {

@@ -12,6 +12,9 @@
 // its pool is idle (run_inline()). A runner that runs a delivery asynchronously (persistent
 // workers, job_runner::runs_async) ends it from its own thread; the delivery counts as in
 // flight, for the queue limit and the drain, until then, but holds no pool thread.
+// Pauses (router/pause_state.h): a delivery of a paused subscriber or job type is held when it
+// is submitted or taken from the queue (a running one finishes), recorded `held`, and queued
+// again, most urgent first, by set_pauses(); held deliveries do not count against the limit.
 // Lifecycle (spdlog's thread pool): start() spawns; stop(deadline) drops scheduled retries
 // (resumed at the next start), lets queued deliveries run until the deadline, then posts one
 // terminate per thread and joins; what is still queued stays open in the table.
@@ -35,6 +38,7 @@
 #include "handlers/retry_policy.h"
 #include "handlers/retry_scheduler.h"
 #include "router/node_lease.h"
+#include "router/pause_state.h"
 #include "router/router.h"
 
 namespace pubsub {
@@ -47,6 +51,8 @@ struct pool_counters {
     std::size_t queued = 0;
     int busy = 0;
     int threads = 0;
+    std::size_t held = 0;  // deliveries held by a pause (not in queued)
+    bool paused = false;   // the job type is paused
 };
 
 struct pool_set_options {
@@ -96,6 +102,11 @@ class pool_set final : public delivery_sink, public delivery_pressure, public se
     void set_runner(job_type type, std::shared_ptr<job_runner> runner);
     void set_threads(job_type type, int threads);
 
+    // Thread-safe: replaces what is paused (SPEC 7.4); what is no longer paused is queued again.
+    void set_pauses(pause_set p);
+    pause_set pauses() const { return pauses_.current(); }
+    std::size_t held() const { return pauses_.held(); }
+
     pool_counters counters(job_type type) const;
     std::size_t scheduled_retries() const { return scheduler_.size(); }
 
@@ -117,6 +128,7 @@ class pool_set final : public delivery_sink, public delivery_pressure, public se
     bool run_inline(delivery& d);  // false: not run (see In-process runners), d untouched
     void release(pool& p);         // a delivery left the pool's count
     void refresh_full(pool& p);
+    bool hold(delivery& d);          // true: held by a pause (see Pauses)
     bool apply_resume(delivery& d);  // false: the delivery was consumed (skipped or scheduled)
     bool is_cancelled(const delivery& d) const;
     void after_run(pool& p, delivery& d, run_outcome out);
@@ -125,6 +137,7 @@ class pool_set final : public delivery_sink, public delivery_pressure, public se
     pool_set_options opts_;
     std::array<std::unique_ptr<pool>, job_type_count> pools_;
     retry_scheduler scheduler_;
+    pause_state pauses_;
     // Back-pressure marks (0 / 0 when queue_limit is 0: never full) and the mask of full pools.
     std::int64_t full_mark_ = 0, room_mark_ = 0;
     std::atomic<std::uint32_t> full_{0};

@@ -134,6 +134,7 @@ void db_door::reload_subscribers(pg::connection& conn) {
     auto count = snap->subscribers.size();
     router_.set_subscribers(std::move(snap));
     log_line(log_level::debug, "subscribers loaded", "active=" + std::to_string(count));
+    if (hooks_.after_reload) hooks_.after_reload(conn);
 }
 
 void db_door::sweep(pg::connection& conn) {

@@ -54,6 +54,8 @@ class db_door {
         // row says anything else (false: an operator's retry, or a forged cancel). Called only
         // for rows that exist, after re-reading them (see Event actions).
         std::function<void(event_id, bool cancelled)> on_event_state;
+        // After each subscriber reload (a pause or resume wakes one too: SPEC 7.4).
+        std::function<void(pg::connection&)> after_reload;
     };
     void set_delivery_hooks(delivery_hooks h) { hooks_ = std::move(h); }
 

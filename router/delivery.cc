@@ -16,13 +16,15 @@ std::string_view to_string(delivery_status s) {
             return "dead";
         case delivery_status::cancelled:
             return "cancelled";
+        case delivery_status::held:
+            return "held";
     }
     return "pending";
 }
 
 std::optional<delivery_status> parse_delivery_status(std::string_view s) {
     for (auto st : {delivery_status::pending, delivery_status::retrying, delivery_status::completed,
-                    delivery_status::dead, delivery_status::cancelled}) {
+                    delivery_status::dead, delivery_status::cancelled, delivery_status::held}) {
         if (to_string(st) == s) return st;
     }
     return std::nullopt;
@@ -89,6 +91,22 @@ void delivery_group::dead(const delivery& d, std::string_view error) {
         retry_count_ = std::max(retry_count_, d.attempt - 1);
     }
     end_one(false, error);
+}
+
+void delivery_group::held(const delivery& d, bool now_held) {
+    std::lock_guard lock(mu_);
+    if (cancelled_ || !dlog_) return;
+    delivery_record r;
+    r.event = ev_->id;
+    r.subscriber_id = d.sub->id;
+    r.subscriber_name = d.sub->name;
+    r.status = now_held ? delivery_status::held : delivery_status::pending;
+    r.attempts = attempt_of(d) - 1;  // this attempt has not started
+    r.retry_base = d.retry_base;
+    r.started_us = d.started_us;
+    r.finished_us = d.finished_us;
+    r.version = ++version_;
+    dlog_->record_delivery(std::move(r));
 }
 
 void delivery_group::abandoned(bool ok, std::string_view error) {

@@ -34,7 +34,8 @@
 
 namespace pubsub {
 
-enum class delivery_status : std::uint8_t { pending, retrying, completed, dead, cancelled };
+// held: waiting for its paused subscriber or pool to be resumed (router/pause_state.h).
+enum class delivery_status : std::uint8_t { pending, retrying, completed, dead, cancelled, held };
 std::string_view to_string(delivery_status s);
 std::optional<delivery_status> parse_delivery_status(std::string_view s);
 
@@ -99,6 +100,10 @@ class delivery_group {
     // The delivery API without a delivery (kept for callers that need no rows): ok -> completed,
     // else dead with `error`.
     void finished(bool ok, std::string_view error);
+
+    // Thread-safe. Records d as `held` (its subscriber or pool is paused) or, once released,
+    // `pending` again; attempts counts those started so far. Not an end: d runs later.
+    void held(const delivery& d, bool now_held);
 
     // Thread-safe. After cancel(), nothing more is recorded for this event.
     void cancel();

@@ -63,7 +63,7 @@ result<std::vector<event_state>> load_event_states(pg::connection& c, const std:
 // For `show`: the deliveries of one event. Only deliveries that were ever recorded have a row:
 // see router/delivery.h for when a delivery is persisted (an event whose deliveries all
 // succeeded on their first attempt has none). Timestamps are microseconds since the epoch, 0
-// when NULL. status: pending, retrying, completed, dead, cancelled.
+// when NULL. status: pending, retrying, completed, dead, cancelled, held.
 struct delivery_row {
     std::int64_t subscriber_id;
     std::string subscriber_name, status, last_error;

@@ -183,6 +183,7 @@ async function loadSubscribers() {
        el("button", { class: "small secondary", onclick: () => editSubscriber(s) }, "Edit"), " ",
        el("button", { class: "small secondary", onclick: () => toggleSubscriber(s) },
           s.is_active ? "Disable" : "Enable"), " ",
+       typeof pauseButton === "function" ? [pauseButton(s), " "] : null,  // pause.js
        el("button", { class: "small danger", onclick: () => deleteSubscriber(s) }, "Delete")))));
 }
 

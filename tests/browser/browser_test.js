@@ -259,6 +259,25 @@ async function run() {
                                null, { timeout: 15000 });
     await shot(page, "status");
 
+    // Pauses: a pool paused and resumed from Service Status, a subscriber from its row.
+    const pauses = async () => (await fetch(base + "/api/pauses")).json();
+    const pool = '#pauses button[data-pool="custom"]';
+    await page.waitForSelector(pool, { timeout: WAIT_MS });
+    await page.click(pool);
+    await waitFor("pool custom to be paused", async () => (await pauses()).pools.includes("custom"));
+    await page.waitForSelector(pool + ".danger", { timeout: WAIT_MS });
+    await page.click(pool);
+    await waitFor("pool custom to be resumed", async () => !(await pauses()).pools.includes("custom"));
+    await page.click("#tab-subscribers");
+    const pauseSub = 'button[data-pause-sub="browser_slow"]';
+    await page.waitForSelector(pauseSub, { timeout: WAIT_MS });
+    await page.click(pauseSub);
+    await waitFor("browser_slow to be paused",
+                  async () => (await pauses()).subscribers.includes("browser_slow"));
+    await page.waitForFunction((sel) => document.querySelector(sel).textContent === "Resume",
+                               pauseSub, { timeout: WAIT_MS });
+    log("paused and resumed from the page");
+
     if (foreign.length) fail("the page requested other origins: " + foreign.join(", "));
     if (pageErrors.length) fail("JavaScript errors on the page: " + pageErrors.join("; "));
     log("PASSED");

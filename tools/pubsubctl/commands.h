@@ -53,6 +53,13 @@ struct subscriber_update_args {
 };
 int subscribers_update(const context& ctx, const subscriber_update_args& a);
 int subscribers_set_active(const context& ctx, const std::string& name_or_id, bool active);
+// Pause and resume (SPEC 7.4): deliveries are held, not dropped (pools.cc for job types).
+int subscribers_set_paused(const context& ctx, const std::string& name_or_id, bool paused);
+int pools_set_paused(const context& ctx, const std::string& job_type, bool paused);
+// "<what> paused: ..." / "<what> was already paused" (pools.cc).
+void print_pause_change(const std::string& what, bool changed, bool paused);
+// For `status`: the paused subscribers and pools and the held deliveries, one line each.
+void print_pauses(pg::connection& c, const context& ctx);
 
 // Which active subscribers an event (JSON as the socket door takes it) would reach, and for
 // the others the first condition that failed. event_json empty: read from stdin.

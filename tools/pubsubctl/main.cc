@@ -110,9 +110,28 @@ int main(int argc, char** argv) {
         cmd->add_option("NAME_OR_ID", target)->required();
         cmd->callback([&, active] { rc = subscribers_set_active(ctx, target, active); });
     }
+    for (bool paused : {true, false}) {
+        auto* cmd = subs->add_subcommand(paused ? "pause" : "resume",
+                                         paused ? "Hold new deliveries (by name or id)"
+                                                : "Run the held deliveries and new ones again");
+        cmd->add_option("NAME_OR_ID", target)->required();
+        cmd->callback([&, paused] { rc = subscribers_set_paused(ctx, target, paused); });
+    }
     auto* remove = subs->add_subcommand("remove", "Remove by name or id");
     remove->add_option("NAME_OR_ID", target)->required();
     remove->callback([&] { rc = subscribers_remove(ctx, target); });
+
+    auto* pools = app.add_subcommand("pools", "Pause or resume a job type's handler pool");
+    pools->require_subcommand(1);
+    for (bool paused : {true, false}) {
+        auto* cmd =
+            pools->add_subcommand(paused ? "pause" : "resume",
+                                  paused ? "Hold new deliveries of every subscriber of the job type"
+                                         : "Run the job type's held deliveries and new ones again");
+        cmd->add_option("JOB_TYPE", target, "import, inbox_processor, report, custom, noop")
+            ->required();
+        cmd->callback([&, paused] { rc = pools_set_paused(ctx, target, paused); });
+    }
 
     std::string match_event;
     auto* match_cmd =

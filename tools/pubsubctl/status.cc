@@ -7,6 +7,7 @@
 
 #include "commands.h"
 #include "storage/migrations.h"
+#include "storage/pause_store.h"
 #include "storage/status_queries.h"
 
 namespace pubsub::ctl {
@@ -59,7 +60,9 @@ int show_status(const context& ctx) {
         print_rows(*nodes, true);
         std::cout << ",\"events\":";
         print_rows(*counts, true);
-        std::cout << "}\n";
+        auto pauses = load_pause_summary(*c, ctx.schema);
+        if (!pauses.ok()) return fail(pauses.message());
+        std::cout << ",\"pauses\":" << pause_summary_json(*pauses) << "}\n";
         return 0;
     }
     auto nodes = node_lines(*c, ctx.schema);
@@ -80,6 +83,7 @@ int show_status(const context& ctx) {
         }
         std::cout << "\n";
     }
+    print_pauses(*c, ctx);
     std::cout << "events by status:\n";
     print_rows(*counts, false);
     return 0;

@@ -1,4 +1,4 @@
-// pubsubctl subscribers add|list|update|enable|disable|remove.
+// pubsubctl subscribers add|list|update|enable|disable|pause|resume|remove.
 #include <simdjson.h>
 
 #include <iostream>
@@ -8,6 +8,7 @@
 #include "router/matcher.h"
 #include "router/subscriber.h"
 #include "storage/audit_log.h"
+#include "storage/pause_store.h"
 #include "storage/subscriber_store.h"
 
 namespace pubsub::ctl {
@@ -151,6 +152,16 @@ int subscribers_set_active(const context& ctx, const std::string& name_or_id, bo
     if (!updated.ok()) return fail(updated.message());
     if (!*updated) return fail("no subscriber named or numbered " + name_or_id);
     std::cout << "subscriber " << name_or_id << (active ? " enabled\n" : " disabled\n");
+    return 0;
+}
+
+int subscribers_set_paused(const context& ctx, const std::string& name_or_id, bool paused) {
+    auto c = ctx.connect();
+    if (!c.ok()) return fail(c.message());
+    auto r = set_subscriber_paused(*c, ctx.schema, name_or_id, paused, os_user_actor());
+    if (!r.ok()) return fail(r.message());
+    if (!r->found) return fail("no subscriber named or numbered " + name_or_id);
+    print_pause_change("subscriber " + r->name, r->changed, paused);
     return 0;
 }
 
