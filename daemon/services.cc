@@ -147,8 +147,8 @@ node_services::node_services(const daemon_config& cfg, database& db)
     sources_.heartbeat = &heartbeat_;
     pools_.set_lease(&heartbeat_.lease());
     if (!cfg.http_listen.empty()) http_.emplace(http_options(cfg, db.dsn(), sources_));
-    dbd_.reload_subscribers(db.conn());
     set_delivery_hooks();
+    dbd_.reload_subscribers(db.conn());
     add_services();
 }
 
@@ -223,6 +223,9 @@ void node_services::set_delivery_hooks() {
                                  pools_.cancel(id);
                                  log_line(log_level::info, "event action",
                                           log_field("action", "cancel " + std::to_string(id)));
+                             },
+                             [this](const subscriber_snapshot& snap) {
+                                 workers_->set_subscribers(snap);
                              }});
 }
 

@@ -54,6 +54,9 @@ class db_door {
         // row says anything else (false: an operator's retry, or a forged cancel). Called only
         // for rows that exist, after re-reading them (see Event actions).
         std::function<void(event_id, bool cancelled)> on_event_state;
+        // Each subscriber snapshot, just before the router gets it (persistent workers start
+        // before the first event reaches their subscriber).
+        std::function<void(const subscriber_snapshot&)> on_subscribers;
     };
     void set_delivery_hooks(delivery_hooks h) { hooks_ = std::move(h); }
 
