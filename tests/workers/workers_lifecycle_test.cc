@@ -133,6 +133,9 @@ TEST_F(workers_lifecycle, RemovedDisabledSwitchedOrShrunkSubscribersLoseTheirWor
     }
     start();
     ASSERT_FALSE(HasFatalFailure());
+    auto first = emit("work", 1);  // one delivery on each: the workers are in use
+    status ran = wait_completed(dsn(), schema(), first, 20s);
+    ASSERT_TRUE(ran.ok()) << ran.message() << "\n" << daemon().log_tail();
     std::map<std::string, std::vector<pid_t>> before;
     for (auto n : {"removed.sh", "disabled.sh", "switched.sh", "shrunk.sh"}) {
         before[n] = wait_pids(n, 2, 10s);
@@ -173,8 +176,8 @@ TEST_F(workers_lifecycle, AStuckWorkerSetHoldsNoPoolThread) {
     ASSERT_FALSE(HasFatalFailure());
     start({"--concurrency", "custom=1", "--drain-timeout", "1"});
     ASSERT_FALSE(HasFatalFailure());
-    ASSERT_EQ(wait_pids("mute.sh", 1, 10s).size(), 1u);
     auto stuck = emit("stuck", 4);
+    ASSERT_EQ(wait_pids("mute.sh", 1, 10s).size(), 1u);
     std::this_thread::sleep_for(200ms);  // they reach the pool first
     const auto t0 = std::chrono::steady_clock::now();
     auto fast = emit("fast", 3);
