@@ -169,7 +169,11 @@ void worker_set::adopt(std::vector<waiting> w) {
 
 worker_set::clock::time_point worker_set::serve_waiting(clock::time_point now,
                                                         std::vector<completion>& done) {
-    if (closing_ || interrupted_) {
+    // Closing, the workers still up serve what waits until the deadline (a drain); after it,
+    // with no worker left, or once the pool is past its own deadline, what waits ends here.
+    bool any_up = false;
+    for (auto& w : workers_) any_up = any_up || w->state != worker_process::phase::down;
+    if (interrupted_ || (closing_ && (now >= close_deadline_ || !any_up))) {
         const bool stopping = shutting_down_ || interrupted_;
         for (auto& x : waiting_) {
             done.emplace_back(std::move(x.done),
@@ -368,7 +372,7 @@ worker_set::clock::time_point worker_set::tend(clock::time_point now,
             }
         }
         if (closing_ && w.state != phase::down) {
-            if (w.in_flight.empty()) w.close_stdin();
+            if (w.in_flight.empty() && waiting_.empty()) w.close_stdin();
             if (now >= close_deadline_) {
                 lose(w, "stopped at the deadline; process group killed", done);
             }

@@ -18,12 +18,12 @@
 // wait queue is bounded by the pool's --queue-limit: its deliveries count as in flight there
 // until they end (pool_set.h). The outcome callbacks run on the I/O thread (or on the
 // submitting thread when the delivery never started), never under the set's lock. SIGPIPE is
-// blocked in the
-// I/O thread, so a worker that closes its stdin only makes a write fail.
+// blocked in the I/O thread, so a worker that closes its stdin only makes a write fail.
 // Lifecycle: start() starts the thread (workers start from it); close(deadline) stops taking
-// deliveries, lets those in flight finish, closes each worker's stdin once it holds none and
-// reaps it when it exits; at the deadline it kills the groups, and what is still in flight
-// ends not_run (when stopping) or failed. stop(deadline) is close() and a join. Thread-safe.
+// deliveries, lets those in flight and waiting finish on the workers still up, closes each
+// worker's stdin once it holds none and nothing waits, and reaps it when it exits; at the
+// deadline it kills the groups, and what is still in flight or waiting ends not_run (when
+// stopping) or failed. stop(deadline) is close() and a join. Thread-safe.
 #pragma once
 
 #include <sys/types.h>
@@ -118,8 +118,9 @@ class worker_set final : public service {
     worker_process* pick();  // mu_ held
     void hand_to(worker_process& w, delivery_header h, std::string_view event_json, run_done done,
                  clock::time_point deadline);  // mu_ held
-    // Serves the wait queue as far as room allows, fails what waited past timeout_s and, once
-    // closing or interrupted, ends the rest; the next give-up time. mu_ held.
+    // Serves the wait queue as far as room allows and fails what waited past timeout_s; ends
+    // the rest once interrupted, or closing past the deadline or with no worker up. The next
+    // give-up time. mu_ held.
     clock::time_point serve_waiting(clock::time_point now, std::vector<completion>& done);
     std::string no_room_reason() const;                                 // mu_ held
     void log_stderr(const worker_process& w, const std::string& line);  // I/O thread

@@ -235,6 +235,30 @@ TEST_F(worker_set_test, a_replaced_set_fails_new_deliveries_so_they_are_retried)
     EXPECT_TRUE(set.finished()) << "the worker did not exit after its stdin closed";
 }
 
+// A full set never blocks the submitting (pool) thread: the deliveries wait in the set's queue
+// and fail after timeout_s with the reason.
+TEST_F(worker_set_test, submit_never_waits_for_room) {
+    worker_spec s = spec({dir_.script("mute.sh", R"(echo '{"hello":"ndjson-1","concurrency":1}'
+while read -r line; do :; done
+)")});
+    s.timeout = 1s;
+    worker_set set(s);
+    ASSERT_TRUE(set.start().ok());
+    for (int i = 0; i < 250 && !set.snapshot()[0].running; ++i) std::this_thread::sleep_for(20ms);
+    const auto t0 = std::chrono::steady_clock::now();
+    std::vector<std::future<run_outcome>> fs;
+    for (int i = 1; i <= 3; ++i) fs.push_back(submit(set, i));
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 500ms) << "submit waited for room";
+    auto first = get(fs[0]);
+    EXPECT_NE(first.error.find("overran timeout_s"), std::string::npos) << first.error;
+    for (int i = 1; i < 3; ++i) {
+        auto o = get(fs[static_cast<std::size_t>(i)]);
+        EXPECT_FALSE(o.ok);
+        EXPECT_FALSE(o.not_run);
+    }
+    set.stop(std::chrono::steady_clock::now());
+}
+
 TEST_F(worker_set_test, a_chatty_worker_cannot_flood_the_log) {
     worker_spec s = spec({dir_.script(
         "chatty.sh", R"(i=0; while [ $i -lt 1000 ]; do echo "line $i" >&2; i=$((i+1)); done
