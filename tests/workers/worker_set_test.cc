@@ -53,6 +53,14 @@ class worker_set_test : public ::testing::Test {
             {dir_.write("worker.py", python_worker), witness(), std::to_string(concurrency)},
             workers);
     }
+    // One worker that says hello and never answers; timeout_s 1 s.
+    worker_spec mute() {
+        worker_spec s = spec({dir_.script("mute.sh", R"(echo '{"hello":"ndjson-1","concurrency":1}'
+while read -r line; do :; done
+)")});
+        s.timeout = 1s;
+        return s;
+    }
     std::string witness() const { return dir_.path() + "/witness"; }
     std::vector<std::string> witness_lines() const {
         std::ifstream in(witness());
@@ -158,10 +166,7 @@ while read -r line; do echo "not json"; done
 }
 
 TEST_F(worker_set_test, a_worker_that_never_answers_is_killed_at_the_timeout) {
-    worker_spec s = spec({dir_.script("mute.sh", R"(echo '{"hello":"ndjson-1","concurrency":1}'
-while read -r line; do :; done
-)")});
-    s.timeout = 1s;
+    worker_spec s = mute();
     worker_set set(s);
     ASSERT_TRUE(set.start().ok());
     auto t0 = std::chrono::steady_clock::now();
@@ -238,10 +243,7 @@ TEST_F(worker_set_test, a_replaced_set_fails_new_deliveries_so_they_are_retried)
 // A full set never blocks the submitting (pool) thread: the deliveries wait in the set's queue
 // and fail after timeout_s with the reason.
 TEST_F(worker_set_test, submit_never_waits_for_room) {
-    worker_spec s = spec({dir_.script("mute.sh", R"(echo '{"hello":"ndjson-1","concurrency":1}'
-while read -r line; do :; done
-)")});
-    s.timeout = 1s;
+    worker_spec s = mute();
     worker_set set(s);
     ASSERT_TRUE(set.start().ok());
     for (int i = 0; i < 250 && !set.snapshot()[0].running; ++i) std::this_thread::sleep_for(20ms);
