@@ -53,9 +53,14 @@ std::string fixed(double v, int decimals) {
     return b;
 }
 
-// completed_at - send time per event (microseconds), for the events that completed.
-result<std::vector<std::int64_t>> send_to_done(const std::string& dsn, const std::string& schema,
-                                               const std::vector<event_record>& recs) {
+// Per completed event: completed_at - send time, and its split at processed_at (the handler's
+// start: the pool took the delivery): send->start and start->done, in microseconds.
+struct done_times {
+    std::vector<std::int64_t> done, start, run;
+};
+
+result<done_times> send_to_done(const std::string& dsn, const std::string& schema,
+                                const std::vector<event_record>& recs) {
     auto conn = pg::connection::open(dsn);
     if (!conn.ok()) return conn.error();
     std::unordered_map<std::int64_t, std::int64_t> sent;
@@ -67,23 +72,26 @@ result<std::vector<std::int64_t>> send_to_done(const std::string& dsn, const std
     }
     ids += "}";
     auto q = conn->query(
-        "SELECT event_id, (extract(epoch FROM completed_at) * 1000000)::int8 "
-        "FROM " +
+        "SELECT event_id, (extract(epoch FROM completed_at) * 1000000)::int8, "
+        "(extract(epoch FROM processed_at) * 1000000)::int8 FROM " +
             conn->quote_identifier(schema) +
-            ".tpubsub_events WHERE status = 'completed' AND event_id = "
-            "ANY($1::bigint[])",
+            ".tpubsub_events WHERE status = 'completed' AND event_id = ANY($1::bigint[])",
         {ids});
     if (!q.ok()) return q.error();
-    std::vector<std::int64_t> out;
+    done_times out;
     for (int row = 0; row < q->rows(); ++row) {
-        out.push_back(q->get_int(row, 1) - sent[q->get_int(row, 0)]);
+        const std::int64_t send = sent[q->get_int(row, 0)], done = q->get_int(row, 1),
+                           start = q->get_int(row, 2);
+        out.done.push_back(done - send);
+        out.start.push_back(start - send);
+        out.run.push_back(done - start);
     }
     return out;
 }
 
 struct phase_result {
     double per_s = 0, seconds = 0;
-    latency_stats done;
+    latency_stats done, start, run;  // send->done, send->start, start->done
     std::string error;
 };
 
@@ -115,7 +123,9 @@ phase_result run_phase(bench_options o, const std::string& dsn, const std::strin
         p.error = lat.message();
         return p;
     }
-    p.done = summarize(*lat);
+    p.done = summarize(lat->done);
+    p.start = summarize(lat->start);
+    p.run = summarize(lat->run);
     return p;
 }
 
@@ -261,10 +271,14 @@ int run_handler_modes(const bench_options& opt, const handler_mode_options& hm) 
         if (m.paced_run) {
             rep.rates.push_back({m.mode + " at --rate", m.paced.per_s, m.paced.seconds, ""});
             rep.latencies.push_back({m.mode + " at --rate send->done", m.paced.done});
+            rep.latencies.push_back({"  of which send->handler start", m.paced.start});
+            rep.latencies.push_back({"  of which handler start->done", m.paced.run});
             mj.raw("paced", json_object()
                                 .num("rate", opt.rate)
                                 .num("per_s", m.paced.per_s)
                                 .raw("send_to_done_us", latency_json(m.paced.done))
+                                .raw("send_to_start_us", latency_json(m.paced.start))
+                                .raw("start_to_done_us", latency_json(m.paced.run))
                                 .done());
         }
         modes.raw(m.mode, mj.done());

@@ -240,6 +240,29 @@ TEST_F(worker_set_test, a_replaced_set_fails_new_deliveries_so_they_are_retried)
     EXPECT_TRUE(set.finished()) << "the worker did not exit after its stdin closed";
 }
 
+// An answer for a delivery no longer in flight (here: the same id twice) is logged and ignored;
+// the worker is not restarted and goes on serving.
+TEST_F(worker_set_test, a_late_answer_is_ignored_and_logged) {
+    worker_spec s = spec({dir_.script("twice.sh", R"SH(echo '{"hello":"ndjson-1","concurrency":1}'
+while read -r line; do
+  id=$(printf '%s' "$line" | sed 's/.*"id":"\([^"]*\)".*/\1/')
+  echo "{\"id\":\"$id\",\"ok\":true}"
+  echo "{\"id\":\"$id\",\"ok\":true}"
+done
+)SH")});
+    worker_set set(s);
+    ::testing::internal::CaptureStderr();
+    ASSERT_TRUE(set.start().ok());
+    auto f = submit(set, 1);
+    EXPECT_TRUE(get(f).ok);
+    auto g = submit(set, 2);
+    EXPECT_TRUE(get(g).ok);
+    set.stop(std::chrono::steady_clock::now() + 5s);
+    std::string log = ::testing::internal::GetCapturedStderr();
+    EXPECT_NE(log.find("answered a delivery no longer in flight"), std::string::npos) << log;
+    EXPECT_EQ(set.snapshot()[0].restarts, 0u);
+}
+
 // A full set never blocks the submitting (pool) thread: the deliveries wait in the set's queue
 // and fail after timeout_s with the reason.
 TEST_F(worker_set_test, submit_never_waits_for_room) {
