@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -225,6 +226,28 @@ TEST_F(workers_e2e, AWorkerThatCrashesIsRestartedAndTheDeliveryRetried) {
                           lines[0].pid + " exited (exit 3): handling " + std::to_string(ids[0])),
               std::string::npos)
         << status;
+    EXPECT_EQ(stop_daemon(), std::optional<int>(0));
+}
+
+// One event of ten crashes its worker: it runs again as attempt 2 on a new worker, and every
+// other event completes exactly once (those in flight on the lost worker run again, attempt 2).
+TEST_F(workers_e2e, ACrashAmongOthersLetsTheOthersFinish) {
+    add_python(1);
+    ASSERT_FALSE(HasFatalFailure());
+    start();
+    ASSERT_FALSE(HasFatalFailure());
+    auto ids = emit(4, R"({"sleep":0.05})");
+    auto crash = emit(1, R"({"crash":true})");
+    auto more = emit(5, R"({"sleep":0.05})");
+    ids.insert(ids.end(), more.begin(), more.end());
+    ids.push_back(crash.at(0));
+    expect_completed(ids);
+    std::map<std::string, std::set<std::string>> attempts;
+    std::set<std::string> pids;
+    for (auto& l : witness()) attempts[l.event].insert(l.attempt), pids.insert(l.pid);
+    EXPECT_EQ(attempts.size(), 10u);
+    EXPECT_EQ(attempts[std::to_string(crash[0])], (std::set<std::string>{"1", "2"}));
+    EXPECT_EQ(pids.size(), 2u) << "the worker was not replaced";
     EXPECT_EQ(stop_daemon(), std::optional<int>(0));
 }
 
