@@ -154,6 +154,9 @@ bool persistent_workers::run(const delivery& d, worker_launch launch, const std:
         if (started_ && !stopped_) {
             if (!managed_) {
                 set = on_demand(*d.sub, std::move(launch));
+                stopping = false;
+                why = "the persistent workers of subscriber \"" + d.sub->name +
+                      "\" cannot start (see the log)";
             } else if (auto it = sets_.find(d.sub->id); it != sets_.end()) {
                 set = it->second;
             } else if (process_ids_.count(d.sub->id) > 0) {
@@ -175,7 +178,7 @@ bool persistent_workers::run(const delivery& d, worker_launch launch, const std:
     h.subscriber = d.sub->name;
     h.attempt = attempt_of(d);
     h.config_id = d.sub->config_id;
-    set->submit(std::move(h), event_json, std::move(done));
+    set->submit(std::move(h), std::move(event_json), std::move(done));
     return true;
 }
 

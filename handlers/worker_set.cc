@@ -126,7 +126,7 @@ std::string worker_set::no_room_reason() const {
     return why;
 }
 
-void worker_set::submit(delivery_header h, const std::string& event_json, run_done done) {
+void worker_set::submit(delivery_header h, std::string event_json, run_done done) {
     std::unique_lock lock(mu_);
     if (closing_ && !shutting_down_ && !interrupted_) {  // replaced: run it on the new set
         lock.unlock();
@@ -147,7 +147,7 @@ void worker_set::submit(delivery_header h, const std::string& event_json, run_do
             return;
         }
     }
-    waiting_.push_back({std::move(h), event_json, std::move(done), now + spec_.timeout});
+    waiting_.push_back({std::move(h), std::move(event_json), std::move(done), now + spec_.timeout});
 }
 
 std::vector<worker_set::waiting> worker_set::take_waiting() {

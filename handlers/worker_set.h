@@ -88,7 +88,7 @@ class worker_set final : public service {
     bool finished() const;
 
     // Hands the delivery to a worker (see DESIGN); done is called exactly once.
-    void submit(delivery_header h, const std::string& event_json, run_done done);
+    void submit(delivery_header h, std::string event_json, run_done done);
     // The deliveries in the wait queue end at once, not_run (the pool is past its deadline).
     void interrupt();
     // A delivery that waits for room (see DESIGN).
