@@ -195,6 +195,8 @@ void run_mode(const bench_options& opt, const handler_mode_options& hm, const st
         }
     }
     if (!opt.keep_schema) (void)drop_schema(dsn, schema);
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);  // the scripts; the daemon's log stays
 }
 
 }  // namespace
