@@ -8,8 +8,8 @@
 // set starts with the daemon (start()) or when the subscriber appears, and is replaced when
 // what starts its workers changes (program, environment, workers, timeout); a subscriber that
 // is removed, disabled, switched to process mode or not startable any more has its set closed.
-// A closed set drains what is in flight, closes its workers' stdin, waits for them and kills
-// their groups at now + timeout_s, in the background; it is joined later. A replaced set's wait
+// A closed set drains what is in flight and waiting, closes its workers' stdin, waits for them
+// and kills their groups at now + timeout_s, in the background; it is joined later. A replaced set's wait
 // queue moves to its successor. A delivery of a subscriber without a set (it was removed or
 // disabled after the delivery was routed) fails with that reason; one whose subscriber now runs
 // in process mode is handed back to the runner (run() returns false).
