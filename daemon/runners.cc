@@ -29,6 +29,8 @@ make_runners_fn runner_factory(std::shared_ptr<process_group_registry> groups,
         hs.check_config = [&configs](job_type t, std::optional<std::int32_t> id) {
             return configs.check(t, id);
         };
+        // Persistent workers start from the same settings, also between deliveries.
+        workers->set_launcher([hs](const subscriber& sub) { return worker_launch_for(sub, hs); });
         std::vector<runner_setup> out;
         for (int t = 0; t < job_type_count; ++t) {
             auto type = static_cast<job_type>(t);

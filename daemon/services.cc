@@ -153,8 +153,10 @@ node_services::node_services(const daemon_config& cfg, database& db)
         sampler_.emplace(history_, [this] { return admin::reading_of(admin::collect(sources_)); });
         http_.emplace(http_options(cfg, db.dsn(), sources_, history_));
     }
-    dbd_.reload_subscribers(db.conn());
+    // The hooks first: the first reload starts the persistent workers. The pauses are loaded
+    // again on their own, in case that reload failed: open events resume only after them.
     set_delivery_hooks();
+    dbd_.reload_subscribers(db.conn());
     load_pauses_into_pools(db.conn());
     add_services();
 }
@@ -232,7 +234,10 @@ void node_services::set_delivery_hooks() {
                                  log_line(log_level::info, "event action",
                                           log_field("action", "cancel " + std::to_string(id)));
                              },
-                             [this](pg::connection& c) { load_pauses_into_pools(c); }});
+                             [this](pg::connection& c) { load_pauses_into_pools(c); },
+                             [this](const subscriber_snapshot& snap) {
+                                 workers_->set_subscribers(snap);
+                             }});
 }
 
 void node_services::load_pauses_into_pools(pg::connection& c) {

@@ -28,13 +28,6 @@ process_spec base_spec(const delivery& d, const handler_settings& s) {
     return spec;
 }
 
-// A persistent worker's environment: no per-event variables, it serves many events.
-std::vector<std::string> worker_env(const subscriber& sub, const handler_settings& s) {
-    return {"PATH=" + s.safe_path, "PUBSUB_PROTOCOL=" + std::string(worker_protocol_name),
-            "PUBSUB_SUBSCRIBER=" + sub.name,
-            "PUBSUB_CONFIG_ID=" + (sub.config_id ? std::to_string(*sub.config_id) : "")};
-}
-
 bool persistent(const delivery& d, const handler_settings& s) {
     return s.workers && d.sub->mode == run_mode::persistent;
 }
@@ -56,10 +49,11 @@ class custom_runner final : public job_runner {
     }
     bool runs_async(const delivery& d) const override { return persistent(d, s_); }
     void run_async(const delivery& d, run_done done) override {
-        auto script = script_of(d);
-        if (!script.ok()) return done({false, script.message()});
-        s_.workers->run(d, {*script}, worker_env(*d.sub, s_), event_json_for_handler(d),
-                        std::move(done));
+        auto launch = worker_launch_for(*d.sub, s_);
+        if (!launch.ok()) return done({false, launch.message()});
+        if (!s_.workers->run(d, std::move(*launch), event_json_for_handler(d), done)) {
+            done(run(d));  // switched to process mode since it was routed
+        }
     }
     void interrupt() override {
         if (s_.workers) s_.workers->interrupt();
@@ -94,14 +88,13 @@ class command_runner final : public job_runner {
         return from_process(run_process(spec));
     }
     bool runs_async(const delivery& d) const override { return persistent(d, s_); }
-    // A worker serves many events: only {config_id} and {subscriber} are filled in.
     void run_async(const delivery& d, run_done done) override {
         if (status why = check(d); !why.ok()) return done({false, why.message()});
-        placeholders p;
-        p.config_id = d.sub->config_id;
-        p.subscriber = d.sub->name;
-        s_.workers->run(d, t_.render(p), worker_env(*d.sub, s_), event_json_for_handler(d),
-                        std::move(done));
+        auto launch = worker_launch_for(*d.sub, s_);
+        if (!launch.ok()) return done({false, launch.message()});
+        if (!s_.workers->run(d, std::move(*launch), event_json_for_handler(d), done)) {
+            done(run(d));  // switched to process mode since it was routed
+        }
     }
     void interrupt() override {
         if (s_.workers) s_.workers->interrupt();
@@ -131,6 +124,40 @@ class unconfigured_runner final : public job_runner {
 };
 
 }  // namespace
+
+// A persistent worker's environment has no per-event variables: it serves many events. A
+// command's worker gets only {config_id} and {subscriber} filled in.
+result<worker_launch> worker_launch_for(const subscriber& sub, const handler_settings& s) {
+    worker_launch l;
+    l.env = {"PATH=" + s.safe_path, "PUBSUB_PROTOCOL=" + std::string(worker_protocol_name),
+             "PUBSUB_SUBSCRIBER=" + sub.name,
+             "PUBSUB_CONFIG_ID=" + (sub.config_id ? std::to_string(*sub.config_id) : "")};
+    if (sub.job == job_type::custom) {
+        if (sub.script_path.empty()) {
+            return status::error("subscriber \"" + sub.name + "\" has no script_path");
+        }
+        auto script = resolve_script(sub.script_path, s.scripts_dirs);
+        if (!script.ok()) return script.error();
+        l.argv = {*script};
+        return l;
+    }
+    auto it = s.job_commands.find(sub.job);
+    if (it == s.job_commands.end() || it->second.empty()) {
+        return status::error("no --job-command configured for job type " +
+                             std::string(to_string(sub.job)));
+    }
+    auto t = parse_command_template(it->second);
+    if (!t.ok()) return t.error();
+    if (t->uses(placeholder::config_id) && !sub.config_id) {
+        return status::error("subscriber \"" + sub.name + "\" has no config_id, which the " +
+                             std::string(to_string(sub.job)) + " command needs");
+    }
+    placeholders p;
+    p.config_id = sub.config_id;
+    p.subscriber = sub.name;
+    l.argv = t->render(p);
+    return l;
+}
 
 std::string event_json_for_handler(const delivery& d) {
     const event& ev = *d.group->ev();

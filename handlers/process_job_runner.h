@@ -19,13 +19,13 @@
 #include <string>
 #include <vector>
 
-#include "handlers/job_runner.h"
 #include "base/result.h"
+#include "handlers/job_runner.h"
+#include "handlers/persistent_workers.h"
 
 namespace pubsub {
 
 class process_group_registry;
-class persistent_workers;
 
 struct handler_settings {
     std::vector<std::string> scripts_dirs;
@@ -44,6 +44,11 @@ struct handler_settings {
 // The runner for one job type; fails only on a malformed --job-command. A job type that
 // lacks its command gets a runner that fails every delivery with that reason.
 result<std::shared_ptr<job_runner>> make_job_runner(job_type type, const handler_settings& s);
+
+// How a persistent subscriber's workers start (SPEC 7.3): its program by the rules above, with
+// PUBSUB_PROTOCOL and without the per-event variables. The runners and
+// persistent_workers::set_launcher use it.
+result<worker_launch> worker_launch_for(const subscriber& sub, const handler_settings& s);
 
 // The event as the JSON object handlers read on stdin.
 std::string event_json_for_handler(const delivery& d);

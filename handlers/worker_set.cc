@@ -66,7 +66,6 @@ void worker_set::close(clock::time_point deadline, bool shutting_down) {
         closing_ = true;
         close_deadline_ = deadline;
     }
-    room_.notify_all();
     if (wake_write_.open()) wake();
 }
 
@@ -85,7 +84,7 @@ void worker_set::interrupt() {
         std::lock_guard lock(mu_);
         interrupted_ = true;
     }
-    room_.notify_all();
+    if (wake_write_.open()) wake();
 }
 
 worker_process* worker_set::pick() {
@@ -101,42 +100,106 @@ worker_process* worker_set::pick() {
     return best;
 }
 
-void worker_set::submit(delivery_header h, const std::string& event_json, run_done done) {
-    std::unique_lock lock(mu_);
-    const auto give_up = clock::now() + spec_.timeout;
-    worker_process* w = nullptr;
-    for (;;) {
-        if (closing_ && !shutting_down_ && !interrupted_) {  // replaced: run it on the new set
-            lock.unlock();
-            done(run_outcome{false,
-                             "the subscriber's workers were replaced (its settings "
-                             "changed); the delivery runs again on the new ones"});
-            return;
-        }
-        if (closing_ || interrupted_) {
-            lock.unlock();
-            done(run_outcome{false, "pubsubd is stopping", true});
-            return;
-        }
-        if ((w = pick())) break;
-        if (room_.wait_until(lock, give_up) == std::cv_status::timeout && !(w = pick())) {
-            std::string why = "no persistent worker of subscriber \"" + spec_.subscriber +
-                              "\" took the delivery within " + seconds_text(spec_.timeout);
-            for (auto& x : workers_) {
-                if (!x->last_error.empty()) why += "; last worker error: " + x->last_error;
-                if (!x->last_error.empty()) break;
-            }
-            lock.unlock();
-            done(run_outcome{false, why});
-            return;
-        }
-        if (w && !closing_ && !interrupted_) break;
-    }
+// The line goes straight into the pipe when nothing is queued before it; what the pipe does
+// not take waits for the I/O thread, which is woken for it.
+void worker_set::hand_to(worker_process& w, delivery_header h, std::string_view event_json,
+                         run_done done, clock::time_point deadline) {
     h.id = std::to_string(++next_id_);
-    w->in_flight[h.id] = {std::move(done), clock::now() + spec_.timeout, h.event_id};
-    w->to_write += delivery_line(h, event_json);
-    lock.unlock();
+    w.in_flight[h.id] = {std::move(done), deadline, h.event_id};
+    const bool was_empty = w.to_write.empty();
+    w.to_write += delivery_line(h, event_json);
+    if (!was_empty) return;  // the I/O thread is already waiting to write
+    if (!w.flush()) {
+        w.in.reset();  // EPIPE: its exit follows and fails the delivery
+        wake();
+    } else if (!w.to_write.empty()) {
+        wake();
+    }
+}
+
+std::string worker_set::no_room_reason() const {
+    std::string why = "no persistent worker of subscriber \"" + spec_.subscriber +
+                      "\" took the delivery within " + seconds_text(spec_.timeout);
+    for (auto& x : workers_) {
+        if (!x->last_error.empty()) return why + "; last worker error: " + x->last_error;
+    }
+    return why;
+}
+
+void worker_set::submit(delivery_header h, std::string event_json, run_done done) {
+    std::unique_lock lock(mu_);
+    if (closing_ && !shutting_down_ && !interrupted_) {  // replaced: run it on the new set
+        lock.unlock();
+        done(run_outcome{false,
+                         "the subscriber's workers were replaced (its settings "
+                         "changed); the delivery runs again on the new ones"});
+        return;
+    }
+    if (closing_ || interrupted_) {
+        lock.unlock();
+        done(run_outcome{false, "pubsubd is stopping", true});
+        return;
+    }
+    const auto now = clock::now();
+    if (waiting_.empty()) {  // nothing waits before it
+        if (worker_process* w = pick()) {
+            hand_to(*w, std::move(h), event_json, std::move(done), now + spec_.timeout);
+            return;
+        }
+    }
+    waiting_.push_back({std::move(h), std::move(event_json), std::move(done), now + spec_.timeout});
+}
+
+std::vector<worker_set::waiting> worker_set::take_waiting() {
+    std::lock_guard lock(mu_);
+    std::vector<waiting> out(std::make_move_iterator(waiting_.begin()),
+                             std::make_move_iterator(waiting_.end()));
+    waiting_.clear();
+    return out;
+}
+
+void worker_set::adopt(std::vector<waiting> w) {
+    if (w.empty()) return;
+    {
+        std::lock_guard lock(mu_);
+        for (auto& x : w) waiting_.push_back(std::move(x));
+    }
     wake();
+}
+
+worker_set::clock::time_point worker_set::serve_waiting(clock::time_point now,
+                                                        std::vector<completion>& done) {
+    // Closing, the workers still up serve what waits until the deadline (a drain); after it,
+    // with no worker left, or once the pool is past its own deadline, what waits ends here.
+    bool any_up = false;
+    for (auto& w : workers_) any_up = any_up || w->state != worker_process::phase::down;
+    if (interrupted_ || (closing_ && (now >= close_deadline_ || !any_up))) {
+        const bool stopping = shutting_down_ || interrupted_;
+        for (auto& x : waiting_) {
+            done.emplace_back(std::move(x.done),
+                              stopping
+                                  ? run_outcome{false, "pubsubd is stopping", true}
+                                  : run_outcome{false, "the persistent workers of subscriber \"" +
+                                                           spec_.subscriber +
+                                                           "\" were stopped (it was removed, "
+                                                           "disabled or changed)"});
+        }
+        waiting_.clear();
+        return clock::time_point::max();
+    }
+    while (!waiting_.empty()) {
+        auto& x = waiting_.front();
+        if (x.give_up <= now) {
+            done.emplace_back(std::move(x.done), run_outcome{false, no_room_reason()});
+        } else if (worker_process* w = pick()) {
+            // timeout_s counts from the write (SPEC 7.3), not from the wait's start.
+            hand_to(*w, std::move(x.header), x.event_json, std::move(x.done), now + spec_.timeout);
+        } else {
+            return x.give_up;
+        }
+        waiting_.pop_front();
+    }
+    return clock::time_point::max();
 }
 
 void worker_set::start_worker(worker_process& w, clock::time_point now) {
@@ -277,6 +340,8 @@ worker_set::clock::time_point worker_set::tend(clock::time_point now,
                                                std::vector<completion>& done) {
     auto next = now + milliseconds(1000);
     bool all_down = true;
+    // A worker that said hello or answered since the last round has room now.
+    next = std::min(next, serve_waiting(now, done));
     for (auto& wp : workers_) {
         worker_process& w = *wp;
         using phase = worker_process::phase;
@@ -307,7 +372,7 @@ worker_set::clock::time_point worker_set::tend(clock::time_point now,
             }
         }
         if (closing_ && w.state != phase::down) {
-            if (w.in_flight.empty()) w.close_stdin();
+            if (w.in_flight.empty() && waiting_.empty()) w.close_stdin();
             if (now >= close_deadline_) {
                 lose(w, "stopped at the deadline; process group killed", done);
             }
@@ -361,7 +426,7 @@ void worker_set::loop() {
                 }
             }
         }
-        if (!done.empty()) run_all(done), room_.notify_all();
+        if (!done.empty()) run_all(done);
         if (finished) return;
         auto wait = std::chrono::ceil<milliseconds>(next - clock::now()).count();
         int rc = ::poll(fds.data(), fds.size(),
@@ -393,7 +458,7 @@ void worker_set::loop() {
                     }
                 }
             }
-            room_.notify_all();
+            (void)serve_waiting(clock::now(), done);  // room made by these answers
         }
         run_all(done);
     }

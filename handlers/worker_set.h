@@ -9,21 +9,27 @@
 // that exits, writes a malformed or unknown line, or overruns a timeout: the worker's group is
 // killed, its in-flight deliveries fail with that reason, and it starts again after an
 // exponential backoff (backoff_min doubled per consecutive loss, up to backoff_max; a
-// successful answer resets it). submit() runs on the pools' threads: it waits while no ready
-// worker has room (the back-pressure), at most timeout_s, then fails the delivery with the
-// last worker error. The outcome callbacks run on the I/O thread (or on the submitting thread
-// when the delivery never started), never under the set's lock. SIGPIPE is blocked in the
-// I/O thread, so a worker that closes its stdin only makes a write fail.
+// successful answer resets it). submit() runs on the pools' threads and never waits: it
+// writes the line to the worker with the most room (on the submitting thread, so a trickle
+// costs no wake-up of the I/O thread), or, while no ready worker has room (the back-pressure),
+// appends the delivery to the set's wait queue, which the I/O thread serves in order as room
+// appears and fails (with the last worker error) after timeout_s. So a set whose workers keep
+// dying holds no pool thread, and the process-mode subscribers of its job type run on. The
+// wait queue is bounded by the pool's --queue-limit: its deliveries count as in flight there
+// until they end (pool_set.h). The outcome callbacks run on the I/O thread (or on the
+// submitting thread when the delivery never started), never under the set's lock. SIGPIPE is
+// blocked in the I/O thread, so a worker that closes its stdin only makes a write fail.
 // Lifecycle: start() starts the thread (workers start from it); close(deadline) stops taking
-// deliveries, lets those in flight finish, closes each worker's stdin once it holds none and
-// reaps it when it exits; at the deadline it kills the groups, and what is still in flight
-// ends not_run (when stopping) or failed. stop(deadline) is close() and a join. Thread-safe.
+// deliveries, lets those in flight and waiting finish on the workers still up, closes each
+// worker's stdin once it holds none and nothing waits, and reaps it when it exits; at the
+// deadline it kills the groups, and what is still in flight or waiting ends not_run (when
+// stopping) or failed. stop(deadline) is close() and a join. Thread-safe.
 #pragma once
 
 #include <sys/types.h>
 
 #include <chrono>
-#include <condition_variable>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -82,9 +88,20 @@ class worker_set final : public service {
     bool finished() const;
 
     // Hands the delivery to a worker (see DESIGN); done is called exactly once.
-    void submit(delivery_header h, const std::string& event_json, run_done done);
-    // A submit() waiting for room returns at once, not_run (the pool is past its deadline).
+    void submit(delivery_header h, std::string event_json, run_done done);
+    // The deliveries in the wait queue end at once, not_run (the pool is past its deadline).
     void interrupt();
+    // A delivery that waits for room (see DESIGN).
+    struct waiting {
+        delivery_header header;
+        std::string event_json;
+        run_done done;
+        clock::time_point give_up;
+    };
+    // Takes the wait queue, for the set that replaces this one (persistent_workers.h).
+    std::vector<waiting> take_waiting();
+    // Queues deliveries taken from a replaced set, keeping their order and deadlines.
+    void adopt(std::vector<waiting> w);
 
     const worker_spec& spec() const { return spec_; }
     std::vector<worker_status> snapshot() const;
@@ -99,15 +116,22 @@ class worker_set final : public service {
     void lose(worker_process& w, const std::string& why, std::vector<completion>& done);
     void start_worker(worker_process& w, clock::time_point now);
     worker_process* pick();  // mu_ held
+    void hand_to(worker_process& w, delivery_header h, std::string_view event_json, run_done done,
+                 clock::time_point deadline);  // mu_ held
+    // Serves the wait queue as far as room allows and fails what waited past timeout_s; ends
+    // the rest once interrupted, or closing past the deadline or with no worker up. The next
+    // give-up time. mu_ held.
+    clock::time_point serve_waiting(clock::time_point now, std::vector<completion>& done);
+    std::string no_room_reason() const;                                 // mu_ held
     void log_stderr(const worker_process& w, const std::string& line);  // I/O thread
     void wake();
 
     const worker_spec spec_;
     mutable std::mutex mu_;
-    std::condition_variable room_;  // a worker got room, or closing / interrupted
     std::vector<std::unique_ptr<worker_process>> workers_;  // guarded by mu_
     std::uint64_t next_id_ = 0;                             // guarded by mu_
     std::size_t next_pick_ = 0;                             // guarded by mu_
+    std::deque<waiting> waiting_;                           // guarded by mu_
     bool closing_ = false, shutting_down_ = false, interrupted_ = false, done_ = false;
     clock::time_point close_deadline_{};
     // The stderr rate bound: the I/O thread's alone.

@@ -132,6 +132,7 @@ void db_door::reload_subscribers(pg::connection& conn) {
         log_line(log_level::error, "subscriber skipped: " + why, log_field("subscriber", name));
     }
     auto count = snap->subscribers.size();
+    if (hooks_.on_subscribers) hooks_.on_subscribers(snap);
     router_.set_subscribers(std::move(snap));
     log_line(log_level::debug, "subscribers loaded", "active=" + std::to_string(count));
     if (hooks_.after_reload) hooks_.after_reload(conn);

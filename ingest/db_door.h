@@ -56,6 +56,9 @@ class db_door {
         std::function<void(event_id, bool cancelled)> on_event_state;
         // After each subscriber reload (a pause or resume wakes one too: SPEC 7.4).
         std::function<void(pg::connection&)> after_reload;
+        // Each subscriber snapshot, just before the router gets it (persistent workers start
+        // before the first event reaches their subscriber).
+        std::function<void(const subscriber_snapshot&)> on_subscribers;
     };
     void set_delivery_hooks(delivery_hooks h) { hooks_ = std::move(h); }
 

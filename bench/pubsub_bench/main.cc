@@ -18,6 +18,7 @@
 #include "base/build_info/build_info.h"
 #include "bench/pubsub_bench/baselines.h"
 #include "bench/pubsub_bench/daemon_control.h"
+#include "bench/pubsub_bench/handler_modes.h"
 #include "bench/pubsub_bench/multi_node.h"
 #include "bench/pubsub_bench/report.h"
 #include "bench/pubsub_bench/soak.h"
@@ -438,11 +439,9 @@ int main(int argc, char** argv) {
     app.add_option("--noop-threads", o.noop_threads, "pubsubd --concurrency noop=N")
         ->capture_default_str();
     app.add_option("--handler", o.handler,
-                   "noop, or sleep: a `custom` script sleeping --sleep-ms with concurrency 1 "
-                   "(measures RSS per queued event; no end to end, no baselines)")
-        ->check(CLI::IsMember({"noop", "sleep"}))
+                   "noop; sleep (RSS per queued event); python-process,python-persistent")
         ->capture_default_str();
-    app.add_option("--sleep-ms", o.sleep_ms, "Handler sleep in --handler sleep")
+    app.add_option("--sleep-ms", o.sleep_ms, "--handler sleep: a `custom` script sleeping this")
         ->capture_default_str();
     app.add_option("--timeout", o.timeout_s, "Bound in seconds on every wait")
         ->capture_default_str();
@@ -470,6 +469,7 @@ int main(int argc, char** argv) {
     app.add_option("--sql-batch", o.sql_claim_batch, "sql-queue rows per claim")
         ->capture_default_str();
     app.add_flag("--json", o.json, "Print one JSON object instead of the table");
+    auto hm = add_handler_mode_options(app);  // and --handler's check
     multi_node_options mn;
     app.add_option("--nodes", mn.max_nodes,
                    "Several-routers mode: events/s for 1..N pubsubd on one schema, then failover")
@@ -492,6 +492,7 @@ int main(int argc, char** argv) {
         return 2;
     }
     if (app.count("--nodes") > 0) return run_multi_node(o, mn);
+    if (is_handler_modes(o.handler)) return run_handler_modes(o, *hm);
     o.sql_queue = baselines == "all" || baselines == "sql-queue";
     o.copy_limit = baselines == "all" || baselines == "copy-limit";
     return run(o);

@@ -14,6 +14,7 @@
 
 #include "bench/pubsub_bench/daemon_control.h"
 #include "bench/pubsub_bench/report.h"
+#include "bench/pubsub_bench/run_end.h"
 #include "bench/pubsub_bench/socket_load.h"
 #include "bench/pubsub_bench/table_watch.h"
 
@@ -248,14 +249,7 @@ int run_multi_node(const bench_options& opt, const multi_node_options& mo) {
         rep.latencies.push_back({"kill -9 -> last orphan started", s});
         j.raw("failover_us", latency_json(s));
     }
-    if (cluster && cluster->started_here && !opt.keep_cluster) {
-        if (auto s = stop_cluster(*cluster, 60); !s.ok()) rep.errors.push_back(s.message());
-    }
-    json_object errs;
-    for (std::size_t i = 0; i < rep.errors.size(); ++i) errs.str(std::to_string(i), rep.errors[i]);
-    j.raw("errors", errs.done());
-    std::cout << (opt.json ? j.done() + "\n" : format_table(rep));
-    return rep.errors.empty() ? 0 : 1;
+    return end_run(opt, cluster, rep, j);
 }
 
 }  // namespace pubsub::bench

@@ -53,6 +53,14 @@ class worker_set_test : public ::testing::Test {
             {dir_.write("worker.py", python_worker), witness(), std::to_string(concurrency)},
             workers);
     }
+    // One worker that says hello and never answers; timeout_s 1 s.
+    worker_spec mute() {
+        worker_spec s = spec({dir_.script("mute.sh", R"(echo '{"hello":"ndjson-1","concurrency":1}'
+while read -r line; do :; done
+)")});
+        s.timeout = 1s;
+        return s;
+    }
     std::string witness() const { return dir_.path() + "/witness"; }
     std::vector<std::string> witness_lines() const {
         std::ifstream in(witness());
@@ -158,10 +166,7 @@ while read -r line; do echo "not json"; done
 }
 
 TEST_F(worker_set_test, a_worker_that_never_answers_is_killed_at_the_timeout) {
-    worker_spec s = spec({dir_.script("mute.sh", R"(echo '{"hello":"ndjson-1","concurrency":1}'
-while read -r line; do :; done
-)")});
-    s.timeout = 1s;
+    worker_spec s = mute();
     worker_set set(s);
     ASSERT_TRUE(set.start().ok());
     auto t0 = std::chrono::steady_clock::now();
@@ -233,6 +238,50 @@ TEST_F(worker_set_test, a_replaced_set_fails_new_deliveries_so_they_are_retried)
     EXPECT_NE(o.error.find("workers were replaced"), std::string::npos) << o.error;
     for (int i = 0; i < 250 && !set.finished(); ++i) std::this_thread::sleep_for(20ms);
     EXPECT_TRUE(set.finished()) << "the worker did not exit after its stdin closed";
+}
+
+// An answer for a delivery no longer in flight (here: the same id twice) is logged and ignored;
+// the worker is not restarted and goes on serving.
+TEST_F(worker_set_test, a_late_answer_is_ignored_and_logged) {
+    worker_spec s = spec({dir_.script("twice.sh", R"SH(echo '{"hello":"ndjson-1","concurrency":1}'
+while read -r line; do
+  id=$(printf '%s' "$line" | sed 's/.*"id":"\([^"]*\)".*/\1/')
+  echo "{\"id\":\"$id\",\"ok\":true}"
+  echo "{\"id\":\"$id\",\"ok\":true}"
+done
+)SH")});
+    worker_set set(s);
+    ::testing::internal::CaptureStderr();
+    ASSERT_TRUE(set.start().ok());
+    auto f = submit(set, 1);
+    EXPECT_TRUE(get(f).ok);
+    auto g = submit(set, 2);
+    EXPECT_TRUE(get(g).ok);
+    set.stop(std::chrono::steady_clock::now() + 5s);
+    std::string log = ::testing::internal::GetCapturedStderr();
+    EXPECT_NE(log.find("answered a delivery no longer in flight"), std::string::npos) << log;
+    EXPECT_EQ(set.snapshot()[0].restarts, 0u);
+}
+
+// A full set never blocks the submitting (pool) thread: the deliveries wait in the set's queue
+// and fail after timeout_s with the reason.
+TEST_F(worker_set_test, submit_never_waits_for_room) {
+    worker_spec s = mute();
+    worker_set set(s);
+    ASSERT_TRUE(set.start().ok());
+    for (int i = 0; i < 250 && !set.snapshot()[0].running; ++i) std::this_thread::sleep_for(20ms);
+    const auto t0 = std::chrono::steady_clock::now();
+    std::vector<std::future<run_outcome>> fs;
+    for (int i = 1; i <= 3; ++i) fs.push_back(submit(set, i));
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 500ms) << "submit waited for room";
+    auto first = get(fs[0]);
+    EXPECT_NE(first.error.find("overran timeout_s"), std::string::npos) << first.error;
+    for (int i = 1; i < 3; ++i) {
+        auto o = get(fs[static_cast<std::size_t>(i)]);
+        EXPECT_FALSE(o.ok);
+        EXPECT_FALSE(o.not_run);
+    }
+    set.stop(std::chrono::steady_clock::now());
 }
 
 TEST_F(worker_set_test, a_chatty_worker_cannot_flood_the_log) {

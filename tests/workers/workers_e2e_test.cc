@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -159,6 +160,47 @@ TEST_F(workers_e2e, PythonWorkersCompleteEveryEventOnceAndShareTheLoad) {
     EXPECT_EQ(stop_daemon(), std::optional<int>(0));
 }
 
+TEST_F(workers_e2e, ShellWorkersCompleteEveryEventOnce) {
+    // on_first answers like every other attempt: a well-behaved shell worker.
+    add_worker("ok.sh", shell_worker("echo \"{\\\"id\\\":\\\"$id\\\",\\\"ok\\\":true}\""), 2);
+    ASSERT_FALSE(HasFatalFailure());
+    start();
+    ASSERT_FALSE(HasFatalFailure());
+    auto ids = emit(60);
+    expect_completed(ids);
+    auto lines = witness();
+    std::set<std::string> events, pids;
+    for (auto& l : lines) events.insert(l.event), pids.insert(l.pid);
+    EXPECT_EQ(lines.size(), 60u);
+    EXPECT_EQ(events.size(), 60u);
+    EXPECT_EQ(pids.size(), 2u) << "the two workers did not share the load";
+    EXPECT_EQ(stop_daemon(), std::optional<int>(0));
+}
+
+// A worker whose program exits at start every time: its deliveries fail (and are retried), the
+// error shows in status with growing restarts, and the daemon serves other subscribers on.
+TEST_F(workers_e2e, AWorkerThatExitsAtStartEveryTimeLeavesTheDaemonHealthy) {
+    add_worker("dies.sh", "#!/bin/sh\necho 'no config file' >&2\nexit 2\n", 1, 1);
+    ASSERT_FALSE(HasFatalFailure());
+    add_noop_subscriber("other", "other");
+    start();
+    ASSERT_FALSE(HasFatalFailure());
+    std::string status = status_with("no config file");
+    EXPECT_NE(status.find("worker dies.sh #0: DOWN"), std::string::npos) << status;
+    EXPECT_NE(status.find("exited (exit 2): no config file"), std::string::npos) << status;
+    auto client = ndjson_client::connect(socket_path());
+    ASSERT_TRUE(client.ok()) << client.message();
+    std::vector<std::int64_t> ids;
+    for (int i = 0; i < 20; ++i) {
+        ASSERT_TRUE(client->send_line(event_line("other", "t", "{}", 5, "durable")).ok());
+        auto r = client->read_reply(10s);
+        ASSERT_TRUE(r.ok() && r->ok);
+        ids.push_back(r->event_id);
+    }
+    expect_completed(ids);
+    EXPECT_EQ(stop_daemon(), std::optional<int>(0));
+}
+
 TEST_F(workers_e2e, AWorkerThatCrashesIsRestartedAndTheDeliveryRetried) {
     add_python(1);
     ASSERT_FALSE(HasFatalFailure());
@@ -184,6 +226,28 @@ TEST_F(workers_e2e, AWorkerThatCrashesIsRestartedAndTheDeliveryRetried) {
                           lines[0].pid + " exited (exit 3): handling " + std::to_string(ids[0])),
               std::string::npos)
         << status;
+    EXPECT_EQ(stop_daemon(), std::optional<int>(0));
+}
+
+// One event of ten crashes its worker: it runs again as attempt 2 on a new worker, and every
+// other event completes exactly once (those in flight on the lost worker run again, attempt 2).
+TEST_F(workers_e2e, ACrashAmongOthersLetsTheOthersFinish) {
+    add_python(1);
+    ASSERT_FALSE(HasFatalFailure());
+    start();
+    ASSERT_FALSE(HasFatalFailure());
+    auto ids = emit(4, R"({"sleep":0.05})");
+    auto crash = emit(1, R"({"crash":true})");
+    auto more = emit(5, R"({"sleep":0.05})");
+    ids.insert(ids.end(), more.begin(), more.end());
+    ids.push_back(crash.at(0));
+    expect_completed(ids);
+    std::map<std::string, std::set<std::string>> attempts;
+    std::set<std::string> pids;
+    for (auto& l : witness()) attempts[l.event].insert(l.attempt), pids.insert(l.pid);
+    EXPECT_EQ(attempts.size(), 10u);
+    EXPECT_EQ(attempts[std::to_string(crash[0])], (std::set<std::string>{"1", "2"}));
+    EXPECT_EQ(pids.size(), 2u) << "the worker was not replaced";
     EXPECT_EQ(stop_daemon(), std::optional<int>(0));
 }
 
