@@ -2,8 +2,9 @@
 // one function per command (commands.h).
 #include <CLI/CLI.hpp>
 
-#include "commands.h"
 #include "base/build_info/build_info.h"
+#include "commands.h"
+#include "prune.h"
 
 using namespace pubsub::ctl;
 
@@ -49,6 +50,7 @@ int main(int argc, char** argv) {
         "cancel", "Cancel a pending or processing event (a running handler is left to finish)");
     cancel->add_option("ID", event_id)->required();
     cancel->callback([&] { rc = events_cancel(ctx, event_id); });
+    add_prune_command(*events, ctx, rc);
 
     auto* subs = app.add_subcommand("subscribers", "Manage subscribers");
     subs->require_subcommand(1);
