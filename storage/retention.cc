@@ -160,7 +160,7 @@ result<std::int64_t> prune_all(pg::connection& c, const std::string& schema, std
 }
 
 status vacuum_event_tables(pg::connection& c, const std::string& schema) {
-    return c.exec("VACUUM " + table(c, schema, "tpubsub_events") + ", " +
+    return c.exec("VACUUM (ANALYZE) " + table(c, schema, "tpubsub_events") + ", " +
                   table(c, schema, "tpubsub_deliveries"));
 }
 

@@ -65,8 +65,9 @@ result<std::int64_t> prune_all(pg::connection& c, const std::string& schema, std
                                std::chrono::seconds older_than, int limit,
                                const std::function<bool()>& keep_going);
 
-// Plain VACUUM of the events and deliveries tables, so their freed space is reused by the next
-// inserts instead of growing the files (outside any transaction; does not block writers).
+// VACUUM (ANALYZE) of the events and deliveries tables, so their freed space is reused by the
+// next inserts instead of growing the files, and the status estimates (status_queries.h) follow
+// the prune (outside any transaction; does not block writers).
 status vacuum_event_tables(pg::connection& c, const std::string& schema);
 
 }  // namespace pubsub
