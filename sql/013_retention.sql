@@ -6,3 +6,9 @@
 CREATE INDEX IF NOT EXISTS tpubsub_events_finished_idx
     ON {{schema}}.tpubsub_events (status, completed_at)
     WHERE status IN ('completed', 'failed', 'cancelled');
+
+-- Searches in a time range (the page's log search, /api/events?since=&until=, pubsubctl) read
+-- this index backwards from the range's end and stop at their limit, whatever their other
+-- conditions, a leading wildcard included (storage/event_queries.h).
+CREATE INDEX IF NOT EXISTS tpubsub_events_created_idx
+    ON {{schema}}.tpubsub_events (created_at);

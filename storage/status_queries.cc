@@ -65,26 +65,35 @@ FROM %TABLE% ORDER BY node_id)";
 // through tpubsub_events_open_idx (open rows only, small while the router keeps up). Finished
 // statuses: counted exactly while the table holds fewer than estimate_from rows (the planner's
 // reltuples), else estimated as reltuples times the status's frequency in pg_stats, both from
-// the last ANALYZE (autovacuum reruns it after about 10% of the table changed). The scan of the
-// exact branch is skipped by its one-time filter when the table is big. Rows: status, events,
-// estimated (bool).
+// the last ANALYZE (autovacuum reruns it after about 10% of the table changed). Which of the two
+// is decided by a query of its own: a plan holding both branches would be costed (and JIT
+// compiled) as the full scan even when a one-time filter skips it.
 constexpr std::int64_t estimate_from = 100'000;
 
-std::string status_counts_sql(const pg::connection& c, const std::string& schema) {
+result<bool> big_table(pg::connection& c, const std::string& schema) {
+    auto r = c.query("SELECT reltuples >= " + std::to_string(estimate_from) +
+                     " FROM pg_class WHERE oid = " +
+                     c.quote_literal(table(c, schema, "tpubsub_events")) + "::regclass");
+    if (!r.ok()) return r.error();
+    return r->rows() == 1 && r->get(0, 0) == "t";
+}
+
+// Rows: status, events, estimated (bool).
+result<std::string> status_counts_sql(pg::connection& c, const std::string& schema) {
+    auto big = big_table(c, schema);
+    if (!big.ok()) return big.error();
     const std::string events = table(c, schema, "tpubsub_events");
-    return "SELECT * FROM (WITH size AS (SELECT reltuples >= " + std::to_string(estimate_from) +
-           " AS big, reltuples FROM pg_class WHERE oid = " + c.quote_literal(events) +
-           "::regclass) SELECT status, count(*)::bigint AS events, false AS estimated FROM " +
-           events +
-           " WHERE status IN ('pending', 'processing') GROUP BY status UNION ALL SELECT status, "
-           "count(*)::bigint, false FROM " +
-           events +
-           " WHERE NOT (SELECT big FROM size) AND status IN ('completed', 'failed', "
-           "'cancelled') GROUP BY status UNION ALL SELECT m.v, round((SELECT reltuples FROM "
-           "size) * m.f)::bigint, true FROM pg_stats st, unnest(st.most_common_vals::text::"
-           "text[], st.most_common_freqs) AS m(v, f) WHERE (SELECT big FROM size) AND "
-           "st.schemaname = " +
-           c.quote_literal(schema) +
+    const std::string open = "SELECT status, count(*)::bigint AS events, false AS estimated FROM " +
+                             events + " WHERE status IN ('pending', 'processing') GROUP BY status";
+    if (!*big) {
+        return "SELECT status, count(*)::bigint AS events, false AS estimated FROM " + events +
+               " GROUP BY status";
+    }
+    return "SELECT * FROM (" + open +
+           " UNION ALL SELECT m.v, round(c.reltuples * m.f)::bigint, true FROM pg_class c, "
+           "pg_stats st, unnest(st.most_common_vals::text::text[], st.most_common_freqs) AS "
+           "m(v, f) WHERE c.oid = " +
+           c.quote_literal(events) + "::regclass AND st.schemaname = " + c.quote_literal(schema) +
            " AND st.tablename = 'tpubsub_events' AND st.attname = 'status' AND m.v IN "
            "('completed', 'failed', 'cancelled')) counts";
 }
@@ -92,8 +101,10 @@ std::string status_counts_sql(const pg::connection& c, const std::string& schema
 }  // namespace
 
 result<std::string> status_summary_json(pg::connection& c, const std::string& schema) {
+    auto counts = status_counts_sql(c, schema);
+    if (!counts.ok()) return counts.error();
     auto r = c.query(
-        "WITH counts AS (" + status_counts_sql(c, schema) +
+        "WITH counts AS (" + *counts +
         ") SELECT json_build_object('nodes', (SELECT coalesce(json_agg(n ORDER BY n.node_id), "
         "'[]') FROM (SELECT node_id, host, pid, version, started_at, last_heartbeat, "
         "extract(epoch FROM now() - last_heartbeat)::float8 AS heartbeat_age_s, " +
@@ -106,7 +117,9 @@ result<std::string> status_summary_json(pg::connection& c, const std::string& sc
 }
 
 result<pg::query_result> events_by_status(pg::connection& c, const std::string& schema) {
-    return c.query(status_counts_sql(c, schema) + " ORDER BY status");
+    auto counts = status_counts_sql(c, schema);
+    if (!counts.ok()) return counts.error();
+    return c.query(*counts + " ORDER BY status");
 }
 
 result<pg::query_result> node_rows(pg::connection& c, const std::string& schema) {

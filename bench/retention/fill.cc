@@ -7,13 +7,15 @@ namespace pubsub::bench {
 namespace {
 
 // One chunk: rows k = first .. first + count - 1 of n. The status comes from a hash of k, so
-// the statuses mix through the id range instead of forming runs.
+// the statuses mix through the id range instead of forming runs; open statuses only among the
+// newest 1% (a backlog is recent: the router works through it oldest first).
 std::string chunk_sql(const pg::connection& c, const std::string& schema, const fill_mix& m) {
     const std::string s = c.quote_identifier(schema);
     const std::string status =
         "CASE WHEN h < " + std::to_string(m.failed) + " THEN 'failed' WHEN h < " +
-        std::to_string(m.failed + m.cancelled) + " THEN 'cancelled' WHEN h < " +
-        std::to_string(m.failed + m.cancelled + m.pending) + " THEN 'pending' WHEN h < " +
+        std::to_string(m.failed + m.cancelled) + " THEN 'cancelled' WHEN k <= $3::bigint * 0.99 " +
+        "THEN 'completed' WHEN h < " + std::to_string(m.failed + m.cancelled + m.pending) +
+        " THEN 'pending' WHEN h < " +
         std::to_string(m.failed + m.cancelled + m.pending + m.processing) +
         " THEN 'processing' ELSE 'completed' END";
     return "WITH src AS (SELECT k, abs(hashint8(k)) % 1000 AS h, abs(hashint8(k + 7)) % 50 AS t, "

@@ -13,7 +13,8 @@
 namespace pubsub::bench {
 
 struct fill_mix {
-    // Per mille of each status; the rest is completed.
+    // Per mille of each status (pending and processing: among the newest 1% of the rows); the
+    // rest is completed.
     int failed = 10, cancelled = 50, pending = 0, processing = 0;
     // created_at spreads evenly from now() - span_s to now() - end_age_s, in id order;
     // completed_at (finished rows) follows created_at by 0 to 60 s.

@@ -136,8 +136,8 @@ int run_queries(pg::connection& c, const std::string& schema, const queries_opti
         fill_mix mix;
         mix.failed = 10;
         mix.cancelled = 50;
-        mix.pending = 1;
-        mix.processing = 1;  // 0.1% each: a backlog of 10,000 of each at 10M
+        mix.pending = 100;
+        mix.processing = 50;  // of the newest 1%: 10,000 pending, 5,000 processing at 10M
         mix.span_s = 30 * 86400.0;
         auto t0 = std::chrono::steady_clock::now();
         if (auto s = fill_events(c, schema, o.rows, mix); !s.ok()) {
