@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <optional>
 
 namespace pubsub {
 
@@ -12,22 +13,36 @@ bool is_finished(std::string_view which) {
            std::end(finished_statuses);
 }
 
-// The rows of one status older than the cutoff, through tpubsub_events_finished_idx: the status
-// is a literal (from the fixed set) and the predicate repeats the index's, so the planner can
-// use the partial index whatever the plan.
-std::string doomed_where(const pg::connection& c, std::string_view which) {
-    return " WHERE status IN ('completed', 'failed', 'cancelled') AND status = " +
-           c.quote_literal(which) + " AND completed_at < now() - make_interval(secs => $1::float8)";
-}
-
 std::string table(const pg::connection& c, const std::string& schema, const char* name) {
     return c.quote_identifier(schema) + "." + name;
 }
 
-status check_status(std::string_view which) {
-    if (is_finished(which)) return {};
-    return status::error("retention applies to completed, cancelled or failed events, not \"" +
-                         std::string(which) + "\"");
+// The rows a policy removes: finished, of a status kept for a while (0 keeps forever), whose
+// completed_at is older than that. As completed_at is never before created_at, the shortest
+// duration also bounds created_at, so tpubsub_events_created_idx finds them oldest first with no
+// index of their own; the rows it visits and keeps are the expired-looking ones of a status kept
+// longer (say failed, 7 to 30 days old). Parameters $1 (shortest), $2..$4 (completed, cancelled,
+// failed) in seconds.
+std::string doomed_where(const retention_policy& p) {
+    std::string in;
+    for (auto s : finished_statuses) {
+        if (p.keep(s).count() == 0) continue;
+        in += std::string(in.empty() ? "" : ", ") + "'" + std::string(s) + "'";
+    }
+    return " WHERE status IN (" + in +
+           ") AND created_at < now() - make_interval(secs => $1::float8) AND completed_at < now() "
+           "- make_interval(secs => CASE status WHEN 'completed' THEN $2::float8 WHEN "
+           "'cancelled' THEN $3::float8 ELSE $4::float8 END)";
+}
+
+std::vector<std::optional<std::string>> policy_params(const retention_policy& p) {
+    std::int64_t shortest = 0;
+    for (auto s : finished_statuses) {
+        auto k = p.keep(s).count();
+        if (k > 0 && (shortest == 0 || k < shortest)) shortest = k;
+    }
+    return {std::to_string(shortest), std::to_string(p.completed.count()),
+            std::to_string(p.cancelled.count()), std::to_string(p.failed.count())};
 }
 
 }  // namespace
@@ -117,24 +132,24 @@ std::string describe(const retention_policy& p) {
 }
 
 result<std::int64_t> count_prunable(pg::connection& c, const std::string& schema,
-                                    std::string_view which, std::chrono::seconds older_than) {
-    if (auto s = check_status(which); !s.ok()) return s;
-    auto r = c.query(
-        "SELECT count(*) FROM " + table(c, schema, "tpubsub_events") + doomed_where(c, which),
-        {std::to_string(older_than.count())});
+                                    const retention_policy& p) {
+    if (p.keeps_everything()) return std::int64_t{0};
+    auto r = c.query("SELECT count(*) FROM " + table(c, schema, "tpubsub_events") + doomed_where(p),
+                     policy_params(p));
     if (!r.ok()) return r.error();
     return r->get_int(0, 0);
 }
 
 result<std::int64_t> prune_batch(pg::connection& c, const std::string& schema,
-                                 std::string_view which, std::chrono::seconds older_than,
-                                 int limit) {
-    if (auto s = check_status(which); !s.ok()) return s;
+                                 const retention_policy& p, int limit) {
+    if (p.keeps_everything()) return std::int64_t{0};
     const std::string events = table(c, schema, "tpubsub_events");
+    auto params = policy_params(p);
+    params.emplace_back(std::to_string(limit));
     // One statement, so one short transaction: lock the batch (skipping rows others hold),
     // then delete its deliveries and the events themselves.
-    auto r = c.query("WITH doomed AS (SELECT event_id FROM " + events + doomed_where(c, which) +
-                         " ORDER BY completed_at LIMIT $2::int FOR UPDATE SKIP LOCKED), "
+    auto r = c.query("WITH doomed AS (SELECT event_id FROM " + events + doomed_where(p) +
+                         " ORDER BY created_at LIMIT $5::int FOR UPDATE SKIP LOCKED), "
                          "gone_deliveries AS (DELETE FROM " +
                          table(c, schema, "tpubsub_deliveries") +
                          " d USING doomed WHERE d.event_id = doomed.event_id), gone AS (DELETE "
@@ -142,17 +157,17 @@ result<std::int64_t> prune_batch(pg::connection& c, const std::string& schema,
                          events +
                          " e USING doomed WHERE e.event_id = doomed.event_id RETURNING 1) "
                          "SELECT count(*) FROM gone",
-                     {std::to_string(older_than.count()), std::to_string(limit)});
+                     params);
     if (!r.ok()) return r.error();
     return r->get_int(0, 0);
 }
 
-result<std::int64_t> prune_all(pg::connection& c, const std::string& schema, std::string_view which,
-                               std::chrono::seconds older_than, int limit,
+result<std::int64_t> prune_all(pg::connection& c, const std::string& schema,
+                               const retention_policy& p, int limit,
                                const std::function<bool()>& keep_going) {
     std::int64_t total = 0;
     for (;;) {
-        auto n = prune_batch(c, schema, which, older_than, limit);
+        auto n = prune_batch(c, schema, p, limit);
         if (!n.ok()) return n.error();
         total += *n;
         if (*n < limit || (keep_going && !keep_going())) return total;

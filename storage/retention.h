@@ -49,20 +49,20 @@ result<retention_policy> parse_retention(const std::vector<std::string>& items);
 // "completed=7d cancelled=7d failed=30d".
 std::string describe(const retention_policy& p);
 
-// How many events of `status` have completed_at older than now() - older_than.
+// How many events the policy removes now: finished events whose status has a duration (0 keeps
+// forever) and whose completed_at is older than it.
 result<std::int64_t> count_prunable(pg::connection& c, const std::string& schema,
-                                    std::string_view which, std::chrono::seconds older_than);
+                                    const retention_policy& p);
 
-// One transaction: deletes at most `limit` of those events, oldest first, and their delivery
-// rows; returns how many events. Rows another transaction holds locked (a retry racing the
-// prune, another node's pruner) are skipped, never waited for.
+// One transaction: deletes at most `limit` of those events, oldest created first, and their
+// delivery rows; returns how many events. Rows another transaction holds locked (a retry racing
+// the prune, another node's pruner) are skipped, never waited for.
 result<std::int64_t> prune_batch(pg::connection& c, const std::string& schema,
-                                 std::string_view which, std::chrono::seconds older_than,
-                                 int limit);
+                                 const retention_policy& p, int limit);
 
 // prune_batch until a batch comes back short or keep_going() says no; the total.
-result<std::int64_t> prune_all(pg::connection& c, const std::string& schema, std::string_view which,
-                               std::chrono::seconds older_than, int limit,
+result<std::int64_t> prune_all(pg::connection& c, const std::string& schema,
+                               const retention_policy& p, int limit,
                                const std::function<bool()>& keep_going);
 
 // VACUUM (ANALYZE) of the events and deliveries tables, so their freed space is reused by the

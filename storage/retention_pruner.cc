@@ -29,18 +29,9 @@ result<prune_cycle_result> run_prune_cycle(pg::connection& c, const std::string&
         if (batch_pause.count() > 0) std::this_thread::sleep_for(batch_pause);
         return true;
     };
-    status failed;
-    for (auto which : finished_statuses) {
-        const auto keep = policy.keep(which);
-        if (keep.count() == 0) continue;
-        auto n = prune_all(c, schema, which, keep, batch_rows, between);
-        if (!n.ok()) {
-            failed = n.error();
-            break;
-        }
-        out.removed += *n;
-        if (keep_going && !keep_going()) break;
-    }
+    auto n = prune_all(c, schema, policy, batch_rows, between);
+    status failed = n.ok() ? status() : n.error();
+    if (n.ok()) out.removed = *n;
     (void)c.query("SELECT pg_advisory_unlock(" + lock_key(c, schema) + ")");
     if (!failed.ok()) return failed;
     if (out.removed >= vacuum_after_rows && out.removed > 0) {

@@ -45,14 +45,17 @@ TEST_F(retention_e2e, TheDaemonPrunesExpiredFinishedEventsInTheBackground) {
          "(5, 't', 'processing', NULL); INSERT INTO " +
          schema() +
          ".tpubsub_deliveries (event_id, subscriber_id, status) "
-         "SELECT id, s, 'completed' FROM generate_series(1, 5) id, generate_series(1, 2) s");
+         "SELECT id, s, 'completed' FROM generate_series(1, 5) id, generate_series(1, 2) s; "
+         "UPDATE " +
+         ev + " SET created_at = completed_at WHERE completed_at IS NOT NULL");
     start_daemon({"--retention", "completed=1h", "--retention", "failed=0"});
     EXPECT_TRUE(wait_ids("tpubsub_events", "2,3,4,5", 15s)) << ids("tpubsub_events");
     EXPECT_EQ(ids("tpubsub_deliveries"), "2,2,3,3,4,4,5,5");
 
     exec("INSERT INTO " + ev +
          " (event_id, event_type, status, completed_at) VALUES "
-         "(6, 't', 'cancelled', now() - interval '8 days')");
+         "(6, 't', 'cancelled', now() - interval '8 days'); UPDATE " +
+         ev + " SET created_at = completed_at WHERE event_id = 6");
     ASSERT_TRUE(daemon().signal(SIGHUP).ok());  // a prune cycle now
     EXPECT_TRUE(wait_ids("tpubsub_events", "2,3,4,5", 15s)) << ids("tpubsub_events");
     EXPECT_EQ(stop_daemon(), std::optional<int>(0)) << daemon().log_tail();

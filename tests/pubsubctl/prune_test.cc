@@ -23,7 +23,10 @@ class prune_test : public ctl_test {
                               "(4, 't', 'pending', NULL); INSERT INTO " +
                               schema() +
                               ".tpubsub_deliveries (event_id, subscriber_id, status) "
-                              "SELECT id, 1, 'dead' FROM generate_series(1, 4) id")
+                              "SELECT id, 1, 'dead' FROM generate_series(1, 4) id; UPDATE " +
+                              schema() +
+                              ".tpubsub_events SET created_at = completed_at WHERE completed_at "
+                              "IS NOT NULL")
                         .ok());
     }
     std::string ids(const char* table) {

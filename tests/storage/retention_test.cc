@@ -57,7 +57,10 @@ class retention_test : public test::pg_schema_test {
                               "INSERT INTO " +
                               s +
                               ".tpubsub_watched_files (path, watch_dir, size, mtime, event_id) "
-                              "VALUES ('/w/a', '/w', 1, now(), 1)")
+                              "VALUES ('/w/a', '/w', 1, now(), 1); UPDATE " +
+                              s +
+                              ".tpubsub_events SET created_at = completed_at - interval '1 "
+                              "second' WHERE completed_at IS NOT NULL")
                         .ok());
     }
     std::string ids(const char* table) {
@@ -71,7 +74,8 @@ class retention_test : public test::pg_schema_test {
 
 TEST_F(retention_test, prunes_exactly_the_expired_finished_events_with_their_deliveries) {
     // Dry run: counts, removes nothing.
-    auto n = count_prunable(conn(), schema(), "completed", seconds(5 * 3600));
+    auto n = count_prunable(conn(), schema(),
+                            retention_policy{seconds(5 * 3600), seconds(0), seconds(0)});
     ASSERT_TRUE(n.ok()) << n.message();
     EXPECT_EQ(*n, 2);  // 1 and 8
     EXPECT_EQ(ids("tpubsub_events"), "1,2,3,4,5,6,7,8,9");
@@ -100,12 +104,14 @@ TEST_F(retention_test, prunes_exactly_the_expired_finished_events_with_their_del
     EXPECT_EQ(ids("tpubsub_events"), "2,3,5,6,7,9");
 }
 
-TEST_F(retention_test, batches_vacuum_and_open_statuses_are_refused) {
-    auto n = prune_all(conn(), schema(), "cancelled", seconds(3600 / 2), 1, {});
+TEST_F(retention_test, batches_vacuum_and_zero_keeps_forever) {
+    auto n = prune_all(conn(), schema(),
+                       retention_policy{seconds(0), seconds(3600 / 2), seconds(0)}, 1, {});
     ASSERT_TRUE(n.ok()) << n.message();
     EXPECT_EQ(*n, 2);  // 5 and 9, one per batch
-    EXPECT_FALSE(prune_batch(conn(), schema(), "pending", seconds(0), 10).ok());
-    EXPECT_FALSE(count_prunable(conn(), schema(), "processing", seconds(0)).ok());
+    n = prune_batch(conn(), schema(), retention_policy{seconds(0), seconds(0), seconds(0)}, 10);
+    ASSERT_TRUE(n.ok()) << n.message();
+    EXPECT_EQ(*n, 0);  // kept forever
     retention_policy p{seconds(3600 / 2), seconds(0), seconds(0)};
     auto r = run_prune_cycle(conn(), schema(), p, 10, std::chrono::milliseconds(0), 1, {});
     ASSERT_TRUE(r.ok()) << r.message();
