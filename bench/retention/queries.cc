@@ -92,7 +92,9 @@ std::vector<timed_query> the_queries(pg::connection& c, const std::string& schem
                  search([](event_filter& f, auto&) { f.source_like = like_from_glob("host1*"); })});
     q.push_back({"search: type leading wildcard *_07, 1 day",
                  search([](event_filter& f, auto&) { f.type_like = like_from_glob("*_07"); })});
-    q.push_back({"search: failed of a type, 7 days", [=](pg::connection& cn, auto& g) {
+    q.push_back(
+        {"search: failed, 1 day", search([](event_filter& f, auto&) { f.statuses = {"failed"}; })});
+    q.push_back({"search: failed of a type, 7 days (rare)", [=](pg::connection& cn, auto& g) {
                      event_filter f;
                      auto w = pick(week, g);
                      f.since = w.first;

@@ -1,11 +1,13 @@
 // End-to-end: the real pubsubd's background pruner (SPEC 7.4 retention). Events are written
 // straight into the table with their completed_at in the past; the witness is the table read
 // over the test's own connection: the expired completed event and its delivery rows go shortly
-// after start, a failed one stays (failed=0 keeps forever), open and young events stay, and an
-// expired cancelled event added later goes after a SIGHUP (default cancelled=7d).
+// after start, a failed one stays (failed=0 keeps forever), open and young events stay; after the
+// config file's retention changes (completed=1m) and a SIGHUP, the 5-minute-old completed event
+// goes too, with an expired cancelled event added meanwhile (default cancelled=7d).
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <fstream>
 #include <thread>
 
 #include "tests/e2e/e2e_env.h"
@@ -48,7 +50,9 @@ TEST_F(retention_e2e, TheDaemonPrunesExpiredFinishedEventsInTheBackground) {
          "SELECT id, s, 'completed' FROM generate_series(1, 5) id, generate_series(1, 2) s; "
          "UPDATE " +
          ev + " SET created_at = completed_at WHERE completed_at IS NOT NULL");
-    start_daemon({"--retention", "completed=1h", "--retention", "failed=0"});
+    const auto config = tmp().path() / "pubsubd.toml";
+    std::ofstream(config) << "retention = [\"completed=1h\", \"failed=0\"]\n";
+    start_daemon({"--config", config.string()});
     EXPECT_TRUE(wait_ids("tpubsub_events", "2,3,4,5", 15s)) << ids("tpubsub_events");
     EXPECT_EQ(ids("tpubsub_deliveries"), "2,2,3,3,4,4,5,5");
 
@@ -56,8 +60,10 @@ TEST_F(retention_e2e, TheDaemonPrunesExpiredFinishedEventsInTheBackground) {
          " (event_id, event_type, status, completed_at) VALUES "
          "(6, 't', 'cancelled', now() - interval '8 days'); UPDATE " +
          ev + " SET created_at = completed_at WHERE event_id = 6");
-    ASSERT_TRUE(daemon().signal(SIGHUP).ok());  // a prune cycle now
-    EXPECT_TRUE(wait_ids("tpubsub_events", "2,3,4,5", 15s)) << ids("tpubsub_events");
+    std::ofstream(config) << "retention = [\"completed=1m\", \"failed=0\"]\n";
+    ASSERT_TRUE(daemon().signal(SIGHUP).ok());  // the new policy, and a prune cycle now
+    EXPECT_TRUE(wait_ids("tpubsub_events", "3,4,5", 15s)) << ids("tpubsub_events");
+    EXPECT_EQ(ids("tpubsub_deliveries"), "3,3,4,4,5,5");
     EXPECT_EQ(stop_daemon(), std::optional<int>(0)) << daemon().log_tail();
 }
 
