@@ -140,34 +140,53 @@ result<std::int64_t> count_prunable(pg::connection& c, const std::string& schema
     return r->get_int(0, 0);
 }
 
-result<std::int64_t> prune_batch(pg::connection& c, const std::string& schema,
-                                 const retention_policy& p, int limit) {
+namespace {
+
+// One batch from `from` on (created_at; nullopt: the oldest), which it moves to the created_at of
+// the last event removed: the rows before it that a batch read and kept are not read again by
+// the next batch of the same pass.
+result<std::int64_t> batch_from(pg::connection& c, const std::string& schema,
+                                const retention_policy& p, int limit,
+                                std::optional<std::string>& from) {
     if (p.keeps_everything()) return std::int64_t{0};
     const std::string events = table(c, schema, "tpubsub_events");
     auto params = policy_params(p);
     params.emplace_back(std::to_string(limit));
+    params.push_back(from);
     // One statement, so one short transaction: lock the batch (skipping rows others hold),
     // then delete its deliveries and the events themselves.
-    auto r = c.query("WITH doomed AS (SELECT event_id FROM " + events + doomed_where(p) +
-                         " ORDER BY created_at LIMIT $5::int FOR UPDATE SKIP LOCKED), "
-                         "gone_deliveries AS (DELETE FROM " +
-                         table(c, schema, "tpubsub_deliveries") +
-                         " d USING doomed WHERE d.event_id = doomed.event_id), gone AS (DELETE "
-                         "FROM " +
-                         events +
-                         " e USING doomed WHERE e.event_id = doomed.event_id RETURNING 1) "
-                         "SELECT count(*) FROM gone",
-                     params);
+    auto r =
+        c.query("WITH doomed AS (SELECT event_id, created_at FROM " + events + doomed_where(p) +
+                    " AND ($6::timestamptz IS NULL OR created_at >= $6::timestamptz) ORDER "
+                    "BY created_at LIMIT $5::int FOR UPDATE SKIP LOCKED), "
+                    "gone_deliveries AS (DELETE FROM " +
+                    table(c, schema, "tpubsub_deliveries") +
+                    " d USING doomed WHERE d.event_id = doomed.event_id), gone AS (DELETE "
+                    "FROM " +
+                    events +
+                    " e USING doomed WHERE e.event_id = doomed.event_id RETURNING "
+                    "doomed.created_at) SELECT count(*), max(created_at)::text FROM gone",
+                params);
     if (!r.ok()) return r.error();
+    if (!r->is_null(0, 1)) from = std::string(r->get(0, 1));
     return r->get_int(0, 0);
+}
+
+}  // namespace
+
+result<std::int64_t> prune_batch(pg::connection& c, const std::string& schema,
+                                 const retention_policy& p, int limit) {
+    std::optional<std::string> from;
+    return batch_from(c, schema, p, limit, from);
 }
 
 result<std::int64_t> prune_all(pg::connection& c, const std::string& schema,
                                const retention_policy& p, int limit,
                                const std::function<bool()>& keep_going) {
     std::int64_t total = 0;
+    std::optional<std::string> from;
     for (;;) {
-        auto n = prune_batch(c, schema, p, limit);
+        auto n = batch_from(c, schema, p, limit, from);
         if (!n.ok()) return n.error();
         total += *n;
         if (*n < limit || (keep_going && !keep_going())) return total;
