@@ -1,8 +1,9 @@
 // retention_pruner: the background service that applies --retention (SPEC 7.4). A thread of its
 // own with a connection of its own runs a prune cycle shortly after start and then every
-// `interval` (and at once after set_policy): for each finished status it deletes expired events
-// and their deliveries in batches of `batch_rows` (one short statement each, pausing between
-// them), then VACUUMs the two tables when it removed enough rows for their space to matter.
+// `interval` (and at once after set_policy): one pass over the expired finished events, oldest
+// first, deleting them and their deliveries in batches of `batch_rows` (one short statement
+// each, pausing between them), then a VACUUM of the two tables when it removed enough rows for
+// their space to matter.
 //
 // DESIGN: the hot path never waits for it. Each batch is its own transaction and locks only the
 // rows it deletes, skipping any a writer holds (FOR UPDATE SKIP LOCKED); VACUUM takes no lock
@@ -51,8 +52,8 @@ struct prune_cycle_result {
     bool vacuumed = false;
 };
 
-// One cycle on the caller's connection: the schema's advisory lock, every status's batches,
-// the unlock, then VACUUM when at least vacuum_after_rows were removed. keep_going() is asked
+// One cycle on the caller's connection: the schema's advisory lock, the pass's batches, the
+// unlock, then VACUUM when at least vacuum_after_rows were removed. keep_going() is asked
 // between batches (a stop in progress ends the cycle early).
 result<prune_cycle_result> run_prune_cycle(pg::connection& c, const std::string& schema,
                                            const retention_policy& policy, int batch_rows,
