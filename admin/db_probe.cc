@@ -1,5 +1,7 @@
 #include "admin/db_probe.h"
 
+#include "storage/status_queries.h"
+
 namespace pubsub::admin {
 
 db_reading db_probe::read() {
@@ -12,10 +14,6 @@ db_reading db_probe::read() {
     return *last_;
 }
 
-// The oldest pending event among the 1000 lowest open ids, through the partial index of open
-// events: bounded however long the backlog. Ids are handed out in blocks per node, so with
-// several nodes an older event may hide behind 1000 younger ones with lower ids; the age then
-// reads low, never high, and a backlog that stops moving still shows.
 db_reading db_probe::query() {
     db_reading r;
     auto c = pool_.acquire();
@@ -23,24 +21,13 @@ db_reading db_probe::query() {
         r.error = "database unreachable: " + c.message();
         return r;
     }
-    const std::string events = (*c)->quote_identifier(schema_) + ".tpubsub_events";
-    auto q = (*c)->query(
-        "SELECT COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float8::text FROM "
-        "(SELECT created_at FROM " +
-        events +
-        " WHERE status IN ('pending', 'processing') AND status = 'pending' ORDER BY event_id "
-        "LIMIT 1000) oldest");
-    if (!q.ok()) {
-        r.error = "database query failed: " + q.message();
+    auto age = oldest_pending_age_s(**c, schema_);  // storage/status_queries.h
+    if (!age.ok()) {
+        r.error = "database query failed: " + age.message();
         return r;
     }
     r.answered = true;
-    double age = 0;
-    try {
-        age = std::stod(std::string(q->get(0, 0)));
-    } catch (...) {
-    }
-    r.oldest_pending_age_s = age > 0 ? age : 0;
+    r.oldest_pending_age_s = *age;
     return r;
 }
 

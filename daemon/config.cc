@@ -31,7 +31,7 @@ std::optional<std::string> split_typed(const std::string& item, job_type& type, 
 config_outcome parse_config(int argc, char** argv) {
     daemon_config c;
     CLI::App app{"pubsubd: the pubsub event router daemon", "pubsubd"};
-    std::vector<std::string> job_commands, concurrency;
+    std::vector<std::string> job_commands, concurrency, retention;
     std::string socket_mode = "0660";
     app.set_config("--config", "", "Config file (TOML or INI, keys are the long flag names)")
         ->envname("PUBSUB_CONFIG");
@@ -66,6 +66,11 @@ config_outcome parse_config(int argc, char** argv) {
         ->envname("PUBSUB_WATCH_IGNORE");
     app.add_option("--scripts-dir", c.scripts_dirs, "Allowlisted folder for custom scripts")
         ->envname("PUBSUB_SCRIPTS_DIR");
+    app.add_option("--retention", retention,
+                   "STATUS=DURATION: finished events kept that long after completed_at, then "
+                   "removed with their deliveries (repeatable; 30s, 15m, 12h, 7d; 0 keeps "
+                   "forever; defaults completed=7d cancelled=7d failed=30d)")
+        ->envname("PUBSUB_RETENTION");
     app.add_option("--job-command", job_commands, "TYPE=COMMAND for import/inbox_processor/report")
         ->envname("PUBSUB_JOB_COMMAND");
     app.add_option("--concurrency", concurrency, "TYPE=N threads for a job type's pool")
@@ -199,6 +204,12 @@ config_outcome parse_config(int argc, char** argv) {
             return out;
         }
         c.concurrency[t] = n;
+    }
+    if (auto r = parse_retention(retention); r.ok()) {
+        c.retention = *r;
+    } else {
+        out.message = "pubsubd: " + r.message();
+        return out;
     }
     if (!c.http_listen.empty()) {
         if (auto l = admin::parse_listen(c.http_listen); !l.ok()) {

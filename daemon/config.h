@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "router/subscriber.h"
+#include "storage/retention.h"
 
 namespace pubsub {
 
@@ -26,6 +27,7 @@ struct daemon_config {
     std::vector<std::string> scripts_dirs;
     std::map<job_type, std::string> job_commands;
     std::map<job_type, int> concurrency;
+    retention_policy retention;  // --retention STATUS=DURATION over the defaults
     std::string config_file;
     std::string log_level = "info";
     std::string log_format = "logfmt";  // or "json": one JSON object per line

@@ -19,6 +19,7 @@ reload_plan plan_reload(const daemon_config& a, const daemon_config& b) {
     p.log_format = a.log_format != b.log_format;
     p.handlers = a.job_commands != b.job_commands || a.scripts_dirs != b.scripts_dirs;
     p.concurrency = a.concurrency != b.concurrency;
+    p.retention = !(a.retention == b.retention);  // reloadable: set_policy on the pruner
     auto& r = p.need_restart;
     note(r, "dsn", a.dsn, b.dsn);
     note(r, "schema", a.schema, b.schema);
@@ -83,6 +84,11 @@ void reload_settings(daemon_config& running, pool_set& pools, const make_runners
         set_log_format(format);
         running.log_format = fresh.config->log_format;
         log_line(log_level::info, "log format changed", log_field("format", running.log_format));
+    }
+    if (plan.retention) {
+        running.retention = fresh.config->retention;
+        log_line(log_level::info, "retention changed",
+                 log_field("retention", describe(running.retention)));
     }
     if (!plan.handlers && !plan.concurrency) return;
     auto runners = make_runners(*fresh.config);

@@ -20,6 +20,7 @@ struct reload_plan {
     bool log_format = false;   // log_format changed
     bool handlers = false;     // job_commands or scripts_dirs changed: rebuild the runners
     bool concurrency = false;  // concurrency changed: resize the pools
+    bool retention = false;    // retention changed: the pruner takes the new policy
     std::vector<std::string> need_restart;  // flag names (without --) of the other changes
 };
 

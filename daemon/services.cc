@@ -92,6 +92,15 @@ admin::admin_options http_options(const daemon_config& cfg, const std::string& d
     return ao;
 }
 
+retention_pruner_options pruner_options(const daemon_config& cfg, const std::string& dsn) {
+    retention_pruner_options o;
+    o.dsn = dsn;
+    o.schema = cfg.schema;
+    o.policy = cfg.retention;
+    o.log = log_hook("retention");
+    return o;
+}
+
 }  // namespace
 
 result<std::unique_ptr<node_services>> node_services::build(const daemon_config& cfg,
@@ -129,6 +138,7 @@ node_services::node_services(const daemon_config& cfg, database& db)
       dbd_({cfg.schema, cfg.sweep_interval_ms, cfg.node_dead_after_s, cfg.notify_ingest}, rt_,
            notify_, db.node()),
       listener_(dbd_.listener(db.dsn())),
+      pruner_(pruner_options(cfg, db.dsn())),
       running_(cfg) {
     if (!cfg.watch_dirs.empty()) {
         watch_store_.emplace(db.dsn(), cfg.schema);
@@ -200,6 +210,7 @@ void node_services::add_services() {
     add("listener", step([this] { wait_for_listener(); }),
         [this](time_point) { listener_.stop(); });
     add("open-file limit", step([this] { raise_fd_limit(); }), {});
+    order_.push_back(&pruner_);
     if (watcher_) order_.push_back(&*watcher_);
     if (sampler_) order_.push_back(&*sampler_);
     if (http_) order_.push_back(&*http_);
@@ -301,6 +312,7 @@ void node_services::log_started() const {
 void node_services::reload() {
     log_line(log_level::info, "SIGHUP: reloading subscribers and settings");
     reload_settings(running_, pools_, make_runners_);  // reload.h
+    pruner_.set_policy(running_.retention);            // and a prune cycle now
     auto c = pg::connection::open(db_.dsn());
     if (c.ok()) dbd_.reload_subscribers(*c);
 }

@@ -41,6 +41,7 @@
 #include "storage/id_allocator.h"
 #include "storage/listener.h"
 #include "storage/node_heartbeat.h"
+#include "storage/retention_pruner.h"
 #include "storage/watch_state_store.h"
 #include "storage/write_behind.h"
 
@@ -106,6 +107,7 @@ class node_services {
     std::optional<admin::history_sampler> sampler_;  // fills history_; only with --http
     std::optional<admin::admin_server> http_;
     pg_listener listener_;
+    retention_pruner pruner_;  // its own thread and connection (retention_pruner.h)
     daemon_config running_;  // the settings in effect; SIGHUP changes the reloadable ones
     std::deque<service_fn> steps_;  // the steps that are not a service of their own
     std::vector<service*> order_;   // in start order; built once, never grows after

@@ -32,7 +32,13 @@ struct listing {
 
 listing where_clause(const event_filter& f) {
     listing l;
-    l.sort = f.sort == event_filter::order::queue ? "priority DESC, event_id" : "event_id DESC";
+    // A search in a time range reads tpubsub_events_created_idx backwards from its end and
+    // stops at the limit, whatever the other conditions (a leading wildcard included): the
+    // newest by created_at, which is event_id order for the events of one router.
+    const bool ranged = f.since || f.until;
+    l.sort = f.sort == event_filter::order::queue ? "priority DESC, event_id"
+             : ranged                             ? "created_at DESC, event_id DESC"
+                                                  : "event_id DESC";
     l.tail =
         " WHERE ($1::text[] IS NULL OR status = ANY($1::text[])) AND ($2::text IS NULL OR "
         "event_type LIKE $2) AND ($3::text IS NULL OR event_source LIKE $3) AND "

@@ -29,7 +29,10 @@ struct event_filter {
     std::optional<std::string> until;        // timestamptz text: created_at < until
     std::optional<event_id> before;          // event_id < before (paging, newest first)
     std::int64_t limit = 100;
-    enum class order { newest, queue } sort = order::newest;  // queue: priority, then id
+    // newest: highest event_id first; with since or until, newest created_at first (the same
+    // order for one router's events; with several, ids come in blocks per node), so that a
+    // search reads only its time range's newest rows. queue: priority, then id.
+    enum class order { newest, queue } sort = order::newest;
 };
 
 // A glob (`*`, `?`) as a LIKE pattern; other LIKE metacharacters are escaped.

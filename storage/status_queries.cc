@@ -1,5 +1,7 @@
 #include "storage/status_queries.h"
 
+#include <cstdint>
+
 namespace pubsub {
 
 namespace {
@@ -59,24 +61,65 @@ SELECT node_id,
   ELSE 'off' END
 FROM %TABLE% ORDER BY node_id)";
 
+// Events per status without a scan of the table. pending and processing: counted exactly
+// through tpubsub_events_open_idx (open rows only, small while the router keeps up). Finished
+// statuses: counted exactly while the table holds fewer than estimate_from rows (the planner's
+// reltuples), else estimated as reltuples times the status's frequency in pg_stats, both from
+// the last ANALYZE (autovacuum reruns it after about 10% of the table changed). Which of the two
+// is decided by a query of its own: a plan holding both branches would be costed (and JIT
+// compiled) as the full scan even when a one-time filter skips it.
+constexpr std::int64_t estimate_from = 100'000;
+
+result<bool> big_table(pg::connection& c, const std::string& schema) {
+    auto r = c.query("SELECT reltuples >= " + std::to_string(estimate_from) +
+                     " FROM pg_class WHERE oid = " +
+                     c.quote_literal(table(c, schema, "tpubsub_events")) + "::regclass");
+    if (!r.ok()) return r.error();
+    return r->rows() == 1 && r->get(0, 0) == "t";
+}
+
+// Rows: status, events, estimated (bool).
+result<std::string> status_counts_sql(pg::connection& c, const std::string& schema) {
+    auto big = big_table(c, schema);
+    if (!big.ok()) return big.error();
+    const std::string events = table(c, schema, "tpubsub_events");
+    const std::string open = "SELECT status, count(*)::bigint AS events, false AS estimated FROM " +
+                             events + " WHERE status IN ('pending', 'processing') GROUP BY status";
+    if (!*big) {
+        return "SELECT status, count(*)::bigint AS events, false AS estimated FROM " + events +
+               " GROUP BY status";
+    }
+    return "SELECT * FROM (" + open +
+           " UNION ALL SELECT m.v, round(c.reltuples * m.f)::bigint, true FROM pg_class c, "
+           "pg_stats st, unnest(st.most_common_vals::text::text[], st.most_common_freqs) AS "
+           "m(v, f) WHERE c.oid = " +
+           c.quote_literal(events) + "::regclass AND st.schemaname = " + c.quote_literal(schema) +
+           " AND st.tablename = 'tpubsub_events' AND st.attname = 'status' AND m.v IN "
+           "('completed', 'failed', 'cancelled')) counts";
+}
+
 }  // namespace
 
 result<std::string> status_summary_json(pg::connection& c, const std::string& schema) {
+    auto counts = status_counts_sql(c, schema);
+    if (!counts.ok()) return counts.error();
     auto r = c.query(
-        "SELECT json_build_object('nodes', (SELECT coalesce(json_agg(n ORDER BY n.node_id), "
+        "WITH counts AS (" + *counts +
+        ") SELECT json_build_object('nodes', (SELECT coalesce(json_agg(n ORDER BY n.node_id), "
         "'[]') FROM (SELECT node_id, host, pid, version, started_at, last_heartbeat, "
         "extract(epoch FROM now() - last_heartbeat)::float8 AS heartbeat_age_s, " +
         std::string(alive_sql) + ", info FROM " + table(c, schema, "tpubsub_nodes") +
-        ") n), 'events_by_status', (SELECT coalesce(json_object_agg(status, n), '{}') FROM "
-        "(SELECT status, count(*) AS n FROM " +
-        table(c, schema, "tpubsub_events") + " GROUP BY status) e), 'now', now())::text");
+        ") n), 'events_by_status', (SELECT coalesce(json_object_agg(status, events), '{}') "
+        "FROM counts), 'events_estimated', (SELECT coalesce(json_agg(status ORDER BY status), "
+        "'[]') FROM counts WHERE estimated), 'now', now())::text");
     if (!r.ok()) return r.error();
     return std::string(r->get(0, 0));
 }
 
 result<pg::query_result> events_by_status(pg::connection& c, const std::string& schema) {
-    return c.query("SELECT status, count(*) AS events FROM " + table(c, schema, "tpubsub_events") +
-                   " GROUP BY status ORDER BY status");
+    auto counts = status_counts_sql(c, schema);
+    if (!counts.ok()) return counts.error();
+    return c.query(*counts + " ORDER BY status");
 }
 
 result<pg::query_result> node_rows(pg::connection& c, const std::string& schema) {
@@ -89,6 +132,22 @@ result<pg::query_result> node_lines(pg::connection& c, const std::string& schema
     std::string sql = node_lines_sql;
     sql.replace(sql.find("%TABLE%"), 7, table(c, schema, "tpubsub_nodes"));
     return c.query(sql);
+}
+
+result<double> oldest_pending_age_s(pg::connection& c, const std::string& schema) {
+    auto r = c.query(
+        "SELECT COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float8 FROM (SELECT "
+        "created_at FROM " +
+        table(c, schema, "tpubsub_events") +
+        " WHERE status IN ('pending', 'processing') AND status = 'pending' ORDER BY event_id "
+        "LIMIT 1000) oldest");
+    if (!r.ok()) return r.error();
+    double age = 0;
+    try {
+        age = std::stod(std::string(r->get(0, 0)));
+    } catch (...) {
+    }
+    return age > 0 ? age : 0.0;
 }
 
 }  // namespace pubsub

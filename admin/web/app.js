@@ -411,8 +411,10 @@ async function loadStatus() {
   $("nodes").replaceChildren(...(r.body.nodes.length ? r.body.nodes.map(nodeCard)
                                  : [el("p", { class: "muted" }, "No node has a heartbeat row.")]));
   const totals = r.body.events_by_status || {};
+  const estimated = r.body.events_estimated || [];  // "~": from PostgreSQL's statistics
   $("event-totals").replaceChildren(...["pending", "processing", "completed", "failed", "cancelled"]
-    .map((s) => el("div", { "data-status": s }, el("b", {}, totals[s] || 0), badge(s))));
+    .map((s) => el("div", { "data-status": s },
+      el("b", {}, (estimated.includes(s) ? "~" : "") + (totals[s] || 0)), badge(s))));
   $("status-updated").textContent = "updated " + new Date().toLocaleTimeString();
 }
 

@@ -94,5 +94,36 @@ TEST_F(event_queries_test, show_and_follow) {
     EXPECT_EQ(ids(*some), (std::vector<std::string>{"1", "3"}));
 }
 
+// A search in a time range reads the newest created_at first: for one router's events (created_at
+// rising with event_id) the same rows in the same order as the id order, paged the same way.
+TEST_F(event_queries_test, time_ranged_search_keeps_the_newest_first_answers) {
+    ASSERT_TRUE(conn()
+                    .exec("INSERT INTO " + schema() +
+                          ".tpubsub_events (event_id, event_type, event_source, status, "
+                          "created_at) SELECT 100 + k, CASE WHEN k % 3 = 0 THEN 'imp_x' ELSE "
+                          "'rep_x' END, 'h' || (k % 2), 'completed', timestamptz "
+                          "'2026-01-01 00:00:00+00' + make_interval(mins => k) FROM "
+                          "generate_series(1, 60) k")
+                    .ok());
+    event_filter f;
+    f.type_like = like_from_glob("*_x");
+    f.source_like = like_from_glob("h1");
+    f.since = "2026-01-01 00:10:00+00";  // k >= 10
+    f.until = "2026-01-01 00:40:00+00";  // k < 40
+    f.limit = 5;
+    auto rows = list_events_rows(conn(), schema(), f);
+    ASSERT_TRUE(rows.ok()) << rows.message();
+    EXPECT_EQ(ids(*rows), (std::vector<std::string>{"139", "137", "135", "133", "131"}));
+    auto page = list_events_json(conn(), schema(), f);
+    ASSERT_TRUE(page.ok()) << page.message();
+    EXPECT_EQ(page->next_before, 131);
+    f.before = 131;
+    f.limit = 100;
+    rows = list_events_rows(conn(), schema(), f);
+    ASSERT_TRUE(rows.ok()) << rows.message();
+    EXPECT_EQ(ids(*rows), (std::vector<std::string>{"129", "127", "125", "123", "121", "119", "117",
+                                                    "115", "113", "111"}));
+}
+
 }  // namespace
 }  // namespace pubsub

@@ -2,8 +2,9 @@
 // one function per command (commands.h).
 #include <CLI/CLI.hpp>
 
-#include "commands.h"
 #include "base/build_info/build_info.h"
+#include "commands.h"
+#include "prune.h"
 
 using namespace pubsub::ctl;
 
@@ -69,6 +70,7 @@ int main(int argc, char** argv) {
         add_bulk_options(cmd, ba, ctx.json);
         cmd->callback([&, is_retry] { rc = events_bulk(ctx, ba, is_retry); });
     }
+    add_prune_command(*events, ctx, rc);
 
     auto* subs = app.add_subcommand("subscribers", "Manage subscribers");
     subs->require_subcommand(1);

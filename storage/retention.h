@@ -1,0 +1,73 @@
+// retention: how long finished events are kept (SPEC 7.4, --retention STATUS=DURATION), and the
+// SQL that removes those older than that, with their per-event rows (tpubsub_deliveries), in
+// short bounded transactions. Shared by the daemon's pruner (retention_pruner.h) and
+// `pubsubctl events prune`.
+//
+// What is removed: events whose status is completed, failed or cancelled and whose completed_at
+// is older than the status's duration, and their delivery rows. Not removed: open events,
+// tpubsub_watched_files (the watcher's record of files already emitted; removing a row would
+// emit the file again), and tables that outlive events on purpose (producers' keys).
+//
+// Plain functions over a caller-owned connection (not thread-safe, like the connection).
+// Database errors come back as result errors.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+#include "storage/pg.h"
+
+namespace pubsub {
+
+// The statuses retention applies to, in the order a cycle prunes them.
+inline constexpr std::string_view finished_statuses[] = {"completed", "cancelled", "failed"};
+
+// How long each finished status is kept; 0 keeps forever.
+struct retention_policy {
+    std::chrono::seconds completed{7 * 86400};
+    std::chrono::seconds cancelled{7 * 86400};
+    std::chrono::seconds failed{30 * 86400};
+
+    // The duration of a finished status (0 for any other).
+    std::chrono::seconds keep(std::string_view which) const;
+    bool keeps_everything() const;
+    bool operator==(const retention_policy&) const = default;
+};
+
+// "0", "30s", "15m", "12h", "7d" (a whole number and one unit; "0" alone needs none).
+result<std::chrono::seconds> parse_duration(std::string_view text);
+// "30s" style text of a duration, the largest whole unit ("0" for zero).
+std::string format_duration(std::chrono::seconds d);
+
+// The defaults with each "STATUS=DURATION" item applied in order (a later one wins).
+result<retention_policy> parse_retention(const std::vector<std::string>& items);
+// "completed=7d cancelled=7d failed=30d".
+std::string describe(const retention_policy& p);
+
+// How many events the policy removes now: finished events whose status has a duration (0 keeps
+// forever) and whose completed_at is older than it.
+result<std::int64_t> count_prunable(pg::connection& c, const std::string& schema,
+                                    const retention_policy& p);
+
+// One transaction: deletes at most `limit` of those events, oldest created first, and their
+// delivery rows; returns how many events. Rows another transaction holds locked (a retry racing
+// the prune, another node's pruner) are skipped, never waited for.
+result<std::int64_t> prune_batch(pg::connection& c, const std::string& schema,
+                                 const retention_policy& p, int limit);
+
+// prune_batch until a batch comes back short or keep_going() says no; the total.
+result<std::int64_t> prune_all(pg::connection& c, const std::string& schema,
+                               const retention_policy& p, int limit,
+                               const std::function<bool()>& keep_going);
+
+// VACUUM (ANALYZE) of the events and deliveries tables, so their freed space is reused by the
+// next inserts instead of growing the files, and the status estimates (status_queries.h) follow
+// the prune (outside any transaction; does not block writers).
+status vacuum_event_tables(pg::connection& c, const std::string& schema);
+
+}  // namespace pubsub
