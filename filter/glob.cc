@@ -60,7 +60,8 @@ std::vector<std::string> glob_literal_runs(const glob_tokens& t) {
     return runs;
 }
 
-bool glob_match(const glob_tokens& t, std::string_view s) {
+template <class T>
+bool glob_match(const T& t, std::string_view s) {
     std::size_t p = 0, i = 0;
     std::size_t star_p = std::string_view::npos, star_i = 0;
     while (i < s.size()) {
@@ -83,5 +84,8 @@ bool glob_match(const glob_tokens& t, std::string_view s) {
     while (p < t.size() && t[p] == glob_star) ++p;
     return p == t.size();
 }
+
+template bool glob_match(const glob_tokens&, std::string_view);
+template bool glob_match(const glob_token_bytes&, std::string_view);
 
 }  // namespace pubsub::filter_detail
