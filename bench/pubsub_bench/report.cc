@@ -90,8 +90,10 @@ std::string format_table(const bench_report& r) {
                       "p90", "p99", "p99.9", "max");
         out += line;
         for (const auto& l : r.latencies) {
-            std::snprintf(line, sizeof line, "%-36s%9zu%9.0f%9.0f%9.0f%9.0f%9.0f\n", l.name.c_str(),
-                          l.s.n, l.s.p50, l.s.p90, l.s.p99, l.s.p999, l.s.max);
+            char p999[32] = "-";
+            if (l.s.has_p999()) std::snprintf(p999, sizeof p999, "%.0f", l.s.p999);
+            std::snprintf(line, sizeof line, "%-36s%9zu%9.0f%9.0f%9.0f%9s%9.0f\n", l.name.c_str(),
+                          l.s.n, l.s.p50, l.s.p90, l.s.p99, p999, l.s.max);
             out += line;
         }
     }
@@ -134,14 +136,10 @@ json_object& json_object::raw(const std::string& k, const std::string& json) {
 }
 
 std::string latency_json(const latency_stats& s) {
-    return json_object()
-        .num("n", static_cast<double>(s.n))
-        .num("p50", s.p50)
-        .num("p90", s.p90)
-        .num("p99", s.p99)
-        .num("p99_9", s.p999)
-        .num("max", s.max)
-        .done();
+    json_object j;
+    j.num("n", static_cast<double>(s.n)).num("p50", s.p50).num("p90", s.p90).num("p99", s.p99);
+    if (s.has_p999()) j.num("p99_9", s.p999);
+    return j.num("max", s.max).done();
 }
 
 machine_info read_machine(const std::string& pg_version) {

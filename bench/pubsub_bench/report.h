@@ -11,8 +11,12 @@
 namespace pubsub::bench {
 
 struct latency_stats {
+    // Below this many samples p99.9 is a handful of points, so it is not reported (the table
+    // prints "-", the JSON leaves p99_9 out).
+    static constexpr std::size_t p999_min_samples = 100000;
     std::size_t n = 0;
     double p50 = 0, p90 = 0, p99 = 0, p999 = 0, max = 0;  // microseconds
+    bool has_p999() const { return n >= p999_min_samples; }
 };
 
 // Sorts `us` in place. Negative values are kept (they show clock trouble, not hidden).
