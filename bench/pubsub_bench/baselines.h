@@ -6,6 +6,9 @@
 //   `processing` (commit), run the noop handler, and mark them `completed` (commit). Table
 //   shaped like tpubsub_events with the claim index (priority DESC, event_id) WHERE pending and
 //   the same open-rows index. End to end stops when the last `completed` commit returns.
+//   The batched variant (insert_batch > 1) inserts that many rows per INSERT, one commit per
+//   batch, every row acknowledged when its batch commits: durable acks like pubsubd's, whose
+//   producers pipeline; the one-row variant is what a plain client of a SQL queue does.
 // copy-limit: one COPY of N event-shaped rows (final state, every column filled) into a table
 //   with tpubsub_events' columns and primary key, in one transaction: the physical limit of
 //   writing one row per event on this PostgreSQL.
@@ -22,6 +25,7 @@ namespace pubsub::bench {
 
 struct baseline_result {
     std::string name;
+    std::string table;  // where its rows are (sql-queue)
     std::string error;  // empty when it ran
     std::size_t events = 0;
     double ingest_s = 0;  // first send to last insert committed (sql-queue), COPY time (copy)
@@ -30,7 +34,7 @@ struct baseline_result {
 };
 
 baseline_result run_sql_queue(const bench_options& opt, const std::string& dsn,
-                              const std::string& schema);
+                              const std::string& schema, std::size_t insert_batch);
 baseline_result run_copy_limit(const bench_options& opt, const std::string& dsn,
                                const std::string& schema);
 
