@@ -142,6 +142,16 @@ std::string latency_json(const latency_stats& s) {
     return j.num("max", s.max).done();
 }
 
+void add_daemon_share(bench_report& rep, json_object& j, const std::string& prefix,
+                      std::vector<std::int64_t>& intake, std::vector<std::int64_t>& daemon) {
+    if (daemon.empty()) return;
+    auto in = summarize(intake), own = summarize(daemon);
+    rep.latencies.push_back({prefix + "  send->pubsubd intake", in});
+    rep.latencies.push_back({prefix + "  intake->handler (pubsubd)", own});
+    j.raw("send_to_intake_us", latency_json(in));
+    j.raw("intake_to_handler_start_us", latency_json(own));
+}
+
 machine_info read_machine(const std::string& pg_version) {
     machine_info m;
     m.nproc = sysconf(_SC_NPROCESSORS_ONLN);

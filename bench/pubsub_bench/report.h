@@ -62,6 +62,12 @@ class json_object {
 
 std::string latency_json(const latency_stats& s);
 
+// send -> intake (the line in pubsubd: kernel, socket, parse) and intake -> handler start
+// (pubsubd's own share: routing, queues, dispatch) beside the client-observed figure; nothing
+// when `daemon` is empty. Sorts both.
+void add_daemon_share(bench_report& rep, json_object& j, const std::string& prefix,
+                      std::vector<std::int64_t>& intake, std::vector<std::int64_t>& daemon);
+
 // nproc, CPU model and the PostgreSQL version, as one line and as JSON.
 struct machine_info {
     long nproc = 0;
