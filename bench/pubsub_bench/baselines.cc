@@ -228,31 +228,20 @@ baseline_result run_sql_queue(const bench_options& opt, const std::string& dsn,
     return out;
 }
 
-baseline_result run_copy_limit(const bench_options& opt, const std::string& dsn,
-                               const std::string& schema) {
-    baseline_result out;
-    out.name = "copy-limit";
-    out.events = opt.events;
-    std::string table;
-    if (auto s = create_table(dsn, schema, "copy_events", false, false, table); !s.ok()) {
-        out.error = s.message();
-        return out;
-    }
+namespace {
+
+// One COPY stream of the rows i with i % streams == stream, on its own connection, in one
+// transaction; an error text, empty on success.
+std::string copy_stream(const bench_options& opt, const std::string& dsn, const std::string& table,
+                        std::size_t stream, std::size_t streams) {
     auto conn = pg::connection::open(dsn);
-    if (!conn.ok()) {
-        out.error = conn.message();
-        return out;
-    }
+    if (!conn.ok()) return conn.message();
     PGconn* c = conn->raw();
-    std::int64_t start = wall_us();
     pq_result begin(PQexec(c, ("COPY " + table + " FROM STDIN").c_str()));
-    if (PQresultStatus(begin.r) != PGRES_COPY_IN) {
-        out.error = std::string("COPY: ") + PQerrorMessage(c);
-        return out;
-    }
+    if (PQresultStatus(begin.r) != PGRES_COPY_IN) return std::string("COPY: ") + PQerrorMessage(c);
     std::string buf;
     const std::size_t flush_at = 256 * 1024;
-    for (std::size_t i = 0; i < opt.events; ++i) {
+    for (std::size_t i = stream; i < opt.events; i += streams) {
         std::int64_t now = wall_us();
         buf += std::to_string(i + 1);
         buf += "\tnoop\tbench:0\t";
@@ -264,23 +253,46 @@ baseline_result run_copy_limit(const bench_options& opt, const std::string& dsn,
             pg::append_timestamp(buf, now);
         }
         buf += "\t\\N\t0\n";
-        if (buf.size() >= flush_at || i + 1 == opt.events) {
+        if (buf.size() >= flush_at || i + streams >= opt.events) {
             if (PQputCopyData(c, buf.data(), static_cast<int>(buf.size())) != 1) {
-                out.error = std::string("COPY data: ") + PQerrorMessage(c);
-                return out;
+                return std::string("COPY data: ") + PQerrorMessage(c);
             }
             buf.clear();
         }
     }
-    if (PQputCopyEnd(c, nullptr) != 1) {
-        out.error = std::string("COPY end: ") + PQerrorMessage(c);
-        return out;
-    }
+    if (PQputCopyEnd(c, nullptr) != 1) return std::string("COPY end: ") + PQerrorMessage(c);
+    std::string error;
     for (PGresult* r; (r = PQgetResult(c)) != nullptr;) {
         pq_result res(r);
-        if (!res.ok()) out.error = std::string("COPY: ") + PQerrorMessage(c);
+        if (!res.ok()) error = std::string("COPY: ") + PQerrorMessage(c);
     }
+    return error;
+}
+
+}  // namespace
+
+baseline_result run_copy_limit(const bench_options& opt, const std::string& dsn,
+                               const std::string& schema, std::size_t streams) {
+    baseline_result out;
+    out.name = streams > 1 ? "copy-limit " + std::to_string(streams) + " streams" : "copy-limit";
+    out.table = streams > 1 ? "copy" + std::to_string(streams) + "_events" : "copy_events";
+    out.events = opt.events;
+    std::string table;
+    if (auto s = create_table(dsn, schema, out.table, false, false, table); !s.ok()) {
+        out.error = s.message();
+        return out;
+    }
+    std::vector<std::string> errors(streams);
+    std::vector<std::thread> threads;
+    std::int64_t start = wall_us();
+    for (std::size_t k = 0; k < streams; ++k) {
+        threads.emplace_back([&, k] { errors[k] = copy_stream(opt, dsn, table, k, streams); });
+    }
+    for (auto& t : threads) t.join();
     out.ingest_s = out.e2e_s = (wall_us() - start) / 1e6;
+    for (const std::string& e : errors) {
+        if (out.error.empty()) out.error = e;
+    }
     return out;
 }
 

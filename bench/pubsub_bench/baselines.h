@@ -11,7 +11,7 @@
 //   producers pipeline; the one-row variant is what a plain client of a SQL queue does.
 // copy-limit: one COPY of N event-shaped rows (final state, every column filled) into a table
 //   with tpubsub_events' columns and primary key, in one transaction: the physical limit of
-//   writing one row per event on this PostgreSQL.
+//   writing one row per event on this PostgreSQL, for one backend; and again with 2 COPYs.
 // Both run as fast as possible (no pacing), create their table in `schema` and leave it there
 // (the caller drops the schema). Blocking; each uses its own connections and threads.
 #pragma once
@@ -35,8 +35,10 @@ struct baseline_result {
 
 baseline_result run_sql_queue(const bench_options& opt, const std::string& dsn,
                               const std::string& schema, std::size_t insert_batch);
+// streams > 1: that many COPYs at once, each of every streams-th row on its own connection
+// (one backend each), timed from the first start to the last commit.
 baseline_result run_copy_limit(const bench_options& opt, const std::string& dsn,
-                               const std::string& schema);
+                               const std::string& schema, std::size_t streams);
 
 // DDL of a table with tpubsub_events' columns (SPEC 2) under schema.name (quoted identifiers).
 std::string events_table_ddl(const std::string& qualified_name, bool serial_id);

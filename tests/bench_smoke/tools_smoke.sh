@@ -24,7 +24,8 @@ for k in ("sql_queue", "sql_queue_batched"):
     lat = b[k]["send_to_ack_us"]
     assert b[k]["end_to_end_per_s"] > 0 and lat["n"] == 2000, (k, b[k])
     assert "p99_9" not in lat, "p99.9 of fewer than 100,000 samples"
-assert b["copy_limit"]["per_s"] > 0
+assert b["copy_limit"]["per_s"] > 0 and b["copy_limit_2"]["per_s"] > 0
+assert b["intake_to_handler_start_us"]["n"] == 2000, "no daemon share"
 assert "end_to_end_vs_sql_queue_batched" in b["ratios"], b["ratios"]
 for f in ("filter", "process"):
     runs = json.load(open(d + "/" + f + ".json"))["benchmarks"]
