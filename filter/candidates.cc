@@ -39,7 +39,7 @@ struct record_condition {
     op kind() const { return r->kind; }
     bool exists() const { return r->exists; }
     const value_ref& operand() const { return value; }
-    glob_token_bytes glob() const { return {arena + r->str, r->size}; }
+    glob_token_bytes glob() const { return {arena + r->str, r->size, r->extra}; }
     bool in_list(const value_ref& v) const {
         for (std::uint32_t k = 1; k <= r->extra; ++k) {
             if (values_equal(r[k].operand(arena), v)) return true;
@@ -180,6 +180,7 @@ void candidate_arena::add_string(std::string_view s, std::string& bytes) {
 void candidate_arena::add_glob(const glob_tokens& t, std::string& bytes) {
     flat_record& r = records_.back();
     r.size = static_cast<std::uint32_t>(t.size());
+    r.extra = glob_token_bytes::single_star_of(t);
     if (t.empty()) return;
     if (bytes.size() % 2 != 0) bytes.push_back('\0');
     fixups_.push_back({static_cast<std::uint32_t>(records_.size() - 1), 0,

@@ -27,7 +27,7 @@ namespace pubsub::filter_detail {
 // 32 bytes: a header, a condition, a node, a list value, or raw string bytes.
 struct alignas(32) flat_record {
     std::uint32_t slot = 0;   // condition: the slot; header: the program-local id
-    std::uint32_t extra = 0;  // condition: list size ($in/$nin); header: out
+    std::uint32_t extra = 0;  // condition: list size ($in/$nin), glob: single_star; header: out
                               // index; node: the records after it that it spans
     op kind = op::eq;         // condition
     bool exists = true;       // condition ($exists)

@@ -30,7 +30,21 @@ std::vector<std::string> glob_literal_runs(const glob_tokens& t);  // the litera
 // matcher's candidate records: read through memcpy, so any byte buffer may hold them.
 class glob_token_bytes {
   public:
-    glob_token_bytes(const char* bytes, std::size_t count) : bytes_(bytes), count_(count) {}
+    // single_star: for a pattern whose only wildcard is one *, its position plus one (0: any
+    // other pattern), so that glob_match checks a literal prefix and suffix without
+    // backtracking.
+    glob_token_bytes(const char* bytes, std::size_t count, std::uint32_t single_star = 0)
+        : bytes_(bytes), count_(count), single_star_(single_star) {}
+    // What single_star should be for t.
+    static std::uint32_t single_star_of(const glob_tokens& t) {
+        std::uint32_t star = 0;
+        for (std::size_t k = 0; k < t.size(); ++k) {
+            if (t[k] == glob_any || (t[k] == glob_star && star != 0)) return 0;
+            if (t[k] == glob_star) star = static_cast<std::uint32_t>(k + 1);
+        }
+        return star;
+    }
+    std::uint32_t single_star() const { return single_star_; }
     static void append(const glob_tokens& t, std::string& out) {
         out.append(reinterpret_cast<const char*>(t.data()), t.size() * sizeof(std::int16_t));
     }
@@ -44,6 +58,7 @@ class glob_token_bytes {
   private:
     const char* bytes_;
     std::size_t count_;
+    std::uint32_t single_star_;
 };
 
 // Greedy matcher with one backtrack point (linear in practice, O(n*m) at worst). T is
