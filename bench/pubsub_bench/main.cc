@@ -112,33 +112,6 @@ std::string fixed(double v, int decimals) {
 
 double per_s(std::size_t n, double seconds) { return seconds > 0 ? n / seconds : 0; }
 
-void add_latencies(bench_report& rep, json_object& j, const std::string& prefix,
-                   const std::vector<event_record>& recs, bool paced) {
-    std::vector<std::int64_t> ack, handler, lag, intake, daemon;
-    for (const auto& r : recs) {
-        if (r.event_id == 0) continue;
-        ack.push_back(r.ack_us - r.send_us);
-        if (r.processed_us) handler.push_back(r.processed_us - r.send_us);
-        if (paced) lag.push_back(r.send_us - r.intended_us);
-        if (r.processed_us && r.created_us) {  // the daemon's own share, apart from the client's
-            intake.push_back(r.created_us - r.send_us);
-            daemon.push_back(r.processed_us - r.created_us);
-        }
-    }
-    auto a = summarize(ack);
-    auto h = summarize(handler);
-    rep.latencies.push_back({prefix + "send->ack", a});
-    if (h.n > 0) rep.latencies.push_back({prefix + "send->handler start", h});
-    add_daemon_share(rep, j, prefix, intake, daemon);
-    j.raw("send_to_ack_us", latency_json(a));
-    j.raw("send_to_handler_start_us", latency_json(h));
-    if (paced) {
-        auto l = summarize(lag);
-        rep.latencies.push_back({prefix + "client pacing lag", l});
-        j.raw("pacing_lag_us", latency_json(l));
-    }
-}
-
 // Per priority send->handler start, when the mix has more than one priority.
 void add_priority_latencies(bench_report& rep, json_object& j, const bench_options& opt,
                             const std::vector<event_record>& recs) {

@@ -62,6 +62,11 @@ class json_object {
 
 std::string latency_json(const latency_stats& s);
 
+// send->ack, send->handler start, the daemon's share (below) and, when paced, the client's
+// pacing lag of the records with an event id, into the table (names after prefix) and j.
+void add_latencies(bench_report& rep, json_object& j, const std::string& prefix,
+                   const std::vector<event_record>& recs, bool paced);
+
 // send -> intake (the line in pubsubd: kernel, socket, parse) and intake -> handler start
 // (pubsubd's own share: routing, queues, dispatch) beside the client-observed figure; nothing
 // when `daemon` is empty. Sorts both.
