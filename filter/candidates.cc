@@ -34,13 +34,12 @@ bool fits(const compiled_node& n) {
 // condition_eval's view of a condition record (its list values are the records after it).
 struct record_condition {
     const flat_record* r;
-    const std::vector<glob_tokens>* globs;
     const char* arena;
     value_ref value = r->operand(arena);
     op kind() const { return r->kind; }
     bool exists() const { return r->exists; }
     const value_ref& operand() const { return value; }
-    const glob_tokens& glob() const { return (*globs)[r->extra]; }
+    glob_token_bytes glob() const { return {arena + r->str, r->size, r->extra}; }
     bool in_list(const value_ref& v) const {
         for (std::uint32_t k = 1; k <= r->extra; ++k) {
             if (values_equal(r[k].operand(arena), v)) return true;
@@ -157,9 +156,7 @@ void candidate_arena::add_condition(std::uint32_t slot, const compiled_condition
     r.kind = c.kind;
     r.exists = c.exists;
     if (c.kind == op::glob) {
-        r.size = 0;  // the pattern is matched through its tokens, never as text
-        r.extra = static_cast<std::uint32_t>(globs_.size());
-        globs_.push_back(c.glob);
+        add_glob(c.glob, bytes);  // matched through its tokens, never as text
     } else {
         r.extra = static_cast<std::uint32_t>(c.list.size());
         add_string(c.operand.s, bytes);
@@ -177,6 +174,18 @@ void candidate_arena::add_string(std::string_view s, std::string& bytes) {
     fixups_.push_back({record, 0, static_cast<std::uint32_t>(bytes.size()),
                        static_cast<std::uint32_t>(s.size())});
     bytes.append(s);
+}
+
+// Like add_string, for a glob's tokens (size: the token count), 2-byte aligned in the run.
+void candidate_arena::add_glob(const glob_tokens& t, std::string& bytes) {
+    flat_record& r = records_.back();
+    r.size = static_cast<std::uint32_t>(t.size());
+    r.extra = glob_token_bytes::single_star_of(t);
+    if (t.empty()) return;
+    if (bytes.size() % 2 != 0) bytes.push_back('\0');
+    fixups_.push_back({static_cast<std::uint32_t>(records_.size() - 1), 0,
+                       static_cast<std::uint32_t>(bytes.size()), r.size});
+    glob_token_bytes::append(t, bytes);
 }
 
 void candidate_arena::finish() {
@@ -252,9 +261,8 @@ bool candidate_arena::evaluate_items(const flat_record* r, std::uint16_t count, 
         } else {
             const slot_state& st = ev.slot(r->slot);
             const int quick = quick_holds(*r, st, ev.items(), arena);
-            holds = quick >= 0
-                        ? quick == 1
-                        : condition_holds(record_condition{r, &globs_, arena}, st, ev.items());
+            holds = quick >= 0 ? quick == 1
+                               : condition_holds(record_condition{r, arena}, st, ev.items());
         }
         if (kind == kind_t::negate) return !holds;
         if (holds == (kind == kind_t::any)) return holds;

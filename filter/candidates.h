@@ -3,7 +3,8 @@
 //
 // Each subscriber is one run of adjacent 32-byte records: a header (its program-local id, its
 // subscriber_index, how many conditions), then each condition of its filter followed by the
-// values of its $in/$nin list, then the bytes of the strings those records view. The indexes
+// values of its $in/$nin list, then the bytes of the strings (and glob tokens) those records
+// view, so checking a glob reads nothing outside the run. The indexes
 // post a candidate_ref: the header's record number plus the run's length, so gathering can
 // prefetch every cache line of the run before the header is read; a candidate then costs
 // about one memory latency, where a tree of vectors costs one miss per node.
@@ -26,7 +27,7 @@ namespace pubsub::filter_detail {
 // 32 bytes: a header, a condition, a node, a list value, or raw string bytes.
 struct alignas(32) flat_record {
     std::uint32_t slot = 0;   // condition: the slot; header: the program-local id
-    std::uint32_t extra = 0;  // condition: list size ($in/$nin) or glob number; header: out
+    std::uint32_t extra = 0;  // condition: list size ($in/$nin), glob: single_star; header: out
                               // index; node: the records after it that it spans
     op kind = op::eq;         // condition
     bool exists = true;       // condition ($exists)
@@ -35,8 +36,8 @@ struct alignas(32) flat_record {
     bool b = false;                       // the operand, when boolean
     std::uint8_t node = 0;                // 0: a condition; else a node: 1 + its node::kind_t
     std::uint16_t count = 0;              // header (an implicit `all`), node: number of items
-    std::uint32_t str = 0;   // string operand: offset of its bytes from the arena's start
-    std::uint32_t size = 0;  // string operand: length
+    std::uint32_t str = 0;   // string operand (glob: its tokens): offset from the arena's start
+    std::uint32_t size = 0;  // string operand: length; glob: the number of tokens
     union {
         std::int64_t i = 0;
         std::uint64_t u;
@@ -83,12 +84,12 @@ class candidate_arena {
     void add_node(const compiled_node& n, std::string& bytes);
     void add_condition(std::uint32_t slot, const compiled_condition& c, std::string& bytes);
     void add_string(std::string_view s, std::string& bytes);
+    void add_glob(const glob_tokens& t, std::string& bytes);
 
     struct fixup {
         std::uint32_t record, base, offset, size;  // records_[record].str = offset of the bytes
     };
     std::vector<flat_record> records_;
-    std::vector<glob_tokens> globs_;
     std::vector<fixup> fixups_;  // build time only
 };
 

@@ -3,7 +3,7 @@
 // and candidate records (candidates.h). Pure functions, thread-safe.
 //
 // C is an adapter with: op kind(); bool exists(); const value_ref& operand();
-// bool in_list(const value_ref&) ($in/$nin); const glob_tokens& glob() ($glob).
+// bool in_list(const value_ref&) ($in/$nin); glob() ($glob: glob_tokens or a span of them).
 #pragma once
 
 #include "filter/ast.h"

@@ -60,7 +60,30 @@ std::vector<std::string> glob_literal_runs(const glob_tokens& t) {
     return runs;
 }
 
-bool glob_match(const glob_tokens& t, std::string_view s) {
+namespace {
+
+// A pattern `prefix*suffix` (no other wildcard): both literals, no backtracking.
+template <class T>
+bool match_single_star(const T& t, std::size_t star, std::string_view s) {
+    const std::size_t suffix = t.size() - star - 1;
+    if (s.size() < star + suffix) return false;
+    for (std::size_t k = 0; k < star; ++k) {
+        if (t[k] != static_cast<unsigned char>(s[k])) return false;
+    }
+    const std::size_t from = s.size() - suffix;
+    for (std::size_t k = 0; k < suffix; ++k) {
+        if (t[star + 1 + k] != static_cast<unsigned char>(s[from + k])) return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+template <class T>
+bool glob_match(const T& t, std::string_view s) {
+    if constexpr (requires { t.single_star(); }) {
+        if (t.single_star() != 0) return match_single_star(t, t.single_star() - 1, s);
+    }
     std::size_t p = 0, i = 0;
     std::size_t star_p = std::string_view::npos, star_i = 0;
     while (i < s.size()) {
@@ -83,5 +106,8 @@ bool glob_match(const glob_tokens& t, std::string_view s) {
     while (p < t.size() && t[p] == glob_star) ++p;
     return p == t.size();
 }
+
+template bool glob_match(const glob_tokens&, std::string_view);
+template bool glob_match(const glob_token_bytes&, std::string_view);
 
 }  // namespace pubsub::filter_detail

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,8 +26,45 @@ std::string glob_literal_prefix(const glob_tokens& t);  // bytes before the firs
 std::string glob_literal_suffix(const glob_tokens& t);  // bytes after the last wildcard
 std::vector<std::string> glob_literal_runs(const glob_tokens& t);  // the literal stretches
 
-// Greedy matcher with one backtrack point (linear in practice, O(n*m) at worst).
-bool glob_match(const glob_tokens& t, std::string_view s);
+// Tokens stored as bytes (two per token, native order) inside another structure, such as the
+// matcher's candidate records: read through memcpy, so any byte buffer may hold them.
+class glob_token_bytes {
+  public:
+    // single_star: for a pattern whose only wildcard is one *, its position plus one (0: any
+    // other pattern), so that glob_match checks a literal prefix and suffix without
+    // backtracking.
+    glob_token_bytes(const char* bytes, std::size_t count, std::uint32_t single_star = 0)
+        : bytes_(bytes), count_(count), single_star_(single_star) {}
+    // What single_star should be for t.
+    static std::uint32_t single_star_of(const glob_tokens& t) {
+        std::uint32_t star = 0;
+        for (std::size_t k = 0; k < t.size(); ++k) {
+            if (t[k] == glob_any || (t[k] == glob_star && star != 0)) return 0;
+            if (t[k] == glob_star) star = static_cast<std::uint32_t>(k + 1);
+        }
+        return star;
+    }
+    std::uint32_t single_star() const { return single_star_; }
+    static void append(const glob_tokens& t, std::string& out) {
+        out.append(reinterpret_cast<const char*>(t.data()), t.size() * sizeof(std::int16_t));
+    }
+    std::size_t size() const { return count_; }
+    std::int16_t operator[](std::size_t k) const {
+        std::int16_t v;
+        std::memcpy(&v, bytes_ + k * sizeof v, sizeof v);
+        return v;
+    }
+
+  private:
+    const char* bytes_;
+    std::size_t count_;
+    std::uint32_t single_star_;
+};
+
+// Greedy matcher with one backtrack point (linear in practice, O(n*m) at worst). T is
+// glob_tokens or glob_token_bytes.
+template <class T>
+bool glob_match(const T& t, std::string_view s);
 
 // The length in bytes of the UTF-8 character starting at s[i] (one byte plus continuations).
 inline std::size_t utf8_char_len(std::string_view s, std::size_t i) {

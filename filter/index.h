@@ -106,29 +106,38 @@ class affix_index {
 };
 
 // Substrings ("grams") of 3 or 6 bytes from the literal runs inside globs like "*_orders_*":
-// a probe looks up every 3- and 6-byte substring of the event string, O(length of s).
+// a probe looks up every 3- and 6-byte substring of the event string, O(length of s). The
+// probe keeps the last 8 bytes in a word as it walks the string, so each gram's hash is a mask
+// and one mix, not a hash of its bytes.
 class gram_index {
   public:
     static constexpr std::size_t short_len = 3, long_len = 6;
     void add(std::string_view gram, std::uint32_t sub) {
-        postings_.add(hash(gram), sub);
+        std::uint64_t w = 0;
+        for (char c : gram) w = w << 8 | static_cast<unsigned char>(c);
+        postings_.add(hash(w, gram.size()), sub);
         has_[gram.size() == long_len] = true;
     }
     void finish() { postings_.finish(); }
     void probe(std::string_view s, probe_list& out) const {
         if (postings_.empty()) return;
-        for (std::size_t i = 0; i + short_len <= s.size(); ++i) {
-            if (has_[0]) postings_.queue(hash(s.substr(i, short_len)), out);
-            if (has_[1] && i + long_len <= s.size())
-                postings_.queue(hash(s.substr(i, long_len)), out);
+        std::uint64_t w = 0;
+        for (std::size_t i = 0; i < s.size(); ++i) {
+            w = w << 8 | static_cast<unsigned char>(s[i]);
+            if (has_[0] && i + 1 >= short_len) postings_.queue(hash(w, short_len), out);
+            if (has_[1] && i + 1 >= long_len) postings_.queue(hash(w, long_len), out);
         }
     }
 
   private:
-    static std::uint64_t hash(std::string_view g) {
-        std::uint64_t h = 0xcbf29ce484222325ULL ^ g.size();
-        for (char c : g) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ULL;
-        return h * 0xff51afd7ed558ccdULL;
+    // The last `len` bytes of w, mixed (murmur3's finalizer: the bloom filter reads low bits).
+    static std::uint64_t hash(std::uint64_t w, std::size_t len) {
+        std::uint64_t h = (w & ((std::uint64_t{1} << (8 * len)) - 1)) ^ std::uint64_t{len} << 56;
+        h ^= h >> 33;
+        h *= 0xff51afd7ed558ccdULL;
+        h ^= h >> 33;
+        h *= 0xc4ceb9fe1a85ec53ULL;
+        return h ^ h >> 33;
     }
     hashed_postings postings_;
     bool has_[2] = {false, false};

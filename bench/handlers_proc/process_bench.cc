@@ -1,4 +1,5 @@
-// Process starts per second through run_process, from 1, 2 and 8 threads: a trivial
+// Process starts per second through run_process, from 1, 2 and 8 threads, with each start's
+// cost (spawn, exec, exit, reap) as p50_us / p99_us: a trivial
 // `#!/bin/sh\nexit 0` script (kernel exec + dash start-up), and /bin/true for the floor without
 // an interpreter. And handler throughput through the pools (issue 6 figures):
 // - BM_custom_starts/N: deliveries per second of a `custom` subscriber running that script,
@@ -13,7 +14,9 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
@@ -62,14 +65,25 @@ void run_loop(benchmark::State& state, const std::string& program) {
     spec.argv = {program};
     spec.env = {"PATH=/usr/bin:/bin"};
     spec.stdin_data = R"({"id":1,"type":"bench"})";
+    std::vector<double> us;  // each start to reaped exit
     for (auto _ : state) {
+        const auto t0 = std::chrono::steady_clock::now();
         auto out = pubsub::run_process(spec);
+        us.push_back(
+            std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0)
+                .count());
         if (!out.success()) {
             state.SkipWithError(out.describe().c_str());
             break;
         }
     }
     state.SetItemsProcessed(state.iterations());
+    // Per-process cost, p50 and p99 (averaged over threads), in microseconds.
+    std::sort(us.begin(), us.end());
+    for (auto [name, q] : {std::pair{"p50_us", 0.50}, std::pair{"p99_us", 0.99}}) {
+        const double v = us.empty() ? 0 : us[static_cast<std::size_t>(q * double(us.size() - 1))];
+        state.counters[name] = benchmark::Counter(v, benchmark::Counter::kAvgThreads);
+    }
 }
 
 void BM_start_sh_script(benchmark::State& state) { run_loop(state, scripts().script()); }

@@ -62,30 +62,52 @@ class first_error {
     std::atomic<bool> failed_{false};  // relaxed: a hint to stop early; e_ is under mu_
 };
 
+// One row per INSERT (autocommit), or insert_batch rows per INSERT from arrays.
 void sql_producer(const bench_options& opt, const std::string& dsn, const std::string& table, int p,
-                  std::vector<event_record>& records, first_error& err) {
+                  std::size_t insert_batch, std::vector<event_record>& records, first_error& err) {
     auto conn = pg::connection::open(dsn);
     if (!conn.ok()) return err.set(conn.message());
+    const bool batched = insert_batch > 1;
+    const std::string insert =
+        "INSERT INTO " + table + " (event_type, event_source, event_data, priority) ";
     auto e = prepare(*conn, "ins",
-                     "INSERT INTO " + table +
-                         " (event_type, event_source, event_data, priority) "
-                         "VALUES ($1, $2, $3::jsonb, $4::smallint) RETURNING event_id",
+                     insert + (batched ? "SELECT $1, $2, d::jsonb, pr FROM unnest($3::text[], "
+                                         "$4::smallint[]) WITH ORDINALITY AS u(d, pr, k) "
+                                         "ORDER BY k RETURNING event_id"
+                                       : "VALUES ($1, $2, $3::jsonb, $4::smallint) "
+                                         "RETURNING event_id"),
                      4);
     if (!e.empty()) return err.set(e);
     const std::string source = "bench:" + std::to_string(p);
-    for (std::size_t i = static_cast<std::size_t>(p); i < opt.events && !err.failed();
-         i += static_cast<std::size_t>(opt.producers)) {
-        std::string data = event_data_json(i, opt.payload_bytes);
-        int prio = priority_of(opt.priorities, i);
-        std::string prio_s = std::to_string(prio);
-        const char* values[4] = {bench_event_type, source.c_str(), data.c_str(), prio_s.c_str()};
-        auto& rec = records[i];
-        rec.priority = static_cast<std::int8_t>(prio);
-        rec.send_us = rec.intended_us = wall_us();
+    const auto step = static_cast<std::size_t>(opt.producers);
+    std::vector<std::size_t> batch;
+    std::string datas, prios;
+    for (std::size_t i = static_cast<std::size_t>(p); i < opt.events && !err.failed();) {
+        batch.clear();
+        datas = prios = batched ? "{" : "";
+        for (; i < opt.events && batch.size() < insert_batch; i += step) {
+            int prio = priority_of(opt.priorities, i);
+            records[i].priority = static_cast<std::int8_t>(prio);
+            records[i].send_us = records[i].intended_us = wall_us();
+            if (!batch.empty()) datas += ',', prios += ',';
+            if (batched) datas += '"';
+            for (char c : event_data_json(i, opt.payload_bytes)) {
+                if (batched && (c == '"' || c == '\\')) datas += '\\';  // array element quoting
+                datas += c;
+            }
+            if (batched) datas += '"';
+            prios += std::to_string(prio);
+            batch.push_back(i);
+        }
+        if (batched) datas += '}', prios += '}';
+        const char* values[4] = {bench_event_type, source.c_str(), datas.c_str(), prios.c_str()};
         pq_result r(PQexecPrepared(conn->raw(), "ins", 4, values, nullptr, nullptr, 0));
-        rec.ack_us = wall_us();
+        const std::int64_t ack = wall_us();
         if (!r.ok()) return err.set(std::string("insert: ") + PQerrorMessage(conn->raw()));
-        rec.event_id = to_int(PQgetvalue(r.r, 0, 0));
+        for (std::size_t k = 0; k < batch.size() && k < std::size_t(PQntuples(r.r)); ++k) {
+            records[batch[k]].ack_us = ack;
+            records[batch[k]].event_id = to_int(PQgetvalue(r.r, static_cast<int>(k), 0));
+        }
     }
 }
 
@@ -171,12 +193,14 @@ std::string events_table_ddl(const std::string& t, bool serial_id) {
 }
 
 baseline_result run_sql_queue(const bench_options& opt, const std::string& dsn,
-                              const std::string& schema) {
+                              const std::string& schema, std::size_t insert_batch) {
     baseline_result out;
-    out.name = "sql-queue";
+    const bool batched = insert_batch > 1;
+    out.name = batched ? "sql-queue batched" : "sql-queue";
+    out.table = batched ? "sqlqb_events" : "sqlq_events";
     out.events = opt.events;
     std::string table;
-    if (auto s = create_table(dsn, schema, "sqlq_events", true, true, table); !s.ok()) {
+    if (auto s = create_table(dsn, schema, out.table, true, true, table); !s.ok()) {
         out.error = s.message();
         return out;
     }
@@ -191,7 +215,8 @@ baseline_result run_sql_queue(const bench_options& opt, const std::string& dsn,
     }
     std::vector<std::thread> producers;
     for (int p = 0; p < opt.producers; ++p) {
-        producers.emplace_back([&, p] { sql_producer(opt, dsn, table, p, out.records, err); });
+        producers.emplace_back(
+            [&, p] { sql_producer(opt, dsn, table, p, insert_batch, out.records, err); });
     }
     for (auto& t : producers) t.join();
     std::int64_t last_ack = 0;
@@ -203,31 +228,20 @@ baseline_result run_sql_queue(const bench_options& opt, const std::string& dsn,
     return out;
 }
 
-baseline_result run_copy_limit(const bench_options& opt, const std::string& dsn,
-                               const std::string& schema) {
-    baseline_result out;
-    out.name = "copy-limit";
-    out.events = opt.events;
-    std::string table;
-    if (auto s = create_table(dsn, schema, "copy_events", false, false, table); !s.ok()) {
-        out.error = s.message();
-        return out;
-    }
+namespace {
+
+// One COPY stream of the rows i with i % streams == stream, on its own connection, in one
+// transaction; an error text, empty on success.
+std::string copy_stream(const bench_options& opt, const std::string& dsn, const std::string& table,
+                        std::size_t stream, std::size_t streams) {
     auto conn = pg::connection::open(dsn);
-    if (!conn.ok()) {
-        out.error = conn.message();
-        return out;
-    }
+    if (!conn.ok()) return conn.message();
     PGconn* c = conn->raw();
-    std::int64_t start = wall_us();
     pq_result begin(PQexec(c, ("COPY " + table + " FROM STDIN").c_str()));
-    if (PQresultStatus(begin.r) != PGRES_COPY_IN) {
-        out.error = std::string("COPY: ") + PQerrorMessage(c);
-        return out;
-    }
+    if (PQresultStatus(begin.r) != PGRES_COPY_IN) return std::string("COPY: ") + PQerrorMessage(c);
     std::string buf;
     const std::size_t flush_at = 256 * 1024;
-    for (std::size_t i = 0; i < opt.events; ++i) {
+    for (std::size_t i = stream; i < opt.events; i += streams) {
         std::int64_t now = wall_us();
         buf += std::to_string(i + 1);
         buf += "\tnoop\tbench:0\t";
@@ -239,23 +253,46 @@ baseline_result run_copy_limit(const bench_options& opt, const std::string& dsn,
             pg::append_timestamp(buf, now);
         }
         buf += "\t\\N\t0\n";
-        if (buf.size() >= flush_at || i + 1 == opt.events) {
+        if (buf.size() >= flush_at || i + streams >= opt.events) {
             if (PQputCopyData(c, buf.data(), static_cast<int>(buf.size())) != 1) {
-                out.error = std::string("COPY data: ") + PQerrorMessage(c);
-                return out;
+                return std::string("COPY data: ") + PQerrorMessage(c);
             }
             buf.clear();
         }
     }
-    if (PQputCopyEnd(c, nullptr) != 1) {
-        out.error = std::string("COPY end: ") + PQerrorMessage(c);
-        return out;
-    }
+    if (PQputCopyEnd(c, nullptr) != 1) return std::string("COPY end: ") + PQerrorMessage(c);
+    std::string error;
     for (PGresult* r; (r = PQgetResult(c)) != nullptr;) {
         pq_result res(r);
-        if (!res.ok()) out.error = std::string("COPY: ") + PQerrorMessage(c);
+        if (!res.ok()) error = std::string("COPY: ") + PQerrorMessage(c);
     }
+    return error;
+}
+
+}  // namespace
+
+baseline_result run_copy_limit(const bench_options& opt, const std::string& dsn,
+                               const std::string& schema, std::size_t streams) {
+    baseline_result out;
+    out.name = streams > 1 ? "copy-limit " + std::to_string(streams) + " streams" : "copy-limit";
+    out.table = streams > 1 ? "copy" + std::to_string(streams) + "_events" : "copy_events";
+    out.events = opt.events;
+    std::string table;
+    if (auto s = create_table(dsn, schema, out.table, false, false, table); !s.ok()) {
+        out.error = s.message();
+        return out;
+    }
+    std::vector<std::string> errors(streams);
+    std::vector<std::thread> threads;
+    std::int64_t start = wall_us();
+    for (std::size_t k = 0; k < streams; ++k) {
+        threads.emplace_back([&, k] { errors[k] = copy_stream(opt, dsn, table, k, streams); });
+    }
+    for (auto& t : threads) t.join();
     out.ingest_s = out.e2e_s = (wall_us() - start) / 1e6;
+    for (const std::string& e : errors) {
+        if (out.error.empty()) out.error = e;
+    }
     return out;
 }
 

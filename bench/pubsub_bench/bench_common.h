@@ -66,6 +66,7 @@ struct event_record {
     std::int64_t ack_us = 0;
     std::int64_t event_id = 0;      // 0 when the reply was an error (or never came)
     std::int64_t processed_us = 0;  // from the table (send -> handler start)
+    std::int64_t created_us = 0;    // from the table: when pubsubd took the line in (its share)
     std::int8_t priority = 5;
 };
 

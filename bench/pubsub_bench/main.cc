@@ -113,28 +113,6 @@ std::string fixed(double v, int decimals) {
 
 double per_s(std::size_t n, double seconds) { return seconds > 0 ? n / seconds : 0; }
 
-void add_latencies(bench_report& rep, json_object& j, const std::string& prefix,
-                   const std::vector<event_record>& recs, bool paced) {
-    std::vector<std::int64_t> ack, handler, lag;
-    for (const auto& r : recs) {
-        if (r.event_id == 0) continue;
-        ack.push_back(r.ack_us - r.send_us);
-        if (r.processed_us) handler.push_back(r.processed_us - r.send_us);
-        if (paced) lag.push_back(r.send_us - r.intended_us);
-    }
-    auto a = summarize(ack);
-    auto h = summarize(handler);
-    rep.latencies.push_back({prefix + "send->ack", a});
-    if (h.n > 0) rep.latencies.push_back({prefix + "send->handler start", h});
-    j.raw("send_to_ack_us", latency_json(a));
-    j.raw("send_to_handler_start_us", latency_json(h));
-    if (paced) {
-        auto l = summarize(lag);
-        rep.latencies.push_back({prefix + "client pacing lag", l});
-        j.raw("pacing_lag_us", latency_json(l));
-    }
-}
-
 // Per priority send->handler start, when the mix has more than one priority.
 void add_priority_latencies(bench_report& rep, json_object& j, const bench_options& opt,
                             const std::vector<event_record>& recs) {
@@ -282,33 +260,37 @@ void run_soak_phase(const bench_options& opt, run_context& ctx, bench_report& re
 void run_baselines(const bench_options& opt, run_context& ctx, double pubsub_e2e, bench_report& rep,
                    json_object& j) {
     if (ctx.dsn.empty()) return;
-    if (opt.sql_queue) {
-        auto b = run_sql_queue(opt, ctx.dsn, ctx.baseline_schema);
-        if (!b.error.empty()) rep.errors.push_back("sql-queue: " + b.error);
+    // One row per INSERT, then 100 rows per INSERT (durable acks against durable acks).
+    for (std::size_t batch : {std::size_t{1}, std::size_t{100}}) {
+        if (!opt.sql_queue) break;
+        auto b = run_sql_queue(opt, ctx.dsn, ctx.baseline_schema, batch);
+        if (!b.error.empty()) rep.errors.push_back(b.name + ": " + b.error);
         double rate = per_s(b.events, b.e2e_s);
         if (b.error.empty()) {
-            table_ref t{ctx.dsn, ctx.baseline_schema, "sqlq_events", true};
+            table_ref t{ctx.dsn, ctx.baseline_schema, b.table, true};
             (void)fetch_processed(t, b.records);
             rep.rates.push_back(
-                {"sql-queue ingest (INSERTs)", per_s(b.events, b.ingest_s), b.ingest_s, ""});
-            rep.rates.push_back({"sql-queue end-to-end", rate, b.e2e_s, ""});
+                {b.name + " ingest (INSERTs)", per_s(b.events, b.ingest_s), b.ingest_s, ""});
+            rep.rates.push_back({b.name + " end-to-end", rate, b.e2e_s, ""});
             json_object bj;
             bj.num("ingest_per_s", per_s(b.events, b.ingest_s)).num("end_to_end_per_s", rate);
-            add_latencies(rep, bj, "sql-queue ", b.records, false);
-            j.raw("sql_queue", bj.done());
+            add_latencies(rep, bj, b.name + " ", b.records, false);
+            j.raw(batch > 1 ? "sql_queue_batched" : "sql_queue", bj.done());
             if (pubsub_e2e > 0 && rate > 0)
-                rep.ratios.push_back({"end to end / sql-queue", pubsub_e2e / rate});
+                rep.ratios.push_back({"end to end / " + b.name, pubsub_e2e / rate});
         }
     }
-    if (opt.copy_limit) {
-        auto b = run_copy_limit(opt, ctx.dsn, ctx.baseline_schema);
-        if (!b.error.empty()) rep.errors.push_back("copy-limit: " + b.error);
+    for (std::size_t streams : {std::size_t{1}, std::size_t{2}}) {
+        if (!opt.copy_limit) break;
+        auto b = run_copy_limit(opt, ctx.dsn, ctx.baseline_schema, streams);
+        if (!b.error.empty()) rep.errors.push_back(b.name + ": " + b.error);
         double rate = per_s(b.events, b.e2e_s);
         if (b.error.empty()) {
-            rep.rates.push_back({"copy-limit (one COPY)", rate, b.e2e_s, ""});
-            j.raw("copy_limit", json_object().num("per_s", rate).num("seconds", b.e2e_s).done());
+            rep.rates.push_back({b.name + (streams > 1 ? "" : " (one COPY)"), rate, b.e2e_s, ""});
+            j.raw(streams > 1 ? "copy_limit_2" : "copy_limit",
+                  json_object().num("per_s", rate).num("seconds", b.e2e_s).done());
             if (pubsub_e2e > 0 && rate > 0)
-                rep.ratios.push_back({"end to end / copy-limit", pubsub_e2e / rate});
+                rep.ratios.push_back({"end to end / " + b.name, pubsub_e2e / rate});
         }
     }
     json_object r;

@@ -90,8 +90,10 @@ std::string format_table(const bench_report& r) {
                       "p90", "p99", "p99.9", "max");
         out += line;
         for (const auto& l : r.latencies) {
-            std::snprintf(line, sizeof line, "%-36s%9zu%9.0f%9.0f%9.0f%9.0f%9.0f\n", l.name.c_str(),
-                          l.s.n, l.s.p50, l.s.p90, l.s.p99, l.s.p999, l.s.max);
+            char p999[32] = "-";
+            if (l.s.has_p999()) std::snprintf(p999, sizeof p999, "%.0f", l.s.p999);
+            std::snprintf(line, sizeof line, "%-36s%9zu%9.0f%9.0f%9.0f%9s%9.0f\n", l.name.c_str(),
+                          l.s.n, l.s.p50, l.s.p90, l.s.p99, p999, l.s.max);
             out += line;
         }
     }
@@ -134,14 +136,47 @@ json_object& json_object::raw(const std::string& k, const std::string& json) {
 }
 
 std::string latency_json(const latency_stats& s) {
-    return json_object()
-        .num("n", static_cast<double>(s.n))
-        .num("p50", s.p50)
-        .num("p90", s.p90)
-        .num("p99", s.p99)
-        .num("p99_9", s.p999)
-        .num("max", s.max)
-        .done();
+    json_object j;
+    j.num("n", static_cast<double>(s.n)).num("p50", s.p50).num("p90", s.p90).num("p99", s.p99);
+    if (s.has_p999()) j.num("p99_9", s.p999);
+    return j.num("max", s.max).done();
+}
+
+void add_latencies(bench_report& rep, json_object& j, const std::string& prefix,
+                   const std::vector<event_record>& recs, bool paced) {
+    std::vector<std::int64_t> ack, handler, lag, intake, daemon;
+    for (const auto& r : recs) {
+        if (r.event_id == 0) continue;
+        ack.push_back(r.ack_us - r.send_us);
+        if (r.processed_us) handler.push_back(r.processed_us - r.send_us);
+        if (paced) lag.push_back(r.send_us - r.intended_us);
+        if (r.processed_us && r.created_us) {  // the daemon's own share, apart from the client's
+            intake.push_back(r.created_us - r.send_us);
+            daemon.push_back(r.processed_us - r.created_us);
+        }
+    }
+    auto a = summarize(ack);
+    auto h = summarize(handler);
+    rep.latencies.push_back({prefix + "send->ack", a});
+    if (h.n > 0) rep.latencies.push_back({prefix + "send->handler start", h});
+    add_daemon_share(rep, j, prefix, intake, daemon);
+    j.raw("send_to_ack_us", latency_json(a));
+    j.raw("send_to_handler_start_us", latency_json(h));
+    if (paced) {
+        auto l = summarize(lag);
+        rep.latencies.push_back({prefix + "client pacing lag", l});
+        j.raw("pacing_lag_us", latency_json(l));
+    }
+}
+
+void add_daemon_share(bench_report& rep, json_object& j, const std::string& prefix,
+                      std::vector<std::int64_t>& intake, std::vector<std::int64_t>& daemon) {
+    if (daemon.empty()) return;
+    auto in = summarize(intake), own = summarize(daemon);
+    rep.latencies.push_back({prefix + "  send->pubsubd intake", in});
+    rep.latencies.push_back({prefix + "  intake->handler (pubsubd)", own});
+    j.raw("send_to_intake_us", latency_json(in));
+    j.raw("intake_to_handler_start_us", latency_json(own));
 }
 
 machine_info read_machine(const std::string& pg_version) {

@@ -11,8 +11,12 @@
 namespace pubsub::bench {
 
 struct latency_stats {
+    // Below this many samples p99.9 is a handful of points, so it is not reported (the table
+    // prints "-", the JSON leaves p99_9 out).
+    static constexpr std::size_t p999_min_samples = 100000;
     std::size_t n = 0;
     double p50 = 0, p90 = 0, p99 = 0, p999 = 0, max = 0;  // microseconds
+    bool has_p999() const { return n >= p999_min_samples; }
 };
 
 // Sorts `us` in place. Negative values are kept (they show clock trouble, not hidden).
@@ -57,6 +61,17 @@ class json_object {
 };
 
 std::string latency_json(const latency_stats& s);
+
+// send->ack, send->handler start, the daemon's share (below) and, when paced, the client's
+// pacing lag of the records with an event id, into the table (names after prefix) and j.
+void add_latencies(bench_report& rep, json_object& j, const std::string& prefix,
+                   const std::vector<event_record>& recs, bool paced);
+
+// send -> intake (the line in pubsubd: kernel, socket, parse) and intake -> handler start
+// (pubsubd's own share: routing, queues, dispatch) beside the client-observed figure; nothing
+// when `daemon` is empty. Sorts both.
+void add_daemon_share(bench_report& rep, json_object& j, const std::string& prefix,
+                      std::vector<std::int64_t>& intake, std::vector<std::int64_t>& daemon);
 
 // nproc, CPU model and the PostgreSQL version, as one line and as JSON.
 struct machine_info {

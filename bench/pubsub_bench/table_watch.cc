@@ -134,7 +134,8 @@ status fetch_processed(const table_ref& t, std::vector<event_record>& records) {
     }
     constexpr std::size_t chunk = 50'000;
     const std::string sql =
-        "SELECT event_id, (extract(epoch FROM processed_at) * 1000000)::int8 "
+        "SELECT event_id, (extract(epoch FROM processed_at) * 1000000)::int8, "
+        "(extract(epoch FROM created_at) * 1000000)::int8 "
         "FROM " +
         qualified(*conn, t) + " WHERE event_id = ANY($1::bigint[])";
     for (std::size_t from = 0; from < ids.size(); from += chunk) {
@@ -142,7 +143,9 @@ status fetch_processed(const table_ref& t, std::vector<event_record>& records) {
         if (!q.ok()) return q.error();
         for (int row = 0; row < q->rows(); ++row) {
             auto it = index.find(q->get_int(row, 0));
-            if (it != index.end()) records[it->second].processed_us = q->get_int(row, 1);
+            if (it == index.end()) continue;
+            records[it->second].processed_us = q->get_int(row, 1);
+            records[it->second].created_us = q->get_int(row, 2);
         }
     }
     return status();

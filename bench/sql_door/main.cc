@@ -114,10 +114,13 @@ void print_dist(const char* what, std::vector<double> ms) {
     std::sort(ms.begin(), ms.end());
     std::size_t neg = static_cast<std::size_t>(
         std::count_if(ms.begin(), ms.end(), [](double x) { return x < 0; }));
+    // p99.9 of fewer than 100,000 samples is a handful of points: not reported.
+    char p999[32] = "      -";
+    if (ms.size() >= 100000) std::snprintf(p999, sizeof p999, "%7.3f", pct(ms, 99.9));
     std::printf(
-        "  %-32s p50 %7.3f  p90 %7.3f  p99 %7.3f  p99.9 %7.3f  max %8.3f ms  "
-        "(min %7.3f, %zu negative)\n",
-        what, pct(ms, 50), pct(ms, 90), pct(ms, 99), pct(ms, 99.9), ms.empty() ? 0 : ms.back(),
+        "  %-32s p50 %7.3f  p90 %7.3f  p99 %7.3f  p99.9 %s  max %8.3f ms  "
+        "(n %zu, min %7.3f, %zu negative)\n",
+        what, pct(ms, 50), pct(ms, 90), pct(ms, 99), p999, ms.empty() ? 0 : ms.back(), ms.size(),
         ms.empty() ? 0 : ms.front(), neg);
 }
 
