@@ -15,7 +15,8 @@ db_reading db_probe::read() {
 // The oldest pending event among the 1000 lowest open ids, through the partial index of open
 // events: bounded however long the backlog. Ids are handed out in blocks per node, so with
 // several nodes an older event may hide behind 1000 younger ones with lower ids; the age then
-// reads low, never high, and a backlog that stops moving still shows.
+// reads low, never high, and a backlog that stops moving still shows. A scheduled event waits
+// only from its run_at on (SPEC 7.2).
 db_reading db_probe::query() {
     db_reading r;
     auto c = pool_.acquire();
@@ -26,10 +27,10 @@ db_reading db_probe::query() {
     const std::string events = (*c)->quote_identifier(schema_) + ".tpubsub_events";
     auto q = (*c)->query(
         "SELECT COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float8::text FROM "
-        "(SELECT created_at FROM " +
+        "(SELECT greatest(created_at, run_at) AS created_at FROM " +
         events +
-        " WHERE status IN ('pending', 'processing') AND status = 'pending' ORDER BY event_id "
-        "LIMIT 1000) oldest");
+        " WHERE status IN ('pending', 'processing') AND status = 'pending' AND "
+        "(run_at IS NULL OR run_at <= now()) ORDER BY event_id LIMIT 1000) oldest");
     if (!q.ok()) {
         r.error = "database query failed: " + q.message();
         return r;
