@@ -169,6 +169,39 @@ TEST_F(producers_e2e, SocketAndCreateEventShareKeys) {
     for (auto& [id, at] : seen) EXPECT_EQ(at.size(), 1u) << "event " << id << " ran twice";
 }
 
+// The pg_notify door: fire-and-forget, so the witness is the table and the handler's file.
+TEST_F(producers_e2e, NotifyDoorSharesKeys) {
+    add_recorder("idem");
+    start();
+    ASSERT_FALSE(HasFatalFailure());
+    auto c = ndjson_client::connect(socket_path());
+    ASSERT_TRUE(c.ok());
+    auto first = send(*c, keyed("via-notify"));
+    ASSERT_TRUE(first.ok) << first.raw;
+    for (int i = 0; i < 3; ++i) {
+        auto r = conn().query("SELECT pg_notify(" + qs() + ".tpubsub_channel('tpubsub_ingest'), $1)",
+                              {keyed("via-notify") + ""});
+        ASSERT_TRUE(r.ok()) << r.message();
+        auto fresh = conn().query(
+            "SELECT pg_notify(" + qs() + ".tpubsub_channel('tpubsub_ingest'), $1)",
+            {keyed("notify-only")});
+        ASSERT_TRUE(fresh.ok()) << fresh.message();
+    }
+    const auto until = std::chrono::steady_clock::now() + 10s;
+    while (rows_of("idem") < 2 && std::chrono::steady_clock::now() < until) {
+        std::this_thread::sleep_for(20ms);
+    }
+    std::this_thread::sleep_for(500ms);
+    EXPECT_EQ(rows_of("idem"), 2);
+    const std::int64_t notify_id = count("SELECT event_id FROM " + qs() +
+                                         ".tpubsub_idempotency_keys WHERE idempotency_key = "
+                                         "'notify-only'");
+    settle({first.event_id, notify_id});
+    auto seen = runs();
+    EXPECT_EQ(seen.size(), 2u);
+    for (auto& [id, at] : seen) EXPECT_EQ(at.size(), 1u) << "event " << id << " ran twice";
+}
+
 TEST_F(producers_e2e, SameKeyAfterRestart) {
     add_recorder("idem");
     start();
