@@ -17,6 +17,7 @@
 
 #include "base/build_info/build_info.h"
 #include "bench/pubsub_bench/baselines.h"
+#include "bench/pubsub_bench/producers.h"
 #include "bench/pubsub_bench/daemon_control.h"
 #include "bench/pubsub_bench/multi_node.h"
 #include "bench/pubsub_bench/report.h"
@@ -202,6 +203,7 @@ double run_pubsub(const bench_options& opt, run_context& ctx, bench_report& rep,
             j.num("end_to_end_per_s", e2e).num("end_to_end_s", s).num("polls", c.polls);
         }
         if (auto f = fetch_processed(t, load.records); !f.ok()) rep.errors.push_back(f.message());
+        if (opt.spread_ms > 0) add_run_at_lateness(t, rep, j);
     }
     if (dpid > 0) {
         proc_sample after = sample_process(dpid);
@@ -426,6 +428,8 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(1, 256));
     app.add_option("--rate", o.rate, "Offered events/s in total (0: as fast as possible)")
         ->capture_default_str();
+    app.add_option("--key-prefix", o.key_prefix, "An idempotency key PREFIX<i> on every event");
+    app.add_option("--spread-ms", o.spread_ms, "Delay events evenly over this many ms (run_at)");
     app.add_option("--ack", o.ack, "queued or durable")
         ->check(CLI::IsMember({"queued", "durable"}))
         ->capture_default_str();
