@@ -114,7 +114,7 @@ void intake::submit_keyed(event_draft draft, event_ack_callback done) {
         }
         const bool duplicate = ev->duplicate_of != 0;
         const event_id first = duplicate ? ev->duplicate_of : ev->id;
-        if (!duplicate) router_.enqueue(ev);
+        if (!duplicate) router_.enqueue(ev, false);  // not on the writer's thread
         for (std::size_t i = 0; i < waiters.size(); ++i) {
             waiters[i](event_ack{first, duplicate || i > 0});
         }

@@ -110,7 +110,9 @@ class router final : public service {
     // Thread-safe, never blocks: it may dispatch one event on the calling thread (see Dispatch
     // on enqueue), otherwise it is lock-free. An event whose run_at is still ahead is held by
     // the scheduler (router/scheduled_events.h) and queued when it is due.
-    void enqueue(event_ptr ev);
+    // dispatch_here false: never dispatch on the calling thread (a thread that must not be held
+    // up by routing, such as the write-behind's when it releases keyed events).
+    void enqueue(event_ptr ev, bool dispatch_here = true);
     // Drops a scheduled event not yet due (cancelled, or taken by another node); thread-safe.
     bool cancel_scheduled(event_id id) { return scheduled_.cancel(id); }
     std::size_t scheduled() const { return scheduled_.size(); }
@@ -129,7 +131,7 @@ class router final : public service {
 
   private:
     void run();
-    void enqueue_now(event_ptr ev);
+    void enqueue_now(event_ptr ev, bool dispatch_here);
     bool dispatch_one();  // dispatch_mu_ held: pops and dispatches one event; false when empty
     const job_type_reach& current_reach() const;
     void dispatch(const event_ptr& ev, const subscriber_set& set, const subscriber_snapshot& snap,
