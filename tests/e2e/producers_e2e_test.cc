@@ -9,6 +9,7 @@
 #include <sstream>
 #include <thread>
 
+#include "storage/event_actions.h"
 #include "tests/e2e/e2e_env.h"
 
 namespace pubsub::e2e {
@@ -297,6 +298,51 @@ TEST_F(producers_e2e, DelayedEventAcrossRestartFiresOnce) {
                 late_us / 1000.0);
     EXPECT_GE(late_us, -5'000);  // the handler's clock read may trail by a few ms at most
     EXPECT_LT(late_us, 2'000'000) << "generous bound: the bench measures the 100 ms target";
+}
+
+// What `pubsubctl events list --scheduled` prints for this test's schema.
+std::string ctl_scheduled(const std::string& dsn, const std::string& schema) {
+    const std::string cmd = bin_dir() + "/pubsubctl --dsn '" + dsn + "' --schema " + schema +
+                            " events list --scheduled 2>&1";
+    std::string out;
+    if (FILE* p = ::popen(cmd.c_str(), "r")) {
+        char buf[4096];
+        std::size_t n;
+        while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+        ::pclose(p);
+    }
+    return out;
+}
+
+// A scheduled event is listed apart, and a cancelled one never runs.
+TEST_F(producers_e2e, ScheduledEventsAreListedAndCancelled) {
+    add_recorder("later");
+    start();
+    ASSERT_FALSE(HasFatalFailure());
+    auto c = ndjson_client::connect(socket_path());
+    ASSERT_TRUE(c.ok());
+    auto keep = send(*c, R"({"event_type":"later","delay_ms":1500})");
+    auto drop = send(*c, R"({"event_type":"later","delay_ms":1000})");
+    auto now = send(*c, R"({"event_type":"later"})");
+    ASSERT_TRUE(keep.ok && drop.ok && now.ok);
+    const std::string listed = ctl_scheduled(dsn(), schema());
+    std::vector<std::int64_t> ids;  // the first column of each row, in order
+    std::istringstream lines(listed);
+    for (std::string line; std::getline(lines, line);) {
+        if (!line.empty() && line[0] >= '0' && line[0] <= '9') ids.push_back(std::stoll(line));
+    }
+    EXPECT_EQ(ids, (std::vector<std::int64_t>{drop.event_id, keep.event_id}))
+        << "only the scheduled ones, soonest first\n" << listed;
+    auto cancelled = cancel_event(conn(), schema(), drop.event_id);
+    ASSERT_TRUE(cancelled.ok()) << cancelled.message();
+    settle({now.event_id, keep.event_id});
+    std::this_thread::sleep_for(300ms);
+    auto seen = runs();
+    EXPECT_EQ(seen.count(drop.event_id), 0u) << "a cancelled scheduled event ran";
+    EXPECT_EQ(seen[keep.event_id].size(), 1u);
+    EXPECT_EQ(count("SELECT count(*) FROM " + qs() + ".tpubsub_events WHERE event_id = " +
+                    std::to_string(drop.event_id) + " AND status = 'cancelled'"),
+              1);
 }
 
 long rss_kib(pid_t pid) {
