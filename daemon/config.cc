@@ -239,8 +239,10 @@ config_outcome parse_config(int argc, char** argv) {
     if (auto w = parse_window_s(c.idempotency_window); w > 0) {
         c.idempotency_window_s = w;
     } else {
-        out.message = "pubsubd: --idempotency-window must be a positive duration such as 24h, "
-                      "90m, 3600s or 7d, got " + c.idempotency_window;
+        out.message =
+            "pubsubd: --idempotency-window must be a positive duration such as 24h, "
+            "90m, 3600s or 7d, got " +
+            c.idempotency_window;
         return out;
     }
     c.notify_ingest = notify_ingest == "on";

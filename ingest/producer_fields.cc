@@ -79,9 +79,9 @@ result<std::int64_t> parse_rfc3339(std::string_view s) {
         return bad;
     }
     if (i != s.size()) return bad;
-    std::int64_t secs = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) *
-                            86400 +
-                        h * 3600 + mi * 60 + std::min(sec, 59) - offset_s;
+    std::int64_t secs =
+        days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 + h * 3600 +
+        mi * 60 + std::min(sec, 59) - offset_s;
     return secs * 1'000'000 + frac_us;
 }
 

@@ -5,8 +5,8 @@
 #include <charconv>
 
 #include "ingest/json_scan.h"
-#include "ingest/producer_fields.h"
 #include "ingest/json_type_name.h"
+#include "ingest/producer_fields.h"
 
 namespace pubsub {
 
@@ -131,8 +131,8 @@ result<parsed_request> request_parser::parse(std::string_view line) {
         } else if (key == "delay_ms") {
             auto ms = type_of(v) == simdjson::dom::element_type::DOUBLE
                           ? parse_delay_ms(v)
-                          : result<std::int64_t>(status::error(
-                                "delay_ms must be an integer, got " + json_type_name(type_of(v))));
+                          : result<std::int64_t>(status::error("delay_ms must be an integer, got " +
+                                                               json_type_name(type_of(v))));
             if (!ms.ok()) return ms.error();
             req.draft.run_at_us = now_us() + *ms * 1000;
             have_delay = true;

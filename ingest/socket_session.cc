@@ -194,7 +194,7 @@ void socket_session::handle_line(std::string_view line) {
     }
     shared_.in.submit(std::move(req->draft), req->ack,
                       [self = shared_from_this(), seq](const result<event_ack>& r) {
-                          std::string reply = !r.ok()         ? error_reply(r.message())
+                          std::string reply = !r.ok()        ? error_reply(r.message())
                                               : r->duplicate ? duplicate_reply(r->id)
                                                              : ok_reply(r->id);
                           if (!r.ok()) self->shared_.errors.fetch_add(1, std::memory_order_relaxed);

@@ -19,8 +19,8 @@
 #include <functional>
 #include <string>
 
-#include "router/event.h"
 #include "base/result.h"
+#include "router/event.h"
 #include "router/keys_in_flight.h"
 #include "router/router.h"
 #include "router/transition_log.h"

@@ -36,8 +36,8 @@ void append_array_text(std::string& out, std::string_view s) {
 
 }  // namespace
 
-status claim_keys(pg::connection& conn, const std::string& claim_sql,
-                  std::span<pending_row> rows, std::chrono::seconds window) {
+status claim_keys(pg::connection& conn, const std::string& claim_sql, std::span<pending_row> rows,
+                  std::chrono::seconds window) {
     std::string keys = "{", ids = "{";
     std::size_t n = 0;
     for (auto& row : rows) {
@@ -68,13 +68,13 @@ status claim_keys(pg::connection& conn, const std::string& claim_sql,
 
 result<std::size_t> delete_expired_keys(pg::connection& conn, const std::string& s,
                                         std::chrono::seconds window, std::size_t limit) {
-    auto r = conn.query("WITH gone AS (DELETE FROM " + s +
-                            ".tpubsub_idempotency_keys WHERE ctid = ANY (ARRAY(SELECT ctid FROM " +
-                            s +
-                            ".tpubsub_idempotency_keys WHERE created_at < now() - "
-                            "make_interval(secs => $1::bigint) LIMIT $2::bigint)) RETURNING 1) "
-                            "SELECT count(*) FROM gone",
-                        {std::to_string(window.count()), std::to_string(limit)});
+    auto r =
+        conn.query("WITH gone AS (DELETE FROM " + s +
+                       ".tpubsub_idempotency_keys WHERE ctid = ANY (ARRAY(SELECT ctid FROM " + s +
+                       ".tpubsub_idempotency_keys WHERE created_at < now() - "
+                       "make_interval(secs => $1::bigint) LIMIT $2::bigint)) RETURNING 1) "
+                       "SELECT count(*) FROM gone",
+                   {std::to_string(window.count()), std::to_string(limit)});
     if (!r.ok()) return r.error();
     return static_cast<std::size_t>(r->get_int(0, 0));
 }

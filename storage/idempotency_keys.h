@@ -23,8 +23,8 @@ std::string key_claim_sql(const std::string& quoted_schema);
 
 // Sets duplicate_of on each new keyed row of `rows` whose key another event holds (0 on every
 // other row). No statement when no row carries a key. Inside the caller's transaction.
-status claim_keys(pg::connection& conn, const std::string& claim_sql,
-                  std::span<pending_row> rows, std::chrono::seconds window);
+status claim_keys(pg::connection& conn, const std::string& claim_sql, std::span<pending_row> rows,
+                  std::chrono::seconds window);
 
 // Deletes up to `limit` keys older than `window`; returns how many.
 result<std::size_t> delete_expired_keys(pg::connection& conn, const std::string& quoted_schema,

@@ -17,9 +17,9 @@
 
 #include "base/build_info/build_info.h"
 #include "bench/pubsub_bench/baselines.h"
-#include "bench/pubsub_bench/producers.h"
 #include "bench/pubsub_bench/daemon_control.h"
 #include "bench/pubsub_bench/multi_node.h"
+#include "bench/pubsub_bench/producers.h"
 #include "bench/pubsub_bench/report.h"
 #include "bench/pubsub_bench/soak.h"
 #include "bench/pubsub_bench/socket_load.h"

@@ -90,8 +90,8 @@ TEST_F(producers_e2e, SameKeyTwiceOnOneConnection) {
     auto c = ndjson_client::connect(socket_path());
     ASSERT_TRUE(c.ok());
     // Pipelined: the second arrives while the first is in flight; then once more after it.
-    ASSERT_TRUE(c->send(keyed("k1") + "\n" + keyed("k1", R"(,"event_data":{"other":1})") + "\n")
-                    .ok());
+    ASSERT_TRUE(
+        c->send(keyed("k1") + "\n" + keyed("k1", R"(,"event_data":{"other":1})") + "\n").ok());
     auto a = c->read_reply(10s), b = c->read_reply(10s);
     ASSERT_TRUE(a.ok() && b.ok() && a->ok && b->ok) << a->raw << b->raw;
     EXPECT_EQ(a->event_id, b->event_id);
@@ -146,8 +146,7 @@ TEST_F(producers_e2e, SocketAndCreateEventShareKeys) {
     ASSERT_TRUE(c.ok());
     const std::string fn = qs() + ".create_event";
     // SQL first, then the socket.
-    const std::int64_t sql_first =
-        count("SELECT " + fn + "('idem', 'sql', '{}', 5, 'mixed-sql')");
+    const std::int64_t sql_first = count("SELECT " + fn + "('idem', 'sql', '{}', 5, 'mixed-sql')");
     auto dup = send(*c, keyed("mixed-sql"));
     EXPECT_EQ(dup.event_id, sql_first);
     EXPECT_TRUE(is_duplicate(dup)) << dup.raw;
@@ -180,12 +179,13 @@ TEST_F(producers_e2e, NotifyDoorSharesKeys) {
     auto first = send(*c, keyed("via-notify"));
     ASSERT_TRUE(first.ok) << first.raw;
     for (int i = 0; i < 3; ++i) {
-        auto r = conn().query("SELECT pg_notify(" + qs() + ".tpubsub_channel('tpubsub_ingest'), $1)",
-                              {keyed("via-notify") + ""});
+        auto r =
+            conn().query("SELECT pg_notify(" + qs() + ".tpubsub_channel('tpubsub_ingest'), $1)",
+                         {keyed("via-notify") + ""});
         ASSERT_TRUE(r.ok()) << r.message();
-        auto fresh = conn().query(
-            "SELECT pg_notify(" + qs() + ".tpubsub_channel('tpubsub_ingest'), $1)",
-            {keyed("notify-only")});
+        auto fresh =
+            conn().query("SELECT pg_notify(" + qs() + ".tpubsub_channel('tpubsub_ingest'), $1)",
+                         {keyed("notify-only")});
         ASSERT_TRUE(fresh.ok()) << fresh.message();
     }
     const auto until = std::chrono::steady_clock::now() + 10s;
@@ -217,9 +217,8 @@ TEST_F(producers_e2e, SameKeyAfterRestart) {
     settle({first});
     ASSERT_EQ(stop_daemon(), std::optional<int>(0));
     // The event row is pruned: the key must hold on its own.
-    ASSERT_EQ(count("WITH d AS (DELETE FROM " + qs() +
-                    ".tpubsub_events WHERE event_id = " + std::to_string(first) +
-                    " RETURNING 1) SELECT count(*) FROM d"),
+    ASSERT_EQ(count("WITH d AS (DELETE FROM " + qs() + ".tpubsub_events WHERE event_id = " +
+                    std::to_string(first) + " RETURNING 1) SELECT count(*) FROM d"),
               1);
     start();
     ASSERT_FALSE(HasFatalFailure());
@@ -332,7 +331,8 @@ TEST_F(producers_e2e, ScheduledEventsAreListedAndCancelled) {
         if (!line.empty() && line[0] >= '0' && line[0] <= '9') ids.push_back(std::stoll(line));
     }
     EXPECT_EQ(ids, (std::vector<std::int64_t>{drop.event_id, keep.event_id}))
-        << "only the scheduled ones, soonest first\n" << listed;
+        << "only the scheduled ones, soonest first\n"
+        << listed;
     auto cancelled = cancel_event(conn(), schema(), drop.event_id);
     ASSERT_TRUE(cancelled.ok()) << cancelled.message();
     settle({now.event_id, keep.event_id});
@@ -372,9 +372,10 @@ TEST_F(producers_e2e, HundredThousandDelayedEventsAllFire) {
     ASSERT_TRUE(load.ok()) << load.message();
     ASSERT_EQ(load->ok_count(), n) << load->end_reason;
     const long after = rss_kib(daemon().pid());
-    std::printf("[ producers ] %zu events scheduled in %.2f s; RSS %ld -> %ld KiB, %.0f bytes "
-                "per scheduled event (includes the write-behind's buffers)\n",
-                n, load->seconds, before, after, (after - before) * 1024.0 / n);
+    std::printf(
+        "[ producers ] %zu events scheduled in %.2f s; RSS %ld -> %ld KiB, %.0f bytes "
+        "per scheduled event (includes the write-behind's buffers)\n",
+        n, load->seconds, before, after, (after - before) * 1024.0 / n);
     const auto until = std::chrono::steady_clock::now() + 60s;
     std::int64_t completed = 0;
     while (std::chrono::steady_clock::now() < until) {
