@@ -138,6 +138,46 @@ TEST_F(producers_e2e, SameKeyOnTwoConnectionsAtOnce) {
     for (auto& [id, at] : seen) EXPECT_EQ(at.size(), 1u) << "event " << id << " ran twice";
 }
 
+// Two pubsubd on one schema, the same keys sent to both at once: the keys table decides.
+TEST_F(producers_e2e, SameKeyOnTwoDaemonsAtOnce) {
+    add_recorder("idem");
+    start();
+    ASSERT_FALSE(HasFatalFailure());
+    const fs::path sock2 = tmp().path() / "s2.sock";
+    auto second = child_process::spawn(
+        {bin_dir() + "/pubsubd", "--dsn", dsn(), "--schema", schema(), "--socket", sock2.string(),
+         "--data-dir", (tmp().path() / "data2").string(), "--scripts-dir", scripts_.string()},
+        tmp().path() / "pubsubd2.log");
+    ASSERT_TRUE(second.ok()) << second.message();
+    ASSERT_TRUE(wait_for_socket(sock2.string(), 60s, [&] { return second->running(); }).ok())
+        << second->log_tail();
+    constexpr int keys = 50;
+    std::vector<std::int64_t> got[2];
+    auto sender = [&](int which) {
+        auto c = ndjson_client::connect(which == 0 ? socket_path() : sock2.string());
+        ASSERT_TRUE(c.ok());
+        std::string burst;
+        for (int k = 0; k < keys; ++k) burst += keyed("nodes-" + std::to_string(k)) + "\n";
+        ASSERT_TRUE(c->send(burst).ok());
+        for (int k = 0; k < keys; ++k) {
+            auto r = c->read_reply(10s);
+            ASSERT_TRUE(r.ok() && r->ok) << (r.ok() ? r->raw : r.message());
+            got[which].push_back(r->event_id);
+        }
+    };
+    std::thread t1(sender, 0), t2(sender, 1);
+    t1.join();
+    t2.join();
+    EXPECT_EQ(got[0], got[1]) << "both daemons must answer the first id of each key";
+    settle(got[0]);
+    EXPECT_EQ(rows_of("idem"), keys);
+    auto seen = runs();
+    EXPECT_EQ(seen.size(), static_cast<std::size_t>(keys));
+    for (auto& [id, at] : seen) EXPECT_EQ(at.size(), 1u) << "event " << id << " ran twice";
+    (void)second->signal(SIGTERM);
+    EXPECT_EQ(second->wait(30s), std::optional<int>(0)) << second->log_tail();
+}
+
 TEST_F(producers_e2e, SocketAndCreateEventShareKeys) {
     add_recorder("idem");
     start();
