@@ -19,7 +19,6 @@
 #include "bench/pubsub_bench/baselines.h"
 #include "bench/pubsub_bench/daemon_control.h"
 #include "bench/pubsub_bench/multi_node.h"
-#include "bench/pubsub_bench/producers.h"
 #include "bench/pubsub_bench/report.h"
 #include "bench/pubsub_bench/soak.h"
 #include "bench/pubsub_bench/socket_load.h"
@@ -428,8 +427,7 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(1, 256));
     app.add_option("--rate", o.rate, "Offered events/s in total (0: as fast as possible)")
         ->capture_default_str();
-    app.add_option("--key-prefix", o.key_prefix, "An idempotency key PREFIX<i> on every event");
-    app.add_option("--spread-ms", o.spread_ms, "Delay events evenly over this many ms (run_at)");
+    add_producer_options(app, o);  // --key-prefix, --spread-ms
     app.add_option("--ack", o.ack, "queued or durable")
         ->check(CLI::IsMember({"queued", "durable"}))
         ->capture_default_str();

@@ -16,6 +16,11 @@ std::string ms_text(double v) {
 
 }  // namespace
 
+void add_producer_options(CLI::App& app, bench_options& o) {
+    app.add_option("--key-prefix", o.key_prefix, "An idempotency key PREFIX<i> on every event");
+    app.add_option("--spread-ms", o.spread_ms, "Delay events evenly over this many ms (run_at)");
+}
+
 void append_producer_fields(const bench_options& opt, std::size_t i, std::string& line) {
     if (!opt.key_prefix.empty()) {
         line += ",\"idempotency_key\":\"";

@@ -5,6 +5,7 @@
 // Plain functions; the lateness query opens its own connection.
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <cstddef>
 #include <string>
 
@@ -13,6 +14,9 @@
 #include "bench/pubsub_bench/table_watch.h"
 
 namespace pubsub::bench {
+
+// Registers --key-prefix and --spread-ms.
+void add_producer_options(CLI::App& app, bench_options& o);
 
 // Appends `,"idempotency_key":"<prefix><i>"` and `,"delay_ms":<n>` as the options ask.
 void append_producer_fields(const bench_options& opt, std::size_t i, std::string& line);
