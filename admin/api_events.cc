@@ -97,6 +97,12 @@ http_response admin_api::list_events(const parsed_target& t) {
         return error_reply(400, "order: expected newest or queue, got \"" + order + "\"");
     }
     f.sort = order == "queue" ? event_filter::order::queue : event_filter::order::newest;
+    if (auto v = param(t, "scheduled")) {  // 1: only scheduled events (soonest first); 0: none
+        if (*v != "1" && *v != "0") {
+            return error_reply(400, "scheduled: expected 1 or 0, got \"" + *v + "\"");
+        }
+        f.scheduled = *v == "1";
+    }
     auto c = pool_.acquire();
     if (!c.ok()) return error_reply(503, "database unreachable: " + c.message());
     for (const char* key : {"since", "until"}) {

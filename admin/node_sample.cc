@@ -47,6 +47,7 @@ node_sample collect(const node_sources& src) {
         for (int p = min_priority; p <= max_priority; ++p) {
             s.queue_depth[static_cast<std::size_t>(p)] = src.rt->depth(p);
         }
+        s.scheduled = src.rt->scheduled();
     }
     if (src.pools) {
         for (int t = 0; t < job_type_count; ++t) {

@@ -66,6 +66,7 @@ struct node_sample {
     std::vector<door_sample> doors;
     router_counters routed;
     std::array<std::size_t, max_priority + 1> queue_depth{};  // index = priority (0 unused)
+    std::size_t scheduled = 0;  // held until their run_at (not waiting yet)
     std::vector<pool_sample> pools;
     write_behind_stats wb;
     bool wb_admits = true;  // write_behind::admit(): false when new events are refused

@@ -121,6 +121,9 @@ void routing(writer& w, const node_sample& s) {
         w.sample("pubsub_queue_depth", label("priority", std::to_string(p)),
                  static_cast<std::uint64_t>(s.queue_depth[static_cast<std::size_t>(p)]));
     }
+    w.family("pubsub_scheduled_events", "gauge",
+             "Events this node holds until their run_at (not counted as waiting).");
+    w.sample("pubsub_scheduled_events", "", static_cast<std::uint64_t>(s.scheduled));
 }
 
 void pools(writer& w, const node_sample& s) {

@@ -9,6 +9,25 @@ namespace pubsub {
 
 namespace {
 
+// "24h", "90m", "3600s", "7d" (a bare number is seconds); 0 when malformed.
+std::int64_t parse_window_s(const std::string& text) {
+    std::size_t used = 0;
+    long long n = 0;
+    try {
+        n = std::stoll(text, &used);
+    } catch (...) {
+        return 0;
+    }
+    const std::string unit = text.substr(used);
+    std::int64_t scale = unit.empty() || unit == "s" ? 1
+                         : unit == "m"               ? 60
+                         : unit == "h"               ? 3600
+                         : unit == "d"               ? 86400
+                                                     : 0;
+    if (n <= 0 || n > 365LL * 86400) return 0;
+    return n * scale;
+}
+
 // Splits "TYPE=VALUE" and checks TYPE names a job type.
 std::optional<std::string> split_typed(const std::string& item, job_type& type, std::string& value,
                                        const char* flag) {
@@ -105,6 +124,10 @@ config_outcome parse_config(int argc, char** argv) {
                    "Seconds without heartbeat before another node takes over a node's events "
                    "(at least 1; the heartbeat runs every third of it)")
         ->envname("PUBSUB_NODE_DEAD_AFTER");
+    app.add_option("--idempotency-window", c.idempotency_window,
+                   "How long an idempotency key stays unique after its first event "
+                   "(e.g. 24h, 90m, 7d)")
+        ->envname("PUBSUB_IDEMPOTENCY_WINDOW");
     app.add_option("--max-line-bytes", c.max_line_bytes, "Longest request line on the socket")
         ->envname("PUBSUB_MAX_LINE_BYTES");
     app.add_option("--http", c.http_listen,
@@ -222,6 +245,15 @@ config_outcome parse_config(int argc, char** argv) {
             "pubsubd: --node-dead-after must be a whole number of seconds, at least 1, "
             "got " +
             std::to_string(c.node_dead_after_s);
+        return out;
+    }
+    if (auto w = parse_window_s(c.idempotency_window); w > 0) {
+        c.idempotency_window_s = w;
+    } else {
+        out.message =
+            "pubsubd: --idempotency-window must be a positive duration such as 24h, "
+            "90m, 3600s or 7d, got " +
+            c.idempotency_window;
         return out;
     }
     c.notify_ingest = notify_ingest == "on";

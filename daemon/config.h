@@ -40,6 +40,8 @@ struct daemon_config {
     int db_wait_s = 30;
     int sweep_interval_ms = 1000;
     int node_dead_after_s = 30;
+    std::string idempotency_window = "24h";         // SPEC 7.2; s, m, h or d
+    std::int64_t idempotency_window_s = 24 * 3600;  // parsed from idempotency_window
     std::size_t max_line_bytes = 1 << 20;
     std::string http_listen;  // --http PORT or ADDR:PORT; empty: no HTTP admin endpoint
     std::string http_token;   // bearer token for changes; PUBSUB_HTTP_TOKEN

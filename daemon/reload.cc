@@ -39,6 +39,7 @@ reload_plan plan_reload(const daemon_config& a, const daemon_config& b) {
     note(r, "db-wait", a.db_wait_s, b.db_wait_s);
     note(r, "sweep-interval-ms", a.sweep_interval_ms, b.sweep_interval_ms);
     note(r, "node-dead-after", a.node_dead_after_s, b.node_dead_after_s);
+    note(r, "idempotency-window", a.idempotency_window, b.idempotency_window);
     note(r, "max-line-bytes", a.max_line_bytes, b.max_line_bytes);
     note(r, "http", a.http_listen, b.http_listen);
     note(r, "http-token", a.http_token, b.http_token);

@@ -28,6 +28,7 @@ write_behind_options wb_options(const daemon_config& cfg, const database& db, me
     wo.max_batch_rows = cfg.max_batch_rows;
     wo.linger = std::chrono::microseconds(cfg.linger_us);
     wo.max_unpersisted_events = cfg.max_unpersisted;
+    wo.idempotency_window = std::chrono::seconds(cfg.idempotency_window_s);
     wo.budget = &budget;
     wo.log = log_hook("write_behind");
     // An event whose row PostgreSQL refuses for good is treated like a cancelled one: its
@@ -53,8 +54,9 @@ persistent_options worker_options(const daemon_config& cfg,
     return o;
 }
 
-router_options router_opts(write_behind& wb, pool_set& pools) {
+router_options router_opts(write_behind& wb, pool_set& pools, memory_budget& budget) {
     router_options ro;
+    ro.budget = &budget;  // scheduled events held in memory
     ro.deliveries = &wb;
     ro.pressure = &pools;  // a full handler pool refuses the event types that could reach it
     return ro;
@@ -121,7 +123,7 @@ node_services::node_services(const daemon_config& cfg, database& db)
       handler_groups_(open_handler_registry(cfg.data_dir)),
       workers_(std::make_shared<persistent_workers>(worker_options(cfg, handler_groups_))),
       make_runners_(runner_factory(handler_groups_, workers_, configs_, latencies_)),
-      rt_(router_opts(wb_, pools_), wb_, pools_),
+      rt_(router_opts(wb_, pools_, budget_), wb_, pools_),
       in_(ids_, wb_, rt_),
       notify_(in_, log_hook("notify_door")),
       door_(socket_opts(cfg, budget_), in_),
@@ -131,7 +133,10 @@ node_services::node_services(const daemon_config& cfg, database& db)
                   // Events taken by other nodes while this one was not live: none of their
                   // deliveries starts here any more (a running one's outcome is discarded).
                   [this](const std::vector<event_id>& lost) {
-                      for (auto id : lost) pools_.cancel(id);
+                      for (auto id : lost) {
+                          rt_.cancel_scheduled(id);
+                          pools_.cancel(id);
+                      }
                   },
                   log_hook("heartbeat")},
                  db.node()),
@@ -241,6 +246,7 @@ void node_services::set_delivery_hooks() {
                              },
                              [this](event_id id, bool cancelled) {
                                  if (!cancelled) return pools_.forget_cancel(id);
+                                 rt_.cancel_scheduled(id);
                                  pools_.cancel(id);
                                  log_line(log_level::info, "event action",
                                           log_field("action", "cancel " + std::to_string(id)));

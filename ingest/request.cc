@@ -6,6 +6,7 @@
 
 #include "ingest/json_scan.h"
 #include "ingest/json_type_name.h"
+#include "ingest/producer_fields.h"
 
 namespace pubsub {
 
@@ -75,6 +76,7 @@ result<parsed_request> request_parser::parse(std::string_view line) {
     }
     parsed_request req;
     bool have_type = false;
+    bool have_run_at = false, have_delay = false;
     const json_member* data = nullptr;
     std::string key_scratch, scratch;
     for (const json_member& m : scan.members()) {
@@ -110,13 +112,38 @@ result<parsed_request> request_parser::parse(std::string_view line) {
             } else {
                 return status::error("ack must be \"durable\" or \"queued\"");
             }
+        } else if (key == "idempotency_key") {
+            if (!is_string) {
+                return status::error("idempotency_key must be a string, got " +
+                                     json_type_name(type_of(v)));
+            }
+            req.draft.idempotency_key = string_text(v, scratch);
+            if (status s = check_idempotency_key(req.draft.idempotency_key); !s.ok()) return s;
+        } else if (key == "run_at") {
+            if (!is_string) {
+                return status::error("run_at must be a string, got " + json_type_name(type_of(v)));
+            }
+            auto at = parse_rfc3339(string_text(v, scratch));
+            if (!at.ok()) return at.error();
+            if (status s = check_run_at(*at, now_us()); !s.ok()) return s;
+            req.draft.run_at_us = *at;
+            have_run_at = true;
+        } else if (key == "delay_ms") {
+            auto ms = type_of(v) == simdjson::dom::element_type::DOUBLE
+                          ? parse_delay_ms(v)
+                          : result<std::int64_t>(status::error("delay_ms must be an integer, got " +
+                                                               json_type_name(type_of(v))));
+            if (!ms.ok()) return ms.error();
+            req.draft.run_at_us = now_us() + *ms * 1000;
+            have_delay = true;
         } else {
             return status::error("unknown field \"" + json_path_shown(std::string(key)) +
                                  "\" (expected event_type, event_source, event_data, priority, "
-                                 "ack)");
+                                 "ack, idempotency_key, run_at, delay_ms)");
         }
     }
     if (!have_type) return status::error("missing field \"event_type\"");
+    if (have_run_at && have_delay) return status::error("give run_at or delay_ms, not both");
     if (data) {
         // The object's own text, as sent: numbers keep every digit. Only an object that
         // repeats a key is rewritten, keeping the last occurrence as jsonb does, so routing
@@ -137,6 +164,10 @@ result<parsed_request> request_parser::parse(std::string_view line) {
 
 std::string ok_reply(event_id id) {
     return "{\"ok\":true,\"event_id\":" + std::to_string(id) + "}\n";
+}
+
+std::string duplicate_reply(event_id first) {
+    return "{\"ok\":true,\"event_id\":" + std::to_string(first) + ",\"duplicate\":true}\n";
 }
 
 std::string error_reply(std::string_view e) {

@@ -41,6 +41,8 @@ class request_parser {
 };
 
 std::string ok_reply(event_id id);            // {"ok":true,"event_id":123}\n
+// A repeated idempotency key: {"ok":true,"event_id":<first>,"duplicate":true}\n
+std::string duplicate_reply(event_id first);
 std::string error_reply(std::string_view e);  // {"ok":false,"error":"..."}\n
 
 }  // namespace pubsub

@@ -193,8 +193,10 @@ void socket_session::handle_line(std::string_view line) {
         return;
     }
     shared_.in.submit(std::move(req->draft), req->ack,
-                      [self = shared_from_this(), seq](const result<event_id>& r) {
-                          std::string reply = r.ok() ? ok_reply(*r) : error_reply(r.message());
+                      [self = shared_from_this(), seq](const result<event_ack>& r) {
+                          std::string reply = !r.ok()        ? error_reply(r.message())
+                                              : r->duplicate ? duplicate_reply(r->id)
+                                                             : ok_reply(r->id);
                           if (!r.ok()) self->shared_.errors.fetch_add(1, std::memory_order_relaxed);
                           // Inline when already on the door thread (queued acks, refusals).
                           asio::dispatch(self->shared_.io,

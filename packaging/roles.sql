@@ -62,11 +62,16 @@ REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA :"schema" FROM PUBLIC;
 
 -- create_event() runs with its caller's rights: it inserts the row, takes the next id and
 -- reads it back (INSERT ... RETURNING event_id needs SELECT on that one column).
-GRANT EXECUTE ON FUNCTION :"schema".create_event(text, text, jsonb, int) TO pubsub_producer;
+GRANT EXECUTE ON FUNCTION :"schema".create_event(text, text, jsonb, int, text, timestamptz)
+    TO pubsub_producer;
 -- create_event() wakes the routers on its schema's channel (SPEC 7.6), named by this function.
 GRANT EXECUTE ON FUNCTION :"schema".tpubsub_channel(text) TO pubsub_producer;
 GRANT INSERT (event_type, event_source, event_data, priority), SELECT (event_id)
     ON :"schema".tpubsub_events TO pubsub_producer;
+-- With a key or a run_at, create_event() takes the id first and inserts it with the row, and
+-- records the key (or reads the first event's id back) in the keys table (SPEC 7.2).
+GRANT INSERT (event_id, run_at) ON :"schema".tpubsub_events TO pubsub_producer;
+GRANT SELECT, INSERT ON :"schema".tpubsub_idempotency_keys TO pubsub_producer;
 GRANT USAGE ON SEQUENCE :"schema".tpubsub_events_event_id_seq TO pubsub_producer;
 
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA :"schema" TO pubsub_operator;

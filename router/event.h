@@ -33,6 +33,15 @@ struct event {
     std::string type;
     std::string source;
     std::string data_json;  // a JSON object, compact text, as it will be stored in event_data
+    // SPEC 7.2: empty when the producer gave none. A keyed event is routed only once its key
+    // is committed (router/intake.h).
+    std::string idempotency_key;
+    std::int64_t run_at_us = 0;  // not dispatched before (wall clock); 0: at once
+
+    // The write-behind found the key already taken: the first event's id (this event is not
+    // stored and never routed). Written by the write-behind's thread before it calls the
+    // pending transition's ack, read only by that ack.
+    mutable event_id duplicate_of = 0;
 
     // Opaque to the core: one word the transition_log's writer thread keeps about this
     // event's stored row (the write-behind: storage/row_state.h), so that merging a transition

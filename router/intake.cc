@@ -4,16 +4,52 @@
 
 namespace pubsub {
 
-void intake::submit(event_draft draft, ack_mode mode, ack_callback done) {
+namespace {
+
+transition pending_transition(const event_ptr& ev) {
+    transition t;
+    t.ev = ev;
+    t.status = event_status::pending;
+    t.seq = seq_pending;
+    t.at_us = ev->created_us;
+    return t;
+}
+
+}  // namespace
+
+status intake::admit(const event_draft& draft) const {
     if (closed_.load(std::memory_order_acquire)) {
-        done(status::error("pubsubd is shutting down; event not accepted"));
+        return status::error("pubsubd is shutting down; event not accepted");
+    }
+    if (status admitted = log_.admit(); !admitted.ok()) return admitted;
+    return router_.admit(draft.type);  // a full handler pool
+}
+
+event_ptr intake::make_event(event_draft&& draft, event_id id) const {
+    auto ev = std::make_shared<event>();
+    ev->id = id;
+    ev->priority = draft.priority;
+    ev->created_us = now_us();
+    ev->type = std::move(draft.type);
+    ev->source = std::move(draft.source);
+    ev->data_json = std::move(draft.data_json);
+    ev->idempotency_key = std::move(draft.idempotency_key);
+    ev->run_at_us = draft.run_at_us;
+    return ev;
+}
+
+void intake::submit(event_draft draft, ack_mode mode, ack_callback done) {
+    if (!draft.idempotency_key.empty()) {
+        submit_keyed(std::move(draft), [done = std::move(done)](const result<event_ack>& r) {
+            if (r.ok()) {
+                done(r->id);
+            } else {
+                done(r.error());
+            }
+        });
         return;
     }
-    if (status admitted = log_.admit(); !admitted.ok()) {
-        done(admitted);
-        return;
-    }
-    if (status admitted = router_.admit(draft.type); !admitted.ok()) {  // a full handler pool
+    if (status admitted = admit(draft); !admitted.ok()) {
         done(admitted);
         return;
     }
@@ -22,19 +58,8 @@ void intake::submit(event_draft draft, ack_mode mode, ack_callback done) {
         done(id.error());
         return;
     }
-    auto ev = std::make_shared<event>();
-    ev->id = *id;
-    ev->priority = draft.priority;
-    ev->created_us = now_us();
-    ev->type = std::move(draft.type);
-    ev->source = std::move(draft.source);
-    ev->data_json = std::move(draft.data_json);
-
-    transition t;
-    t.ev = ev;
-    t.status = event_status::pending;
-    t.seq = seq_pending;
-    t.at_us = ev->created_us;
+    event_ptr ev = make_event(std::move(draft), *id);
+    transition t = pending_transition(ev);
     event_id assigned = ev->id;
     if (mode == ack_mode::durable) {
         t.on_durable = [assigned, done = std::move(done)](const status& s) {
@@ -51,6 +76,50 @@ void intake::submit(event_draft draft, ack_mode mode, ack_callback done) {
         router_.enqueue(std::move(ev));
         done(assigned);
     }
+}
+
+void intake::submit(event_draft draft, ack_mode mode, event_ack_callback done) {
+    if (!draft.idempotency_key.empty()) {
+        submit_keyed(std::move(draft), std::move(done));
+        return;
+    }
+    submit(std::move(draft), mode, [done = std::move(done)](const result<event_id>& r) {
+        if (r.ok()) {
+            done(event_ack{*r, false});
+        } else {
+            done(r.error());
+        }
+    });
+}
+
+// The key's outcome is known only once the write-behind committed the batch that holds it:
+// until then the event is neither acknowledged nor routed, and repeats of the key wait here.
+void intake::submit_keyed(event_draft draft, event_ack_callback done) {
+    const std::string key = draft.idempotency_key;
+    if (!keys_.join(key, std::move(done))) return;  // answered with the first's outcome
+    auto fail_all = [this, &key](const status& s) {
+        for (auto& w : keys_.finish(key)) w(s);
+    };
+    if (status admitted = admit(draft); !admitted.ok()) return fail_all(admitted);
+    auto id = ids_.next_id();
+    if (!id.ok()) return fail_all(id.error());
+    event_ptr ev = make_event(std::move(draft), *id);
+    transition t = pending_transition(ev);
+    // Runs on the write-behind's thread after the commit (or the final failure).
+    t.on_durable = [this, ev, key](const status& s) {
+        auto waiters = keys_.finish(key);
+        if (!s.ok()) {
+            for (auto& w : waiters) w(s);
+            return;
+        }
+        const bool duplicate = ev->duplicate_of != 0;
+        const event_id first = duplicate ? ev->duplicate_of : ev->id;
+        if (!duplicate) router_.enqueue(ev, false);  // not on the writer's thread
+        for (std::size_t i = 0; i < waiters.size(); ++i) {
+            waiters[i](event_ack{first, duplicate || i > 0});
+        }
+    };
+    log_.record(std::move(t));
 }
 
 }  // namespace pubsub

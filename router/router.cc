@@ -30,7 +30,8 @@ router::router(router_options opts, transition_log& log, delivery_sink& sink)
       pressure_(opts.pressure),
       instance_(next_instance.fetch_add(1, std::memory_order_relaxed)),
       queues_(opts.fairness_period),
-      dispatch_on_enqueue_(opts.dispatch_on_enqueue) {
+      dispatch_on_enqueue_(opts.dispatch_on_enqueue),
+      scheduled_([this](event_ptr ev) { enqueue_now(std::move(ev), true); }, opts.budget) {
     snapshot_ = build_snapshot({});
     reach_ = std::make_shared<const job_type_reach>();
 }
@@ -40,12 +41,14 @@ router::~router() { stop_now(); }
 status router::start() {
     if (thread_.joinable()) return status();
     thread_ = std::thread([this] { run(); });
+    scheduled_.start();
     inline_open_.store(dispatch_on_enqueue_, std::memory_order_release);
     return status();
 }
 
 void router::stop(clock::time_point drain_deadline) noexcept {
     if (!thread_.joinable()) return;
+    scheduled_.stop();  // what it holds stays `pending` in the table, resumed at the next start
     inline_open_.store(false, std::memory_order_release);
     deadline_ = drain_deadline;  // read by the dispatch thread after it sees stopping_
     stopping_.store(true, std::memory_order_release);
@@ -53,13 +56,21 @@ void router::stop(clock::time_point drain_deadline) noexcept {
     thread_.join();
 }
 
-void router::enqueue(event_ptr ev) {
+void router::enqueue(event_ptr ev, bool dispatch_here) {
+    if (ev->run_at_us != 0 && ev->run_at_us > now_us()) {
+        scheduled_.add(std::move(ev));
+        return;
+    }
+    enqueue_now(std::move(ev), dispatch_here);
+}
+
+void router::enqueue_now(event_ptr ev, bool dispatch_here) {
     queues_.push(std::move(ev));
     enqueued_.fetch_add(1, std::memory_order_relaxed);
     // Only while the dispatch thread waits for work: when it is busy with a backlog, it will
     // reach this event soon anyway, and the caller (a door's only thread) had better go on
     // reading.
-    if (inline_open_.load(std::memory_order_acquire) &&
+    if (dispatch_here && inline_open_.load(std::memory_order_acquire) &&
         dispatcher_idle_.load(std::memory_order_relaxed)) {
         std::unique_lock lock(dispatch_mu_, std::try_to_lock);
         if (lock.owns_lock()) {

@@ -34,6 +34,7 @@
 #include "router/delivery.h"
 #include "router/matcher.h"
 #include "router/priority_queues.h"
+#include "router/scheduled_events.h"
 #include "router/transition_log.h"
 #include "router/wakeup.h"
 
@@ -85,6 +86,7 @@ struct router_options {
     delivery_log* deliveries = nullptr;  // where delivery rows go (router/delivery.h); optional
     const delivery_pressure* pressure = nullptr;  // full pools refuse at admit(); optional
     bool dispatch_on_enqueue = true;              // see Dispatch on enqueue
+    memory_budget* budget = nullptr;  // charged for scheduled events while held; optional
 };
 
 struct router_counters {
@@ -106,8 +108,14 @@ class router final : public service {
     void stop(clock::time_point drain_deadline) noexcept override;
 
     // Thread-safe, never blocks: it may dispatch one event on the calling thread (see Dispatch
-    // on enqueue), otherwise it is lock-free.
-    void enqueue(event_ptr ev);
+    // on enqueue), otherwise it is lock-free. An event whose run_at is still ahead is held by
+    // the scheduler (router/scheduled_events.h) and queued when it is due.
+    // dispatch_here false: never dispatch on the calling thread (a thread that must not be held
+    // up by routing, such as the write-behind's when it releases keyed events).
+    void enqueue(event_ptr ev, bool dispatch_here = true);
+    // Drops a scheduled event not yet due (cancelled, or taken by another node); thread-safe.
+    bool cancel_scheduled(event_id id) { return scheduled_.cancel(id); }
+    std::size_t scheduled() const { return scheduled_.size(); }
     void set_subscribers(subscriber_snapshot snap);
     subscriber_snapshot subscribers() const;
 
@@ -123,6 +131,7 @@ class router final : public service {
 
   private:
     void run();
+    void enqueue_now(event_ptr ev, bool dispatch_here);
     bool dispatch_one();  // dispatch_mu_ held: pops and dispatches one event; false when empty
     const job_type_reach& current_reach() const;
     void dispatch(const event_ptr& ev, const subscriber_set& set, const subscriber_snapshot& snap,
@@ -158,6 +167,7 @@ class router final : public service {
     std::atomic<bool> stopping_{false};
     std::chrono::steady_clock::time_point deadline_{};
     std::thread thread_;
+    scheduled_events scheduled_;  // its thread starts and stops with the dispatch thread
     // Counters: relaxed, monotonic, read only for reporting.
     std::atomic<std::uint64_t> enqueued_{0}, dispatched_{0}, deliveries_{0}, unmatched_{0};
 };

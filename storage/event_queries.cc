@@ -23,7 +23,7 @@ std::string text_array(const std::vector<std::string>& items) {
     return out + '}';
 }
 
-// The one WHERE clause of every listing, its ORDER BY and LIMIT, over parameters $1..$7.
+// The one WHERE clause of every listing, its ORDER BY and LIMIT, over parameters $1..$8.
 struct listing {
     std::string tail;  // " WHERE ... ORDER BY ... LIMIT $7::int"
     std::string sort;  // the ORDER BY expression alone
@@ -36,14 +36,16 @@ listing where_clause(const event_filter& f) {
     // stops at the limit, whatever the other conditions (a leading wildcard included): the
     // newest by created_at, which is event_id order for the events of one router.
     const bool ranged = f.since || f.until;
-    l.sort = f.sort == event_filter::order::queue ? "priority DESC, event_id"
-             : ranged                             ? "created_at DESC, event_id DESC"
-                                                  : "event_id DESC";
+    l.sort = f.scheduled.value_or(false)            ? "run_at, event_id"
+             : f.sort == event_filter::order::queue ? "priority DESC, event_id"
+             : ranged                               ? "created_at DESC, event_id DESC"
+                                                    : "event_id DESC";
     l.tail =
         " WHERE ($1::text[] IS NULL OR status = ANY($1::text[])) AND ($2::text IS NULL OR "
         "event_type LIKE $2) AND ($3::text IS NULL OR event_source LIKE $3) AND "
         "($4::timestamptz IS NULL OR created_at >= $4) AND ($5::timestamptz IS NULL OR "
-        "created_at < $5) AND ($6::bigint IS NULL OR event_id < $6) ORDER BY " +
+        "created_at < $5) AND ($6::bigint IS NULL OR event_id < $6) AND ($8::bool IS NULL OR "
+        "(status = 'pending' AND run_at > now()) IS NOT DISTINCT FROM $8) ORDER BY " +
         l.sort + " LIMIT $7::int";
     l.params = {f.statuses.empty() ? std::nullopt : std::optional(text_array(f.statuses)),
                 f.type_like,
@@ -51,7 +53,8 @@ listing where_clause(const event_filter& f) {
                 f.since,
                 f.until,
                 f.before ? std::optional(std::to_string(*f.before)) : std::nullopt,
-                std::to_string(f.limit)};
+                std::to_string(f.limit),
+                f.scheduled ? std::optional<std::string>(*f.scheduled ? "t" : "f") : std::nullopt};
     return l;
 }
 
@@ -105,7 +108,7 @@ result<event_page> list_events_json(pg::connection& c, const std::string& schema
     auto r = c.query("SELECT coalesce(json_agg(e ORDER BY " + l.sort +
                          "), '[]')::text, min(event_id), count(*) FROM (SELECT event_id, "
                          "event_type, event_source, status, priority, created_at, processed_at, "
-                         "completed_at, error_message, retry_count FROM " +
+                         "completed_at, error_message, retry_count, run_at FROM " +
                          events_table(c, schema) + l.tail + ") e",
                      l.params);
     if (!r.ok()) return r.error();
@@ -121,7 +124,7 @@ result<pg::query_result> list_events_rows(pg::connection& c, const std::string& 
     listing l = where_clause(f);
     return c.query(
         "SELECT event_id, event_type, event_source, status, priority, created_at, "
-        "completed_at, retry_count, error_message FROM " +
+        "completed_at, retry_count, error_message, run_at FROM " +
             events_table(c, schema) + l.tail,
         l.params);
 }

@@ -29,6 +29,9 @@ struct event_filter {
     std::optional<std::string> until;        // timestamptz text: created_at < until
     std::optional<event_id> before;          // event_id < before (paging, newest first)
     std::int64_t limit = 100;
+    // true: only scheduled events (pending with a run_at ahead), soonest first; false: none of
+    // them; unset: every event.
+    std::optional<bool> scheduled;
     // newest: highest event_id first; with since or until, newest created_at first (the same
     // order for one router's events; with several, ids come in blocks per node), so that a
     // search reads only its time range's newest rows. queue: priority, then id.
@@ -44,7 +47,7 @@ std::string like_exact(std::string_view text);
 status check_timestamp(pg::connection& c, const std::string& text);
 
 // A page of events as a JSON array (event_id, event_type, event_source, status, priority,
-// created_at, processed_at, completed_at, error_message, retry_count), and the `before` of
+// created_at, processed_at, completed_at, error_message, retry_count, run_at), and the `before` of
 // the next page when order is newest and the page is full.
 struct event_page {
     std::string events_json;
@@ -54,7 +57,7 @@ result<event_page> list_events_json(pg::connection& c, const std::string& schema
                                     const event_filter& f);
 
 // The same events as rows: event_id, event_type, event_source, status, priority, created_at,
-// completed_at, retry_count, error_message.
+// completed_at, retry_count, error_message, run_at.
 result<pg::query_result> list_events_rows(pg::connection& c, const std::string& schema,
                                           const event_filter& f);
 

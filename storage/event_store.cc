@@ -7,7 +7,8 @@ namespace {
 constexpr const char* event_columns =
     "e.event_id, e.event_type, e.event_source, e.event_data::text, e.priority, "
     "(extract(epoch FROM e.created_at) * 1000000)::bigint, e.retry_count, "
-    "e.status = 'processing' AND e.error_message IS NULL";
+    "e.status = 'processing' AND e.error_message IS NULL, "
+    "coalesce((extract(epoch FROM e.run_at) * 1000000)::bigint, 0)";
 
 std::vector<event_ptr> to_events(const pg::query_result& r) {
     std::vector<event_ptr> out;
@@ -26,6 +27,7 @@ std::vector<event_ptr> to_events(const pg::query_result& r) {
         // that run counts, so PUBSUB_ATTEMPT tells the handler it may have seen the event
         // before. (After a failure retry_count already counts it; delivery rows then decide.)
         ev->attempt = static_cast<int>(r.get_int(i, 6)) + 1 + (r.get(i, 7) == "t");
+        ev->run_at_us = r.get_int(i, 8);  // a scheduled event stays held until then
         ev->from_table = true;
         out.push_back(std::move(ev));
     }

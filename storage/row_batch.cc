@@ -149,7 +149,7 @@ bool is_final(event_status s) {
 }
 
 // One COPY line. Stage columns: event_id, is_new, event_type, event_source, event_data,
-// status, priority, created_at, processed_at, completed_at, error_message, retry_count.
+// status, priority, created_at, processed_at, completed_at, error_message, retry_count, run_at.
 // Events columns (direct insert of a new row): the same without is_new, plus claimed_by.
 void encode_row(const pending_row& row, bool for_stage, std::string_view node, std::string& out) {
     const event& ev = *row.ev;
@@ -185,6 +185,8 @@ void encode_row(const pending_row& row, bool for_stage, std::string_view node, s
     append_text_or_null(out, row.error);
     out += '\t';
     append_int(out, row.retry_count);
+    out += '\t';
+    append_ts_or_null(out, is_new ? ev.run_at_us : 0);
     if (!for_stage) {
         out += '\t';
         pg::append_copy_text(out, node);
@@ -195,13 +197,16 @@ void encode_row(const pending_row& row, bool for_stage, std::string_view node, s
 }  // namespace
 
 void encode_stage_rows(std::span<const pending_row> rows, std::string& out) {
-    for (const auto& row : rows) encode_row(row, true, {}, out);
+    for (const auto& row : rows) {
+        if (row.duplicate_of == 0) encode_row(row, true, {}, out);
+    }
 }
 
 std::size_t encode_split_rows(std::span<const pending_row> rows, std::string_view node_id,
                               std::string& new_rows, std::string& existing_rows) {
     std::size_t n = 0;
     for (const auto& row : rows) {
+        if (row.duplicate_of != 0) continue;
         if (row.is_new()) {
             encode_row(row, false, node_id, new_rows);
             ++n;
@@ -216,14 +221,14 @@ std::string events_copy_sql(const std::string& s) {
     return "COPY " + s +
            ".tpubsub_events (event_id, event_type, event_source, event_data, "
            "status, priority, created_at, processed_at, completed_at, error_message, "
-           "retry_count, claimed_by) FROM STDIN";
+           "retry_count, run_at, claimed_by) FROM STDIN";
 }
 
 std::string stage_table_sql() {
     return "CREATE TEMP TABLE IF NOT EXISTS pubsub_stage ("
            "event_id bigint, is_new bool, event_type text, event_source text, event_data jsonb, "
            "status text, priority smallint, created_at timestamptz, processed_at timestamptz, "
-           "completed_at timestamptz, error_message text, retry_count int) "
+           "completed_at timestamptz, error_message text, retry_count int, run_at timestamptz) "
            "ON COMMIT DELETE ROWS";
 }
 
@@ -233,9 +238,9 @@ std::string merge_sql(const std::string& s, const std::string& node) {
     return "INSERT INTO " + s +
            ".tpubsub_events AS e (event_id, event_type, event_source, "
            "event_data, status, priority, created_at, processed_at, completed_at, "
-           "error_message, retry_count, claimed_by) "
+           "error_message, retry_count, run_at, claimed_by) "
            "SELECT event_id, event_type, event_source, event_data, status, priority, "
-           "created_at, processed_at, completed_at, error_message, retry_count, " +
+           "created_at, processed_at, completed_at, error_message, retry_count, run_at, " +
            node +
            " "
            "FROM pg_temp.pubsub_stage WHERE is_new "

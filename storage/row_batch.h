@@ -33,6 +33,9 @@ struct pending_row {
     std::vector<durable_callback> acks;
     std::int64_t first_seen_us = 0;
     bool has_pending = false;  // the event's `pending` transition is merged here
+    // Set inside a write's transaction (storage/idempotency_keys.h): the event's key is held by
+    // this other event, so the row is not written. Meaningful only once that write commits.
+    event_id duplicate_of = 0;
 
     // The row must be inserted (not only updated) when it was never committed.
     bool is_new() const { return persisted_seq(*ev) == 0 && !ev->from_table; }
@@ -75,11 +78,12 @@ class row_batch {
     std::size_t stale_pending_bytes_ = 0;
 };
 
+// Rows that are duplicates (duplicate_of) are left out by both encoders.
 // Appends the COPY text-format lines of every row for the staging table.
 void encode_stage_rows(std::span<const pending_row> rows, std::string& out);
 // The fast path: rows never written go to new_rows in tpubsub_events' own column order (for a
 // direct COPY, claimed by node_id), the others to existing_rows in staging format. Returns the
-// number of new rows.
+// number of new rows written to new_rows.
 std::size_t encode_split_rows(std::span<const pending_row> rows, std::string_view node_id,
                               std::string& new_rows, std::string& existing_rows);
 std::string events_copy_sql(const std::string& quoted_schema);

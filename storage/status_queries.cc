@@ -136,11 +136,11 @@ result<pg::query_result> node_lines(pg::connection& c, const std::string& schema
 
 result<double> oldest_pending_age_s(pg::connection& c, const std::string& schema) {
     auto r = c.query(
-        "SELECT COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float8 FROM (SELECT "
-        "created_at FROM " +
+        "SELECT COALESCE(EXTRACT(EPOCH FROM now() - min(waits_from)), 0)::float8 FROM (SELECT "
+        "greatest(created_at, run_at) AS waits_from FROM " +
         table(c, schema, "tpubsub_events") +
-        " WHERE status IN ('pending', 'processing') AND status = 'pending' ORDER BY event_id "
-        "LIMIT 1000) oldest");
+        " WHERE status IN ('pending', 'processing') AND status = 'pending' AND (run_at IS NULL "
+        "OR run_at <= now()) ORDER BY event_id LIMIT 1000) oldest");
     if (!r.ok()) return r.error();
     double age = 0;
     try {

@@ -101,6 +101,7 @@ void write_behind::impl::on_committed(std::span<pending_row> rows) {
             committed_bytes += approx_bytes(*row.ev);
         }
         set_persisted_seq(*row.ev, row.seq);
+        if (row.duplicate_of != 0) row.ev->duplicate_of = row.duplicate_of;
     }
     unpersisted.fetch_sub(committed_pending, std::memory_order_relaxed);
     budget.release(committed_bytes);
@@ -174,6 +175,7 @@ void write_behind::impl::finish_stop() {
     }
     timer.cancel();
     retry_timer.cancel();
+    key_sweep_timer.cancel();
     work.reset();
     io.stop();
 }
@@ -186,6 +188,7 @@ write_behind::~write_behind() { stop(steady::now()); }
 status write_behind::start() {
     if (impl_->thread.joinable()) return status();
     impl_->work.emplace(asio::make_work_guard(impl_->io));
+    asio::post(impl_->io, [this] { impl_->arm_key_sweep(); });
     impl_->thread = std::thread([this] { impl_->io.run(); });
     return status();
 }

@@ -12,6 +12,9 @@
 // admit() refuses new events once max_unpersisted_events rows or the memory budget are held.
 // A data error is bisected (storage/bisect.h): only the refused events fail (acks get
 // PostgreSQL's message, stats().rejected, on_rejected), every other row commits.
+// Idempotency keys: each batch claims the keys of its new keyed events in its own transaction
+// (storage/idempotency_keys.h); a duplicate's row is not written, and its event learns the first
+// event's id (event::duplicate_of) before its acks run.
 // Thread-safety: record(), admit(), stats() from any thread; start()/stop() from one owner.
 #pragma once
 
@@ -45,6 +48,10 @@ struct write_behind_options {
     std::size_t max_unpersisted_bytes = std::size_t{256} << 20;
     std::chrono::milliseconds reconnect_min{50};
     std::chrono::milliseconds reconnect_max{5000};
+    // Idempotency keys (SPEC 7.2) are unique for this long after their first event; older keys
+    // are taken over by a new event and removed in the background. 0: no removal.
+    std::chrono::seconds idempotency_window{24 * 3600};
+    std::chrono::milliseconds key_sweep_interval{10'000};
     log_sink log;
     // Called on the writer thread when PostgreSQL refuses an event's row for good (a data
     // error): nothing more of it is written, so its deliveries should stop.

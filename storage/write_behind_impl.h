@@ -34,7 +34,8 @@ struct write_behind::impl {
           own_budget(opts.max_unpersisted_bytes),
           budget(opts.budget ? *opts.budget : own_budget),
           timer(io),
-          retry_timer(io) {}
+          retry_timer(io),
+          key_sweep_timer(io) {}
 
     write_behind_options opts;
     memory_budget own_budget;  // used when opts.budget is not given
@@ -43,6 +44,7 @@ struct write_behind::impl {
     std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work;
     boost::asio::steady_timer timer;        // linger cut
     boost::asio::steady_timer retry_timer;  // reconnect backoff
+    boost::asio::steady_timer key_sweep_timer;  // expired idempotency keys
     std::thread thread;
 
     moodycamel::ConcurrentQueue<transition> queue;
@@ -60,6 +62,7 @@ struct write_behind::impl {
     std::string quoted_schema;
     std::string merge;
     std::string delivery_merge;
+    std::string key_claim;
     std::string events_copy;
     std::string copy_buf;
     std::string stage_buf;
@@ -109,20 +112,24 @@ struct write_behind::impl {
     status connect();
     // One transaction; on failure last_kind says what the error means and the message is
     // PostgreSQL's own.
-    status write(std::span<const pending_row> rows, const std::vector<delivery_record>& deliveries);
+    status write(std::span<pending_row> rows, const std::vector<delivery_record>& deliveries);
     // Fast path: new rows are COPYed straight into tpubsub_events (each row written once);
     // only rows that already exist go through the staging table and the UPDATE.
-    status write_direct(std::span<const pending_row> rows,
+    status write_direct(std::span<pending_row> rows,
                         const std::vector<delivery_record>& deliveries);
     // Idempotent path (after any failure): every row through the staging table and
     // INSERT ... ON CONFLICT, so rows a lost COMMIT did write are updated, not duplicated.
-    status write_merged(std::span<const pending_row> rows,
+    status write_merged(std::span<pending_row> rows,
                         const std::vector<delivery_record>& deliveries);
     // Inside the batch's transaction; idempotent (the highest version wins).
     status write_deliveries(const std::vector<delivery_record>& deliveries);
     // Best effort: a row that exists but refuses its next state ends `failed` with the reason,
     // so it is not resumed (and refused again) after a restart.
     void mark_failed(event_id id, const std::string& msg);
+    // Every key_sweep_interval, deletes keys older than the window in bounded batches, between
+    // two batch writes (the writer's own thread and connection).
+    void arm_key_sweep();
+    void sweep_keys();
 
     // Data errors: probe, bisect, reject (write_behind_isolate.cc).
 

@@ -1,5 +1,6 @@
 // The write-behind's writes: one batch of event and delivery rows as one transaction, on the
 // writer thread (write_behind_impl.h).
+#include "storage/idempotency_keys.h"
 #include "storage/write_behind_impl.h"
 
 namespace pubsub {
@@ -32,11 +33,12 @@ status write_behind::impl::connect() {
     merge = merge_sql(quoted_schema, c->quote_literal(opts.node_id)) + commit_suffix;
     events_copy = events_copy_sql(quoted_schema);
     delivery_merge = delivery_merge_sql(quoted_schema, c->quote_literal(opts.node_id));
+    key_claim = key_claim_sql(quoted_schema);
     conn.emplace(std::move(*c));
     return status();
 }
 
-status write_behind::impl::write(std::span<const pending_row> rows,
+status write_behind::impl::write(std::span<pending_row> rows,
                                  const std::vector<delivery_record>& deliveries) {
     if (!conn || !conn->is_ok()) {
         conn.reset();
@@ -66,28 +68,30 @@ status write_behind::impl::write(std::span<const pending_row> rows,
     return status();
 }
 
-status write_behind::impl::write_direct(std::span<const pending_row> rows,
+status write_behind::impl::write_direct(std::span<pending_row> rows,
                                         const std::vector<delivery_record>& deliveries) {
     copy_buf.clear();
     stage_buf.clear();
-    std::size_t fresh = encode_split_rows(rows, opts.node_id, copy_buf, stage_buf);
     if (status s = conn->exec("BEGIN"); !s.ok()) return s;
+    if (status s = claim_keys(*conn, key_claim, rows, opts.idempotency_window); !s.ok()) return s;
+    std::size_t fresh = encode_split_rows(rows, opts.node_id, copy_buf, stage_buf);
     if (fresh > 0) {
         if (status s = conn->copy_in(events_copy, copy_buf); !s.ok()) return s;
     }
     if (status s = write_deliveries(deliveries); !s.ok()) return s;
-    if (fresh < rows.size()) {
+    if (!stage_buf.empty()) {
         if (status s = conn->copy_in(stage_copy_sql(), stage_buf); !s.ok()) return s;
         return conn->exec(merge);  // ends with COMMIT
     }
     return conn->exec("COMMIT");
 }
 
-status write_behind::impl::write_merged(std::span<const pending_row> rows,
+status write_behind::impl::write_merged(std::span<pending_row> rows,
                                         const std::vector<delivery_record>& deliveries) {
     copy_buf.clear();
-    encode_stage_rows(rows, copy_buf);
     if (status s = conn->exec("BEGIN"); !s.ok()) return s;
+    if (status s = claim_keys(*conn, key_claim, rows, opts.idempotency_window); !s.ok()) return s;
+    encode_stage_rows(rows, copy_buf);
     if (status s = conn->copy_in(stage_copy_sql(), copy_buf); !s.ok()) return s;
     // After the events' merge (new rows exist), before its COMMIT.
     if (status s = conn->exec(merge.substr(0, merge.size() - commit_suffix.size())); !s.ok()) {
@@ -103,6 +107,31 @@ status write_behind::impl::write_deliveries(const std::vector<delivery_record>& 
     encode_delivery_rows(deliveries, delivery_buf);
     if (status s = conn->copy_in(delivery_stage_copy_sql(), delivery_buf); !s.ok()) return s;
     return conn->exec(delivery_merge);
+}
+
+void write_behind::impl::arm_key_sweep() {
+    if (opts.idempotency_window.count() <= 0 || stopping) return;
+    key_sweep_timer.expires_after(opts.key_sweep_interval);
+    key_sweep_timer.async_wait([this](const boost::system::error_code& ec) {
+        if (ec || stopping) return;
+        sweep_keys();
+        arm_key_sweep();
+    });
+}
+
+void write_behind::impl::sweep_keys() {
+    // Between batches only (this thread), and never while a write waits to be retried.
+    constexpr std::size_t per_statement = 5000;
+    constexpr int max_statements = 20;  // per sweep: bounds the pause of the writer
+    if (!conn || !conn->is_ok() || waiting_retry) return;
+    for (int i = 0; i < max_statements; ++i) {
+        auto n = delete_expired_keys(*conn, quoted_schema, opts.idempotency_window, per_statement);
+        if (!n.ok()) {
+            log(log_level::warn, "write-behind: removing expired idempotency keys: " + n.message());
+            return;
+        }
+        if (*n < per_statement) return;
+    }
 }
 
 }  // namespace pubsub

@@ -115,8 +115,9 @@ function showTab(name) {
 async function loadQueue() {
   try {
     const [open, failed] = await Promise.all([
-      api("GET", "/api/events?status=pending,processing&order=queue&limit=200"),
+      api("GET", "/api/events?status=pending,processing&order=queue&limit=200&scheduled=0"),
       api("GET", "/api/events?status=failed&limit=20"),
+      loadScheduled(),  // scheduled.js
     ]);
     if (open.status !== 200) throw new Error(open.body && open.body.error);
     renderQueue(open.body.events);

@@ -50,6 +50,8 @@ struct bench_options {
     int sleep_ms = 1000;           // handler sleep in `sleep` mode
     int timeout_s = 300;           // bound on every wait
     int soak_s = 0;                // > 0: the soak mode (soak.h) for this many seconds
+    std::string key_prefix;        // an idempotency key on every line (producers.h)
+    std::int64_t spread_ms = 0;    // > 0: delay_ms spread over this many ms (producers.h)
     // Baselines
     bool sql_queue = true;
     bool copy_limit = true;

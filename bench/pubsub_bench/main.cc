@@ -181,6 +181,7 @@ double run_pubsub(const bench_options& opt, run_context& ctx, bench_report& rep,
             j.num("end_to_end_per_s", e2e).num("end_to_end_s", s).num("polls", c.polls);
         }
         if (auto f = fetch_processed(t, load.records); !f.ok()) rep.errors.push_back(f.message());
+        if (opt.spread_ms > 0) add_run_at_lateness(t, rep, j);
     }
     if (dpid > 0) {
         proc_sample after = sample_process(dpid);
@@ -409,6 +410,7 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(1, 256));
     app.add_option("--rate", o.rate, "Offered events/s in total (0: as fast as possible)")
         ->capture_default_str();
+    add_producer_options(app, o);  // --key-prefix, --spread-ms
     app.add_option("--ack", o.ack, "queued or durable")
         ->check(CLI::IsMember({"queued", "durable"}))
         ->capture_default_str();

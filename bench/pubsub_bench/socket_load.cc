@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "base/errno_text.h"
+#include "bench/pubsub_bench/producers.h"
 
 namespace pubsub::bench {
 
@@ -100,6 +101,7 @@ class producer {
         buf += event_data_json(i, opt_.payload_bytes);
         buf += ",\"priority\":";
         append_uint(buf, static_cast<std::uint64_t>(prio));
+        append_producer_fields(opt_, i, buf);
         buf += ack_field_;
     }
 

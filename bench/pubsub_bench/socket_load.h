@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "bench/pubsub_bench/bench_common.h"
+#include "bench/pubsub_bench/producers.h"  // the lines' SPEC 7.2 fields; main.cc uses it too
 
 namespace pubsub::bench {
 

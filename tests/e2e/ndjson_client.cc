@@ -69,6 +69,8 @@ std::optional<reply> parse_reply(std::string_view line) {
     constexpr std::string_view err_prefix = "{\"ok\":false,\"error\":";
     if (line.starts_with(ok_prefix) && line.ends_with("}")) {
         auto digits = line.substr(ok_prefix.size(), line.size() - ok_prefix.size() - 1);
+        constexpr std::string_view duplicate = ",\"duplicate\":true";  // SPEC 7.2
+        if (digits.ends_with(duplicate)) digits.remove_suffix(duplicate.size());
         if (digits.empty()) return std::nullopt;
         for (char c : digits) {
             if (c < '0' || c > '9') return std::nullopt;

@@ -25,7 +25,8 @@
 
 namespace pubsub::e2e {
 
-// One reply line of the door: {"ok":true,"event_id":N} or {"ok":false,"error":"..."}.
+// One reply line of the door: {"ok":true,"event_id":N} (with ,"duplicate":true for a repeated
+// idempotency key) or {"ok":false,"error":"..."}.
 struct reply {
     bool ok = false;
     std::int64_t event_id = 0;

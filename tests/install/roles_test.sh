@@ -52,6 +52,13 @@ denied() {  # denied ROLE SQL WHAT
 id=$(as pubsub_producer "SELECT rt.create_event('roles_test', 'src', '{\"n\": 1}', 5)") \
   || fail "producer create_event: $id"
 [[ $id =~ ^[0-9]+$ ]] || fail "create_event returned $id"
+# SPEC 7.2: with a key and a run_at; the same key again returns the first id.
+k1=$(as pubsub_producer "SELECT rt.create_event('roles_test', 'src', '{}', 5, 'roles-key', now() + interval '1 hour')") \
+  || fail "producer create_event with a key and run_at: $k1"
+k2=$(as pubsub_producer "SELECT rt.create_event('roles_test', 'src', '{}', 5, 'roles-key')") \
+  || fail "producer create_event with a repeated key: $k2"
+[[ $k1 =~ ^[0-9]+$ && $k1 == "$k2" ]] || fail "a repeated key returned $k2, the first $k1"
+denied pubsub_producer "DELETE FROM rt.tpubsub_idempotency_keys" "delete keys"
 as pubsub_producer "INSERT INTO rt.tpubsub_events (event_type) VALUES ('roles_insert')" \
   >/dev/null || fail "producer INSERT of producer columns"
 denied pubsub_producer "SELECT event_data FROM rt.tpubsub_events" "read event data"

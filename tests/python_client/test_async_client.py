@@ -37,6 +37,16 @@ class AsyncRealDaemonTest(DaemonFixture, unittest.IsolatedAsyncioTestCase):
         self.assertEqual((row["type"], row["source"], row["data"], row["priority"]),
                          ("async_import", "generic_import:7", {"records": 12}, 8))
 
+    async def test_idempotency_key_and_run_at(self) -> None:
+        import datetime as dt
+        at = dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=5)
+        key = f"async-key-{id(self)}"
+        first, again = await asyncio.gather(
+            self.client.create_event("async_keyed", idempotency_key=key, run_at=at),
+            self.client.create_event("async_keyed", idempotency_key=key))
+        self.assertEqual(first, again)
+        self.assertEqual(list(self.rows([first])), [first])
+
     async def test_emit_many_pipelined(self) -> None:
         ids = await self.client.emit_many(
             [{"event_type": "async_many", "event_data": {"n": n}} for n in range(2000)],

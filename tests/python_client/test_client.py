@@ -221,6 +221,36 @@ class RealDaemonTest(DaemonFixture, unittest.TestCase):
         wait_until(f"queued event {eid} to be written", lambda: eid in self.rows([eid]))
         self.assertEqual(self.rows([eid])[eid]["data"], {"report_id": 7})
 
+    # -- idempotency keys and run_at (SPEC 7.2) ----------------------------------------------
+
+    def test_idempotency_key_returns_the_first_id(self) -> None:
+        key = f"py-key-{os.getpid()}-{time.monotonic_ns()}"
+        first = self.client.create_event("py_keyed", event_data={"n": 1}, idempotency_key=key)
+        again = self.client.create_event("py_keyed", event_data={"n": 2}, idempotency_key=key,
+                                         ack="queued")
+        self.assertEqual(again, first)
+        count = psql(self.dsn, f"SELECT count(*) FROM {self.schema}.tpubsub_idempotency_keys "
+                               f"WHERE idempotency_key = '{key}' AND event_id = {first}")
+        self.assertEqual(count, "1")
+        with self.assertRaises(ValueError):
+            self.client.create_event("py_keyed", idempotency_key="")
+        with self.assertRaises(ValueError):
+            self.client.create_event("py_keyed", idempotency_key="k" * 257)
+
+    def test_run_at_is_stored_with_the_row(self) -> None:
+        import datetime as dt
+        at = dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=5)
+        eid = self.client.create_event("py_later", run_at=at)
+        stored = psql(self.dsn, f"SELECT (extract(epoch FROM run_at) * 1000000)::bigint, status "
+                                f"FROM {self.schema}.tpubsub_events WHERE event_id = {eid}")
+        us, status = stored.split("|")
+        self.assertAlmostEqual(int(us) / 1e6, at.timestamp(), delta=0.001)
+        self.assertEqual(status, "pending")
+        with self.assertRaises(ValueError):
+            self.client.create_event("py_later", run_at=dt.datetime.now())  # naive
+        with self.assertRaises(pc.PubSubRejected):
+            self.client.create_event("py_later", run_at=at + dt.timedelta(days=31))
+
     def test_module_level_create_event_with_argument_and_environment(self) -> None:
         a = pc.create_event("py_module", socket_path=self.sock)
         old = os.environ.get("PUBSUB_SOCKET")

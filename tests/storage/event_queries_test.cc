@@ -42,7 +42,8 @@ TEST_F(event_queries_test, one_filter_lists_rows_and_pages) {
     ASSERT_TRUE(rows.ok()) << rows.message();
     EXPECT_EQ(ids(*rows), (std::vector<std::string>{"4", "1"}));
     EXPECT_EQ(rows->name(0), "event_id");
-    EXPECT_EQ(rows->columns(), 9);
+    EXPECT_EQ(rows->columns(), 10);
+    EXPECT_EQ(rows->name(9), "run_at");
 
     f = {};
     f.statuses = {"pending", "failed"};

@@ -215,7 +215,7 @@ TEST(row_batch, encode_new_and_updated_rows) {
     ASSERT_EQ(lines.size(), 3u) << out;
     EXPECT_EQ(lines[2], "");
     auto f = split(lines[0], '\t');
-    ASSERT_EQ(f.size(), 12u) << lines[0];
+    ASSERT_EQ(f.size(), 13u) << lines[0];
     EXPECT_EQ(f[0], "10");
     EXPECT_EQ(f[1], "t");
     EXPECT_EQ(f[2], "t");
@@ -228,8 +228,9 @@ TEST(row_batch, encode_new_and_updated_rows) {
     EXPECT_EQ(f[9], "\\N");
     EXPECT_EQ(f[10], "\\N");
     EXPECT_EQ(f[11], "0");
+    EXPECT_EQ(f[12], "\\N");  // run_at
     auto u = split(lines[1], '\t');
-    ASSERT_EQ(u.size(), 12u) << lines[1];
+    ASSERT_EQ(u.size(), 13u) << lines[1];
     EXPECT_EQ(u[0], "11");
     EXPECT_EQ(u[1], "f");
     EXPECT_EQ(u[2], "\\N");
@@ -237,6 +238,32 @@ TEST(row_batch, encode_new_and_updated_rows) {
     EXPECT_EQ(u[7], "\\N");  // created_at is never updated
     EXPECT_NE(u[9], "\\N");  // completed_at
     EXPECT_EQ(u[10], "bad\\nthing");
+}
+
+// A new event's run_at is written with its row; a row whose key another event holds is not
+// written at all.
+TEST(row_batch, encode_run_at_and_leave_out_duplicates) {
+    row_batch b;
+    auto later = new_event(20);
+    later->run_at_us = 5'000'000;
+    (void)add(b, make_t(later, event_status::pending, seq_pending, 1'000'000));
+    auto dup = new_event(21);
+    (void)add(b, make_t(dup, event_status::pending, seq_pending, 1'000'000));
+    auto rows = b.take(10);
+    for (auto& r : rows) {
+        if (r.ev->id == 21) r.duplicate_of = 7;
+    }
+    std::string fresh, existing;
+    EXPECT_EQ(encode_split_rows(rows, "node", fresh, existing), 1u);
+    EXPECT_TRUE(existing.empty());
+    auto f = split(split(fresh, '\n')[0], '\t');
+    ASSERT_EQ(f.size(), 13u) << fresh;
+    EXPECT_EQ(f[0], "20");
+    EXPECT_EQ(f[11], "1970-01-01 00:00:05.000000+00");
+    EXPECT_EQ(f[12], "node");
+    std::string staged;
+    encode_stage_rows(rows, staged);
+    EXPECT_EQ(split(staged, '\n').size(), 2u) << staged;
 }
 
 }  // namespace

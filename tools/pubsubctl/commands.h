@@ -12,12 +12,16 @@ namespace pubsub::ctl {
 struct emit_args {
     std::string type, source, data = "{}", ack = "durable";
     int priority = 5;
+    std::string idempotency_key;  // SPEC 7.2; empty: none
+    std::string run_at;           // RFC 3339 with an offset; empty: none
+    long long delay_ms = -1;      // -1: none
 };
 int emit(const context& ctx, const emit_args& a);  // a.type empty: NDJSON from stdin
 
 struct list_args {
     std::string status, type;
     int limit = 50;
+    bool scheduled = false;  // only events waiting for their run_at, soonest first
 };
 int events_list(const context& ctx, const list_args& a);
 int events_show(const context& ctx, const std::string& id);  // with its delivery rows

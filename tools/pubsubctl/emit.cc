@@ -58,6 +58,15 @@ int emit(const context& ctx, const emit_args& a) {
         payload += ",\"event_data\":" + a.data + ",\"priority\":" + std::to_string(a.priority) +
                    ",\"ack\":";
         append_json_string(payload, a.ack);
+        if (!a.idempotency_key.empty()) {
+            payload += ",\"idempotency_key\":";
+            append_json_string(payload, a.idempotency_key);
+        }
+        if (!a.run_at.empty()) {
+            payload += ",\"run_at\":";
+            append_json_string(payload, a.run_at);
+        }
+        if (a.delay_ms >= 0) payload += ",\"delay_ms\":" + std::to_string(a.delay_ms);
         payload += "}\n";
         expected = 1;
     } else {

@@ -67,6 +67,7 @@ int events_list(const context& ctx, const list_args& a) {
     if (!a.status.empty()) f.statuses = {a.status};
     if (!a.type.empty()) f.type_like = like_exact(a.type);
     f.limit = a.limit;
+    if (a.scheduled) f.scheduled = true;
     auto r = list_events_rows(*c, ctx.schema, f);
     if (!r.ok()) return fail(r.message());
     print_rows(*r, ctx.json);

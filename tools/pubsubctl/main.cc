@@ -45,6 +45,11 @@ int main(int argc, char** argv) {
     emit_cmd->add_option("--data,-d", ea.data, "event_data as a JSON object");
     emit_cmd->add_option("--priority,-p", ea.priority, "1..10, 10 most urgent");
     emit_cmd->add_option("--ack", ea.ack, "durable or queued");
+    emit_cmd->add_option("--idempotency-key", ea.idempotency_key,
+                         "a retry with the same key creates nothing and prints the first id");
+    emit_cmd->add_option("--run-at", ea.run_at,
+                         "dispatch at this RFC 3339 time (e.g. 2026-12-05T06:00:00Z)");
+    emit_cmd->add_option("--delay-ms", ea.delay_ms, "dispatch this many milliseconds from now");
     emit_cmd->callback([&] { rc = emit(ctx, ea); });
 
     auto* events = app.add_subcommand("events", "List and inspect events");
@@ -54,6 +59,8 @@ int main(int argc, char** argv) {
     list->add_option("--status", la.status, "pending, processing, completed, failed, cancelled");
     list->add_option("--type", la.type, "event_type");
     list->add_option("--limit", la.limit, "rows");
+    list->add_flag("--scheduled", la.scheduled,
+                   "only events waiting for their run_at, soonest first");
     list->callback([&] { rc = events_list(ctx, la); });
     std::string event_id;
     auto* show = events->add_subcommand("show", "One event in full");

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import socket
@@ -80,6 +81,30 @@ def _validated(index: int | None, event_type: Any, event_source: Any, event_data
                          f"got {priority!r}")
     return {"event_type": event_type, "event_source": event_source,
             "event_data": dict(event_data), "priority": priority}
+
+
+def _producer_fields(idempotency_key: Any, run_at: Any) -> dict[str, Any]:
+    """SPEC 7.2's optional fields, checked: a key of 1 to 256 UTF-8 bytes, and run_at as a
+    timezone-aware datetime or an RFC 3339 string with an offset (checked by the daemon)."""
+    out: dict[str, Any] = {}
+    if idempotency_key is not None:
+        if not isinstance(idempotency_key, str) or not 1 <= len(
+                idempotency_key.encode("utf-8", "surrogatepass")) <= 256:
+            raise ValueError(f"idempotency_key must be a str of 1 to 256 UTF-8 bytes, got "
+                             f"{idempotency_key!r:.80}")
+        out["idempotency_key"] = idempotency_key
+    if run_at is not None:
+        if isinstance(run_at, datetime.datetime):
+            if run_at.tzinfo is None or run_at.utcoffset() is None:
+                raise ValueError("run_at must be a timezone-aware datetime (e.g. "
+                                 "datetime.now(timezone.utc) + timedelta(minutes=10))")
+            out["run_at"] = run_at.isoformat()
+        elif isinstance(run_at, str) and run_at:
+            out["run_at"] = run_at
+        else:
+            raise ValueError(f"run_at must be a timezone-aware datetime or an RFC 3339 str, got "
+                             f"{type(run_at).__name__}")
+    return out
 
 
 def _check_ack(ack: Any) -> None:

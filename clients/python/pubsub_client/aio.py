@@ -23,12 +23,13 @@ task for parallel emitting. A client belongs to the event loop it was first used
 from __future__ import annotations
 
 import asyncio
+import datetime
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from ._protocol import (DEFAULT_MAX_LINE_BYTES, Ack, _check_ack, _encode, _parse_reply, _Settings,
-                        _validated)
+from ._protocol import (DEFAULT_MAX_LINE_BYTES, Ack, _check_ack, _encode, _parse_reply,
+                        _producer_fields, _Settings, _validated)
 from .client import PubSubClient
 from .errors import PubSubConnectionError, PubSubRejected, PubSubTimeout, PubSubUnavailable
 
@@ -55,10 +56,13 @@ class AsyncPubSubClient(_Settings):
 
     async def create_event(self, event_type: str, event_source: str = "",
                            event_data: Mapping[str, Any] | None = None, priority: int = 5,
-                           ack: Ack = "durable") -> int:
-        """Create one event and return its event_id (errors as PubSubClient.create_event)."""
+                           ack: Ack = "durable", *, idempotency_key: str | None = None,
+                           run_at: datetime.datetime | str | None = None) -> int:
+        """Create one event and return its event_id (errors and the keyword arguments as
+        PubSubClient.create_event)."""
         _check_ack(ack)
         fields = _validated(None, event_type, event_source, event_data, priority)
+        fields.update(_producer_fields(idempotency_key, run_at))
         result = await self._call([_encode(fields, ack, None, self.max_line_bytes)])
         if isinstance(result[0], str):
             raise PubSubRejected(result[0], 0)

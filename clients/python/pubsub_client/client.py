@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import datetime
 import errno
 import itertools
 import os
@@ -13,8 +14,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ._protocol import (DEFAULT_MAX_LINE_BYTES, Ack, resolve_socket_path, _ACKS, _EVENT_KEYS, _MSG_NOSIGNAL, _RECV_CHUNK, _SEND_CHUNK, _SUN_PATH_MAX,
-                        _check_ack, _checked_settings, _encode, _parse_reply, _Settings,
-                        _validated)
+                        _check_ack, _checked_settings, _encode, _parse_reply, _producer_fields,
+                        _Settings, _validated)
 from .errors import (PubSubBatchRejected, PubSubConnectionError, PubSubError, PubSubRejected,
                      PubSubTimeout, PubSubUnavailable)
 
@@ -60,8 +61,15 @@ class PubSubClient(_Settings):
 
     def create_event(self, event_type: str, event_source: str = "",
                      event_data: Mapping[str, Any] | None = None, priority: int = 5,
-                     ack: Ack = "durable") -> int:
+                     ack: Ack = "durable", *, idempotency_key: str | None = None,
+                     run_at: datetime.datetime | str | None = None) -> int:
         """Create one event and return its event_id.
+
+        ``idempotency_key`` (1 to 256 bytes): a retry with the same key creates nothing and
+        returns the first event's id, for the daemon's --idempotency-window (24 h by default);
+        such an event is acknowledged once its key is committed, whatever ``ack`` says.
+        ``run_at`` (a timezone-aware datetime or an RFC 3339 string, at most 30 days ahead):
+        the event is stored now and dispatched at that time.
 
         Raises ValueError (bad argument, nothing sent), PubSubRejected (the daemon refused it),
         PubSubUnavailable (no daemon), PubSubConnectionError (outcome unknown, see the module
@@ -69,6 +77,7 @@ class PubSubClient(_Settings):
         """
         _check_ack(ack)
         fields = _validated(None, event_type, event_source, event_data, priority)
+        fields.update(_producer_fields(idempotency_key, run_at))
         line = _encode(fields, ack, None, self.max_line_bytes)
         result = self._call([line])
         if isinstance(result[0], str):
