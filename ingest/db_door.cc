@@ -81,7 +81,9 @@ void db_door::after_notifies(pg::connection& c) {
     }
     if (sweep_wanted_) {
         sweep_wanted_ = false;
-        sweep(c);  // applies the action hints first
+        // Not the orphan claim: it stays on its timer (on_tick), off the path of the next
+        // create_event wake-up, which would otherwise wait for its query.
+        claim_unclaimed(c);  // applies the action hints first
     } else {
         apply_event_actions(c);
     }
@@ -141,15 +143,18 @@ void db_door::reload_subscribers(pg::connection& conn) {
 }
 
 void db_door::sweep(pg::connection& conn) {
+    if (claim_unclaimed(conn)) claim_orphans(conn);
+}
+
+bool db_door::claim_unclaimed(pg::connection& conn) {
     // Hints first: an operator's retry must lift the cancel before its event is claimed again.
     apply_event_actions(conn);
-    if (!recover_lost_claims(conn)) return;
+    if (!recover_lost_claims(conn)) return false;
     for (;;) {
         auto n = claim(conn, claim_kind::unclaimed, unclaimed_batch);
-        if (n < 0) return;
-        if (n < static_cast<long>(unclaimed_batch)) break;
+        if (n < 0) return false;
+        if (n < static_cast<long>(unclaimed_batch)) return true;
     }
-    claim_orphans(conn);
 }
 
 void db_door::claim_orphans(pg::connection& conn) {

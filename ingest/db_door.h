@@ -69,10 +69,13 @@ class db_door {
     // notifications at hand are delivered (or the queue holds max_action_hints ids); only what
     // a row says is acted on. Ids without a row (not yet allocated, or forged) cost nothing.
     void note_event_action(const std::string& payload);
-    // Once per run of notifications: a subscriber reload and a sweep however many asked for
-    // them (any role may NOTIFY, so a flood costs one of each), then the action hints.
+    // Once per run of notifications: a subscriber reload and a claim of unclaimed events
+    // however many asked for them (any role may NOTIFY, so a flood costs one of each), then the
+    // action hints.
     void after_notifies(pg::connection& c);
     void apply_event_actions(pg::connection& c);
+    // A sweep without the orphan claim; false on a database error.
+    bool claim_unclaimed(pg::connection& conn);
     void on_tick(pg::connection& conn);
     void try_lead_ingest(pg::connection& conn);
     // Re-enqueues the rows of claims whose reply never arrived; false on a database error.
