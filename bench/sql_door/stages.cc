@@ -70,7 +70,7 @@ std::map<std::int64_t, claim_times> read_claims(const std::filesystem::path& dae
 void print_breakdown(const std::vector<std::vector<sample>>& per,
                      const std::map<std::int64_t, std::int64_t>& processed,
                      const std::map<std::int64_t, claim_times>& claims) {
-    std::vector<double> send, commit, notify, claim, load, start, routed, door;
+    std::vector<double> send, commit, notify, after_commit, claim, load, start, routed, door;
     std::size_t timed = 0, missing = 0;
     auto ms = [](std::int64_t a, std::int64_t b) { return static_cast<double>(a - b) / 1000.0; };
     for (const auto& v : per) {
@@ -88,6 +88,7 @@ void print_breakdown(const std::vector<std::vector<sample>>& per,
                 ++timed;
             } else {
                 notify.push_back(ms(t.woke_us, s.precommit_us));
+                after_commit.push_back(ms(t.woke_us, s.commit_us));
                 claim.push_back(ms(t.claimed_us, t.woke_us));
                 door.push_back(ms(p->second, t.woke_us));
             }
@@ -105,6 +106,7 @@ void print_breakdown(const std::vector<std::vector<sample>>& per,
     print_dist("1 send -> in statement", send);
     print_dist("2 in statement -> COMMIT returned", commit);
     print_dist("3 in statement -> NOTIFY read", notify);
+    print_dist("  (COMMIT returned -> NOTIFY read)", after_commit);
     print_dist("4 NOTIFY read -> claim reply", claim);
     print_dist("5 claim reply -> rows loaded", load);
     print_dist("6 rows loaded -> routed", routed);
