@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <string_view>
+#include <utility>
 
 #include "base/logger.h"
 #include "storage/channels.h"
@@ -61,6 +62,7 @@ listener_options db_door::listener(const std::string& dsn) {
 void db_door::handle_notify(pg::connection& c, const std::string& channel,
                             const std::string& payload) {
     if (channel == events_channel_) {
+        if (!sweep_wanted_) woke_us_ = now_us();
         sweep_wanted_ = true;
     } else if (channel == ingest_channel_) {
         if (ingest_leader_) notify_.handle(payload);
@@ -79,7 +81,9 @@ void db_door::after_notifies(pg::connection& c) {
     }
     if (sweep_wanted_) {
         sweep_wanted_ = false;
-        sweep(c);  // applies the action hints first
+        // Not the orphan claim: it stays on its timer (on_tick), off the path of the next
+        // create_event wake-up, which would otherwise wait for its query.
+        claim_unclaimed(c);  // applies the action hints first
     } else {
         apply_event_actions(c);
     }
@@ -139,15 +143,18 @@ void db_door::reload_subscribers(pg::connection& conn) {
 }
 
 void db_door::sweep(pg::connection& conn) {
+    if (claim_unclaimed(conn)) claim_orphans(conn);
+}
+
+bool db_door::claim_unclaimed(pg::connection& conn) {
     // Hints first: an operator's retry must lift the cancel before its event is claimed again.
     apply_event_actions(conn);
-    if (!recover_lost_claims(conn)) return;
+    if (!recover_lost_claims(conn)) return false;
     for (;;) {
         auto n = claim(conn, claim_kind::unclaimed, unclaimed_batch);
-        if (n < 0) return;
-        if (n < static_cast<long>(unclaimed_batch)) break;
+        if (n < 0) return false;
+        if (n < static_cast<long>(unclaimed_batch)) return true;
     }
-    claim_orphans(conn);
 }
 
 void db_door::claim_orphans(pg::connection& conn) {
@@ -165,10 +172,12 @@ std::chrono::milliseconds db_door::orphan_interval() const {
 
 long db_door::claim(pg::connection& conn, claim_kind kind, std::size_t limit) {
     if (hooks_.may_claim && !hooks_.may_claim()) return 0;  // a pool is full: events wait here
+    const std::int64_t woke_us = std::exchange(woke_us_, 0);
     // The sign bit is cleared so that the token prints as a plain positive bigint.
     auto token = static_cast<std::int64_t>(token_rng_() >> 1);
     unanswered_claims_.push_back(token);
     auto got = claim_open_events(conn, cfg_.schema, node_.node_id, limit, token, kind);
+    const std::int64_t claimed_us = now_us();
     if (!got.ok()) {
         log_line(log_level::error, got.message());
         return -1;  // the token stays: the UPDATE may have committed before the error
@@ -189,7 +198,23 @@ long db_door::claim(pg::connection& conn, claim_kind kind, std::size_t limit) {
                  "rows=" + std::to_string(n));
     }
     enqueue_claimed(conn, *got);
+    if (n > 0) log_claim_times(*got, woke_us, claimed_us);
     return n;
+}
+
+void db_door::log_claim_times(const std::vector<event_ptr>& events, std::int64_t woke_us,
+                              std::int64_t claimed_us) {
+    std::string ids;
+    for (std::size_t i = 0; i < events.size() && i < 32; ++i) {
+        if (i > 0) ids += ',';
+        ids += std::to_string(events[i]->id);
+    }
+    // woke_us: the NOTIFY that asked for this claim (0: a timed sweep). Wall clock, in µs.
+    log_line(log_level::debug, "sql door claim",
+             "rows=" + std::to_string(events.size()) + " woke_us=" + std::to_string(woke_us) +
+                 " claimed_us=" + std::to_string(claimed_us) +
+                 " loaded_us=" + std::to_string(loaded_us_) +
+                 " routed_us=" + std::to_string(routed_us_) + " ids=" + ids);
 }
 
 bool db_door::recover_lost_claims(pg::connection& conn) {
@@ -212,8 +237,10 @@ bool db_door::recover_lost_claims(pg::connection& conn) {
 
 void db_door::enqueue_claimed(pg::connection& conn, std::vector<event_ptr>& events) {
     if (hooks_.before_routing && !events.empty()) hooks_.before_routing(conn, events);
+    loaded_us_ = now_us();
     claimed_.fetch_add(events.size(), std::memory_order_relaxed);
-    for (auto& ev : events) router_.enqueue(std::move(ev));
+    for (auto& ev : events) router_.enqueue(ev);  // kept for the debug log of their ids
+    routed_us_ = now_us();
 }
 
 void db_door::try_lead_ingest(pg::connection& conn) {

@@ -69,15 +69,22 @@ class db_door {
     // notifications at hand are delivered (or the queue holds max_action_hints ids); only what
     // a row says is acted on. Ids without a row (not yet allocated, or forged) cost nothing.
     void note_event_action(const std::string& payload);
-    // Once per run of notifications: a subscriber reload and a sweep however many asked for
-    // them (any role may NOTIFY, so a flood costs one of each), then the action hints.
+    // Once per run of notifications: a subscriber reload and a claim of unclaimed events
+    // however many asked for them (any role may NOTIFY, so a flood costs one of each), then the
+    // action hints.
     void after_notifies(pg::connection& c);
     void apply_event_actions(pg::connection& c);
+    // A sweep without the orphan claim; false on a database error.
+    bool claim_unclaimed(pg::connection& conn);
     void on_tick(pg::connection& conn);
     void try_lead_ingest(pg::connection& conn);
     // Re-enqueues the rows of claims whose reply never arrived; false on a database error.
     bool recover_lost_claims(pg::connection& conn);
     void enqueue_claimed(pg::connection& conn, std::vector<event_ptr>& events);
+    // Debug log of one claim's stages (NOTIFY read, claim reply, delivery rows loaded, routed),
+    // so a benchmark can split the SQL door's latency.
+    void log_claim_times(const std::vector<event_ptr>& events, std::int64_t woke_us,
+                         std::int64_t claimed_us);
     // One claim with a fresh token: the rows taken, or -1 on an error (the token is kept).
     long claim(pg::connection& conn, claim_kind kind, std::size_t limit);
     // Failover: one bounded claim of the open events of nodes that are not live. Every
@@ -104,6 +111,8 @@ class db_door {
     static constexpr std::size_t max_action_hints = 1000;
     std::vector<event_id> action_hints_;  // listener thread only; at most max_action_hints
     bool reload_wanted_ = false, sweep_wanted_ = false;  // listener thread only
+    // Wall-clock µs of the stages of the latest claim, for log_claim_times; listener thread only.
+    std::int64_t woke_us_ = 0, loaded_us_ = 0, routed_us_ = 0;
     // Tokens of claims sent but not answered (listener thread only). A claim's UPDATE may commit
     // and its reply be lost with the connection; the rows are then claimed by this live node and
     // no sweep would take them again, so the next sweep reloads them by token.

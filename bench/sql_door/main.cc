@@ -11,7 +11,9 @@
 //    just before its commit. processed_at (handler start, set by pubsubd's clock) minus each
 //    gives two views: "after COMMIT returned" is a lower bound of the true latency (pubsubd
 //    may start the handler before the client has read the reply, so it can be negative),
-//    "before COMMIT" an upper bound.
+//    "before COMMIT" an upper bound. pubsubd runs at debug level; its "sql door claim" lines
+//    split each event's latency into stages: the client's send, its COMMIT, the NOTIFY read, the
+//    claim reply, the delivery rows loaded, handler start (stages.h).
 // 2. Rate: `--sessions` concurrent sessions call create_event (autocommit; or transactions of
 //    `--batch` events) as fast as they can for `--rate-seconds`, with pubsubd routing them.
 //
@@ -33,6 +35,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/sql_door/stages.h"
 #include "storage/embedded_pg.h"
 #include "storage/migrations.h"
 #include "storage/pg.h"
@@ -100,30 +103,6 @@ result<pg::connection> open_client(const options& o, const std::string& dsn) {
     return c;
 }
 
-struct sample {
-    std::int64_t id = 0, precommit_us = 0, commit_us = 0, late_us = 0;
-};
-
-double pct(std::vector<double>& v, double p) {
-    if (v.empty()) return 0;
-    std::size_t i = static_cast<std::size_t>(p / 100.0 * static_cast<double>(v.size() - 1) + 0.5);
-    return v[std::min(i, v.size() - 1)];
-}
-
-void print_dist(const char* what, std::vector<double> ms) {
-    std::sort(ms.begin(), ms.end());
-    std::size_t neg = static_cast<std::size_t>(
-        std::count_if(ms.begin(), ms.end(), [](double x) { return x < 0; }));
-    // p99.9 of fewer than 100,000 samples is a handful of points: not reported.
-    char p999[32] = "      -";
-    if (ms.size() >= 100000) std::snprintf(p999, sizeof p999, "%7.3f", pct(ms, 99.9));
-    std::printf(
-        "  %-32s p50 %7.3f  p90 %7.3f  p99 %7.3f  p99.9 %s  max %8.3f ms  "
-        "(n %zu, min %7.3f, %zu negative)\n",
-        what, pct(ms, 50), pct(ms, 90), pct(ms, 99), p999, ms.empty() ? 0 : ms.back(), ms.size(),
-        ms.empty() ? 0 : ms.front(), neg);
-}
-
 // Waits until `n` events of `type` are completed; false on timeout.
 bool wait_completed(pg::connection& c, const std::string& qs, const std::string& type,
                     std::int64_t n, std::chrono::seconds timeout) {
@@ -139,7 +118,7 @@ bool wait_completed(pg::connection& c, const std::string& qs, const std::string&
 }
 
 int run_latency(const options& o, const std::string& dsn, const std::string& qs,
-                pg::connection& admin) {
+                pg::connection& admin, const fs::path& daemon_log) {
     const auto total = static_cast<std::int64_t>(o.rate * o.seconds);
     const int sessions = std::max(1, o.latency_sessions);
     std::vector<std::vector<sample>> per(static_cast<std::size_t>(sessions));
@@ -165,13 +144,14 @@ int run_latency(const options& o, const std::string& dsn, const std::string& qs,
                 auto late =
                     std::chrono::duration_cast<std::chrono::microseconds>(steady::now() - due)
                         .count();
+                std::int64_t sent = wall_us();
                 auto r = c->query(sql, {std::to_string(k)});
                 std::int64_t after = wall_us();
                 if (!r.ok()) {
                     errors[s] = r.message();
                     return;
                 }
-                per[s].push_back({r->get_int(0, 0), r->get_int(0, 1), after, late});
+                per[s].push_back({r->get_int(0, 0), sent, r->get_int(0, 1), after, late});
             }
         });
     }
@@ -214,6 +194,7 @@ int run_latency(const options& o, const std::string& dsn, const std::string& qs,
     print_dist("handler start - COMMIT returned", from_commit);
     print_dist("handler start - before COMMIT", from_pre);
     print_dist("sender lateness vs schedule", lateness);
+    print_breakdown(per, processed, read_claims(daemon_log));
     return 0;
 }
 
@@ -315,7 +296,7 @@ int run(const options& o) {
                                      "--socket",
                                      sock,
                                      "--log-level",
-                                     "warn",
+                                     "debug",  // the claim times (stages.h)
                                      "--concurrency",
                                      "noop=" + std::to_string(o.noop_threads)};
     auto daemon = e2e::child_process::spawn(argv, tmp.path() / "pubsubd.log");
@@ -330,7 +311,7 @@ int run(const options& o) {
     }
     std::this_thread::sleep_for(500ms);  // let the listener connect
 
-    int rc = run_latency(o, *dsn, qs, *admin);
+    int rc = run_latency(o, *dsn, qs, *admin, tmp.path() / "pubsubd.log");
     if (rc == 0) rc = run_rate(o, *dsn, qs, *admin);
 
     (void)daemon->signal(SIGTERM);
