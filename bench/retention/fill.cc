@@ -19,15 +19,17 @@ std::string chunk_sql(const pg::connection& c, const std::string& schema, const 
         std::to_string(m.failed + m.cancelled + m.pending + m.processing) +
         " THEN 'processing' ELSE 'completed' END";
     return "WITH src AS (SELECT k, abs(hashint8(k)) % 1000 AS h, abs(hashint8(k + 7)) % 50 AS t, "
-           "abs(hashint8(k + 13)) % 200 AS src, now() - make_interval(secs => $4::float8 + "
+           "abs(hashint8(k + 13)) % 200 AS src, abs(hashint8(k + 29)) % 5000 AS r, now() - "
+           "make_interval(secs => $4::float8 + "
            "$5::float8 * (1 - k::float8 / $3::float8)) AS created FROM generate_series($1::bigint, "
            "$2::bigint) k), ins AS (INSERT INTO " +
            s +
            ".tpubsub_events (event_type, event_source, event_data, status, priority, "
            "created_at, processed_at, completed_at, error_message, retry_count) SELECT "
-           "CASE WHEN t < 20 THEN 'import_' || lpad(t::text, 2, '0') WHEN t < 45 THEN "
-           "'report_' || lpad(t::text, 2, '0') ELSE 'file_received' END, "
-           "'host' || lpad((src % 20)::text, 2, '0') || ':app' || (src / 20), "
+           "CASE WHEN r = 0 THEN 'import.bulk_' || (t % 5) WHEN t < 20 THEN 'import_' || "
+           "lpad(t::text, 2, '0') WHEN t < 45 THEN 'report_' || lpad(t::text, 2, '0') ELSE "
+           "'file_received' END, CASE WHEN r = 1 THEN 'batch' || (src % 5) || ':cron' ELSE "
+           "'host' || lpad((src % 20)::text, 2, '0') || ':app' || (src / 20) END, "
            "jsonb_build_object('config_name', 'sales_' || t, 'rows', k % 1000, 'file', "
            "'/data/in/' || k || '.csv'), st, 1 + (h % 10), created, "
            "CASE WHEN st = 'pending' THEN NULL ELSE created END, "

@@ -1,7 +1,9 @@
 // fill: synthetic tpubsub_events rows written straight by SQL (INSERT ... SELECT over
 // generate_series), in chunks, for the retention and query benchmarks. A realistic mix: 50 event
-// types (import_NN, report_NN, file_received), 200 sources, jsonb payloads of ~60 bytes, and
-// for every tenth event two delivery rows. Single-threaded, over the caller's connection.
+// types (import_NN, report_NN, file_received), 200 sources (hostNN:appN), jsonb payloads of ~60
+// bytes, and for every tenth event two delivery rows. Rare values for the searches: 1 event in
+// 5,000 has a type import.bulk_0..4 instead, another 1 in 5,000 a source batch0..4:cron.
+// Single-threaded, over the caller's connection.
 #pragma once
 
 #include <cstdint>

@@ -47,16 +47,21 @@ std::vector<timed_query> the_queries(pg::connection& c, const std::string& schem
             return done(list_events_json(cn, schema, f));
         };
     };
-    auto search = [schema, day, pick](std::function<void(event_filter&, std::mt19937_64&)> set) {
+    using setter = std::function<void(event_filter&, std::mt19937_64&)>;
+    // A search in one of `windows`, picked at random, with the conditions `set` adds.
+    auto within = [schema, pick](const std::vector<std::pair<std::string, std::string>>& windows,
+                                 setter set) {
         return [=](pg::connection& cn, std::mt19937_64& g) {
             event_filter f;
-            auto w = pick(day, g);
+            auto w = pick(windows, g);
             f.since = w.first;
             f.until = w.second;
             set(f, g);
             return done(list_events_json(cn, schema, f));
         };
     };
+    auto search = [=](setter set) { return within(day, std::move(set)); };
+    auto week_search = [=](setter set) { return within(week, std::move(set)); };
     auto type_no = [](std::mt19937_64& g) {
         char b[3];
         std::snprintf(b, sizeof b, "%02d", int(g() % 20));
@@ -94,15 +99,27 @@ std::vector<timed_query> the_queries(pg::connection& c, const std::string& schem
                  search([](event_filter& f, auto&) { f.type_like = like_from_glob("*_07"); })});
     q.push_back(
         {"search: failed, 1 day", search([](event_filter& f, auto&) { f.statuses = {"failed"}; })});
-    q.push_back({"search: failed of a type, 7 days (rare)", [=](pg::connection& cn, auto& g) {
-                     event_filter f;
-                     auto w = pick(week, g);
-                     f.since = w.first;
-                     f.until = w.second;
-                     f.statuses = {"failed"};
-                     f.type_like = like_exact("report_" + std::to_string(20 + g() % 25));
-                     return done(list_events_json(cn, schema, f));
-                 }});
+    q.push_back(
+        {"search: failed of a type, 7 days (rare)", week_search([](event_filter& f, auto& g) {
+             f.statuses = {"failed"};
+             f.type_like = like_exact("report_" + std::to_string(20 + g() % 25));
+         })});
+    // Rare values (fill.h): an exact type or source in 25,000 events, a prefix in 5,000.
+    q.push_back({"search: rare type exact, 7 days", week_search([](event_filter& f, auto& g) {
+                     f.type_like = like_exact("import.bulk_" + std::to_string(g() % 5));
+                 })});
+    q.push_back(
+        {"search: rare type prefix import.*, 7 days",
+         week_search([](event_filter& f, auto&) { f.type_like = like_from_glob("import.*"); })});
+    q.push_back({"search: rare source exact, 7 days", week_search([](event_filter& f, auto& g) {
+                     f.source_like = like_exact("batch" + std::to_string(g() % 5) + ":cron");
+                 })});
+    q.push_back(
+        {"search: rare source prefix batch*, 7 days",
+         week_search([](event_filter& f, auto&) { f.source_like = like_from_glob("batch*"); })});
+    q.push_back({"search: type exact, 7 days", week_search([=](event_filter& f, auto& g) {
+                     f.type_like = like_exact("import_" + type_no(g));
+                 })});
     q.push_back({"api: one event with deliveries", [=](pg::connection& cn, auto& g) {
                      return done(show_event_json(cn, schema, 1 + std::int64_t(g() % top)));
                  }});
@@ -119,6 +136,12 @@ std::vector<timed_query> the_queries(pg::connection& c, const std::string& schem
     q.push_back({"pubsubctl events list --type X (no range)", [=](pg::connection& cn, auto& g) {
                      event_filter f;
                      f.type_like = like_exact("import_" + type_no(g));
+                     f.limit = 50;
+                     return done(list_events_rows(cn, schema, f));
+                 }});
+    q.push_back({"pubsubctl events list --type (rare, no range)", [=](pg::connection& cn, auto& g) {
+                     event_filter f;
+                     f.type_like = like_exact("import.bulk_" + std::to_string(g() % 5));
                      f.limit = 50;
                      return done(list_events_rows(cn, schema, f));
                  }});

@@ -126,5 +126,34 @@ TEST_F(event_queries_test, time_ranged_search_keeps_the_newest_first_answers) {
                                                     "115", "113", "111"}));
 }
 
+TEST_F(event_queries_test, an_exact_type_or_source_matches_its_text_alone) {
+    // Exact filters go to the database as equalities: the LIKE escapes must come off exactly.
+    ASSERT_TRUE(conn()
+                    .exec("INSERT INTO " + schema() +
+                          ".tpubsub_events (event_id, event_type, event_source, status) VALUES "
+                          "(10, 'a_b', 'x%y', 'completed'), (11, 'aXb', 'xZy', 'completed'), "
+                          "(12, 'c\\d', 'x_', 'completed'), (13, 'a_b', 'x_', 'completed')")
+                    .ok());
+    auto listed = [&](event_filter f) {
+        f.since = "2000-01-01";  // a time range, as the page's search has
+        auto rows = list_events_rows(conn(), schema(), f);
+        EXPECT_TRUE(rows.ok()) << rows.message();
+        return rows.ok() ? ids(*rows) : std::vector<std::string>{};
+    };
+    event_filter f;
+    f.type_like = like_exact("a_b");
+    EXPECT_EQ(listed(f), (std::vector<std::string>{"13", "10"}));
+    f.type_like = like_from_glob("c\\d");
+    EXPECT_EQ(listed(f), (std::vector<std::string>{"12"}));
+    f = {};
+    f.source_like = like_from_glob("x%y");
+    EXPECT_EQ(listed(f), (std::vector<std::string>{"10"}));
+    f.source_like = like_from_glob("x?y");  // a wildcard: still a LIKE
+    EXPECT_EQ(listed(f), (std::vector<std::string>{"11", "10"}));
+    f.source_like = like_exact("x_");
+    f.type_like = like_exact("a_b");
+    EXPECT_EQ(listed(f), (std::vector<std::string>{"13"}));
+}
+
 }  // namespace
 }  // namespace pubsub
