@@ -43,12 +43,14 @@ class allocator_sim {
         }
     }
 
-    // The lowest id not yet used: a partition whose range ends at or below it gets no new row.
-    std::int64_t lowest_unused() const {
-        std::int64_t low = next_;
+    // Whether ids [lo, hi) are all used: handed out, and in no node's unused block remainder.
+    // Such a partition gets no new row.
+    bool used_up(std::int64_t lo, std::int64_t hi) const {
+        if (hi > next_) return false;
         for (const auto& n : open_)
-            for (const auto& b : n) low = std::min(low, b.first);
-        return low;
+            for (const auto& b : n)
+                if (b.first < hi && b.second >= lo) return false;
+        return true;
     }
 
   private:
@@ -122,11 +124,11 @@ struct removal {
 // reads the whole partition (no index tells "every row expired"); the drop detaches
 // concurrently (SHARE UPDATE EXCLUSIVE on the parent: ingest goes on) before dropping.
 status remove_expired(pg::connection& c, const std::string& s, const partitions_options& o,
-                      std::int64_t lowest_unused, std::vector<std::int64_t>& alive, removal& out) {
+                      const allocator_sim& ids, std::vector<std::int64_t>& alive, removal& out) {
     const std::string failed_s = o.keep_failed ? "2592000" : "604800";
     std::vector<std::int64_t> kept;
     for (std::int64_t p : alive) {
-        if (1 + (p + 1) * o.partition_ids > lowest_unused) {
+        if (!ids.used_up(1 + p * o.partition_ids, 1 + (p + 1) * o.partition_ids)) {
             kept.push_back(p);
             continue;
         }
@@ -213,7 +215,7 @@ int run_partitions(pg::connection& c, const std::string& schema, const partition
         auto peak = both_trees(c, s);
         if (!events_peak.ok() || !peak.ok()) return 1;
         removal rm;
-        if (!report(remove_expired(c, s, o, ids.lowest_unused(), alive, rm), "remove").ok())
+        if (!report(remove_expired(c, s, o, ids, alive, rm), "remove").ok())
             return 1;
         auto after = both_trees(c, s);
         if (!after.ok()) return 1;
