@@ -3,6 +3,8 @@
 //   retention_bench cycles  --dsn DSN [--cycles 5] [--events 1000000] [--no-vacuum]
 //                           [--keep-failed]
 //   retention_bench queries --dsn DSN [--rows 10000000] [--runs 200] [--reuse]
+//   retention_bench partitions --dsn DSN [--cycles 5] [--events 1000000] [--keep-failed]
+//                           [--nodes 2 [--node-b-permille 10]]
 //
 // cycles: the bloat cycles (cycles.h). queries: fills tpubsub_events with --rows events and
 // times every read-side query behind the page, /api/* and pubsubctl (queries.h).
@@ -13,6 +15,7 @@
 #include <cstdio>
 
 #include "bench/retention/cycles.h"
+#include "bench/retention/partitions.h"
 #include "bench/retention/queries.h"
 #include "storage/migrations.h"
 #include "storage/pg.h"
@@ -55,6 +58,15 @@ int main(int argc, char** argv) {
     queries->add_option("--rows", qo.rows, "events in the table");
     queries->add_option("--runs", qo.runs, "runs of each query (0: fill only)");
     queries->add_flag("--reuse", qo.reuse, "use the schema as it is (filled by an earlier run)");
+    bench::partitions_options po;
+    auto* parts = app.add_subcommand("partitions", "the cycles on partitions dropped whole");
+    parts->add_option("--cycles", po.cycles);
+    parts->add_option("--events", po.events, "events per cycle");
+    parts->add_option("--partition-ids", po.partition_ids, "ids per partition");
+    parts->add_flag("--keep-failed", po.keep_failed, "failed=30d: the 1% failed events stay");
+    parts->add_option("--nodes", po.nodes, "nodes taking blocks of ids (1 or 2)")
+        ->check(CLI::Range(1, 2));
+    parts->add_option("--node-b-permille", po.node_b_permille, "the second node's share");
     CLI11_PARSE(app, argc, argv);
 
     auto c = pg::connection::open(dsn);
@@ -67,6 +79,8 @@ int main(int argc, char** argv) {
         if (fresh_schema(*c, schema) != 0) return 1;
         return bench::run_cycles(*c, schema, co);
     }
+    if (parts->parsed())
+        return fresh_schema(*c, schema) != 0 ? 1 : bench::run_partitions(*c, schema, po);
     if (!qo.reuse && fresh_schema(*c, schema) != 0) return 1;
     return bench::run_queries(*c, schema, qo);
 }
