@@ -38,8 +38,9 @@ write_behind_options wb_options(const daemon_config& cfg, const database& db, me
     return wo;
 }
 
-pool_set_options pool_options(const daemon_config& cfg) {
+pool_set_options pool_options(const daemon_config& cfg, memory_budget& budget) {
     pool_set_options po;
+    po.budget = &budget;  // held deliveries (pauses) draw on the producers' byte budget
     po.retry.base = std::chrono::milliseconds(cfg.retry_base_ms);
     po.retry.cap = std::chrono::milliseconds(std::max(cfg.retry_max_ms, cfg.retry_base_ms));
     po.queue_limit = cfg.queue_limit;
@@ -118,7 +119,7 @@ node_services::node_services(const daemon_config& cfg, database& db)
       budget_(cfg.max_unpersisted_bytes),
       wb_(wb_options(cfg, db, budget_, pools_)),
       ids_({db.dsn(), cfg.schema, 16384, std::chrono::milliseconds(2000), log_hook("ids")}),
-      pools_(pool_options(cfg)),
+      pools_(pool_options(cfg, budget_)),
       configs_(db.dsn(), cfg.schema),
       handler_groups_(open_handler_registry(cfg.data_dir)),
       workers_(std::make_shared<persistent_workers>(worker_options(cfg, handler_groups_))),

@@ -81,7 +81,9 @@ pool_set_options test_options() {
 pool_set::pool_set() : pool_set(test_options()) {}
 
 pool_set::pool_set(pool_set_options opts)
-    : opts_(opts), scheduler_([this](delivery d) { enqueue(std::move(d)); }) {
+    : opts_(opts),
+      scheduler_([this](delivery d) { enqueue(std::move(d)); }),
+      pauses_(opts.budget) {
     if (opts_.queue_limit > 0) {
         full_mark_ = static_cast<std::int64_t>(opts_.queue_limit);
         room_mark_ = full_mark_ - full_mark_ / 64;

@@ -37,6 +37,7 @@
 #include "handlers/job_runner.h"
 #include "handlers/retry_policy.h"
 #include "handlers/retry_scheduler.h"
+#include "router/memory_budget.h"
 #include "router/node_lease.h"
 #include "router/pause_state.h"
 #include "router/router.h"
@@ -58,6 +59,8 @@ struct pool_counters {
 struct pool_set_options {
     retry_policy retry;
     std::size_t queue_limit = 1'000'000;  // per pool; 0 = no limit
+    // Charged for each held delivery while a pause holds it (router/pause_state.h); optional.
+    memory_budget* budget = nullptr;
 };
 
 class pool_set final : public delivery_sink, public delivery_pressure, public service {

@@ -29,9 +29,17 @@ bool pause_state::paused(const subscriber& s) const {
     return paused_locked(s);
 }
 
-void pause_state::count(job_type t, int delta) {
-    auto& n = held_by_type_[static_cast<std::size_t>(t)];
+void pause_state::count(const delivery& d, int delta) {
+    auto& n = held_by_type_[static_cast<std::size_t>(d.sub->job)];
     n = static_cast<std::size_t>(static_cast<std::int64_t>(n) + delta);
+    if (!budget_) return;
+    // Charged unconditionally: the event was admitted already, and holding it must not fail.
+    const std::size_t bytes = approx_bytes(*d.group->ev());
+    if (delta > 0) {
+        budget_->charge(bytes);
+    } else {
+        budget_->release(bytes);
+    }
 }
 
 bool pause_state::hold(delivery& d, const std::function<void(const delivery&)>& on_hold) {
@@ -40,7 +48,7 @@ bool pause_state::hold(delivery& d, const std::function<void(const delivery&)>& 
     if (!paused_locked(*d.sub)) return false;
     on_hold(d);
     d.has_row = true;  // its row says held: every later state must be written over it
-    count(d.sub->job, 1);
+    count(d, 1);
     held_.push_back(std::move(d));
     return true;
 }
@@ -56,7 +64,7 @@ std::vector<delivery> pause_state::set(pause_set p) {
             return paused_locked(*d.sub);
         });
         for (auto it = keep; it != held_.end(); ++it) {
-            count(it->sub->job, -1);
+            count(*it, -1);
             released.push_back(std::move(*it));
         }
         held_.erase(keep, held_.end());
@@ -76,7 +84,7 @@ std::vector<delivery> pause_state::take_event(event_id id) {
     auto keep = std::stable_partition(held_.begin(), held_.end(),
                                       [id](const delivery& d) { return d.group->ev()->id != id; });
     for (auto it = keep; it != held_.end(); ++it) {
-        count(it->sub->job, -1);
+        count(*it, -1);
         out.push_back(std::move(*it));
     }
     held_.erase(keep, held_.end());
@@ -87,7 +95,7 @@ std::vector<delivery> pause_state::take_all() {
     std::lock_guard lock(mu_);
     std::vector<delivery> out = std::move(held_);
     held_.clear();
-    held_by_type_.fill(0);
+    for (const auto& d : out) count(d, -1);
     return out;
 }
 

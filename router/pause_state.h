@@ -8,7 +8,10 @@
 // The fast path while nothing is paused is one relaxed load (a stale "nothing paused" only lets
 // a delivery that raced with a new pause start, like one already running when it arrived).
 // Held deliveries hold their events in memory; they are not counted as queued (the pools'
-// queue limit counts only deliveries that can run).
+// queue limit counts only deliveries that can run), but each is charged to the memory budget
+// (when one is given) while it is held, so a long pause under traffic is bounded by
+// --max-unpersisted-bytes: once it is spent the doors refuse new events, and nothing held is
+// dropped.
 #pragma once
 
 #include <array>
@@ -19,6 +22,7 @@
 #include <vector>
 
 #include "router/delivery.h"
+#include "router/memory_budget.h"
 #include "router/subscriber.h"
 
 namespace pubsub {
@@ -31,6 +35,10 @@ struct pause_set {
 
 class pause_state {
   public:
+    explicit pause_state(memory_budget* budget = nullptr) : budget_(budget) {}
+    pause_state(const pause_state&) = delete;
+    pause_state& operator=(const pause_state&) = delete;
+
     // True while s, or its job type, is paused.
     bool paused(const subscriber& s) const;
 
@@ -51,8 +59,9 @@ class pause_state {
 
   private:
     bool paused_locked(const subscriber& s) const;  // mu_ held
-    void count(job_type t, int delta);              // mu_ held
+    void count(const delivery& d, int delta);       // mu_ held; also charges the budget
 
+    memory_budget* const budget_;  // may be null (tests of the pools alone)
     mutable std::mutex mu_;
     pause_set set_;                                           // guarded by mu_; subscribers sorted
     std::vector<delivery> held_;                              // guarded by mu_

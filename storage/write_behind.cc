@@ -222,7 +222,8 @@ status write_behind::admit() const {
               std::to_string(impl_->opts.max_unpersisted_events) + ")";
     } else if (!impl_->budget.has_room()) {
         why = "event refused: the memory budget is full (" + std::to_string(impl_->budget.used()) +
-              " bytes held by events not yet written; " + "limit --max-unpersisted-bytes " +
+              " bytes held by events not yet written, scheduled, or held by a pause; limit "
+              "--max-unpersisted-bytes " +
               std::to_string(impl_->budget.limit()) + ")";
     }
     if (!why.empty()) {

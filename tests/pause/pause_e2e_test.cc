@@ -177,6 +177,41 @@ TEST_F(pause_test, held_deliveries_do_not_count_against_the_queue_limit) {
     EXPECT_EQ(runs("w"), ids);
 }
 
+// Held deliveries keep their events in memory, so they draw on --max-unpersisted-bytes: a pause
+// under traffic ends in refusals naming the setting, never in unbounded memory, and nothing
+// held is lost; after the resume the door takes events again.
+TEST_F(pause_test, held_deliveries_draw_on_the_memory_budget) {
+    add_recording_subscriber("w", "order");
+    start({"--max-unpersisted-bytes", "20000"});
+    ctl_ok({"subscribers", "pause", "w"});
+    auto c = ndjson_client::connect(socket_path());
+    ASSERT_TRUE(c.ok()) << c.message();
+    std::vector<std::int64_t> acked;
+    std::string refusal;
+    for (int i = 0; i < 500 && refusal.empty(); ++i) {
+        ASSERT_TRUE(c->send_line(event_line("order", "test", "{}", 5, "durable")).ok());
+        auto r = c->read_reply(30s);
+        ASSERT_TRUE(r.ok()) << r.message();
+        if (r->ok) {
+            acked.push_back(r->event_id);
+        } else {
+            refusal = r->error;
+        }
+    }
+    ASSERT_FALSE(refusal.empty()) << acked.size() << " events held without a refusal";
+    EXPECT_NE(refusal.find("--max-unpersisted-bytes"), std::string::npos) << refusal;
+    EXPECT_LT(acked.size(), 100u);
+    wait_for("every acked delivery held", [&] {
+        return held_rows() == static_cast<std::int64_t>(acked.size());
+    });
+    EXPECT_TRUE(runs("w").empty());
+    ctl_ok({"subscribers", "resume", "w"});
+    ASSERT_TRUE(wait_completed(dsn(), schema(), acked, 20s).ok());
+    EXPECT_EQ(runs("w"), acked);
+    auto after = emit("order", 5);  // the budget is free again
+    ASSERT_TRUE(wait_completed(dsn(), schema(), {after}, 20s).ok());
+}
+
 TEST_F(pause_test, disable_still_means_no_delivery) {
     add_recording_subscriber("w", "order");
     start();

@@ -94,6 +94,31 @@ TEST(pause_state, holds_only_what_is_paused_and_releases_most_urgent_first) {
     EXPECT_EQ(ps.held(), 0u);
 }
 
+TEST(pause_state, held_deliveries_are_charged_to_the_budget_until_they_leave) {
+    memory_log log;
+    memory_budget budget(1 << 20);
+    pause_state ps(&budget);
+    ps.set(paused_subscriber(7));
+    std::size_t each = 0;
+    for (event_id id : {1, 2, 3}) {
+        auto h = one(log, nullptr, id, 5);
+        each = approx_bytes(*h.group->ev());
+        EXPECT_TRUE(ps.hold(h, [](const delivery&) {}));
+    }
+    EXPECT_EQ(budget.used(), 3 * each);
+    EXPECT_EQ(ps.take_event(2).size(), 1u);  // a cancel
+    EXPECT_EQ(budget.used(), 2 * each);
+    auto again = one(log, nullptr, 4, 5);
+    EXPECT_TRUE(ps.hold(again, [](const delivery&) {}));
+    EXPECT_EQ(ps.set({}).size(), 3u);  // a resume
+    EXPECT_EQ(budget.used(), 0u);
+    ps.set(paused_subscriber(7));
+    auto last = one(log, nullptr, 5, 5);
+    EXPECT_TRUE(ps.hold(last, [](const delivery&) {}));
+    EXPECT_EQ(ps.take_all().size(), 1u);  // stopping
+    EXPECT_EQ(budget.used(), 0u);
+}
+
 TEST(pause_state, a_job_type_pause_holds_every_subscriber_of_it) {
     memory_log log;
     pause_state ps;
