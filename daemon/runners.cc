@@ -29,8 +29,14 @@ make_runners_fn runner_factory(std::shared_ptr<process_group_registry> groups,
         hs.check_config = [&configs](job_type t, std::optional<std::int32_t> id) {
             return configs.check(t, id);
         };
-        // Persistent workers start from the same settings, also between deliveries.
-        workers->set_launcher([hs](const subscriber& sub) { return worker_launch_for(sub, hs); });
+        // Persistent workers start from the same settings, also between deliveries. The
+        // launcher's copy holds no pointer to the workers: it lives inside them, and that
+        // pointer would keep them alive for ever (a cycle of shared_ptrs).
+        handler_settings launch_settings = hs;
+        launch_settings.workers.reset();
+        workers->set_launcher([launch_settings](const subscriber& sub) {
+            return worker_launch_for(sub, launch_settings);
+        });
         std::vector<runner_setup> out;
         for (int t = 0; t < job_type_count; ++t) {
             auto type = static_cast<job_type>(t);
