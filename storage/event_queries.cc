@@ -13,12 +13,7 @@ std::string text_array(const std::vector<std::string>& items) {
     std::string out = "{";
     for (const auto& s : items) {
         if (out.size() > 1) out += ',';
-        out += '"';
-        for (char ch : s) {
-            if (ch == '"' || ch == '\\') out += '\\';
-            out += ch;
-        }
-        out += '"';
+        pg::append_array_element(out, s);
     }
     return out + '}';
 }

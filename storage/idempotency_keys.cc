@@ -24,16 +24,6 @@ bool wants_key(const pending_row& row) {
     return row.has_pending && row.is_new() && !row.ev->idempotency_key.empty();
 }
 
-// An element of a PostgreSQL array literal: quoted, with `"` and `\` escaped.
-void append_array_text(std::string& out, std::string_view s) {
-    out += '"';
-    for (char c : s) {
-        if (c == '"' || c == '\\') out += '\\';
-        out += c;
-    }
-    out += '"';
-}
-
 }  // namespace
 
 status claim_keys(pg::connection& conn, const std::string& claim_sql, std::span<pending_row> rows,
@@ -47,7 +37,7 @@ status claim_keys(pg::connection& conn, const std::string& claim_sql, std::span<
             keys += ',';
             ids += ',';
         }
-        append_array_text(keys, row.ev->idempotency_key);
+        pg::append_array_element(keys, row.ev->idempotency_key);
         ids += std::to_string(row.ev->id);
     }
     if (n == 0) return status();

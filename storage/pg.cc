@@ -464,4 +464,13 @@ std::string bigint_array(const std::vector<std::int64_t>& ids) {
     return out + '}';
 }
 
+void append_array_element(std::string& out, std::string_view s) {
+    out += '"';
+    for (char ch : s) {
+        if (ch == '"' || ch == '\\') out += '\\';
+        out += ch;
+    }
+    out += '"';
+}
+
 }  // namespace pubsub::pg

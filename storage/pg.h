@@ -143,4 +143,9 @@ std::string redact_dsn(std::string_view dsn);
 // A bigint[] literal for a $n::bigint[] parameter: "{1,2,3}".
 std::string bigint_array(const std::vector<std::int64_t>& ids);
 
+// Appends s as one element of an array literal in PostgreSQL's text form ('{"a","b"}'): quoted,
+// with `"` and `\` escaped, so commas and braces in s stay inside the element. For arrays sent
+// as one text parameter ($1::text[]).
+void append_array_element(std::string& out, std::string_view s);
+
 }  // namespace pubsub::pg

@@ -78,15 +78,6 @@ result<std::vector<file_record>> pg_watch_state_store::load(const std::string& w
     return out;
 }
 
-void append_array_element(std::string& out, std::string_view s) {
-    out += '"';
-    for (char ch : s) {
-        if (ch == '"' || ch == '\\') out += '\\';
-        out += ch;
-    }
-    out += '"';
-}
-
 namespace {
 
 struct arrays {
@@ -97,8 +88,8 @@ struct arrays {
             for (auto* s : {&path, &dir, &size, &mtime, &id}) *s += ',';
         }
         empty = false;
-        append_array_element(path, op.rec.path);
-        append_array_element(dir, op.watch_dir);
+        pg::append_array_element(path, op.rec.path);
+        pg::append_array_element(dir, op.watch_dir);
         size += std::to_string(op.rec.size);
         mtime += std::to_string(op.rec.mtime_us);
         id += std::to_string(op.rec.id);
@@ -130,7 +121,7 @@ status pg_watch_state_store::run_apply(pg::connection& db, const std::vector<fil
         } else {
             if (any_forget) forgets += ',';
             any_forget = true;
-            append_array_element(forgets, path);
+            pg::append_array_element(forgets, path);
         }
     }
     puts.close();

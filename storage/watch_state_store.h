@@ -36,7 +36,4 @@ class pg_watch_state_store final : public watch_state_store {
     std::optional<pg::connection> conn_;
 };
 
-// Appends s as one element of a PostgreSQL array literal ("..." with \ and " escaped).
-void append_array_element(std::string& out, std::string_view s);
-
 }  // namespace pubsub
