@@ -1,0 +1,44 @@
+-- Event chunks: where in the id space each stretch of events lies in time, and which types and
+-- sources occur in it (SPEC 7.4 searches, retention).
+--
+-- One row summarises up to 256 events that one writer inserted together (a write-behind batch,
+-- a claim of SQL-door events), in event_id order: their id range, their created_at range and a
+-- Bloom filter of their types and sources (exact values and prefixes). A time-ranged search or
+-- a search for a rare type or source first reads the chunks that can hold a match, then reads
+-- only those id ranges through the primary key (storage/event_chunks.h). That replaces the
+-- per-row created_at index of 013: one chunk row per 256 events costs each batch far less
+-- than an index entry per event (bench/RESULTS.md), and it serves rare values that a
+-- created_at walk would read most of its range for.
+--
+-- Ranges may overlap (a row that two writers summarised); readers merge them. A NULL bloom
+-- means "unknown" (rows summarised here at upgrade): such a chunk is always read. Rows are
+-- never updated; the pruner deletes a chunk once no event is left in its range.
+CREATE TABLE IF NOT EXISTS {{schema}}.tpubsub_event_chunks (
+    first_id     bigint NOT NULL,
+    last_id      bigint NOT NULL,
+    min_created  timestamptz NOT NULL,
+    max_created  timestamptz NOT NULL,
+    n_events     int NOT NULL,
+    values_bloom bytea,
+    CHECK (first_id <= last_id AND min_created <= max_created)
+);
+-- The bloom (1 KiB) stays in the row: out-of-line storage would cost a TOAST read per chunk.
+ALTER TABLE {{schema}}.tpubsub_event_chunks ALTER COLUMN values_bloom SET STORAGE MAIN;
+-- Newest first without a time range; paging with `before`.
+CREATE INDEX IF NOT EXISTS tpubsub_event_chunks_last_idx
+    ON {{schema}}.tpubsub_event_chunks (last_id);
+-- A time range: recent windows by their start, old ones (and the pruner) by their end.
+CREATE INDEX IF NOT EXISTS tpubsub_event_chunks_max_created_idx
+    ON {{schema}}.tpubsub_event_chunks (max_created);
+CREATE INDEX IF NOT EXISTS tpubsub_event_chunks_min_created_idx
+    ON {{schema}}.tpubsub_event_chunks (min_created);
+
+-- Events that exist already: chunks of 256 consecutive ids, with an unknown bloom.
+INSERT INTO {{schema}}.tpubsub_event_chunks
+    (first_id, last_id, min_created, max_created, n_events, values_bloom)
+SELECT min(event_id), max(event_id), min(created_at), max(created_at), count(*), NULL
+FROM {{schema}}.tpubsub_events
+WHERE NOT EXISTS (SELECT 1 FROM {{schema}}.tpubsub_event_chunks)
+GROUP BY event_id / 256;
+
+DROP INDEX IF EXISTS {{schema}}.tpubsub_events_created_idx;
