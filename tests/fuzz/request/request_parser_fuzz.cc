@@ -73,10 +73,11 @@ void civil_from_days(std::int64_t z, std::int64_t& y, unsigned& m, unsigned& d) 
 
 // An instant as RFC 3339 in UTC with microseconds; "" when its year has not 4 digits.
 std::string utc_text(std::int64_t us) {
-    std::int64_t secs = us / 1'000'000, frac = us % 1'000'000;
-    if (frac < 0) frac += 1'000'000, --secs;
-    std::int64_t days = secs / 86400, in_day = secs % 86400;
-    if (in_day < 0) in_day += 86400, --days;
+    // Floor divisions: an instant before 1970 has a negative quotient and a positive rest.
+    const std::int64_t secs = us / 1'000'000 - (us % 1'000'000 < 0 ? 1 : 0);
+    const std::int64_t frac = us - secs * 1'000'000;
+    const std::int64_t days = secs / 86400 - (secs % 86400 < 0 ? 1 : 0);
+    const std::int64_t in_day = secs - days * 86400;
     std::int64_t y;
     unsigned m, d;
     civil_from_days(days, y, m, d);
