@@ -1,8 +1,10 @@
 // admin_server: pubsubd's HTTP admin endpoint as one object: parses --http, owns the HTTP
 // server, the database pool of the HTTP threads and the API. See api.h for the routes and the
 // authorization rules, http_server.h for the threads.
-// Lifecycle: start() after the router is running; stop() before the router drains (idempotent,
-// noexcept; the destructor stops). Thread-safety: start()/stop() from the owner thread only.
+// Lifecycle: the daemon's first service up and last down (daemon/services.h), so the probes and
+// /metrics answer through a start and a drain; the API reads the daemon's phase from
+// node_sources. stop() is idempotent and noexcept; the destructor stops. Thread-safety:
+// start()/stop() from the owner thread only.
 #pragma once
 
 #include <chrono>

@@ -82,6 +82,26 @@ std::optional<http_response> admin_api::refuse_cross_site(const http_request& re
     return std::nullopt;
 }
 
+serving_phase admin_api::phase() const {
+    return opts_.sources.phase ? opts_.sources.phase() : serving_phase::serving;
+}
+
+// No operator change races a start or a drain: the probes, /metrics and the reads answer
+// throughout, changes wait for a serving node.
+std::optional<http_response> admin_api::refuse_unless_serving() const {
+    switch (phase()) {
+        case serving_phase::starting:
+            return error_reply(503, "pubsubd is starting: changes are refused until it serves");
+        case serving_phase::draining:
+            return error_reply(503,
+                               "pubsubd is draining (stopping): changes are refused; send them "
+                               "to another node or after the restart");
+        case serving_phase::serving:
+            break;
+    }
+    return std::nullopt;
+}
+
 http_response admin_api::handle(const http_request& req) {
     parsed_target t;
     if (!parse_target(req.target, t))
@@ -101,6 +121,9 @@ http_response admin_api::handle(const http_request& req) {
     }
     if (change && opts_.token.empty()) {
         if (auto denied = refuse_cross_site(req)) return *denied;
+    }
+    if (change) {
+        if (auto denied = refuse_unless_serving()) return *denied;
     }
     return route(req, t);
 }
@@ -176,8 +199,17 @@ http_response admin_api::livez() const {
 
 std::vector<std::string> admin_api::not_ready(db_reading& db, const node_sample& s) {
     std::vector<std::string> reasons;
-    if (opts_.sources.serving && !opts_.sources.serving()) {
-        reasons.push_back("not serving: starting or draining");
+    switch (phase()) {
+        case serving_phase::starting:
+            reasons.push_back("starting: not every service is up yet");
+            break;
+        case serving_phase::draining:
+            reasons.push_back(
+                "draining: pubsubd is stopping; it finishes what it holds and "
+                "takes no new events");
+            break;
+        case serving_phase::serving:
+            break;
     }
     db = probe_.read();
     if (!db.answered) reasons.push_back(db.error);

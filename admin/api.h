@@ -5,7 +5,7 @@
 //                                database does (the components' counters answer)
 //   GET  /readyz                 200 {"status":"ok"}, or 503 with the reasons: the database
 //                                does not answer, the write-behind fails or lags, or the
-//                                daemon is starting or draining
+//                                daemon is starting or draining (a reason names which)
 //   GET  /healthz                the same as /readyz (its old name)
 //   GET  /metrics                Prometheus text format
 //   GET  /api/status             every node of tpubsub_nodes and the events per status
@@ -33,6 +33,8 @@
 // or its body is not application/json (http_access.h: what a cross-site form can send).
 // Bound to a loopback address, a request whose Host is not a loopback name gets 421 (a page
 // whose DNS name was rebound to 127.0.0.1 must not read the API through the victim's browser).
+// While the daemon starts or drains (node_sources::phase), every change gets 503 naming the
+// phase; the probes, /metrics and the reads answer throughout.
 // Errors are {"error":"..."} with 400 (bad input, naming the field), 401, 403, 404 (unknown id
 // or route), 405, 409 (wrong state, duplicate name), 500 (database) or 503 (unreachable).
 // Thread-safety: handle() may run on several threads at once; database work goes through the
@@ -84,6 +86,9 @@ class admin_api {
     http_response route(const http_request& req, const parsed_target& t);
     std::optional<http_response> authorize(const http_request& req, bool change) const;
     std::optional<http_response> refuse_cross_site(const http_request& req) const;
+    serving_phase phase() const;
+    // 503 for a change while the daemon starts or drains.
+    std::optional<http_response> refuse_unless_serving() const;
 
     http_response static_file(const std::string& path) const;
     http_response livez() const;

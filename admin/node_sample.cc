@@ -71,6 +71,7 @@ node_sample collect(const node_sources& src) {
         s.declared_dead = src.heartbeat->declared_dead();
         s.taken_over = src.heartbeat->taken_over();
     }
+    if (src.pruner) s.retention = src.pruner->counts();
     return s;
 }
 

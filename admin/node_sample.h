@@ -18,6 +18,7 @@
 #include "router/event.h"
 #include "router/metrics.h"
 #include "router/router.h"
+#include "storage/retention_pruner.h"
 #include "storage/write_behind.h"
 
 namespace pubsub {
@@ -28,6 +29,10 @@ class node_heartbeat;
 }  // namespace pubsub
 
 namespace pubsub::admin {
+
+// Where the daemon is in its life. The HTTP admin is the first service up and the last down,
+// so it answers in every phase: /readyz fails, and the API refuses changes, unless serving.
+enum class serving_phase { starting, serving, draining };
 
 struct node_sources {
     const router* rt = nullptr;
@@ -40,10 +45,11 @@ struct node_sources {
     const delivery_metrics* metrics = nullptr;      // latency histograms
     std::function<std::uint64_t()> http_db_errors;  // failed HTTP database connections
     std::function<std::uint64_t()> http_refused_connections;  // beyond --http-max-connections
-    // False while the daemon starts or drains (/readyz answers 503); empty: always serving.
-    std::function<bool()> serving;
+    // The daemon's phase; empty: always serving.
+    std::function<serving_phase()> phase;
     const persistent_workers* workers = nullptr;              // persistent handlers' workers
     const node_heartbeat* heartbeat = nullptr;                // null in tools and tests
+    const retention_pruner* pruner = nullptr;                 // null in tools and tests
 };
 
 struct door_sample {
@@ -81,6 +87,7 @@ struct node_sample {
     // Times this node found it may have been declared dead (back from a stall past
     // --node-dead-after), and the events other nodes took from it then, dropped here.
     std::uint64_t declared_dead = 0, taken_over = 0;
+    std::optional<retention_pruner::totals> retention;  // the pruner's; absent without one
 
     std::uint64_t received_total() const;
     std::uint64_t finished_total() const;  // deliveries that succeeded or failed

@@ -216,6 +216,29 @@ void storage(writer& w, const node_sample& s) {
     w.sample("pubsub_events_taken_over_total", "", s.taken_over);
 }
 
+// The background pruner of --retention: an alert watches errors without a successful cycle.
+void retention(writer& w, const node_sample& s) {
+    if (!s.retention) return;
+    const retention_pruner::totals& r = *s.retention;
+    w.family("pubsub_retention_cycles_total", "counter",
+             "Prune cycles this node ran to the end (a cycle another node ran is not counted).");
+    w.sample("pubsub_retention_cycles_total", "", r.cycles);
+    w.family("pubsub_retention_events_removed_total", "counter",
+             "Finished events removed by --retention, with their deliveries.");
+    w.sample("pubsub_retention_events_removed_total", "", r.removed);
+    w.family("pubsub_retention_errors_total", "counter",
+             "Prune cycles ended by a database error (no connection, a failed statement).");
+    w.sample("pubsub_retention_errors_total", "", r.errors);
+    w.family("pubsub_retention_last_success_timestamp_seconds", "gauge",
+             "End of the last prune cycle that succeeded, seconds since the epoch (0: none yet).");
+    w.sample("pubsub_retention_last_success_timestamp_seconds", "",
+             static_cast<double>(r.last_success_us) / 1e6);
+    w.family("pubsub_retention_last_duration_seconds", "gauge",
+             "Duration of the last prune cycle that succeeded.");
+    w.sample("pubsub_retention_last_duration_seconds", "",
+             static_cast<double>(r.last_duration_us) / 1e6);
+}
+
 void health(writer& w, const health_sample& h) {
     w.family("pubsub_ready", "gauge",
              "1 while /readyz answers 200 (the database answers, the write-behind keeps up, no "
@@ -261,6 +284,7 @@ std::string render_prometheus(const node_sample& s, const health_sample& h) {
     pools(w, s);
     workers(w, s);
     storage(w, s);
+    retention(w, s);
     w.histogram("pubsub_ingest_to_handler_start_seconds",
                 "From an event's creation to the start of one of its handlers.", s.ingest_to_start);
     w.histogram("pubsub_handler_duration_seconds", "Duration of one delivery's handler.",

@@ -42,8 +42,8 @@ int run_daemon(const daemon_config& cfg) {
     if (!built.ok()) return failed(running, built.message(), 2);
     node = std::move(*built);
     if (status s = running.start(node->services()); !s.ok()) return failed(running, s.message());
+    node->set_phase(admin::serving_phase::serving);  // before the line that says it started
     node->log_started();
-    node->set_serving(true);
 
     // systemd (Type=notify): READY now that the doors accept, STATUS and watchdog pings from a
     // sample of our own components (never the database) until everything stopped, STOPPING at
@@ -54,7 +54,7 @@ int run_daemon(const daemon_config& cfg) {
     int sig = wait_for_stop_signal(stop_signals, [&node] { node->reload(); });
     log_line(log_level::info, "stopping", "signal=" + std::to_string(sig));
     systemd.stopping();
-    node->set_serving(false);
+    node->set_phase(admin::serving_phase::draining);
     running.stop(steady::now() + std::chrono::seconds(cfg.drain_timeout_s));
     systemd.stop(steady::now());
     return node->log_stopped();

@@ -161,9 +161,10 @@ node_services::node_services(const daemon_config& cfg, database& db)
         sources_.watcher = &*watcher_;
     }
     sources_.sql_claimed = [this] { return dbd_.claimed(); };
-    sources_.serving = [this] { return serving_.load(std::memory_order_relaxed); };
+    sources_.phase = [this] { return phase_.load(std::memory_order_relaxed); };
     sources_.workers = workers_.get();
     sources_.heartbeat = &heartbeat_;
+    sources_.pruner = &pruner_;
     pools_.set_lease(&heartbeat_.lease());
     if (!cfg.http_listen.empty()) {
         sampler_.emplace(history_, [this] { return admin::reading_of(admin::collect(sources_)); });
@@ -201,7 +202,10 @@ void node_services::add_services() {
     // drains nothing: its deadline is now).
     const auto flush_for = std::chrono::seconds(cfg_.drain_timeout_s);
     // clang-format off
-    // First up, last down: the node stays live (its events its own) until everything drained.
+    // First up, last down: the probes and /metrics answer through a start and a whole drain.
+    if (http_) order_.push_back(&*http_);
+    if (sampler_) order_.push_back(&*sampler_);
+    // The node stays live (its events its own) until everything drained.
     order_.push_back(&heartbeat_);
     order_.push_back(&ids_);
     if (watcher_) add("file watcher acks", {}, [this](time_point) { watcher_->close(); });
@@ -218,8 +222,6 @@ void node_services::add_services() {
     add("open-file limit", step([this] { raise_fd_limit(); }), {});
     order_.push_back(&pruner_);
     if (watcher_) order_.push_back(&*watcher_);
-    if (sampler_) order_.push_back(&*sampler_);
-    if (http_) order_.push_back(&*http_);
     order_.push_back(&door_);
     // clang-format on
 }

@@ -1,12 +1,15 @@
 // services: everything pubsubd runs on top of its database (database.h), built from the
 // settings and handed to a service_list in start order, so that stopping the list in reverse
 // is the shutdown order (STYLE 9) for a failed start and a signal alike:
-//   1. the doors close: the socket stops accepting and reading (replies still flow), the HTTP
-//      admin stops (no operator action races the drain), the watcher stops emitting, the
-//      listener (SQL and notify doors) stops, intake refuses;
+//   1. the doors close: the socket stops accepting and reading (replies still flow), the watcher
+//      stops emitting, the listener (SQL and notify doors) stops, intake refuses;
 //   2. the router dispatches what it holds and the handler pools drain, until the deadline;
 //   3. the write-behind flushes, for as long again;
-//   4. the socket's and the watcher's last acks are out, they close; the id allocator stops;
+//   4. the socket's and the watcher's last acks are out, they close; the id allocator and the
+//      heartbeat stop;
+//   5. last, the HTTP admin (first up): /livez, /readyz (503, "draining") and /metrics answer
+//      through the whole drain, so a load balancer takes the node out and a supervisor leaves
+//      it alone; the API refuses changes meanwhile (no operator action races the drain);
 // then database.h's node row, connection and server.
 // Main thread only (it also takes the signals), except sample(), which any thread may call.
 #pragma once
@@ -63,8 +66,9 @@ class node_services {
     // SIGHUP: the reloadable settings (reload.h), then the subscribers.
     void reload();
     admin::node_sample sample() const { return admin::collect(sources_); }
-    // Whether every service is up and no drain has begun: /readyz fails while false.
-    void set_serving(bool on) { serving_.store(on, std::memory_order_relaxed); }
+    // serving once every service is up, draining from the stop signal on: /readyz fails, and
+    // the API refuses changes, in the other phases.
+    void set_phase(admin::serving_phase p) { phase_.store(p, std::memory_order_relaxed); }
     // Logs the write-behind's totals once everything stopped; the exit code: 0, or 1 when
     // events were left unpersisted.
     int log_stopped() const;
@@ -98,7 +102,8 @@ class node_services {
     socket_server door_;
     std::optional<pg_watch_state_store> watch_store_;
     std::optional<file_watcher> watcher_;
-    std::atomic<bool> serving_{false};  // a flag read alone: relaxed
+    // A value read alone: relaxed.
+    std::atomic<admin::serving_phase> phase_{admin::serving_phase::starting};
     admin::node_sources sources_;
     admin::heartbeat_info beat_;  // heartbeat thread only
     node_heartbeat heartbeat_;

@@ -3,7 +3,8 @@
 -- actor: the OS user for pubsubctl, "http <peer address>" for the HTTP API.
 -- action: a dotted verb such as `events.retry`, `subscribers.pause`, `pools.resume`.
 -- target: what it acted on, as the operator named it (ids, a subscriber, a job type, or the
--- filter as JSON). rows: how many rows the change touched (0 for a dry run or a no-op).
+-- filter as JSON). rows: how many rows the change touched (0 for a no-op; dry runs are not
+-- recorded, except `events prune --dry-run`, with 0 and the count it would remove in detail).
 CREATE TABLE IF NOT EXISTS {{schema}}.tpubsub_audit (
     audit_id  bigserial PRIMARY KEY,
     at        timestamptz NOT NULL DEFAULT now(),

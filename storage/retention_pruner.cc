@@ -85,7 +85,9 @@ void retention_pruner::set_policy(const retention_policy& p) {
 
 retention_pruner::totals retention_pruner::counts() const {
     return {cycles_.load(std::memory_order_relaxed), removed_.load(std::memory_order_relaxed),
-            errors_.load(std::memory_order_relaxed)};
+            errors_.load(std::memory_order_relaxed),
+            last_success_us_.load(std::memory_order_relaxed),
+            last_duration_us_.load(std::memory_order_relaxed)};
 }
 
 bool retention_pruner::stopping() const {
@@ -133,6 +135,7 @@ void retention_pruner::cycle() {
         (void)conn_->exec("SET application_name = 'pubsubd-retention'");
         cancel_ = PQgetCancel(conn_->raw());
     }
+    const auto began = clock::now();
     auto r = run_prune_cycle(*conn_, opts_.schema, policy, opts_.batch_rows, opts_.batch_pause,
                              opts_.vacuum_after_rows, [this] { return !stopping(); });
     if (!r.ok()) {
@@ -142,6 +145,13 @@ void retention_pruner::cycle() {
         return;
     }
     if (!r->ran) return;
+    using std::chrono::duration_cast;
+    using std::chrono::microseconds;
+    last_duration_us_.store(duration_cast<microseconds>(clock::now() - began).count(),
+                            std::memory_order_relaxed);
+    last_success_us_.store(
+        duration_cast<microseconds>(std::chrono::system_clock::now().time_since_epoch()).count(),
+        std::memory_order_relaxed);
     cycles_.fetch_add(1, std::memory_order_relaxed);
     removed_.fetch_add(static_cast<std::uint64_t>(r->removed), std::memory_order_relaxed);
     if (r->removed > 0) {

@@ -80,6 +80,10 @@ class retention_pruner final : public service {
         std::uint64_t cycles = 0;   // cycles that ran (held the lock)
         std::uint64_t removed = 0;  // events removed
         std::uint64_t errors = 0;   // cycles ended by a database error
+        // The end of the last cycle that ran and succeeded (wall clock, microseconds since the
+        // epoch; 0: none yet), and how long it took.
+        std::int64_t last_success_us = 0;
+        std::int64_t last_duration_us = 0;
     };
     totals counts() const;
 
@@ -98,8 +102,10 @@ class retention_pruner final : public service {
     std::optional<pg::connection> conn_;  // the pruner thread only
     void* cancel_ = nullptr;              // guarded by mu_: libpq's PGcancel for conn_, for stop()
     std::thread thread_;
-    // Counters: each a total read alone, so relaxed.
+    // Counters: each a total read alone, so relaxed (a reader may pair the last success with
+    // the duration of the cycle before it; /metrics takes that).
     std::atomic<std::uint64_t> cycles_{0}, removed_{0}, errors_{0};
+    std::atomic<std::int64_t> last_success_us_{0}, last_duration_us_{0};
 };
 
 }  // namespace pubsub

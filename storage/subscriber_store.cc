@@ -111,7 +111,7 @@ assignments assignments_of(const subscriber_patch& p) {
 
 constexpr const char* listed_columns =
     "subscriber_id, subscriber_name, event_type, event_filter, job_type, config_id, "
-    "script_path, is_active, max_retries, timeout_s, run_mode, workers";
+    "script_path, is_active, paused, max_retries, timeout_s, run_mode, workers";
 
 }  // namespace
 

@@ -54,7 +54,7 @@ result<bool> update_subscriber(pg::connection& conn, const std::string& schema,
 
 // The read side shared by the HTTP admin API and pubsubctl. The subscribers (all when
 // name_or_id is empty, else the one with that name or numeric id) as a JSON array ordered by
-// id, with created_at and updated_at.
+// id, with whether each is paused (SPEC 7.4), created_at and updated_at.
 result<std::string> list_subscribers_json(pg::connection& conn, const std::string& schema,
                                           const std::string& name_or_id);
 // Every subscriber as rows, ordered by id: the columns of the JSON above but the timestamps.

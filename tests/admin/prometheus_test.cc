@@ -31,6 +31,7 @@ node_sample sample() {
     latency_histogram h;
     for (int us : {50, 400, 400, 2'000'000, 99'000'000}) h.observe_us(us);
     s.ingest_to_start = h.snapshot();
+    s.retention = retention_pruner::totals{4, 1200, 1, 1'765'000'000'250'000, 1'500'000};
     return s;
 }
 
@@ -55,6 +56,24 @@ TEST(prometheus, RenderedTextParsesStrictly) {
     EXPECT_EQ(*test::prom_value(*m, "pubsub_node_declared_dead_total"), 1);
     EXPECT_EQ(*test::prom_value(*m, "pubsub_events_taken_over_total"), 6);
     EXPECT_EQ(m->at("pubsub_events_taken_over_total").type, "counter");
+}
+
+// The retention pruner's counters; a node_sample without a pruner (tools, tests) has none.
+TEST(prometheus, RetentionPrunerFigures) {
+    auto m = test::parse_prometheus(render_prometheus(sample()));
+    ASSERT_TRUE(m.ok()) << m.message();
+    EXPECT_EQ(*test::prom_value(*m, "pubsub_retention_cycles_total"), 4);
+    EXPECT_EQ(*test::prom_value(*m, "pubsub_retention_events_removed_total"), 1200);
+    EXPECT_EQ(*test::prom_value(*m, "pubsub_retention_errors_total"), 1);
+    EXPECT_EQ(m->at("pubsub_retention_errors_total").type, "counter");
+    EXPECT_DOUBLE_EQ(*test::prom_value(*m, "pubsub_retention_last_success_timestamp_seconds"),
+                     1'765'000'000.25);
+    EXPECT_DOUBLE_EQ(*test::prom_value(*m, "pubsub_retention_last_duration_seconds"), 1.5);
+    node_sample none = sample();
+    none.retention.reset();
+    m = test::parse_prometheus(render_prometheus(none));
+    ASSERT_TRUE(m.ok()) << m.message();
+    EXPECT_EQ(m->count("pubsub_retention_cycles_total"), 0u);
 }
 
 // The alerting figures: readiness, the table's oldest pending event, dead deliveries (failed

@@ -70,5 +70,27 @@ TEST_F(pause_api_test, pause_holds_shows_in_status_and_metrics_and_resume_runs) 
               4);
 }
 
+// GET /api/subscribers (all, and one) says whether each subscriber is paused.
+TEST_F(pause_api_test, subscribers_listing_shows_the_pause) {
+    add_noop_subscriber("n", "t");
+    add_noop_subscriber("m", "t");
+    start_admin();
+    auto one = [&](const std::string& name) { return get("/api/subscribers/" + name).body; };
+    EXPECT_NE(one("n").find("\"paused\":false"), std::string::npos) << one("n");
+    ASSERT_EQ(call("POST", "/api/subscribers/n/pause").status, 200);
+    EXPECT_NE(one("n").find("\"paused\":true"), std::string::npos) << one("n");
+    EXPECT_NE(one("m").find("\"paused\":false"), std::string::npos) << one("m");
+    auto all = get("/api/subscribers").body;
+    auto n_at = all.find("\"subscriber_name\":\"n\"");
+    auto m_at = all.find("\"subscriber_name\":\"m\"");
+    ASSERT_NE(n_at, std::string::npos) << all;
+    ASSERT_NE(m_at, std::string::npos) << all;
+    // Each object's own "paused" follows its name (the objects are in id order: n, then m).
+    EXPECT_LT(all.find("\"paused\":true", n_at), m_at) << all;
+    EXPECT_NE(all.find("\"paused\":false", m_at), std::string::npos) << all;
+    ASSERT_EQ(call("POST", "/api/subscribers/n/resume").status, 200);
+    EXPECT_NE(one("n").find("\"paused\":false"), std::string::npos) << one("n");
+}
+
 }  // namespace
 }  // namespace pubsub::test

@@ -2,6 +2,8 @@
 // behind them (update_subscriber, set_subscriber_active), against a real PostgreSQL.
 #include <gtest/gtest.h>
 
+#include <sstream>
+
 #include "storage/subscriber_store.h"
 #include "tests/pubsubctl/run_ctl.h"
 
@@ -206,6 +208,36 @@ TEST_F(subscribers_test, CtlListJson) {
     EXPECT_EQ(r.out.front(), '[');
     EXPECT_NE(r.out.find(R"("subscriber_name":"a")"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find(R"("event_filter":{"event_data.x": 1})"), std::string::npos) << r.out;
+}
+
+// The listing says whether a subscriber is paused, as a table and as JSON.
+TEST_F(subscribers_test, CtlListShowsThePause) {
+    add("a");
+    add("b");
+    ASSERT_EQ(ctl({"subscribers", "pause", "a"}).code, 0);
+    ctl_run r = ctl({"subscribers", "list", "--json"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    const auto a_at = r.out.find(R"("subscriber_name":"a")");
+    const auto b_at = r.out.find(R"("subscriber_name":"b")");
+    ASSERT_TRUE(a_at != std::string::npos && b_at != std::string::npos) << r.out;
+    EXPECT_LT(r.out.find(R"("paused":"t")", a_at), b_at) << r.out;
+    EXPECT_NE(r.out.find(R"("paused":"f")", b_at), std::string::npos) << r.out;
+    r = ctl({"subscribers", "list"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    std::istringstream lines(r.out);
+    std::string header, first, second;
+    std::getline(lines, header);
+    std::getline(lines, first);
+    std::getline(lines, second);
+    auto column = [&](const std::string& row) {  // the cell under the header's "paused"
+        auto at = header.find("paused");
+        return at == std::string::npos || row.size() <= at ? std::string() : row.substr(at, 1);
+    };
+    EXPECT_EQ(column(first), "t") << r.out;
+    EXPECT_EQ(column(second), "f") << r.out;
+    ASSERT_EQ(ctl({"subscribers", "resume", "a"}).code, 0);
+    r = ctl({"subscribers", "list", "--json"});
+    EXPECT_EQ(r.out.find(R"("paused":"t")"), std::string::npos) << r.out;
 }
 
 }  // namespace
