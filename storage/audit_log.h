@@ -20,7 +20,7 @@ struct audit_entry {
     std::string actor;        // OS user (pubsubctl) or "http <peer>" (the API)
     std::string action;       // dotted verb: "events.retry", "subscribers.pause", ...
     std::string target;       // ids, a subscriber or job type, or a filter as JSON
-    std::int64_t rows = 0;    // rows changed (0 for a dry run)
+    std::int64_t rows = 0;    // rows changed (dry runs are not recorded, except prune's)
     std::string detail_json;  // a JSON object, or "" for none
 };
 
