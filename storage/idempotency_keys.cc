@@ -4,21 +4,28 @@
 
 namespace pubsub {
 
-std::string key_claim_sql(const std::string& s) {
+key_claim_statements key_claim_sql(const std::string& s) {
     // $1: text[] of keys, $2: bigint[] of their events' ids, $3: the window in seconds.
-    return "INSERT INTO " + s +
-           ".tpubsub_idempotency_keys AS k (idempotency_key, event_id) "
-           "SELECT DISTINCT ON (key) key, id FROM unnest($1::text[], $2::bigint[]) AS u(key, id) "
-           "ORDER BY key, id "
-           "ON CONFLICT (idempotency_key) DO UPDATE SET "
-           "event_id = CASE WHEN k.created_at < now() - make_interval(secs => $3::bigint) "
-           "THEN EXCLUDED.event_id ELSE k.event_id END, "
-           "created_at = CASE WHEN k.created_at < now() - make_interval(secs => $3::bigint) "
-           "THEN now() ELSE k.created_at END "
-           "RETURNING k.idempotency_key, k.event_id";
+    key_claim_statements out;
+    out.insert = "INSERT INTO " + s +
+                 ".tpubsub_idempotency_keys (idempotency_key, event_id) "
+                 "SELECT key, id FROM unnest($1::text[], $2::bigint[]) AS u(key, id) ORDER BY key";
+    out.upsert = "INSERT INTO " + s +
+                 ".tpubsub_idempotency_keys AS k (idempotency_key, event_id) "
+                 "SELECT DISTINCT ON (key) key, id FROM unnest($1::text[], $2::bigint[]) AS "
+                 "u(key, id) ORDER BY key, id "
+                 "ON CONFLICT (idempotency_key) DO UPDATE SET "
+                 "event_id = CASE WHEN k.created_at < now() - make_interval(secs => $3::bigint) "
+                 "THEN EXCLUDED.event_id ELSE k.event_id END, "
+                 "created_at = CASE WHEN k.created_at < now() - make_interval(secs => $3::bigint) "
+                 "THEN now() ELSE k.created_at END "
+                 "RETURNING k.idempotency_key, k.event_id";
+    return out;
 }
 
 namespace {
+
+constexpr const char* unique_violation = "23505";
 
 bool wants_key(const pending_row& row) {
     return row.has_pending && row.is_new() && !row.ev->idempotency_key.empty();
@@ -26,8 +33,8 @@ bool wants_key(const pending_row& row) {
 
 }  // namespace
 
-status claim_keys(pg::connection& conn, const std::string& claim_sql, std::span<pending_row> rows,
-                  std::chrono::seconds window) {
+status claim_keys(pg::connection& conn, const key_claim_statements& sql,
+                  std::span<pending_row> rows, std::chrono::seconds window) {
     std::string keys = "{", ids = "{";
     std::size_t n = 0;
     for (auto& row : rows) {
@@ -43,7 +50,12 @@ status claim_keys(pg::connection& conn, const std::string& claim_sql, std::span<
     if (n == 0) return status();
     keys += '}';
     ids += '}';
-    auto r = conn.query(claim_sql, {keys, ids, std::to_string(window.count())});
+    if (status s = conn.exec("SAVEPOINT pubsub_key_claim"); !s.ok()) return s;
+    auto inserted = conn.query(sql.insert, {keys, ids});
+    if (inserted.ok()) return status();  // every key is this batch's
+    if (conn.last_sqlstate() != unique_violation) return inserted.error();
+    if (status s = conn.exec("ROLLBACK TO SAVEPOINT pubsub_key_claim"); !s.ok()) return s;
+    auto r = conn.query(sql.upsert, {keys, ids, std::to_string(window.count())});
     if (!r.ok()) return r.error();
     std::unordered_map<std::string_view, event_id> holder;
     holder.reserve(static_cast<std::size_t>(r->rows()));

@@ -263,6 +263,18 @@ std::string merge_sql(const std::string& s, const std::string& node) {
            node;
 }
 
+std::string existing_rows_range(std::span<const pending_row> rows) {
+    event_id lo = 0, hi = 0;
+    for (const auto& row : rows) {
+        if (row.duplicate_of != 0 || row.is_new()) continue;
+        const event_id id = row.ev->id;
+        if (lo == 0 || id < lo) lo = id;
+        if (id > hi) hi = id;
+    }
+    if (lo == 0) return {};
+    return " AND e.event_id BETWEEN " + std::to_string(lo) + " AND " + std::to_string(hi);
+}
+
 void encode_delivery_rows(const std::vector<delivery_record>& rows, std::string& out) {
     for (const auto& r : rows) {
         append_int(out, r.event);

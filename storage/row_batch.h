@@ -93,8 +93,15 @@ std::string stage_table_sql();
 std::string stage_copy_sql();
 // node_literal: this node's id as a quoted SQL literal; new rows are inserted claimed by it, and
 // existing rows are updated only while it owns them (claimed_by), so a node that lost an event
-// to another (declared dead) never overwrites the new owner's state.
+// to another (declared dead) never overwrites the new owner's state. Ends with the UPDATE's
+// WHERE clause, so that existing_rows_range() can be appended.
 std::string merge_sql(const std::string& quoted_schema, const std::string& node_literal);
+// " AND e.event_id BETWEEN <lowest> AND <highest>" over the rows that exist already (not
+// duplicates), "" when there is none. Appended to merge_sql, it lets the UPDATE read those rows
+// by a range of the primary key: without it, the staging table having no statistics, PostgreSQL
+// hashes the whole events table for every batch (seq scan). With statistics showing a range that
+// covers most of the table, it still chooses the scan.
+std::string existing_rows_range(std::span<const pending_row> rows);
 
 // Delivery records: COPY text lines for the delivery staging table, its DDL and COPY, and the
 // upsert into <schema>.tpubsub_deliveries (an older version never overwrites a newer one; rows

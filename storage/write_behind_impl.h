@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "router/memory_budget.h"
+#include "storage/idempotency_keys.h"
 #include "storage/pg.h"
 #include "storage/pg_errors.h"
 #include "storage/row_batch.h"
@@ -62,7 +63,7 @@ struct write_behind::impl {
     std::string quoted_schema;
     std::string merge;
     std::string delivery_merge;
-    std::string key_claim;
+    key_claim_statements key_claim;
     std::string events_copy;
     std::string copy_buf;
     std::string stage_buf;

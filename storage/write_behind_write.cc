@@ -30,7 +30,7 @@ status write_behind::impl::connect() {
         return status::error("cannot create staging table: " + s.message());
     }
     quoted_schema = c->quote_identifier(opts.schema);
-    merge = merge_sql(quoted_schema, c->quote_literal(opts.node_id)) + commit_suffix;
+    merge = merge_sql(quoted_schema, c->quote_literal(opts.node_id));
     events_copy = events_copy_sql(quoted_schema);
     delivery_merge = delivery_merge_sql(quoted_schema, c->quote_literal(opts.node_id));
     key_claim = key_claim_sql(quoted_schema);
@@ -81,7 +81,7 @@ status write_behind::impl::write_direct(std::span<pending_row> rows,
     if (status s = write_deliveries(deliveries); !s.ok()) return s;
     if (!stage_buf.empty()) {
         if (status s = conn->copy_in(stage_copy_sql(), stage_buf); !s.ok()) return s;
-        return conn->exec(merge);  // ends with COMMIT
+        return conn->exec(merge + existing_rows_range(rows) + commit_suffix);
     }
     return conn->exec("COMMIT");
 }
@@ -94,9 +94,7 @@ status write_behind::impl::write_merged(std::span<pending_row> rows,
     encode_stage_rows(rows, copy_buf);
     if (status s = conn->copy_in(stage_copy_sql(), copy_buf); !s.ok()) return s;
     // After the events' merge (new rows exist), before its COMMIT.
-    if (status s = conn->exec(merge.substr(0, merge.size() - commit_suffix.size())); !s.ok()) {
-        return s;
-    }
+    if (status s = conn->exec(merge + existing_rows_range(rows)); !s.ok()) return s;
     if (status s = write_deliveries(deliveries); !s.ok()) return s;
     return conn->exec("COMMIT");
 }

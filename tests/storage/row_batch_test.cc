@@ -266,5 +266,26 @@ TEST(row_batch, encode_run_at_and_leave_out_duplicates) {
     EXPECT_EQ(split(staged, '\n').size(), 2u) << staged;
 }
 
+TEST(row_batch, the_merge_reads_existing_rows_by_their_id_range) {
+    auto row_of = [](event_id id, bool exists, event_id duplicate_of = 0) {
+        auto ev = new_event(id);
+        ev->from_table = exists;
+        pending_row row;
+        row.ev = ev;
+        row.duplicate_of = duplicate_of;
+        return row;
+    };
+    std::vector<pending_row> rows;
+    rows.push_back(row_of(1, false));  // new: COPYed, not updated
+    rows.push_back(row_of(40, true));
+    rows.push_back(row_of(9, true, 3));  // a duplicate: not written at all
+    rows.push_back(row_of(25, true));
+    rows.push_back(row_of(100, false));
+    EXPECT_EQ(existing_rows_range(rows), " AND e.event_id BETWEEN 25 AND 40");
+    rows.erase(rows.begin() + 1);
+    rows.erase(rows.begin() + 2);
+    EXPECT_EQ(existing_rows_range(rows), "");
+}
+
 }  // namespace
 }  // namespace pubsub
