@@ -183,22 +183,22 @@ long db_door::claim(pg::connection& conn, claim_kind kind, std::size_t limit) {
         return -1;  // the token stays: the UPDATE may have committed before the error
     }
 #ifdef PUBSUB_FAULT_HOOKS
-    if (lose_claim_replies_ > 0 && !got->empty()) {
+    if (lose_claim_replies_ > 0 && !got->events.empty()) {
         --lose_claim_replies_;
         log_line(log_level::warn, "fault injection: claim reply dropped",
-                 "rows=" + std::to_string(got->size()));
+                 "rows=" + std::to_string(got->events.size()));
         (void)conn.exec("SELECT pg_terminate_backend(pg_backend_pid())");
         return -1;
     }
 #endif
     unanswered_claims_.pop_back();
-    auto n = static_cast<long>(got->size());
+    auto n = static_cast<long>(got->events.size());
     if (kind == claim_kind::orphaned && n > 0) {
         log_line(log_level::info, "claimed events of nodes that are not live",
                  "rows=" + std::to_string(n));
     }
-    enqueue_claimed(conn, *got);
-    if (n > 0) log_claim_times(*got, woke_us, claimed_us);
+    enqueue_claimed(*got);
+    if (n > 0) log_claim_times(got->events, woke_us, claimed_us);
     return n;
 }
 
@@ -225,21 +225,23 @@ bool db_door::recover_lost_claims(pg::connection& conn) {
             log_line(log_level::error, got.message());
             return false;
         }
-        if (!got->empty()) {
+        if (!got->events.empty()) {
             log_line(log_level::warn, "claimed events whose claim reply was lost are routed now",
-                     "rows=" + std::to_string(got->size()));
+                     "rows=" + std::to_string(got->events.size()));
         }
         unanswered_claims_.pop_back();
-        enqueue_claimed(conn, *got);
+        enqueue_claimed(*got);
     }
     return true;
 }
 
-void db_door::enqueue_claimed(pg::connection& conn, std::vector<event_ptr>& events) {
-    if (hooks_.before_routing && !events.empty()) hooks_.before_routing(conn, events);
+void db_door::enqueue_claimed(claimed_events& got) {
+    if (hooks_.resume_rows && !got.deliveries.empty()) {
+        hooks_.resume_rows(std::move(got.deliveries));
+    }
     loaded_us_ = now_us();
-    claimed_.fetch_add(events.size(), std::memory_order_relaxed);
-    for (auto& ev : events) router_.enqueue(ev);  // kept for the debug log of their ids
+    claimed_.fetch_add(got.events.size(), std::memory_order_relaxed);
+    for (auto& ev : got.events) router_.enqueue(ev);  // kept for the debug log of their ids
     routed_us_ = now_us();
 }
 

@@ -1,5 +1,7 @@
 #include "storage/event_store.h"
 
+#include "storage/delivery_store.h"
+
 namespace pubsub {
 
 namespace {
@@ -10,26 +12,73 @@ constexpr const char* event_columns =
     "e.status = 'processing' AND e.error_message IS NULL, "
     "coalesce((extract(epoch FROM e.run_at) * 1000000)::bigint, 0)";
 
+// Names of event_columns, for a CTE that returns them.
+constexpr const char* event_column_names =
+    "event_id, event_type, event_source, event_data, priority, created_us, retry_count, "
+    "running, run_at_us";
+constexpr int event_column_count = 9;
+
+event_ptr to_event(const pg::query_result& r, int i) {
+    auto ev = std::make_shared<event>();
+    ev->id = r.get_int(i, 0);
+    ev->type = r.get(i, 1);
+    ev->source = r.get(i, 2);
+    auto data = r.get(i, 3);
+    ev->data_json.reserve(data.size() + 64);  // simdjson padding for the matcher
+    ev->data_json.assign(data);
+    ev->priority = static_cast<int>(r.get_int(i, 4));
+    ev->created_us = r.get_int(i, 5);
+    // A `processing` row without an error had its first run under way when its node died:
+    // that run counts, so PUBSUB_ATTEMPT tells the handler it may have seen the event
+    // before. (After a failure retry_count already counts it; delivery rows then decide.)
+    ev->attempt = static_cast<int>(r.get_int(i, 6)) + 1 + (r.get(i, 7) == "t");
+    ev->run_at_us = r.get_int(i, 8);  // a scheduled event stays held until then
+    ev->from_table = true;
+    return ev;
+}
+
 std::vector<event_ptr> to_events(const pg::query_result& r) {
     std::vector<event_ptr> out;
     out.reserve(static_cast<std::size_t>(r.rows()));
-    for (int i = 0; i < r.rows(); ++i) {
-        auto ev = std::make_shared<event>();
-        ev->id = r.get_int(i, 0);
-        ev->type = r.get(i, 1);
-        ev->source = r.get(i, 2);
-        auto data = r.get(i, 3);
-        ev->data_json.reserve(data.size() + 64);  // simdjson padding for the matcher
-        ev->data_json.assign(data);
-        ev->priority = static_cast<int>(r.get_int(i, 4));
-        ev->created_us = r.get_int(i, 5);
-        // A `processing` row without an error had its first run under way when its node died:
-        // that run counts, so PUBSUB_ATTEMPT tells the handler it may have seen the event
-        // before. (After a failure retry_count already counts it; delivery rows then decide.)
-        ev->attempt = static_cast<int>(r.get_int(i, 6)) + 1 + (r.get(i, 7) == "t");
-        ev->run_at_us = r.get_int(i, 8);  // a scheduled event stays held until then
-        ev->from_table = true;
-        out.push_back(std::move(ev));
+    for (int i = 0; i < r.rows(); ++i) out.push_back(to_event(r, i));
+    return out;
+}
+
+std::string nulls(int n) {
+    std::string out;
+    for (int i = 0; i < n; ++i) out += i == 0 ? "NULL" : ", NULL";
+    return out;
+}
+
+// Runs `events_sql` (a SELECT or an UPDATE ... RETURNING of event_columns) and reads the
+// delivery rows of the events it returns in the same statement: one round trip. `with` holds
+// the CTEs events_sql uses ("" or "name AS (...), "). Event rows and delivery rows come back
+// as one result, each padded with NULLs where the other's columns are.
+//
+// Both parts read one snapshot, taken before the claim's row locks. That loses nothing: an
+// operator's retry changes the event row and its delivery rows in one transaction, so an event
+// this statement finds claimable (committed before the snapshot) shows that retry's delivery
+// rows too; a retry committed later left the row failed or cancelled in the snapshot, which
+// no claim matches (a concurrent change only re-checks rows that matched).
+result<claimed_events> with_deliveries(pg::connection& conn, const std::string& schema,
+                                       const std::string& with, const std::string& events_sql,
+                                       const std::vector<std::optional<std::string>>& params,
+                                       std::string_view what) {
+    auto r =
+        conn.query("WITH " + with + "found (" + event_column_names + ") AS (" + events_sql +
+                       ") SELECT found.*, " + nulls(delivery_column_count) +
+                       " FROM found UNION ALL SELECT " + nulls(event_column_count) + ", " +
+                       delivery_columns("d") + " FROM " + conn.quote_identifier(schema) +
+                       ".tpubsub_deliveries d WHERE d.event_id IN (SELECT event_id FROM found)",
+                   params);
+    if (!r.ok()) return status::error("cannot " + std::string(what) + ": " + r.message());
+    claimed_events out;
+    for (int i = 0; i < r->rows(); ++i) {
+        if (!r->is_null(i, 0)) {
+            out.events.push_back(to_event(*r, i));
+        } else {
+            out.deliveries.push_back(read_delivery_record(*r, i, event_column_count));
+        }
     }
     return out;
 }
@@ -63,9 +112,9 @@ result<std::vector<event_ptr>> load_open_events(pg::connection& conn, const std:
                        "load open events");
 }
 
-result<std::vector<event_ptr>> claim_open_events(pg::connection& conn, const std::string& schema,
-                                                 const std::string& node_id, std::size_t limit_n,
-                                                 std::int64_t claim_token, claim_kind kind) {
+result<claimed_events> claim_open_events(pg::connection& conn, const std::string& schema,
+                                         const std::string& node_id, std::size_t limit_n,
+                                         std::int64_t claim_token, claim_kind kind) {
     std::string s = conn.quote_identifier(schema);
     std::string open = s + ".tpubsub_events WHERE status IN ('pending', 'processing') AND ";
     // A node is live while its heartbeat is younger than the deadline in its own row. An
@@ -73,9 +122,9 @@ result<std::vector<event_ptr>> claim_open_events(pg::connection& conn, const std
     // nodes'), so the first survivor to look does not take them all.
     std::string with, whose = "claimed_by IS NULL", limit = "$2::bigint", taken;
     if (kind == claim_kind::orphaned) {
-        with = "WITH live AS (SELECT node_id FROM " + s +
+        with = "live AS (SELECT node_id FROM " + s +
                ".tpubsub_nodes WHERE last_heartbeat > now() - make_interval(secs => "
-               "dead_after_s)) ";
+               "dead_after_s)), ";
         whose = "claimed_by <> $1 AND claimed_by NOT IN (SELECT node_id FROM live)";
         taken = ", taken_from = e.claimed_by, taken_at = now()";  // e: the row before the update
         limit =
@@ -83,14 +132,13 @@ result<std::vector<event_ptr>> claim_open_events(pg::connection& conn, const std
             "count(*) FROM live)))::bigint FROM " +
             open + whose + "))";
     }
-    auto r = conn.query(
-        with + "UPDATE " + s + ".tpubsub_events e SET claimed_by = $1, claim_token = $3" + taken +
+    return with_deliveries(
+        conn, schema, with,
+        "UPDATE " + s + ".tpubsub_events e SET claimed_by = $1, claim_token = $3" + taken +
             " FROM (SELECT event_id FROM " + open + whose +
             " ORDER BY priority DESC, event_id LIMIT " + limit +
             " FOR UPDATE SKIP LOCKED) c WHERE e.event_id = c.event_id RETURNING " + event_columns,
-        {node_id, std::to_string(limit_n), std::to_string(claim_token)});
-    if (!r.ok()) return status::error("cannot claim events: " + r.message());
-    return to_events(*r);
+        {node_id, std::to_string(limit_n), std::to_string(claim_token)}, "claim events");
 }
 
 result<std::vector<event_id>> events_taken_from(pg::connection& conn, const std::string& schema,
@@ -108,11 +156,14 @@ result<std::vector<event_id>> events_taken_from(pg::connection& conn, const std:
     return ids;
 }
 
-result<std::vector<event_ptr>> load_lost_claim(pg::connection& conn, const std::string& schema,
-                                               const std::string& node_id,
-                                               std::int64_t claim_token) {
-    return select_open(conn, schema, "e.claimed_by = $1 AND e.claim_token = $2", "ALL",
-                       {node_id, std::to_string(claim_token)}, "reload a lost claim");
+result<claimed_events> load_lost_claim(pg::connection& conn, const std::string& schema,
+                                       const std::string& node_id, std::int64_t claim_token) {
+    return with_deliveries(conn, schema, "",
+                           std::string("SELECT ") + event_columns + " FROM " +
+                               conn.quote_identifier(schema) +
+                               ".tpubsub_events e WHERE e.status IN ('pending', 'processing') "
+                               "AND e.claimed_by = $1 AND e.claim_token = $2",
+                           {node_id, std::to_string(claim_token)}, "reload a lost claim");
 }
 
 }  // namespace pubsub
