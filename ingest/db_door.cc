@@ -47,6 +47,7 @@ listener_options db_door::listener(const std::string& dsn) {
             "SELECT set_config('application_name', left(concat_ws(' ', "
             "nullif(current_setting('application_name'), ''), 'pubsubd-listener'), 63), false)");
         ingest_leader_ = false;
+        claims_prepared_ = false;  // prepared statements die with the session
         try_lead_ingest(c);
         reload_subscribers(c);
         sweep(c);  // anything created while we were not listening
@@ -172,11 +173,18 @@ std::chrono::milliseconds db_door::orphan_interval() const {
 
 long db_door::claim(pg::connection& conn, claim_kind kind, std::size_t limit) {
     if (hooks_.may_claim && !hooks_.may_claim()) return 0;  // a pool is full: events wait here
+    if (!claims_prepared_) {
+        if (status s = prepare_claims(conn, cfg_.schema); !s.ok()) {
+            log_line(log_level::error, s.message());
+            return -1;
+        }
+        claims_prepared_ = true;
+    }
     const std::int64_t woke_us = std::exchange(woke_us_, 0);
     // The sign bit is cleared so that the token prints as a plain positive bigint.
     auto token = static_cast<std::int64_t>(token_rng_() >> 1);
     unanswered_claims_.push_back(token);
-    auto got = claim_open_events(conn, cfg_.schema, node_.node_id, limit, token, kind);
+    auto got = claim_open_events(conn, node_.node_id, limit, token, kind);
     const std::int64_t claimed_us = now_us();
     if (!got.ok()) {
         log_line(log_level::error, got.message());

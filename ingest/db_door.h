@@ -109,6 +109,9 @@ class db_door {
     // holding the schema's session advisory lock persists it, so it is stored once. Listener
     // thread only; reset on reconnect (the lock dies with the session).
     bool ingest_leader_ = false;
+    // The claims are prepared on the current session (storage/event_store.h); listener thread
+    // only, reset on reconnect.
+    bool claims_prepared_ = false;
     static constexpr std::size_t unclaimed_batch = 5000, orphan_batch = 200;
     static constexpr std::size_t max_action_hints = 1000;
     std::vector<event_id> action_hints_;  // listener thread only; at most max_action_hints

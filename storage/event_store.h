@@ -42,15 +42,19 @@ struct claimed_events {
     std::vector<delivery_record> deliveries;
 };
 
+// Prepares the claims (claim_open_events) on this connection: the server parses and plans a
+// claim once per connection, not once per NOTIFY. Once per connection.
+status prepare_claims(pg::connection& conn, const std::string& schema);
+
 // Claims up to `limit` open events of `kind`, with FOR UPDATE SKIP LOCKED, so concurrent
 // routers never claim the same row. Most urgent first (priority, then age). An orphan claim
 // takes at most an even share: the orphans' count divided by the live nodes' (rounded up).
 // The rows are stamped with `claim_token` (sql/007_claim_token.sql): if the reply is lost after
 // the UPDATE committed, load_lost_claim() finds them again. One statement, one round trip: the
-// claimed events' delivery rows come back with them.
-result<claimed_events> claim_open_events(pg::connection& conn, const std::string& schema,
-                                         const std::string& node_id, std::size_t limit,
-                                         std::int64_t claim_token, claim_kind kind);
+// claimed events' delivery rows come back with them. Needs prepare_claims() on `conn` first.
+result<claimed_events> claim_open_events(pg::connection& conn, const std::string& node_id,
+                                         std::size_t limit, std::int64_t claim_token,
+                                         claim_kind kind);
 
 // The events other nodes took from node_id (failover: it was not live) within the last `window`,
 // whatever their status now. A node back from a stall drops them from memory.
