@@ -1,11 +1,15 @@
-// An operator's retry of an event created by SQL whose deliveries partly completed, routed
-// again through the SQL door's claim: only the failed delivery runs again. The claim returns
-// the event's delivery rows with it; a claim that routed the event without them would run the
-// completed deliveries again. Once through the NOTIFY's claim, once through the reload of a
-// claim whose reply was lost (PUBSUB_TEST_LOSE_CLAIM_REPLIES, test builds only).
+// Events the SQL door claims come with their delivery rows, so deliveries that already
+// completed do not run again:
+// - an operator's retry of an event created by SQL whose deliveries partly completed: only the
+//   failed delivery runs again, once through the NOTIFY's claim, once through the reload of a
+//   claim whose reply was lost (PUBSUB_TEST_LOSE_CLAIM_REPLIES, test builds only);
+// - failover: a node killed while one delivery of its event completed and another waits for a
+//   retry; the survivor's orphan claim runs only the waiting one.
+// A claim that routed the events without their rows would run the completed deliveries again.
 //
 // The witness is independent of pubsubd: each handler script appends "<event id> <attempt>" to
 // its own file.
+#include <signal.h>
 #include <sys/stat.h>
 
 #include <cstdlib>
@@ -52,6 +56,21 @@ class sql_door_retry : public e2e_test {
         return out;
     }
 
+    std::string delivery_status(std::int64_t id, const std::string& subscriber) {
+        auto r = conn().query("SELECT status FROM " + schema() +
+                                  ".tpubsub_deliveries WHERE event_id = $1::bigint AND "
+                                  "subscriber_name = $2",
+                              {std::to_string(id), subscriber});
+        return r.ok() && r->rows() == 1 ? std::string(r->get(0, 0)) : "";
+    }
+
+    std::int64_t create_event(const std::string& type) {
+        auto r =
+            conn().query("SELECT " + schema() + ".create_event($1, 'sql', '{\"x\":1}', 5)", {type});
+        EXPECT_TRUE(r.ok()) << r.message();
+        return r.ok() ? r->get_int(0, 0) : 0;
+    }
+
     std::string status_of(std::int64_t id) {
         auto r = conn().query(
             "SELECT status FROM " + schema() + ".tpubsub_events WHERE event_id = $1::bigint",
@@ -79,10 +98,8 @@ class sql_door_retry : public e2e_test {
         start_daemon(args);
         ASSERT_FALSE(HasFatalFailure());
 
-        auto r = conn().query("SELECT " + schema() +
-                              ".create_event('sql_retry', 'sql', '{\"x\":1}'::jsonb, 5)");
-        ASSERT_TRUE(r.ok()) << r.message();
-        const std::int64_t id = r->get_int(0, 0);
+        const std::int64_t id = create_event("sql_retry");
+        ASSERT_NE(id, 0);
         const std::string line = std::to_string(id) + " ";
         ASSERT_TRUE(wait_status(id, "failed")) << status_of(id) << "\n" << daemon().log_tail();
         ASSERT_EQ(runs("ok_a"), std::vector<std::string>{line + "1"});
@@ -117,6 +134,49 @@ TEST_F(sql_door_retry, RetryRunsOnlyTheFailedDeliveryAfterALostClaimReply) {
         ++dropped;
     }
     EXPECT_EQ(dropped, 2u) << "the fault was not injected twice, so this test proved less";
+}
+
+// Node a runs the event: ok_a completes, flaky fails and waits 1.5 s for its retry; a is killed.
+// Node b takes the event once a's deadline (1 s) passed, with its delivery rows.
+TEST_F(sql_door_retry, FailoverRunsOnlyTheDeliveriesTheDeadNodeLeftUnfinished) {
+    add_script_subscriber("ok_a", "sql_failover", false);
+    add_script_subscriber("flaky", "sql_failover", true);
+    auto args = [&](const std::string& node) {
+        return std::vector<std::string>{"--scripts-dir",     dir().string(),
+                                        "--retry-base-ms",   "1500",
+                                        "--concurrency",     "custom=4",
+                                        "--node-dead-after", "1",
+                                        "--node-name",       node};
+    };
+    start_daemon(args("sql_failover_a"));
+    ASSERT_FALSE(HasFatalFailure());
+    const std::int64_t id = create_event("sql_failover");
+    ASSERT_NE(id, 0);
+    const std::string line = std::to_string(id) + " ";
+    for (auto until = std::chrono::steady_clock::now() + 30s;
+         std::chrono::steady_clock::now() < until; std::this_thread::sleep_for(10ms)) {
+        if (delivery_status(id, "ok_a") == "completed" &&
+            delivery_status(id, "flaky") == "retrying") {
+            break;
+        }
+    }
+    ASSERT_EQ(delivery_status(id, "ok_a"), "completed") << daemon().log_tail();
+    ASSERT_EQ(delivery_status(id, "flaky"), "retrying") << daemon().log_tail();
+    ASSERT_TRUE(daemon().signal(SIGKILL).ok());
+    ASSERT_TRUE(daemon().wait(30s).has_value());
+    std::ofstream(dir() / "flaky.ok") << "";
+
+    start_daemon(args("sql_failover_b"));
+    ASSERT_FALSE(HasFatalFailure());
+    ASSERT_TRUE(wait_status(id, "completed")) << status_of(id) << "\n" << daemon().log_tail();
+    auto owner = conn().query("SELECT claimed_by, taken_from FROM " + schema() +
+                                  ".tpubsub_events WHERE event_id = $1::bigint",
+                              {std::to_string(id)});
+    ASSERT_TRUE(owner.ok()) << owner.message();
+    EXPECT_EQ(owner->get(0, 0), "sql_failover_b");
+    EXPECT_EQ(owner->get(0, 1), "sql_failover_a") << "not taken by the orphan claim";
+    EXPECT_EQ(runs("ok_a"), std::vector<std::string>{line + "1"}) << "ran again";
+    EXPECT_EQ(runs("flaky"), (std::vector<std::string>{line + "1", line + "2"}));
 }
 
 }  // namespace
