@@ -188,6 +188,7 @@ long db_door::claim(pg::connection& conn, claim_kind kind, std::size_t limit) {
     const std::int64_t claimed_us = now_us();
     if (!got.ok()) {
         log_line(log_level::error, got.message());
+        claims_prepared_ = false;  // prepared anew next time, in case the statement went stale
         return -1;  // the token stays: the UPDATE may have committed before the error
     }
 #ifdef PUBSUB_FAULT_HOOKS

@@ -110,7 +110,7 @@ class db_door {
     // thread only; reset on reconnect (the lock dies with the session).
     bool ingest_leader_ = false;
     // The claims are prepared on the current session (storage/event_store.h); listener thread
-    // only, reset on reconnect.
+    // only, reset on reconnect and after a failed claim.
     bool claims_prepared_ = false;
     static constexpr std::size_t unclaimed_batch = 5000, orphan_batch = 200;
     static constexpr std::size_t max_action_hints = 1000;

@@ -143,6 +143,16 @@ result<std::vector<event_ptr>> load_open_events(pg::connection& conn, const std:
 }
 
 status prepare_claims(pg::connection& conn, const std::string& schema) {
+    // Those of an earlier prepare_claims on this session go first (PREPARE does not replace).
+    auto old =
+        conn.query("SELECT name FROM pg_prepared_statements WHERE name IN ($1, $2)",
+                   {claim_statement(claim_kind::unclaimed), claim_statement(claim_kind::orphaned)});
+    if (!old.ok()) return status::error("cannot prepare the claims: " + old.message());
+    for (int i = 0; i < old->rows(); ++i) {
+        if (status st = conn.exec("DEALLOCATE " + std::string(old->get(i, 0))); !st.ok()) {
+            return status::error("cannot prepare the claims: " + st.message());
+        }
+    }
     for (auto kind : {claim_kind::unclaimed, claim_kind::orphaned}) {
         if (status st = conn.exec(std::string("PREPARE ") + claim_statement(kind) +
                                   " (text, bigint, bigint) AS " + claim_sql(conn, schema, kind));

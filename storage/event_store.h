@@ -43,7 +43,9 @@ struct claimed_events {
 };
 
 // Prepares the claims (claim_open_events) on this connection: the server parses and plans a
-// claim once per connection, not once per NOTIFY. Once per connection.
+// claim once per connection, not once per NOTIFY. Again after a claim failed: the claims of an
+// earlier call are replaced (a prepared statement whose result columns changed type, by a
+// migration say, fails at every EXECUTE until it is prepared anew).
 status prepare_claims(pg::connection& conn, const std::string& schema);
 
 // Claims up to `limit` open events of `kind`, with FOR UPDATE SKIP LOCKED, so concurrent

@@ -6,6 +6,8 @@
 // - failover: a node killed while one delivery of its event completed and another waits for a
 //   retry; the survivor's orphan claim runs only the waiting one.
 // A claim that routed the events without their rows would run the completed deliveries again.
+// And the claim is a prepared statement: when a column it returns changes type, it is prepared
+// anew.
 //
 // The witness is independent of pubsubd: each handler script appends "<event id> <attempt>" to
 // its own file.
@@ -177,6 +179,25 @@ TEST_F(sql_door_retry, FailoverRunsOnlyTheDeliveriesTheDeadNodeLeftUnfinished) {
     EXPECT_EQ(owner->get(0, 1), "sql_failover_a") << "not taken by the orphan claim";
     EXPECT_EQ(runs("ok_a"), std::vector<std::string>{line + "1"}) << "ran again";
     EXPECT_EQ(runs("flaky"), (std::vector<std::string>{line + "1", line + "2"}));
+}
+
+// A migration that changes the type of a column the claim returns makes the prepared claim fail
+// ("cached plan must not change result type"); the next claim prepares it anew.
+TEST_F(sql_door_retry, AClaimWhoseResultChangedTypeIsPreparedAnew) {
+    add_noop_subscriber("stale_noop", "sql_stale");
+    start_daemon({"--sweep-interval-ms", "200"});
+    ASSERT_FALSE(HasFatalFailure());
+    const std::int64_t first = create_event("sql_stale");
+    ASSERT_TRUE(wait_status(first, "completed")) << status_of(first) << "\n" << daemon().log_tail();
+    auto alter = conn().query("ALTER TABLE " + schema() +
+                              ".tpubsub_events ALTER COLUMN event_source TYPE varchar");
+    ASSERT_TRUE(alter.ok()) << alter.message();
+    const std::int64_t second = create_event("sql_stale");
+    ASSERT_TRUE(wait_status(second, "completed")) << status_of(second) << "\n"
+                                                  << daemon().log_tail();
+    EXPECT_NE(daemon().log_tail(100000).find("cached plan must not change result type"),
+              std::string::npos)
+        << "the claim never went stale, so this test proved nothing";
 }
 
 }  // namespace
