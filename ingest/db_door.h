@@ -83,8 +83,7 @@ class db_door {
     bool recover_lost_claims(pg::connection& conn);
     void enqueue_claimed(claimed_events& got);
     // Debug log of one claim's stages (NOTIFY read, claim reply, delivery rows handed over,
-    // routed),
-    // so a benchmark can split the SQL door's latency.
+    // routed), so a benchmark can split the SQL door's latency.
     void log_claim_times(const std::vector<event_ptr>& events, std::int64_t woke_us,
                          std::int64_t claimed_us);
     // One claim with a fresh token: the rows taken, or -1 on an error (the token is kept).

@@ -59,7 +59,9 @@ std::string nulls(int n) {
 // operator's retry changes the event row and its delivery rows in one transaction, so an event
 // this statement finds claimable (committed before the snapshot) shows that retry's delivery
 // rows too; a retry committed later left the row failed or cancelled in the snapshot, which
-// no claim matches (a concurrent change only re-checks rows that matched).
+// no claim matches (a concurrent change only re-checks rows that matched). A node that stalled
+// past its deadline may still write delivery rows after any claim read them: that is the
+// at-least-once of failover (handlers get attempt numbers).
 std::string with_deliveries(pg::connection& conn, const std::string& schema,
                             const std::string& with, const std::string& events_sql) {
     return "WITH " + with + "found (" + event_column_names + ") AS (" + events_sql +
