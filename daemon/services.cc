@@ -244,8 +244,8 @@ void node_services::load_delivery_rows(pg::connection& c, const std::vector<even
 
 void node_services::set_delivery_hooks() {
     dbd_.set_delivery_hooks({[this] { return pools_.full_job_types() == 0; },
-                             [this](pg::connection& c, const std::vector<event_ptr>& evs) {
-                                 load_delivery_rows(c, evs);
+                             [this](std::vector<delivery_record> rows) {
+                                 pools_.add_resume(std::move(rows));
                              },
                              [this](event_id id, bool cancelled) {
                                  if (!cancelled) return pools_.forget_cancel(id);

@@ -47,6 +47,7 @@ listener_options db_door::listener(const std::string& dsn) {
             "SELECT set_config('application_name', left(concat_ws(' ', "
             "nullif(current_setting('application_name'), ''), 'pubsubd-listener'), 63), false)");
         ingest_leader_ = false;
+        claims_prepared_ = false;  // prepared statements die with the session
         try_lead_ingest(c);
         reload_subscribers(c);
         sweep(c);  // anything created while we were not listening
@@ -172,33 +173,41 @@ std::chrono::milliseconds db_door::orphan_interval() const {
 
 long db_door::claim(pg::connection& conn, claim_kind kind, std::size_t limit) {
     if (hooks_.may_claim && !hooks_.may_claim()) return 0;  // a pool is full: events wait here
+    if (!claims_prepared_) {
+        if (status s = prepare_claims(conn, cfg_.schema); !s.ok()) {
+            log_line(log_level::error, s.message());
+            return -1;
+        }
+        claims_prepared_ = true;
+    }
     const std::int64_t woke_us = std::exchange(woke_us_, 0);
     // The sign bit is cleared so that the token prints as a plain positive bigint.
     auto token = static_cast<std::int64_t>(token_rng_() >> 1);
     unanswered_claims_.push_back(token);
-    auto got = claim_open_events(conn, cfg_.schema, node_.node_id, limit, token, kind);
+    auto got = claim_open_events(conn, node_.node_id, limit, token, kind);
     const std::int64_t claimed_us = now_us();
     if (!got.ok()) {
         log_line(log_level::error, got.message());
+        claims_prepared_ = false;  // prepared anew next time, in case the statement went stale
         return -1;  // the token stays: the UPDATE may have committed before the error
     }
 #ifdef PUBSUB_FAULT_HOOKS
-    if (lose_claim_replies_ > 0 && !got->empty()) {
+    if (lose_claim_replies_ > 0 && !got->events.empty()) {
         --lose_claim_replies_;
         log_line(log_level::warn, "fault injection: claim reply dropped",
-                 "rows=" + std::to_string(got->size()));
+                 "rows=" + std::to_string(got->events.size()));
         (void)conn.exec("SELECT pg_terminate_backend(pg_backend_pid())");
         return -1;
     }
 #endif
     unanswered_claims_.pop_back();
-    auto n = static_cast<long>(got->size());
+    auto n = static_cast<long>(got->events.size());
     if (kind == claim_kind::orphaned && n > 0) {
         log_line(log_level::info, "claimed events of nodes that are not live",
                  "rows=" + std::to_string(n));
     }
-    enqueue_claimed(conn, *got);
-    if (n > 0) log_claim_times(*got, woke_us, claimed_us);
+    enqueue_claimed(*got);
+    if (n > 0) log_claim_times(got->events, woke_us, claimed_us);
     return n;
 }
 
@@ -225,21 +234,23 @@ bool db_door::recover_lost_claims(pg::connection& conn) {
             log_line(log_level::error, got.message());
             return false;
         }
-        if (!got->empty()) {
+        if (!got->events.empty()) {
             log_line(log_level::warn, "claimed events whose claim reply was lost are routed now",
-                     "rows=" + std::to_string(got->size()));
+                     "rows=" + std::to_string(got->events.size()));
         }
         unanswered_claims_.pop_back();
-        enqueue_claimed(conn, *got);
+        enqueue_claimed(*got);
     }
     return true;
 }
 
-void db_door::enqueue_claimed(pg::connection& conn, std::vector<event_ptr>& events) {
-    if (hooks_.before_routing && !events.empty()) hooks_.before_routing(conn, events);
+void db_door::enqueue_claimed(claimed_events& got) {
+    if (hooks_.resume_rows && !got.deliveries.empty()) {
+        hooks_.resume_rows(std::move(got.deliveries));
+    }
     loaded_us_ = now_us();
-    claimed_.fetch_add(events.size(), std::memory_order_relaxed);
-    for (auto& ev : events) router_.enqueue(ev);  // kept for the debug log of their ids
+    claimed_.fetch_add(got.events.size(), std::memory_order_relaxed);
+    for (auto& ev : got.events) router_.enqueue(ev);  // kept for the debug log of their ids
     routed_us_ = now_us();
 }
 

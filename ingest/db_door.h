@@ -48,8 +48,9 @@ class db_door {
         // the claim's SQL. So a stuck job type delays events created by SQL (not their
         // handlers) until its pool drains below the limit.
         std::function<bool()> may_claim;
-        // Loads the delivery rows of claimed events before they are routed.
-        std::function<void(pg::connection&, const std::vector<event_ptr>&)> before_routing;
+        // The delivery rows of claimed events (they come back with the claim), before the
+        // events are routed: completed deliveries are skipped, attempts and retries kept.
+        std::function<void(std::vector<delivery_record>)> resume_rows;
         // An event this node owns whose row says `cancelled` (cancelled true), or an event whose
         // row says anything else (false: an operator's retry, or a forged cancel). Called only
         // for rows that exist, after re-reading them (see Event actions).
@@ -80,9 +81,9 @@ class db_door {
     void try_lead_ingest(pg::connection& conn);
     // Re-enqueues the rows of claims whose reply never arrived; false on a database error.
     bool recover_lost_claims(pg::connection& conn);
-    void enqueue_claimed(pg::connection& conn, std::vector<event_ptr>& events);
-    // Debug log of one claim's stages (NOTIFY read, claim reply, delivery rows loaded, routed),
-    // so a benchmark can split the SQL door's latency.
+    void enqueue_claimed(claimed_events& got);
+    // Debug log of one claim's stages (NOTIFY read, claim reply, delivery rows handed over,
+    // routed), so a benchmark can split the SQL door's latency.
     void log_claim_times(const std::vector<event_ptr>& events, std::int64_t woke_us,
                          std::int64_t claimed_us);
     // One claim with a fresh token: the rows taken, or -1 on an error (the token is kept).
@@ -107,6 +108,9 @@ class db_door {
     // holding the schema's session advisory lock persists it, so it is stored once. Listener
     // thread only; reset on reconnect (the lock dies with the session).
     bool ingest_leader_ = false;
+    // The claims are prepared on the current session (storage/event_store.h); listener thread
+    // only, reset on reconnect and after a failed claim.
+    bool claims_prepared_ = false;
     static constexpr std::size_t unclaimed_batch = 5000, orphan_batch = 200;
     static constexpr std::size_t max_action_hints = 1000;
     std::vector<event_id> action_hints_;  // listener thread only; at most max_action_hints

@@ -14,8 +14,9 @@
 #include <string>
 #include <vector>
 
-#include "router/event.h"
 #include "base/result.h"
+#include "router/delivery.h"
+#include "router/event.h"
 #include "storage/pg.h"
 
 namespace pubsub {
@@ -34,14 +35,28 @@ result<std::vector<event_ptr>> load_open_events(pg::connection& conn, const std:
 // nodes that are not live (failover).
 enum class claim_kind { unclaimed, orphaned };
 
+// Events a claim took, with the delivery rows those events already have (any status: an
+// operator's retry leaves completed ones, a failover the finished ones of the dead node).
+struct claimed_events {
+    std::vector<event_ptr> events;
+    std::vector<delivery_record> deliveries;
+};
+
+// Prepares the claims (claim_open_events) on this connection: the server parses and plans a
+// claim once per connection, not once per NOTIFY. Again after a claim failed: the claims of an
+// earlier call are replaced (a prepared statement whose result columns changed type, by a
+// migration say, fails at every EXECUTE until it is prepared anew).
+status prepare_claims(pg::connection& conn, const std::string& schema);
+
 // Claims up to `limit` open events of `kind`, with FOR UPDATE SKIP LOCKED, so concurrent
 // routers never claim the same row. Most urgent first (priority, then age). An orphan claim
 // takes at most an even share: the orphans' count divided by the live nodes' (rounded up).
 // The rows are stamped with `claim_token` (sql/007_claim_token.sql): if the reply is lost after
-// the UPDATE committed, load_lost_claim() finds them again.
-result<std::vector<event_ptr>> claim_open_events(pg::connection& conn, const std::string& schema,
-                                                 const std::string& node_id, std::size_t limit,
-                                                 std::int64_t claim_token, claim_kind kind);
+// the UPDATE committed, load_lost_claim() finds them again. One statement, one round trip: the
+// claimed events' delivery rows come back with them. Needs prepare_claims() on `conn` first.
+result<claimed_events> claim_open_events(pg::connection& conn, const std::string& node_id,
+                                         std::size_t limit, std::int64_t claim_token,
+                                         claim_kind kind);
 
 // The events other nodes took from node_id (failover: it was not live) within the last `window`,
 // whatever their status now. A node back from a stall drops them from memory.
@@ -50,9 +65,8 @@ result<std::vector<event_id>> events_taken_from(pg::connection& conn, const std:
                                                 std::chrono::milliseconds window);
 
 // The open events that claim `claim_token` of this node took, if it committed (none if not,
-// or if another router has claimed them since).
-result<std::vector<event_ptr>> load_lost_claim(pg::connection& conn, const std::string& schema,
-                                               const std::string& node_id,
-                                               std::int64_t claim_token);
+// or if another router has claimed them since), with their delivery rows.
+result<claimed_events> load_lost_claim(pg::connection& conn, const std::string& schema,
+                                       const std::string& node_id, std::int64_t claim_token);
 
 }  // namespace pubsub

@@ -13,7 +13,7 @@
 //    may start the handler before the client has read the reply, so it can be negative),
 //    "before COMMIT" an upper bound. pubsubd runs at debug level; its "sql door claim" lines
 //    split each event's latency into stages: the client's send, its COMMIT, the NOTIFY read, the
-//    claim reply, the delivery rows loaded, handler start (stages.h).
+//    claim reply (with the delivery rows), the rows handed over, handler start (stages.h).
 // 2. Rate: `--sessions` concurrent sessions call create_event (autocommit; or transactions of
 //    `--batch` events) as fast as they can for `--rate-seconds`, with pubsubd routing them.
 //

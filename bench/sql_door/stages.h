@@ -17,7 +17,8 @@ struct sample {
 };
 
 // One claim as pubsubd logged it (wall-clock µs): the NOTIFY read (0: a timed sweep), the claim
-// reply, the delivery rows loaded, the events routed (handed to their pools).
+// reply (the events with their delivery rows), the delivery rows handed to the pools, the events
+// routed (handed to their pools).
 struct claim_times {
     std::int64_t woke_us = 0, claimed_us = 0, loaded_us = 0, routed_us = 0;
 };

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The bench tools, each for a moment on the test cluster: every one runs and its output parses
 # (pubsub-bench --json with both sql-queue variants and the COPY limit, filter_bench and
-# process_bench JSON, sql_door_bench's latency lines). Asserts no timing.
+# process_bench JSON, sql_door_bench's latency and stage lines). Asserts no timing.
 set -euo pipefail
 bin=$PUBSUB_BIN_DIR
 dsn=$("$bin/pubsub-pg" dsn --data-dir "$PUBSUB_TEST_PG_DIR" -q)
@@ -32,5 +32,23 @@ for f in ("filter", "process"):
     assert runs and all(r["items_per_second"] > 0 for r in runs), runs
 text = open(d + "/sql_door.txt").read()
 assert re.search(r"p50 +[0-9.]+ +p90 +[0-9.]+ +p99 +[0-9.]+ +p99\.9 +- ", text), text
+# The stage split from pubsubd's "sql door claim" lines: every stage line is there and parses,
+# and each of the 100 events either has its stages or is counted as without a logged claim.
+m = re.search(r"^stages \((\d+) events without a logged claim, (\d+) claimed by a timed sweep\):$",
+              text, re.M)
+assert m, "no stage breakdown:\n" + text
+missing = int(m.group(1))
+stage = r"p50 +-?[0-9.]+ +p90 +-?[0-9.]+ +p99 +-?[0-9.]+ +p99\.9 +- +max +-?[0-9.]+ ms +\(n (\d+), min +-?[0-9.]+, \d+ negative\)$"
+counts = {}
+for label in ("1 send -> in statement", "2 in statement -> COMMIT returned",
+              "3 in statement -> NOTIFY read", "(COMMIT returned -> NOTIFY read)",
+              "4 NOTIFY read -> claim reply", "5 claim reply -> rows loaded",
+              "6 rows loaded -> routed", "7 rows loaded -> handler start",
+              "pubsubd: NOTIFY read -> start"):
+    sm = re.search(r"^ +" + re.escape(label) + " +" + stage, text, re.M)
+    assert sm, "stage line missing or unparsable: " + label + "\n" + text
+    counts[label] = int(sm.group(1))
+assert counts["7 rows loaded -> handler start"] + missing == 100, (counts, missing)
+assert counts["7 rows loaded -> handler start"] > 0, counts
 print("tools_smoke: 4 tools ran, their output parsed")
 PY
