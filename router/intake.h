@@ -61,6 +61,7 @@ class intake {
     void submit_keyed(event_draft draft, event_ack_callback done);
     status admit(const event_draft& draft) const;
     event_ptr make_event(event_draft&& draft, event_id id) const;
+    void note_persisted(const event& ev);
 
     id_source& ids_;
     transition_log& log_;
