@@ -70,10 +70,11 @@ void intake::submit(event_draft draft, ack_mode mode, ack_callback done) {
     transition t = pending_transition(ev);
     event_id assigned = ev->id;
     if (mode == ack_mode::durable) {
-        t.on_durable = [this, ev, done = std::move(done)](const status& s) {
+        event_ptr scheduled = ev->run_at_us != 0 ? ev : nullptr;
+        t.on_durable = [this, assigned, scheduled, done = std::move(done)](const status& s) {
             if (s.ok()) {
-                note_persisted(*ev);
-                done(ev->id);
+                if (scheduled) note_persisted(*scheduled);
+                done(assigned);
             } else {
                 done(s);
             }
