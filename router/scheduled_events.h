@@ -49,7 +49,7 @@ struct scheduled_options {
     std::size_t load_batch = 2000;  // ids per query
     // New scheduled events (admit()) are refused while this many are held; events already in
     // the table (resumed, claimed) are held whatever the count.
-    std::size_t max_events = 5'000'000;
+    std::size_t max_events = 2'500'000;
     std::int64_t retry_min_us = 100'000, retry_max_us = 5'000'000;  // failed loads
     log_sink log;
 };
