@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "storage/event_actions.h"
+#include "tests/e2e/delayed_send.h"
 #include "tests/e2e/e2e_env.h"
 
 namespace pubsub::e2e {
@@ -104,17 +105,9 @@ TEST_F(scheduled_e2e, FarOffEventsAcrossRestartAndCancel) {
     const std::string scripts = add_recorder("later");
     start_daemon({"--scripts-dir", scripts});
     ASSERT_FALSE(HasFatalFailure());
-    auto c = ndjson_client::connect(socket_path());
-    ASSERT_TRUE(c.ok());
-    std::vector<std::int64_t> ids;
-    for (int i = 0; i < 40; ++i) {
-        ASSERT_TRUE(c->send_line(R"({"event_type":"later","delay_ms":)" +
-                                 std::to_string(6000 + i * 10) + "}")
-                        .ok());
-        auto r = c->read_reply(10s);
-        ASSERT_TRUE(r.ok() && r->ok) << (r.ok() ? r->raw : r.message());
-        ids.push_back(r->event_id);
-    }
+    auto sent = send_delayed(socket_path(), "later", 40, 6000, 10);
+    ASSERT_TRUE(sent.ok()) << sent.message();
+    std::vector<std::int64_t> ids = *sent;
     const std::int64_t dropped = ids.back();
     ids.pop_back();
     std::this_thread::sleep_for(300ms);  // held without their bodies by now

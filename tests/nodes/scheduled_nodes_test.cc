@@ -7,6 +7,7 @@
 
 #include <thread>
 
+#include "tests/e2e/delayed_send.h"
 #include "tests/nodes/node_cluster.h"
 
 namespace pubsub::e2e {
@@ -24,17 +25,9 @@ TEST_F(scheduled_nodes, StalledNodeLosesItsScheduledEventsToASurvivorEachRunsOnc
     ASSERT_FALSE(HasFatalFailure());
     start_node(1, flags);
     ASSERT_FALSE(HasFatalFailure());
-    auto c = ndjson_client::connect(node(0).socket);
-    ASSERT_TRUE(c.ok());
-    std::vector<std::int64_t> ids;
-    for (int i = 0; i < 20; ++i) {
-        ASSERT_TRUE(c->send_line(R"({"event_type":"nodes_later","delay_ms":)" +
-                                 std::to_string(8000 + i * 20) + "}")
-                        .ok());
-        auto r = c->read_reply(10s);
-        ASSERT_TRUE(r.ok() && r->ok) << (r.ok() ? r->raw : r.message());
-        ids.push_back(r->event_id);
-    }
+    auto sent = send_delayed(node(0).socket, "nodes_later", 20, 8000, 20);
+    ASSERT_TRUE(sent.ok()) << sent.message();
+    const std::vector<std::int64_t>& ids = *sent;
     std::this_thread::sleep_for(300ms);  // committed: node 0 holds them without their body
     ASSERT_TRUE(node(0).proc->signal(SIGSTOP).ok());
     const std::string taken_sql = "SELECT count(*) FROM " + conn().quote_identifier(schema()) +
