@@ -22,7 +22,7 @@ status intake::admit(const event_draft& draft) const {
         return status::error("pubsubd is shutting down; event not accepted");
     }
     if (status admitted = log_.admit(); !admitted.ok()) return admitted;
-    if (draft.run_at_us != 0) {
+    if (draft.run_at_us > now_us()) {  // it will be held
         if (status room = router_.admit_scheduled(); !room.ok()) return room;
     }
     return router_.admit(draft.type);  // a full handler pool

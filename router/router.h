@@ -121,7 +121,6 @@ class router final : public service {
     // Whether a new scheduled event may be taken (--max-scheduled-events); thread-safe.
     status admit_scheduled() const { return scheduled_.admit(); }
     std::size_t scheduled() const { return scheduled_.size(); }
-    scheduled_events::counters scheduled_stats() const { return scheduled_.stats(); }
     void set_subscribers(subscriber_snapshot snap);
     subscriber_snapshot subscribers() const;
 

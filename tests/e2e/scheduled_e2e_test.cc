@@ -126,6 +126,22 @@ TEST_F(scheduled_e2e, FarOffEventsAcrossRestartAndCancel) {
     EXPECT_EQ(count_of("later", "processed_at < run_at"), 0) << "ran before its time";
 }
 
+// --max-scheduled-events: beyond it a new scheduled event is refused, naming the setting; an
+// event due now is still taken.
+TEST_F(scheduled_e2e, ScheduledEventsBeyondTheBoundAreRefusedNamingIt) {
+    start_daemon({"--max-scheduled-events", "5"});
+    ASSERT_FALSE(HasFatalFailure());
+    auto held = send_delayed(socket_path(), "bound", 5, 60'000, 0);
+    ASSERT_TRUE(held.ok()) << held.message();
+    auto refused = send_delayed(socket_path(), "bound", 1, 60'000, 0);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_NE(refused.message().find("--max-scheduled-events"), std::string::npos)
+        << refused.message();
+    auto now = send_delayed(socket_path(), "bound", 1, 0, 0);
+    EXPECT_TRUE(now.ok()) << now.message();
+    EXPECT_EQ(count_of("bound", "true"), 6);
+}
+
 // A key past the window but not yet removed by the background sweep: create_event takes it
 // over (a new event), as the socket door does; within the window it stays a duplicate.
 TEST_F(scheduled_e2e, CreateEventTakesOverAnExpiredKey) {
