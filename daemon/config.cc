@@ -113,6 +113,10 @@ config_outcome parse_config(int argc, char** argv) {
                    "Memory budget in bytes for events not yet written (and other held work); "
                    "beyond, new events are refused")
         ->envname("PUBSUB_MAX_UNPERSISTED_BYTES");
+    app.add_option("--max-scheduled-events", c.max_scheduled,
+                   "Events held until their run_at (about 100 bytes each once written); beyond, "
+                   "new scheduled events are refused")
+        ->envname("PUBSUB_MAX_SCHEDULED_EVENTS");
     app.add_option("--drain-timeout", c.drain_timeout_s, "Seconds to drain work on SIGTERM")
         ->envname("PUBSUB_DRAIN_TIMEOUT");
     app.add_option("--db-wait", c.db_wait_s, "Seconds to wait for the database at start")

@@ -36,6 +36,7 @@ struct daemon_config {
     int linger_us = 200;
     std::size_t max_unpersisted = 1'000'000;
     std::size_t max_unpersisted_bytes = std::size_t{256} << 20;  // the memory budget
+    std::size_t max_scheduled = 2'500'000;  // events held until their run_at
     int drain_timeout_s = 10;
     int db_wait_s = 30;
     int sweep_interval_ms = 1000;

@@ -46,7 +46,9 @@ database::database(const daemon_config& cfg)
           },
           [this](service::clock::time_point) {
               if (auto c = pg::connection::open(dsn_); c.ok()) remove_node(*c, cfg_.schema, node_);
-          }) {}
+          }) {
+    node_.idempotency_window_s = cfg.idempotency_window_s;  // read by create_event
+}
 
 status database::start_server() {
     if (!cfg_.dsn.empty()) {

@@ -35,6 +35,7 @@ reload_plan plan_reload(const daemon_config& a, const daemon_config& b) {
     note(r, "linger-us", a.linger_us, b.linger_us);
     note(r, "max-unpersisted", a.max_unpersisted, b.max_unpersisted);
     note(r, "max-unpersisted-bytes", a.max_unpersisted_bytes, b.max_unpersisted_bytes);
+    note(r, "max-scheduled-events", a.max_scheduled, b.max_scheduled);
     note(r, "drain-timeout", a.drain_timeout_s, b.drain_timeout_s);
     note(r, "db-wait", a.db_wait_s, b.db_wait_s);
     note(r, "sweep-interval-ms", a.sweep_interval_ms, b.sweep_interval_ms);

@@ -55,9 +55,13 @@ persistent_options worker_options(const daemon_config& cfg,
     return o;
 }
 
-router_options router_opts(write_behind& wb, pool_set& pools, memory_budget& budget) {
+router_options router_opts(const daemon_config& cfg, write_behind& wb, pool_set& pools,
+                           memory_budget& budget, scheduled_rows& rows) {
     router_options ro;
     ro.budget = &budget;  // scheduled events held in memory
+    ro.scheduled.rows = &rows;  // far-off ones are held as (id, due time), read back when due
+    ro.scheduled.max_events = cfg.max_scheduled;
+    ro.scheduled.log = log_hook("scheduler");
     ro.deliveries = &wb;
     ro.pressure = &pools;  // a full handler pool refuses the event types that could reach it
     return ro;
@@ -124,7 +128,8 @@ node_services::node_services(const daemon_config& cfg, database& db)
       handler_groups_(open_handler_registry(cfg.data_dir)),
       workers_(std::make_shared<persistent_workers>(worker_options(cfg, handler_groups_))),
       make_runners_(runner_factory(handler_groups_, workers_, configs_, latencies_)),
-      rt_(router_opts(wb_, pools_, budget_), wb_, pools_),
+      scheduled_rows_(db.dsn(), cfg.schema, db.node().node_id),
+      rt_(router_opts(cfg, wb_, pools_, budget_, scheduled_rows_), wb_, pools_),
       in_(ids_, wb_, rt_),
       notify_(in_, log_hook("notify_door")),
       door_(socket_opts(cfg, budget_), in_),
@@ -267,15 +272,22 @@ void node_services::load_pauses_into_pools(pg::connection& c) {
 }
 
 // Resume what a crash or an earlier stop of this node left open; the listener's first sweep
-// then claims what nobody owns.
+// then claims what nobody owns. Page by page: the router keeps only (id, due time) of far-off
+// scheduled events, so a million of them never sit in memory whole.
 void node_services::resume_open_events() {
-    auto open = load_own_open_events(db_.conn(), cfg_.schema, db_.node().node_id, 10'000'000);
-    if (!open.ok()) {
-        log_line(log_level::error, open.message());
-    } else if (!open->empty()) {
-        log_line(log_level::info, "resuming open events", "count=" + std::to_string(open->size()));
+    std::size_t resumed = 0;
+    for (event_id after = 0;;) {
+        auto open = load_own_open_events(db_.conn(), cfg_.schema, db_.node().node_id, 20'000,
+                                         after);
+        if (!open.ok()) return log_line(log_level::error, open.message());
+        if (open->empty()) break;
+        after = open->back()->id;
+        resumed += open->size();
         load_delivery_rows(db_.conn(), *open);
         for (auto& ev : *open) rt_.enqueue(std::move(ev));
+    }
+    if (resumed > 0) {
+        log_line(log_level::info, "resuming open events", "count=" + std::to_string(resumed));
     }
 }
 

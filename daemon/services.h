@@ -45,6 +45,7 @@
 #include "storage/listener.h"
 #include "storage/node_heartbeat.h"
 #include "storage/retention_pruner.h"
+#include "storage/scheduled_loader.h"
 #include "storage/watch_state_store.h"
 #include "storage/write_behind.h"
 
@@ -96,6 +97,7 @@ class node_services {
     std::shared_ptr<process_group_registry> handler_groups_;
     std::shared_ptr<persistent_workers> workers_;  // stopped after the pools drained into it
     make_runners_fn make_runners_;
+    scheduled_loader scheduled_rows_;  // the router's scheduler reads due rows through it
     router rt_;
     intake in_;
     notify_door notify_;

@@ -72,6 +72,10 @@ GRANT INSERT (event_type, event_source, event_data, priority), SELECT (event_id)
 -- records the key (or reads the first event's id back) in the keys table (SPEC 7.2).
 GRANT INSERT (event_id, run_at) ON :"schema".tpubsub_events TO pubsub_producer;
 GRANT SELECT, INSERT ON :"schema".tpubsub_idempotency_keys TO pubsub_producer;
+-- It takes over a key older than the window (the largest of the live nodes' own settings).
+GRANT UPDATE (event_id, created_at) ON :"schema".tpubsub_idempotency_keys TO pubsub_producer;
+GRANT SELECT (idempotency_window_s, last_heartbeat, dead_after_s) ON :"schema".tpubsub_nodes
+    TO pubsub_producer;
 GRANT USAGE ON SEQUENCE :"schema".tpubsub_events_event_id_seq TO pubsub_producer;
 
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA :"schema" TO pubsub_operator;

@@ -22,6 +22,9 @@ status intake::admit(const event_draft& draft) const {
         return status::error("pubsubd is shutting down; event not accepted");
     }
     if (status admitted = log_.admit(); !admitted.ok()) return admitted;
+    if (draft.run_at_us > now_us()) {  // it will be held
+        if (status room = router_.admit_scheduled(); !room.ok()) return room;
+    }
     return router_.admit(draft.type);  // a full handler pool
 }
 
@@ -36,6 +39,11 @@ event_ptr intake::make_event(event_draft&& draft, event_id id) const {
     ev->idempotency_key = std::move(draft.idempotency_key);
     ev->run_at_us = draft.run_at_us;
     return ev;
+}
+
+// Runs on the write-behind's thread once the row of ev is committed.
+void intake::note_persisted(const event& ev) {
+    if (ev.run_at_us != 0) router_.scheduled_persisted(ev);
 }
 
 void intake::submit(event_draft draft, ack_mode mode, ack_callback done) {
@@ -62,8 +70,10 @@ void intake::submit(event_draft draft, ack_mode mode, ack_callback done) {
     transition t = pending_transition(ev);
     event_id assigned = ev->id;
     if (mode == ack_mode::durable) {
-        t.on_durable = [assigned, done = std::move(done)](const status& s) {
+        event_ptr scheduled = ev->run_at_us != 0 ? ev : nullptr;
+        t.on_durable = [this, assigned, scheduled, done = std::move(done)](const status& s) {
             if (s.ok()) {
+                if (scheduled) note_persisted(*scheduled);
                 done(assigned);
             } else {
                 done(s);
@@ -72,6 +82,11 @@ void intake::submit(event_draft draft, ack_mode mode, ack_callback done) {
         log_.record(std::move(t));
         router_.enqueue(std::move(ev));
     } else {
+        if (ev->run_at_us != 0) {
+            t.on_durable = [this, ev](const status& s) {
+                if (s.ok()) note_persisted(*ev);
+            };
+        }
         log_.record(std::move(t));
         router_.enqueue(std::move(ev));
         done(assigned);
@@ -114,7 +129,10 @@ void intake::submit_keyed(event_draft draft, event_ack_callback done) {
         }
         const bool duplicate = ev->duplicate_of != 0;
         const event_id first = duplicate ? ev->duplicate_of : ev->id;
-        if (!duplicate) router_.enqueue(ev, false);  // not on the writer's thread
+        if (!duplicate) {
+            router_.enqueue(ev, false);  // not on the writer's thread
+            note_persisted(*ev);
+        }
         for (std::size_t i = 0; i < waiters.size(); ++i) {
             waiters[i](event_ack{first, duplicate || i > 0});
         }

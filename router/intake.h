@@ -12,6 +12,8 @@
 // taken; a repeat that arrives while the first is in flight waits for the first's outcome
 // (keys_in_flight). A duplicate is neither stored nor routed, and is answered with the first
 // event's id. Events without a key take the path described above, unchanged.
+// A scheduled event (a run_at) is refused while the router holds --max-scheduled-events; once
+// its row is committed the router is told (scheduled_persisted), so it may drop the body.
 // Thread-safe: every door may call submit() from its own threads.
 #pragma once
 
@@ -61,6 +63,7 @@ class intake {
     void submit_keyed(event_draft draft, event_ack_callback done);
     status admit(const event_draft& draft) const;
     event_ptr make_event(event_draft&& draft, event_id id) const;
+    void note_persisted(const event& ev);
 
     id_source& ids_;
     transition_log& log_;

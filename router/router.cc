@@ -5,6 +5,11 @@ namespace {
 
 std::atomic<std::uint64_t> next_instance{1};
 
+scheduled_options with_budget(scheduled_options o, memory_budget* budget) {
+    if (o.budget == nullptr) o.budget = budget;
+    return o;
+}
+
 }  // namespace
 
 job_type_reach::job_type_reach(const std::vector<subscriber>& subs) {
@@ -31,7 +36,8 @@ router::router(router_options opts, transition_log& log, delivery_sink& sink)
       instance_(next_instance.fetch_add(1, std::memory_order_relaxed)),
       queues_(opts.fairness_period),
       dispatch_on_enqueue_(opts.dispatch_on_enqueue),
-      scheduled_([this](event_ptr ev) { enqueue_now(std::move(ev), true); }, opts.budget) {
+      scheduled_([this](event_ptr ev) { enqueue_now(std::move(ev), true); },
+                 with_budget(std::move(opts.scheduled), opts.budget)) {
     snapshot_ = build_snapshot({});
     reach_ = std::make_shared<const job_type_reach>();
 }
@@ -58,7 +64,8 @@ void router::stop(clock::time_point drain_deadline) noexcept {
 
 void router::enqueue(event_ptr ev, bool dispatch_here) {
     if (ev->run_at_us != 0 && ev->run_at_us > now_us()) {
-        scheduled_.add(std::move(ev));
+        const bool persisted = ev->from_table;  // else the intake tells (scheduled_persisted)
+        scheduled_.add(std::move(ev), persisted);
         return;
     }
     enqueue_now(std::move(ev), dispatch_here);

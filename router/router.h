@@ -87,6 +87,7 @@ struct router_options {
     const delivery_pressure* pressure = nullptr;  // full pools refuse at admit(); optional
     bool dispatch_on_enqueue = true;              // see Dispatch on enqueue
     memory_budget* budget = nullptr;  // charged for scheduled events while held; optional
+    scheduled_options scheduled;      // its budget defaults to `budget`
 };
 
 struct router_counters {
@@ -115,6 +116,10 @@ class router final : public service {
     void enqueue(event_ptr ev, bool dispatch_here = true);
     // Drops a scheduled event not yet due (cancelled, or taken by another node); thread-safe.
     bool cancel_scheduled(event_id id) { return scheduled_.cancel(id); }
+    // The row of a new scheduled event is committed: the scheduler may drop its body.
+    void scheduled_persisted(const event& ev) { scheduled_.persisted(ev.id, ev.run_at_us); }
+    // Whether a new scheduled event may be taken (--max-scheduled-events); thread-safe.
+    status admit_scheduled() const { return scheduled_.admit(); }
     std::size_t scheduled() const { return scheduled_.size(); }
     void set_subscribers(subscriber_snapshot snap);
     subscriber_snapshot subscribers() const;

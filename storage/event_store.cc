@@ -133,9 +133,24 @@ result<std::vector<event_ptr>> select_open(pg::connection& conn, const std::stri
 }  // namespace
 
 result<std::vector<event_ptr>> load_own_open_events(pg::connection& conn, const std::string& schema,
-                                                    const std::string& node_id, std::size_t limit) {
-    return select_open(conn, schema, "e.claimed_by = $1", "$2::bigint",
-                       {node_id, std::to_string(limit)}, "load open events");
+                                                    const std::string& node_id, std::size_t limit,
+                                                    event_id after) {
+    return select_open(conn, schema, "e.claimed_by = $1 AND e.event_id > $3::bigint", "$2::bigint",
+                       {node_id, std::to_string(limit), std::to_string(after)},
+                       "load open events");
+}
+
+result<std::vector<event_ptr>> load_own_events(pg::connection& conn, const std::string& schema,
+                                               const std::string& node_id,
+                                               std::span<const event_id> ids) {
+    std::string list = "{";
+    for (event_id id : ids) {
+        if (list.size() > 1) list += ',';
+        list += std::to_string(id);
+    }
+    list += '}';
+    return select_open(conn, schema, "e.claimed_by = $1 AND e.event_id = ANY($2::bigint[])", "ALL",
+                       {node_id, list}, "read scheduled events");
 }
 
 result<std::vector<event_ptr>> load_open_events(pg::connection& conn, const std::string& schema,

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <chrono>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -24,8 +25,16 @@ namespace pubsub {
 // Events this node left `pending` or `processing` (a crash, or a stop past its drain
 // deadline), oldest first, as router events (from_table = true, attempt = retry_count + 1, and
 // one more for a `processing` row without error_message: the run its handler began counts).
+// Only ids above `after`: a caller reads them page by page.
 result<std::vector<event_ptr>> load_own_open_events(pg::connection& conn, const std::string& schema,
-                                                    const std::string& node_id, std::size_t limit);
+                                                    const std::string& node_id, std::size_t limit,
+                                                    event_id after = 0);
+
+// The open events among `ids` that node_id still owns (scheduled events read back when due:
+// router/scheduled_rows.h). One query whatever the count.
+result<std::vector<event_ptr>> load_own_events(pg::connection& conn, const std::string& schema,
+                                               const std::string& node_id,
+                                               std::span<const event_id> ids);
 
 // Every open event whatever its owner (operators' views and tests).
 result<std::vector<event_ptr>> load_open_events(pg::connection& conn, const std::string& schema,

@@ -15,6 +15,8 @@ struct node_identity {
     std::string host;
     int pid = 0;
     std::string version;
+    // --idempotency-window, written with the heartbeat: create_event reads it (sql/017).
+    std::int64_t idempotency_window_s = 0;
 };
 
 node_identity make_node_identity(const std::string& node_name, const std::string& socket_path);

@@ -52,6 +52,8 @@ struct bench_options {
     int soak_s = 0;                // > 0: the soak mode (soak.h) for this many seconds
     std::string key_prefix;        // an idempotency key on every line (producers.h)
     std::int64_t spread_ms = 0;    // > 0: delay_ms spread over this many ms (producers.h)
+    std::int64_t delay_base_ms = 0;  // added to every event's delay_ms (producers.h)
+    bool held_only = false;  // measure the daemon's memory while the events are held, then stop
     // Baselines
     bool sql_queue = true;
     bool copy_limit = true;

@@ -166,6 +166,10 @@ double run_pubsub(const bench_options& opt, run_context& ctx, bench_report& rep,
     }
     if (ctx.dsn.empty() || ids.empty()) return 0;
     table_ref t{ctx.dsn, ctx.schema, "tpubsub_events", ctx.own_daemon};
+    if (opt.held_only) {
+        add_held_memory(opt, t, dpid, before, ids, rep, j);
+        return 0;
+    }
     double e2e = 0;
     if (opt.handler == "sleep") {
         auto seen = wait_rows_present(t, ids, opt.timeout_s);
