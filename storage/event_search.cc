@@ -1,0 +1,221 @@
+#include "storage/event_search.h"
+
+#include <algorithm>
+#include <limits>
+
+namespace pubsub {
+
+namespace {
+
+constexpr event_id no_id_above = std::numeric_limits<event_id>::max();
+// Chunks per page: a search that finds its limit in the newest chunks reads one small page.
+constexpr int page_sizes[] = {64, 256, 1024, 4096};
+// Ranges per read of events: the first read stops early for a common value, later ones take
+// many ranges of a rare value per round trip.
+constexpr std::size_t first_read_ranges = 8, read_growth = 4;
+
+using params_t = std::vector<std::optional<std::string>>;
+
+std::string param(params_t& p, std::string value, const char* type) {
+    p.emplace_back(std::move(value));
+    return "$" + std::to_string(p.size()) + "::" + type;
+}
+
+// Keeps the newest `limit` of found and more (both newest first), each id once.
+void merge_found(std::vector<event_id>& found, const std::vector<event_id>& more,
+                 std::int64_t limit) {
+    std::vector<event_id> out;
+    out.reserve(found.size() + more.size());
+    std::merge(found.begin(), found.end(), more.begin(), more.end(), std::back_inserter(out),
+               std::greater<>());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    if (std::int64_t(out.size()) > limit) out.resize(std::size_t(limit));
+    found = std::move(out);
+}
+
+class chunk_search {
+  public:
+    chunk_search(pg::connection& c, const std::string& schema, const chunk_probe& probe,
+                 const std::string& condition, params_t params, std::int64_t limit)
+        : c_(c),
+          s_(c.quote_identifier(schema)),
+          probe_(probe),
+          params_(std::move(params)),
+          limit_(limit) {
+        // The condition's parameters come first; the ranges and the limit after them.
+        params_t p = params_;
+        const std::string lo = param(p, "", "bigint[]"), hi = param(p, "", "bigint[]");
+        const std::string n = param(p, std::to_string(limit), "int");
+        read_sql_ = "SELECT x.event_id FROM unnest(" + lo + ", " + hi +
+                    ") r(lo, hi) CROSS JOIN LATERAL (SELECT event_id FROM " + s_ +
+                    ".tpubsub_events WHERE event_id >= r.lo AND event_id <= r.hi AND (" +
+                    condition + ") ORDER BY event_id DESC LIMIT " + n +
+                    ") x ORDER BY 1 DESC LIMIT " + n;
+    }
+
+    result<std::vector<event_id>> run() {
+        if (limit_ <= 0) return found_;
+        const event_id top = probe_.before ? *probe_.before - 1 : no_id_above;
+        auto t = c_.query("SELECT max(last_id) FROM " + s_ + ".tpubsub_event_chunks");
+        if (!t.ok()) return t.error();
+        // The tail: above every chunk, read directly.
+        const event_id tail_from =
+            t->is_null(0, 0) ? std::numeric_limits<event_id>::min() : t->get_int(0, 0) + 1;
+        if (tail_from <= top) {
+            if (status st = read({{tail_from, top}}); !st.ok()) return st;
+            done_.push_back({tail_from, no_id_above});
+        }
+        if (t->is_null(0, 0)) return found_;
+        std::optional<std::pair<event_id, event_id>> cursor;  // (last_id, first_id) read last
+        for (int page = 0;; ++page) {
+            const int size = page_sizes[std::min<std::size_t>(std::size(page_sizes) - 1, page)];
+            auto chunks = next_chunks(cursor, size);
+            if (!chunks.ok()) return chunks.error();
+            const int rows = chunks->rows();
+            std::vector<id_range> ranges;
+            ranges.reserve(std::size_t(rows));
+            for (int i = 0; i < rows; ++i) {
+                ranges.push_back({chunks->get_int(i, 0), std::min(top, chunks->get_int(i, 1))});
+            }
+            if (status st = read_ranges(merge_ranges_desc(std::move(ranges))); !st.ok()) {
+                return st;
+            }
+            if (rows < size) break;
+            cursor.emplace(chunks->get_int(rows - 1, 1), chunks->get_int(rows - 1, 0));
+            // Every unread chunk ends at or below the cursor's last_id, whose own id is read.
+            if (full() && found_.back() >= cursor->first) break;
+        }
+        return found_;
+    }
+
+  private:
+    bool full() const { return std::int64_t(found_.size()) >= limit_; }
+
+    result<pg::query_result> next_chunks(const std::optional<std::pair<event_id, event_id>>& cur,
+                                         int size) {
+        params_t p;
+        std::string sql =
+            "SELECT first_id, last_id FROM " + s_ + ".tpubsub_event_chunks WHERE true";
+        if (probe_.since) sql += " AND max_created >= " + param(p, *probe_.since, "timestamptz");
+        if (probe_.until) sql += " AND min_created < " + param(p, *probe_.until, "timestamptz");
+        if (probe_.before) {
+            sql += " AND first_id < " + param(p, std::to_string(*probe_.before), "bigint");
+        }
+        if (full()) sql += " AND last_id > " + param(p, std::to_string(found_.back()), "bigint");
+        if (cur) {
+            sql += " AND (last_id, first_id) < (" + param(p, std::to_string(cur->first), "bigint") +
+                   ", " + param(p, std::to_string(cur->second), "bigint") + ")";
+        }
+        if (!probe_.bloom_bits.empty()) {
+            sql += " AND (values_bloom IS NULL OR (";
+            for (std::size_t i = 0; i < probe_.bloom_bits.size(); ++i) {
+                sql += std::string(i ? " AND " : "") + "get_bit(values_bloom, " +
+                       std::to_string(probe_.bloom_bits[i]) + ") = 1";
+            }
+            sql += "))";
+        }
+        sql += " ORDER BY last_id DESC, first_id DESC LIMIT " + std::to_string(size);
+        return c_.query(sql, p);
+    }
+
+    // Reads a page's ranges (disjoint, highest first) that are not read yet, in groups, each
+    // clipped to the ids above the limit-th found so far.
+    status read_ranges(std::vector<id_range> ranges) {
+        ranges = subtract_ranges(ranges, done_);
+        std::size_t next = 0;
+        while (next < ranges.size()) {
+            std::vector<id_range> group;
+            while (next < ranges.size() && group.size() < group_size_) {
+                id_range r = ranges[next++];
+                if (full()) r.lo = std::max(r.lo, found_.back() + 1);
+                if (r.lo <= r.hi) group.push_back(r);
+            }
+            if (group.empty()) {
+                if (full()) break;  // the rest is lower still
+                continue;
+            }
+            group_size_ *= read_growth;
+            if (status st = read(group); !st.ok()) return st;
+            done_.insert(done_.end(), group.begin(), group.end());
+        }
+        done_ = merge_ranges_desc(std::move(done_));
+        return {};
+    }
+
+    status read(const std::vector<id_range>& ranges) {
+        std::vector<std::int64_t> lo, hi;
+        for (const auto& r : ranges) {
+            lo.push_back(r.lo);
+            hi.push_back(r.hi);
+        }
+        params_t p = params_;
+        p.emplace_back(pg::bigint_array(lo));
+        p.emplace_back(pg::bigint_array(hi));
+        p.emplace_back(std::to_string(limit_));
+        auto r = c_.query(read_sql_, p);
+        if (!r.ok()) return r.error();
+        std::vector<event_id> ids;
+        ids.reserve(std::size_t(r->rows()));
+        for (int i = 0; i < r->rows(); ++i) ids.push_back(r->get_int(i, 0));
+        merge_found(found_, ids, limit_);
+        return {};
+    }
+
+    pg::connection& c_;
+    std::string s_;
+    const chunk_probe& probe_;
+    params_t params_;
+    std::int64_t limit_;
+    std::string read_sql_;
+    std::vector<event_id> found_;  // newest first
+    std::vector<id_range> done_;   // read already (or above the search), highest first
+    std::size_t group_size_ = first_read_ranges;
+};
+
+}  // namespace
+
+std::vector<id_range> merge_ranges_desc(std::vector<id_range> ranges) {
+    std::sort(ranges.begin(), ranges.end(),
+              [](const id_range& a, const id_range& b) { return a.lo < b.lo; });
+    std::vector<id_range> out;
+    for (const auto& r : ranges) {
+        if (r.lo > r.hi) continue;
+        if (!out.empty() && (r.lo <= out.back().hi || r.lo - 1 == out.back().hi)) {
+            out.back().hi = std::max(out.back().hi, r.hi);
+        } else {
+            out.push_back(r);
+        }
+    }
+    std::reverse(out.begin(), out.end());
+    return out;
+}
+
+std::vector<id_range> subtract_ranges(const std::vector<id_range>& ranges,
+                                      const std::vector<id_range>& done) {
+    std::vector<id_range> out;
+    std::size_t j = 0;
+    for (const auto& r : ranges) {
+        while (j < done.size() && done[j].lo > r.hi) ++j;  // wholly above r (and the next ones)
+        event_id hi = r.hi;
+        for (std::size_t k = j; k < done.size() && done[k].hi >= r.lo && hi >= r.lo; ++k) {
+            if (done[k].hi < hi) out.push_back({done[k].hi + 1, hi});
+            if (done[k].lo <= r.lo) {
+                hi = r.lo - 1;  // the rest of r is done
+            } else {
+                hi = std::min(hi, done[k].lo - 1);
+            }
+        }
+        if (hi >= r.lo) out.push_back({r.lo, hi});
+    }
+    return out;
+}
+
+result<std::vector<event_id>> search_by_chunks(pg::connection& c, const std::string& schema,
+                                               const chunk_probe& probe,
+                                               const std::string& condition,
+                                               std::vector<std::optional<std::string>> params,
+                                               std::int64_t limit) {
+    return chunk_search(c, schema, probe, condition, std::move(params), limit).run();
+}
+
+}  // namespace pubsub
