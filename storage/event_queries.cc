@@ -73,28 +73,32 @@ listing where_clause(const event_filter& f) {
     return l;
 }
 
-// Statuses with partial indexes of their own (the open and queue indexes, the failed one): a
-// listing of only these reads them there, whatever its range or type.
-bool few_rows_status(const std::string& s) {
-    return s == "pending" || s == "processing" || s == "failed";
-}
+bool is_open(const std::string& s) { return s == "pending" || s == "processing"; }
+bool is_failed(const std::string& s) { return s == "failed"; }
 
 // The chunks to read for a search by time range, type or source (event_search.h), or nullopt
-// when the listing reads the table straight: the queue and scheduled orders, statuses of their
-// own index, and filters the chunks cannot narrow (none, or only leading wildcards and no
-// range, which walk the primary key from the newest id and stop at the limit).
+// when the listing reads the table straight: the queue and scheduled orders, open statuses
+// (their own partial indexes hold few rows), failed ones without a range (newest first through
+// the primary key or the failed index), and filters the chunks cannot narrow (none, or only
+// leading wildcards and no range: the primary key walked from the newest id, stopping at the
+// limit). Failed events in a range are read through the chunks and the failed index together.
 std::optional<chunk_probe> chunk_probe_for(const event_filter& f) {
     if (f.sort != event_filter::order::newest || f.scheduled.value_or(false)) return std::nullopt;
-    if (!f.statuses.empty() && std::all_of(f.statuses.begin(), f.statuses.end(), few_rows_status)) {
-        return std::nullopt;
+    const bool ranged = f.since || f.until;
+    const auto& st = f.statuses;
+    const bool failed_only = !st.empty() && std::all_of(st.begin(), st.end(), is_failed);
+    if (!st.empty() && std::all_of(st.begin(), st.end(), [](const std::string& s) {
+            return is_open(s) || is_failed(s);
+        })) {
+        if (!failed_only || !ranged) return std::nullopt;
     }
-    chunk_probe p{f.since, f.until, f.before, {}};
+    chunk_probe p{f.since, f.until, f.before, {}, failed_only};
     if (f.type_like) p.bloom_bits = bloom_bits_for_like(chunk_field::type, *f.type_like);
     if (f.source_like) {
         auto more = bloom_bits_for_like(chunk_field::source, *f.source_like);
         p.bloom_bits.insert(p.bloom_bits.end(), more.begin(), more.end());
     }
-    if (!f.since && !f.until && p.bloom_bits.empty()) return std::nullopt;
+    if (!ranged && p.bloom_bits.empty()) return std::nullopt;
     return p;
 }
 

@@ -1,6 +1,7 @@
 #include "storage/event_search.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <limits>
 
 namespace pubsub {
@@ -41,7 +42,8 @@ class chunk_search {
           s_(c.quote_identifier(schema)),
           probe_(probe),
           params_(std::move(params)),
-          limit_(limit) {
+          limit_(limit),
+          condition_(condition) {
         // The condition's parameters come first; the ranges and the limit after them.
         params_t p = params_;
         const std::string lo = param(p, "", "bigint[]"), hi = param(p, "", "bigint[]");
@@ -77,9 +79,9 @@ class chunk_search {
             for (int i = 0; i < rows; ++i) {
                 ranges.push_back({chunks->get_int(i, 0), std::min(top, chunks->get_int(i, 1))});
             }
-            if (status st = read_ranges(merge_ranges_desc(std::move(ranges))); !st.ok()) {
-                return st;
-            }
+            status st = probe_.failed_only ? read_failed(*chunks)
+                                           : read_ranges(merge_ranges_desc(std::move(ranges)));
+            if (!st.ok()) return st;
             if (rows < size) break;
             cursor.emplace(chunks->get_int(rows - 1, 1), chunks->get_int(rows - 1, 0));
             // Every unread chunk ends at or below the cursor's last_id, whose own id is read.
@@ -95,7 +97,9 @@ class chunk_search {
                                          int size) {
         params_t p;
         std::string sql =
-            "SELECT first_id, last_id FROM " + s_ + ".tpubsub_event_chunks WHERE true";
+            "SELECT first_id, last_id, (extract(epoch FROM min_created) * 1000000)::bigint, "
+            "(extract(epoch FROM max_created) * 1000000)::bigint FROM " +
+            s_ + ".tpubsub_event_chunks WHERE true";
         if (probe_.since) sql += " AND max_created >= " + param(p, *probe_.since, "timestamptz");
         if (probe_.until) sql += " AND min_created < " + param(p, *probe_.until, "timestamptz");
         if (probe_.before) {
@@ -107,12 +111,15 @@ class chunk_search {
                    ", " + param(p, std::to_string(cur->second), "bigint") + ")";
         }
         if (!probe_.bloom_bits.empty()) {
-            sql += " AND (values_bloom IS NULL OR (";
+            // A sum, not `get_bit(...) = 1 AND ...`: the planner takes each equality for 1 row in
+            // 200 and their conjunction for none, and then scans the whole table and sorts
+            // rather than walk last_id backwards to the first `size` matches.
+            sql += " AND (values_bloom IS NULL OR ";
             for (std::size_t i = 0; i < probe_.bloom_bits.size(); ++i) {
-                sql += std::string(i ? " AND " : "") + "get_bit(values_bloom, " +
-                       std::to_string(probe_.bloom_bits[i]) + ") = 1";
+                sql += std::string(i ? " + " : "") + "get_bit(values_bloom, " +
+                       std::to_string(probe_.bloom_bits[i]) + ")";
             }
-            sql += "))";
+            sql += " >= " + std::to_string(probe_.bloom_bits.size()) + ")";
         }
         sql += " ORDER BY last_id DESC, first_id DESC LIMIT " + std::to_string(size);
         return c_.query(sql, p);
@@ -134,11 +141,74 @@ class chunk_search {
                 if (full()) break;  // the rest is lower still
                 continue;
             }
-            group_size_ *= read_growth;
+            ranges_read_ += group.size();
             if (status st = read(group); !st.ok()) return st;
+            next_group_size();
             done_.insert(done_.end(), group.begin(), group.end());
         }
         done_ = merge_ranges_desc(std::move(done_));
+        return {};
+    }
+
+    // As many ranges as the hits so far say the limit needs, half as many again; growing
+    // fourfold while nothing is found.
+    void next_group_size() {
+        if (found_.empty()) {
+            group_size_ *= read_growth;
+        } else {
+            const double per_range = double(found_.size()) / double(ranges_read_);
+            const double wanted = double(limit_ - std::int64_t(found_.size())) / per_range * 1.5;
+            group_size_ = std::size_t(std::clamp(wanted, double(first_read_ranges), 4096.0));
+        }
+    }
+
+    // A search of failed events only: each page's ranges read through the failed events'
+    // index on created_at (015) over the page's time span, rather than every event of the
+    // ranges. Ranges read before are not taken out: an event inside one chunk's range but
+    // summarised by another (later) chunk can lie outside the first chunk's time span.
+    status read_failed(const pg::query_result& chunks) {
+        std::vector<id_range> ranges;
+        std::int64_t min_us = std::numeric_limits<std::int64_t>::max(), max_us = 0;
+        for (int i = 0; i < chunks.rows(); ++i) {
+            id_range r{chunks.get_int(i, 0), chunks.get_int(i, 1)};
+            if (full()) r.lo = std::max(r.lo, found_.back() + 1);
+            if (r.lo > r.hi) continue;
+            ranges.push_back(r);
+            min_us = std::min(min_us, chunks.get_int(i, 2));
+            max_us = std::max(max_us, chunks.get_int(i, 3));
+        }
+        if (ranges.empty()) return {};
+        std::string multirange = "{";
+        for (const auto& r : merge_ranges_desc(std::move(ranges))) {
+            if (multirange.size() > 1) multirange += ',';
+            multirange += "[" + std::to_string(r.lo) + "," + std::to_string(r.hi) + "]";
+        }
+        multirange += "}";
+        params_t p = params_;
+        const std::size_t n = p.size();
+        // Seconds with microseconds, widened by a millisecond for to_timestamp's rounding.
+        auto seconds = [](std::int64_t us) {
+            char b[40];
+            std::snprintf(b, sizeof b, "%lld.%06lld", static_cast<long long>(us / 1000000),
+                          static_cast<long long>(us % 1000000));
+            return std::string(b);
+        };
+        p.emplace_back(seconds(min_us - 1000));
+        p.emplace_back(seconds(max_us + 1000));
+        p.emplace_back(std::move(multirange));
+        p.emplace_back(std::to_string(limit_));
+        auto arg = [&](std::size_t i) { return "$" + std::to_string(n + i); };
+        auto r = c_.query("SELECT event_id FROM " + s_ +
+                              ".tpubsub_events WHERE status = 'failed' AND created_at >= "
+                              "to_timestamp(" +
+                              arg(1) + "::float8) AND created_at <= to_timestamp(" + arg(2) +
+                              "::float8) AND event_id <@ " + arg(3) + "::int8multirange AND (" +
+                              condition_ + ") ORDER BY event_id DESC LIMIT " + arg(4) + "::int",
+                          p);
+        if (!r.ok()) return r.error();
+        std::vector<event_id> ids;
+        for (int i = 0; i < r->rows(); ++i) ids.push_back(r->get_int(i, 0));
+        merge_found(found_, ids, limit_);
         return {};
     }
 
@@ -170,6 +240,8 @@ class chunk_search {
     std::vector<event_id> found_;  // newest first
     std::vector<id_range> done_;   // read already (or above the search), highest first
     std::size_t group_size_ = first_read_ranges;
+    std::size_t ranges_read_ = 0;
+    std::string condition_;
 };
 
 }  // namespace

@@ -27,6 +27,9 @@ struct chunk_probe {
     std::optional<std::string> since, until;  // timestamptz text: [since, until)
     std::optional<event_id> before;           // ids below this only
     std::vector<int> bloom_bits;              // every one set (a NULL filter: always read)
+    // Only failed events are wanted: read each page of chunks through the failed events'
+    // index over the page's time span instead of every event of its ranges.
+    bool failed_only = false;
 };
 
 // The ids, newest first and at most `limit`, of the events that match `condition`: SQL over

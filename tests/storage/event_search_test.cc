@@ -90,7 +90,8 @@ class event_search_test : public test::pg_schema_test {
         for (int guard = 0; guard < 10000; ++guard) {
             auto page = list_events_json(conn(), schema(), f);
             auto rows = list_events_rows(conn(), schema(), f);
-            EXPECT_TRUE(page.ok() && rows.ok());
+            EXPECT_TRUE(page.ok() && rows.ok())
+                << (page.ok() ? "" : page.message()) << (rows.ok() ? "" : rows.message());
             if (!page.ok() || !rows.ok()) break;
             for (int i = 0; i < rows->rows(); ++i) out.push_back(rows->get_int(i, 0));
             if (!page->next_before) {
@@ -175,13 +176,24 @@ TEST_F(event_search_test, a_leading_wildcard_is_bounded_by_its_range) {
     expect_pages(f, "event_type LIKE '%.x'", true);
 }
 
-TEST_F(event_search_test, statuses_of_their_own_index_read_the_table) {
+TEST_F(event_search_test, failed_events_in_a_range_through_the_chunks_and_the_failed_index) {
     event_filter f;
     f.statuses = {"failed"};
     f.since = "2026-01-01 00:05:00+00";
     f.until = "2026-01-01 00:55:00+00";
+    expect_pages(f, std::string(day) + " AND status = 'failed'");
     f.type_like = like_exact("common_1");
-    expect_pages(f, std::string(day) + " AND status = 'failed' AND event_type = 'common_1'", true);
+    expect_pages(f, std::string(day) + " AND status = 'failed' AND event_type = 'common_1'");
+    // Without a range, and open statuses: the table read straight, every row.
+    f.since.reset();
+    f.until.reset();
+    expect_pages(f, "status = 'failed' AND event_type = 'common_1'", true);
+    f.statuses = {"failed", "pending"};
+    f.since = "2026-01-01 00:05:00+00";
+    expect_pages(f,
+                 "created_at >= '2026-01-01 00:05:00+00' AND status IN ('failed', 'pending') "
+                 "AND event_type = 'common_1'",
+                 true);
 }
 
 TEST_F(event_search_test, the_tail_and_new_chunks_are_read_once) {
