@@ -73,17 +73,15 @@ class chunk_search {
             const int size = page_sizes[std::min<std::size_t>(std::size(page_sizes) - 1, page)];
             auto chunks = next_chunks(cursor, size);
             if (!chunks.ok()) return chunks.error();
-            const int rows = chunks->rows();
+            const int rows = int(chunks->size());
             std::vector<id_range> ranges;
             ranges.reserve(std::size_t(rows));
-            for (int i = 0; i < rows; ++i) {
-                ranges.push_back({chunks->get_int(i, 0), std::min(top, chunks->get_int(i, 1))});
-            }
+            for (const auto& k : *chunks) ranges.push_back({k.first, std::min(top, k.last)});
             status st = probe_.failed_only ? read_failed(*chunks)
                                            : read_ranges(merge_ranges_desc(std::move(ranges)));
             if (!st.ok()) return st;
             if (rows < size) break;
-            cursor.emplace(chunks->get_int(rows - 1, 1), chunks->get_int(rows - 1, 0));
+            cursor.emplace(chunks->back().last, chunks->back().first);
             // Every unread chunk ends at or below the cursor's last_id, whose own id is read.
             if (full() && found_.back() >= cursor->first) break;
         }
@@ -93,8 +91,31 @@ class chunk_search {
   private:
     bool full() const { return std::int64_t(found_.size()) >= limit_; }
 
-    result<pg::query_result> next_chunks(const std::optional<std::pair<event_id, event_id>>& cur,
-                                         int size) {
+    struct chunk_row {
+        event_id first = 0, last = 0;
+        std::int64_t min_us = 0, max_us = 0;  // created_at range, microseconds
+    };
+
+    // The next `size` chunks that can hold a match, after `cur` in (last_id, first_id)
+    // descending order. A window bounded on both sides is read whole by the first call (the
+    // planner then reads the narrower of the two time indexes: the chunks after the window's
+    // start or those before its end) and handed out in pages; otherwise each page is a query
+    // walking last_id down from the cursor, which stops at its page's last match.
+    result<std::vector<chunk_row>> next_chunks(
+        const std::optional<std::pair<event_id, event_id>>& cur, int size) {
+        const bool whole = probe_.since && probe_.until;
+        if (whole && window_) {
+            std::vector<chunk_row> out;
+            for (; next_in_window_ < window_->size() && int(out.size()) < size; ++next_in_window_) {
+                const auto& k = (*window_)[next_in_window_];
+                if (full() && k.last <= found_.back()) {
+                    next_in_window_ = window_->size();
+                    break;
+                }
+                out.push_back(k);
+            }
+            return out;
+        }
         params_t p;
         std::string sql =
             "SELECT first_id, last_id, (extract(epoch FROM min_created) * 1000000)::bigint, "
@@ -107,8 +128,10 @@ class chunk_search {
         }
         if (full()) sql += " AND last_id > " + param(p, std::to_string(found_.back()), "bigint");
         if (cur) {
-            sql += " AND (last_id, first_id) < (" + param(p, std::to_string(cur->first), "bigint") +
-                   ", " + param(p, std::to_string(cur->second), "bigint") + ")";
+            // last_id alone is what the index can start from; the pair orders equal last_ids.
+            const std::string last = param(p, std::to_string(cur->first), "bigint");
+            sql += " AND last_id <= " + last + " AND (last_id, first_id) < (" + last + ", " +
+                   param(p, std::to_string(cur->second), "bigint") + ")";
         }
         if (!probe_.bloom_bits.empty()) {
             // A sum, not `get_bit(...) = 1 AND ...`: the planner takes each equality for 1 row in
@@ -121,8 +144,19 @@ class chunk_search {
             }
             sql += " >= " + std::to_string(probe_.bloom_bits.size()) + ")";
         }
-        sql += " ORDER BY last_id DESC, first_id DESC LIMIT " + std::to_string(size);
-        return c_.query(sql, p);
+        sql += " ORDER BY last_id DESC, first_id DESC";
+        if (!whole) sql += " LIMIT " + std::to_string(size);
+        auto r = c_.query(sql, p);
+        if (!r.ok()) return r.error();
+        std::vector<chunk_row> rows;
+        rows.reserve(std::size_t(r->rows()));
+        for (int i = 0; i < r->rows(); ++i) {
+            rows.push_back(
+                {r->get_int(i, 0), r->get_int(i, 1), r->get_int(i, 2), r->get_int(i, 3)});
+        }
+        if (!whole) return rows;
+        window_ = std::move(rows);
+        return next_chunks(cur, size);
     }
 
     // Reads a page's ranges (disjoint, highest first) that are not read yet, in groups, each
@@ -166,16 +200,16 @@ class chunk_search {
     // index on created_at (015) over the page's time span, rather than every event of the
     // ranges. Ranges read before are not taken out: an event inside one chunk's range but
     // summarised by another (later) chunk can lie outside the first chunk's time span.
-    status read_failed(const pg::query_result& chunks) {
+    status read_failed(const std::vector<chunk_row>& chunks) {
         std::vector<id_range> ranges;
         std::int64_t min_us = std::numeric_limits<std::int64_t>::max(), max_us = 0;
-        for (int i = 0; i < chunks.rows(); ++i) {
-            id_range r{chunks.get_int(i, 0), chunks.get_int(i, 1)};
+        for (const auto& k : chunks) {
+            id_range r{k.first, k.last};
             if (full()) r.lo = std::max(r.lo, found_.back() + 1);
             if (r.lo > r.hi) continue;
             ranges.push_back(r);
-            min_us = std::min(min_us, chunks.get_int(i, 2));
-            max_us = std::max(max_us, chunks.get_int(i, 3));
+            min_us = std::min(min_us, k.min_us);
+            max_us = std::max(max_us, k.max_us);
         }
         if (ranges.empty()) return {};
         std::string multirange = "{";
@@ -242,6 +276,8 @@ class chunk_search {
     std::size_t group_size_ = first_read_ranges;
     std::size_t ranges_read_ = 0;
     std::string condition_;
+    std::optional<std::vector<chunk_row>> window_;  // a bounded window's chunks, read once
+    std::size_t next_in_window_ = 0;
 };
 
 }  // namespace
