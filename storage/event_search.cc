@@ -9,8 +9,9 @@ namespace pubsub {
 namespace {
 
 constexpr event_id no_id_above = std::numeric_limits<event_id>::max();
-// Chunks per page: a search that finds its limit in the newest chunks reads one small page.
-constexpr int page_sizes[] = {64, 256, 1024, 4096};
+// Chunks per page: a search that finds its limit in the newest chunks reads one small page;
+// later pages are sized from the hits so far.
+constexpr int first_page = 64, last_page = 4096;
 // Ranges per read of events: the first read stops early for a common value, later ones take
 // many ranges of a rare value per round trip.
 constexpr std::size_t first_read_ranges = 8, read_growth = 4;
@@ -69,8 +70,8 @@ class chunk_search {
         }
         if (t->is_null(0, 0)) return found_;
         std::optional<std::pair<event_id, event_id>> cursor;  // (last_id, first_id) read last
-        for (int page = 0;; ++page) {
-            const int size = page_sizes[std::min<std::size_t>(std::size(page_sizes) - 1, page)];
+        std::int64_t chunks_read = 0;
+        for (int size = first_page;;) {
             auto chunks = next_chunks(cursor, size);
             if (!chunks.ok()) return chunks.error();
             const int rows = int(chunks->size());
@@ -81,6 +82,8 @@ class chunk_search {
                                            : read_ranges(merge_ranges_desc(std::move(ranges)));
             if (!st.ok()) return st;
             if (rows < size) break;
+            chunks_read += rows;
+            size = next_page_size(size, chunks_read);
             cursor.emplace(chunks->back().last, chunks->back().first);
             // Every unread chunk ends at or below the cursor's last_id, whose own id is read.
             if (full() && found_.back() >= cursor->first) break;
@@ -182,6 +185,15 @@ class chunk_search {
         }
         done_ = merge_ranges_desc(std::move(done_));
         return {};
+    }
+
+    // As many chunks as the hits so far say the limit needs, half as many again (at least the
+    // first page's size, at most last_page); growing fourfold while nothing is found.
+    int next_page_size(int size, std::int64_t chunks_read) const {
+        if (found_.empty()) return std::min(size * 4, last_page);
+        const double per_chunk = double(found_.size()) / double(chunks_read);
+        const double wanted = double(limit_ - std::int64_t(found_.size())) / per_chunk * 1.5;
+        return int(std::clamp(wanted, double(first_page), double(last_page)));
     }
 
     // As many ranges as the hits so far say the limit needs, half as many again; growing

@@ -37,7 +37,8 @@ struct chunk_probe {
 // all of them. `condition` must itself hold what the probe says (the time range, `before`, the
 // type and source): the probe only chooses what to read.
 //
-// Chunks are read newest first (by last_id) in pages (64, 256, 1024, then 4096 chunks), their
+// Chunks are read newest first (by last_id) in pages (64 chunks, then as many as the hits so
+// far say the limit needs, up to 4096), their
 // ranges merged where they overlap or touch, and the events of those ranges read through the
 // primary key, newest first; the search stops as soon as no unread chunk can hold an id above
 // the limit-th one found.
