@@ -190,10 +190,18 @@ std::string doomed_and(const retention_policy& p) {
     return w.substr(std::string(" WHERE ").size());
 }
 
-std::string ranges_from(const pg::connection& c, const std::string& schema,
-                        const retention_policy& p) {
-    return "FROM unnest($5::bigint[], $6::bigint[]) r(lo, hi) JOIN " +
-           table(c, schema, "tpubsub_events") + " e ON e.event_id BETWEEN r.lo AND r.hi WHERE " +
+// The events of the ranges (merged) that the policy removes, with the ranges as constants,
+// not arrays joined in: the planner then knows how few rows they hold (with an unnest() join
+// it expected most of the table and hash-joined the events and deliveries whole, a second and
+// a half a batch at 1,000,000 events).
+std::string doomed_in(const pg::connection& c, const std::string& schema, const retention_policy& p,
+                      std::vector<id_range> ranges) {
+    std::string in;
+    for (const auto& r : merge_ranges_desc(std::move(ranges))) {
+        in += std::string(in.empty() ? "" : " OR ") + "e.event_id BETWEEN " + std::to_string(r.lo) +
+              " AND " + std::to_string(r.hi);
+    }
+    return "FROM " + table(c, schema, "tpubsub_events") + " e WHERE (" + in + ") AND " +
            doomed_and(p);
 }
 
@@ -222,18 +230,7 @@ result<std::int64_t> chunk_batch(pg::connection& c, const std::string& schema,
         pass.chunks_done = true;
         return std::int64_t{0};
     }
-    // The ranges as constants, not arrays joined in: the planner then knows how few rows they
-    // hold (with an unnest() join it expected most of the table and hash-joined both tables
-    // whole, a second and a half a batch at 1,000,000 events).
-    std::string in_ranges;
-    for (const auto& r : merge_ranges_desc(std::move(ranges))) {
-        in_ranges += std::string(in_ranges.empty() ? "" : " OR ") + "e.event_id BETWEEN " +
-                     std::to_string(r.lo) + " AND " + std::to_string(r.hi);
-    }
-    auto gone = delete_doomed(c, schema, p,
-                              "FROM " + table(c, schema, "tpubsub_events") + " e WHERE (" +
-                                  in_ranges + ") AND " + doomed_and(p),
-                              {});
+    auto gone = delete_doomed(c, schema, p, doomed_in(c, schema, p, std::move(ranges)), {});
     if (!gone.ok()) return gone.error();
     // A chunk whose range is empty now summarises nothing: searches would read it for nothing.
     if (status st = c.query("DELETE FROM " + table(c, schema, "tpubsub_event_chunks") +
@@ -295,15 +292,8 @@ result<std::int64_t> count_prunable(pg::connection& c, const std::string& schema
     if (!tail.ok()) return tail.error();
     std::vector<id_range> ranges{{*tail, std::numeric_limits<event_id>::max()}};
     for (int i = 0; i < ch->rows(); ++i) ranges.push_back({ch->get_int(i, 0), ch->get_int(i, 1)});
-    std::vector<std::int64_t> lo, hi;
-    for (const auto& r : merge_ranges_desc(std::move(ranges))) {
-        lo.push_back(r.lo);
-        hi.push_back(r.hi);
-    }
-    auto params = policy_params(p);
-    params.emplace_back(pg::bigint_array(lo));
-    params.emplace_back(pg::bigint_array(hi));
-    auto r = c.query("SELECT count(*) " + ranges_from(c, schema, p), params);
+    auto r =
+        c.query("SELECT count(*) " + doomed_in(c, schema, p, std::move(ranges)), policy_params(p));
     if (!r.ok()) return r.error();
     return r->get_int(0, 0);
 }
