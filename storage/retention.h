@@ -70,7 +70,8 @@ result<std::int64_t> prune_batch(pg::connection& c, const std::string& schema,
                                  const retention_policy& p, int limit);
 
 // Batches of one pass, from the oldest chunk to the end of the tail, until the pass ends or
-// keep_going() (asked after each batch) says no; the total.
+// keep_going() (asked after each batch that removed something, and after every 16th that
+// removed nothing) says no; the total.
 result<std::int64_t> prune_all(pg::connection& c, const std::string& schema,
                                const retention_policy& p, int limit,
                                const std::function<bool()>& keep_going);
