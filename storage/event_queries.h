@@ -2,8 +2,10 @@
 // one filter, one WHERE clause, and the two shapes the callers print (a JSON page for the API,
 // rows for pubsubctl's table or --json output).
 //
-// Plain functions over a caller-owned connection (not thread-safe, like the connection); one
-// query per call. Database errors come back as result errors.
+// A search by time range, type or source reads tpubsub_event_chunks first and then only the id
+// ranges that can hold a match (event_search.h), in a few statements; every other call is one
+// query. Plain functions over a caller-owned connection (not thread-safe, like the
+// connection). Database errors come back as result errors.
 #pragma once
 
 #include <cstdint>
@@ -32,9 +34,9 @@ struct event_filter {
     // true: only scheduled events (pending with a run_at ahead), soonest first; false: none of
     // them; unset: every event.
     std::optional<bool> scheduled;
-    // newest: highest event_id first; with since or until, newest created_at first (the same
-    // order for one router's events; with several, ids come in blocks per node), so that a
-    // search reads only its time range's newest rows. queue: priority, then id.
+    // newest: highest event_id first, with or without a time range (events whose ids no chunk
+    // covers below the newest chunk, such as rows bulk-loaded without summarize_events, are
+    // not found by a search of a range, type or source). queue: priority, then id.
     enum class order { newest, queue } sort = order::newest;
 };
 

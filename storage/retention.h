@@ -49,24 +49,35 @@ result<retention_policy> parse_retention(const std::vector<std::string>& items);
 // "completed=7d cancelled=7d failed=30d".
 std::string describe(const retention_policy& p);
 
+// Where the pruner looks (SPEC 7.4): the events of the chunks of tpubsub_event_chunks
+// (event_chunks.h) whose newest event is older than the policy's shortest duration, oldest
+// chunk first, and the tail above every chunk (events not summarised yet), read directly. Ids
+// below the newest chunk that no chunk covers (rows bulk-loaded without summarize_events) are
+// not pruned. A chunk whose range holds no event any more is deleted with the batch that
+// emptied it.
+
 // How many events the policy removes now: finished events whose status has a duration (0 keeps
-// forever) and whose completed_at is older than it.
+// forever) and whose completed_at is older than it, where the pruner looks.
 result<std::int64_t> count_prunable(pg::connection& c, const std::string& schema,
                                     const retention_policy& p);
 
-// One transaction: deletes at most `limit` of those events, oldest created first, and their
-// delivery rows; returns how many events. Rows another transaction holds locked (a retry racing
-// the prune, another node's pruner) are skipped, never waited for.
+// The first batch of a pass that removes anything: in one transaction, those events of the
+// oldest chunks whose counts add up to at most `limit` (at least one chunk, so more when one
+// chunk holds more), or at most `limit` of the tail's, with their delivery rows; returns how
+// many events. Rows another transaction holds locked (a retry racing the prune, another node's
+// pruner) are skipped, never waited for.
 result<std::int64_t> prune_batch(pg::connection& c, const std::string& schema,
                                  const retention_policy& p, int limit);
 
-// prune_batch until a batch comes back short or keep_going() says no; the total.
+// Batches of one pass, from the oldest chunk to the end of the tail, until the pass ends or
+// keep_going() (asked after each batch that removed something, and after every 16th that
+// removed nothing) says no; the total.
 result<std::int64_t> prune_all(pg::connection& c, const std::string& schema,
                                const retention_policy& p, int limit,
                                const std::function<bool()>& keep_going);
 
-// VACUUM (ANALYZE) of the events and deliveries tables, so their freed space is reused by the
-// next inserts instead of growing the files, and the status estimates (status_queries.h) follow
+// VACUUM (ANALYZE) of the events, deliveries and chunks tables, so their freed space is reused by
+// the next inserts instead of growing the files, and the status estimates (status_queries.h) follow
 // the prune (outside any transaction; does not block writers).
 status vacuum_event_tables(pg::connection& c, const std::string& schema);
 

@@ -2,8 +2,9 @@
 // their retention (completed_at 8 days ago; 94% completed, 5% cancelled, 1% failed, which the
 // policy keeps 7 days, or with keep_failed the default 30 days, so they stay), lets
 // the pruner's cycle (storage/retention_pruner.h, run_prune_cycle) remove them, and prints the
-// size of tpubsub_events and tpubsub_deliveries (tables + indexes) at the cycle's peak (after the
-// inserts) and after the prune. Flat peaks mean the freed space is reused.
+// size of tpubsub_events, tpubsub_deliveries and tpubsub_event_chunks (tables + indexes) at the
+// cycle's peak (after the inserts) and after the prune. Flat peaks mean the freed space is
+// reused.
 #pragma once
 
 #include <cstdint>

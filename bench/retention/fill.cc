@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "storage/event_chunks.h"
+
 namespace pubsub::bench {
 
 namespace {
@@ -47,11 +49,23 @@ std::string chunk_sql(const pg::connection& c, const std::string& schema, const 
 status fill_events(pg::connection& c, const std::string& schema, std::int64_t n,
                    const fill_mix& mix, std::int64_t chunk) {
     const std::string sql = chunk_sql(c, schema, mix);
+    const std::string newest =
+        "SELECT coalesce(max(event_id), 0) FROM " + c.quote_identifier(schema) + ".tpubsub_events";
+    auto top = c.query(newest);
+    if (!top.ok()) return top.error();
+    event_id summarised = top->get_int(0, 0);
     for (std::int64_t first = 1; first <= n; first += chunk) {
         const std::int64_t last = std::min(n, first + chunk - 1);
         auto r = c.query(sql, {std::to_string(first), std::to_string(last), std::to_string(n),
                                std::to_string(mix.end_age_s), std::to_string(mix.span_s)});
         if (!r.ok()) return r.error();
+        if (!mix.chunks) continue;
+        top = c.query(newest);
+        if (!top.ok()) return top.error();
+        if (status s = summarize_events(c, schema, summarised + 1, top->get_int(0, 0)); !s.ok()) {
+            return s;
+        }
+        summarised = top->get_int(0, 0);
     }
     return {};
 }

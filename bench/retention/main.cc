@@ -2,7 +2,7 @@
 //
 //   retention_bench cycles  --dsn DSN [--cycles 5] [--events 1000000] [--no-vacuum]
 //                           [--keep-failed]
-//   retention_bench queries --dsn DSN [--rows 10000000] [--runs 200] [--reuse]
+//   retention_bench queries --dsn DSN [--rows 10000000] [--runs 200] [--reuse [--summarize]]
 //   retention_bench partitions --dsn DSN [--cycles 5] [--events 1000000] [--keep-failed]
 //                           [--nodes 2 [--node-b-permille 10]]
 //
@@ -58,6 +58,9 @@ int main(int argc, char** argv) {
     queries->add_option("--rows", qo.rows, "events in the table");
     queries->add_option("--runs", qo.runs, "runs of each query (0: fill only)");
     queries->add_flag("--reuse", qo.reuse, "use the schema as it is (filled by an earlier run)");
+    queries->add_flag("--summarize", qo.summarize,
+                      "with --reuse: rebuild the event chunks from the events (a schema filled "
+                      "by a build without them)");
     bench::partitions_options po;
     auto* parts = app.add_subcommand("partitions", "the cycles on partitions dropped whole");
     parts->add_option("--cycles", po.cycles);

@@ -171,6 +171,7 @@ int run_partitions(pg::connection& c, const std::string& schema, const partition
     fill_mix mix;
     mix.end_age_s = 8 * 86400.0;  // past completed=7d and cancelled=7d, not failed=30d
     mix.span_s = 3600;
+    mix.chunks = false;  // partitions are dropped whole, chunk rows would only be left behind
     allocator_sim ids(o.nodes, o.block_ids);
     std::vector<std::int64_t> alive;
     std::int64_t next_part = 0;

@@ -15,6 +15,9 @@ struct queries_options {
     std::int64_t rows = 10'000'000;
     int runs = 200;
     bool reuse = false;  // the schema is filled already
+    // With reuse: replace the schema's chunk rows by a summary of every event (for a schema
+    // filled by a build without chunks).
+    bool summarize = false;
 };
 
 int run_queries(pg::connection& c, const std::string& schema, const queries_options& o);

@@ -95,8 +95,8 @@ TEST_F(event_queries_test, show_and_follow) {
     EXPECT_EQ(ids(*some), (std::vector<std::string>{"1", "3"}));
 }
 
-// A search in a time range reads the newest created_at first: for one router's events (created_at
-// rising with event_id) the same rows in the same order as the id order, paged the same way.
+// A search in a time range lists the newest event_id first and pages with `before` (the
+// events here have no chunk: they are the unsummarised tail, read directly).
 TEST_F(event_queries_test, time_ranged_search_keeps_the_newest_first_answers) {
     ASSERT_TRUE(conn()
                     .exec("INSERT INTO " + schema() +

@@ -120,6 +120,55 @@ TEST_F(retention_test, batches_vacuum_and_zero_keeps_forever) {
     EXPECT_EQ(ids("tpubsub_events"), "3,4,6,7");
 }
 
+// The pruner looks through the chunks (oldest first) and the tail: a chunk's events wait until
+// its newest one is past the shortest duration; overlapping chunks remove each event once; a
+// chunk is deleted once its range is empty; ids below the newest chunk that no chunk covers
+// are left alone. The witness: the rows left, read with plain SQL.
+TEST_F(retention_test, prunes_through_the_chunks_and_the_tail) {
+    const std::string s = schema();
+    ASSERT_TRUE(conn()
+                    .exec("INSERT INTO " + s +
+                          ".tpubsub_events (event_id, event_type, status, created_at, "
+                          "completed_at) SELECT id, 't', 'completed', now() - interval '48 "
+                          "hours', now() - interval '48 hours' FROM unnest('{20,21,30}'::int[]) "
+                          "id; INSERT INTO " +
+                          s +
+                          ".tpubsub_event_chunks SELECT min(event_id), max(event_id), "
+                          "min(created_at), max(created_at), count(*), NULL FROM " +
+                          s +
+                          ".tpubsub_events e JOIN (VALUES (1, 1, 1), (2, 3, 4), (3, 4, 5), (4, 8, "
+                          "8), (5, 2, 2), (6, 6, 7), (7, 21, 21)) k(n, lo, hi) ON e.event_id "
+                          "BETWEEN k.lo AND k.hi GROUP BY k.n")
+                    .ok());
+    auto chunks = [&] {
+        auto r = conn().query(
+            "SELECT string_agg(first_id || '-' || last_id, ',' ORDER BY "
+            "first_id) FROM " +
+            s + ".tpubsub_event_chunks");
+        return r.ok() ? std::string(r->get(0, 0)) : r.message();
+    };
+    // completed 5h, cancelled kept, failed 50h. Chunk 2-2 (1 h old) is not due, so event 2
+    // would wait even if it had expired; 6-7 are open.
+    retention_policy p{seconds(5 * 3600), seconds(0), seconds(50 * 3600)};
+    auto n = count_prunable(conn(), s, p);
+    ASSERT_TRUE(n.ok()) << n.message();
+    EXPECT_EQ(*n, 5);  // 1, 8 (completed), 4 (failed), 21 (chunk), 30 (tail)
+    auto removed = prune_all(conn(), s, p, 1, {});
+    ASSERT_TRUE(removed.ok()) << removed.message();
+    EXPECT_EQ(*removed, 5);
+    EXPECT_EQ(ids("tpubsub_events"), "2,20,3,5,6,7,9");  // 20: below the newest chunk, in none
+    EXPECT_EQ(ids("tpubsub_deliveries"), "2,3,5,6,7,9");
+    EXPECT_EQ(chunks(), "2-2,3-4,4-5,6-7");  // 1-1, 8-8 and 21-21 are empty now
+    // With the chunks above it gone, 20 is in the tail now: the next pass removes it.
+    n = count_prunable(conn(), s, p);
+    ASSERT_TRUE(n.ok()) << n.message();
+    EXPECT_EQ(*n, 1);
+    removed = prune_all(conn(), s, p, 100, {});
+    ASSERT_TRUE(removed.ok()) << removed.message();
+    EXPECT_EQ(*removed, 1);
+    EXPECT_EQ(ids("tpubsub_events"), "2,3,5,6,7,9");
+}
+
 TEST_F(retention_test, another_holder_of_the_schema_lock_makes_a_cycle_skip) {
     auto other = pg::connection::open(dsn());
     ASSERT_TRUE(other.ok()) << other.message();
