@@ -25,8 +25,7 @@ class chunks_e2e : public e2e_test {
     }
     // Rows of `type` from `source`, and how many of them lie inside a chunk whose id and
     // created_at ranges hold them and whose filter has their type's and source's bits.
-    counts covered(const std::string& type,
-                                                  const std::string& source) {
+    counts covered(const std::string& type, const std::string& source) {
         std::string bits;
         for (int b : bloom_bits_exact(chunk_field::type, type)) {
             bits += " AND get_bit(c.values_bloom, " + std::to_string(b) + ") = 1";

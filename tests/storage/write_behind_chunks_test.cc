@@ -89,15 +89,17 @@ class write_behind_chunks_test : public test::pg_schema_test {
             bits += " AND get_bit(c.values_bloom, " + std::to_string(b) + ") = 1";
         }
         const std::string s = schema();
-        const std::string where = " FROM " + s + ".tpubsub_events e WHERE e.event_type = '" +
-                                  type + "'";
+        const std::string where =
+            " FROM " + s + ".tpubsub_events e WHERE e.event_type = '" + type + "'";
         return {count("SELECT count(*)" + where),
                 count("SELECT count(*)" + where + " AND EXISTS (SELECT 1 FROM " + s +
                       ".tpubsub_event_chunks c WHERE e.event_id BETWEEN c.first_id AND "
                       "c.last_id AND e.created_at BETWEEN c.min_created AND c.max_created" +
                       bits + ")")};
     }
-    std::int64_t chunks() { return count("SELECT count(*) FROM " + schema() + ".tpubsub_event_chunks"); }
+    std::int64_t chunks() {
+        return count("SELECT count(*) FROM " + schema() + ".tpubsub_event_chunks");
+    }
 };
 
 TEST_F(write_behind_chunks_test, new_rows_lie_in_chunks_committed_with_them) {
@@ -126,17 +128,22 @@ TEST_F(write_behind_chunks_test, rows_written_after_a_failure_lie_in_chunks) {
                     .exec("CREATE TABLE " + s + ".read_only (x int); INSERT INTO " + s +
                           ".read_only VALUES (1); CREATE FUNCTION " + s +
                           ".ro() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF EXISTS (SELECT "
-                          "1 FROM " + s + ".read_only) THEN RAISE EXCEPTION 'read-only' USING "
+                          "1 FROM " +
+                          s +
+                          ".read_only) THEN RAISE EXCEPTION 'read-only' USING "
                           "ERRCODE = '25006'; END IF; RETURN NEW; END $$; CREATE TRIGGER ro "
-                          "BEFORE INSERT ON " + s + ".tpubsub_events FOR EACH ROW EXECUTE "
-                          "FUNCTION " + s + ".ro()")
+                          "BEFORE INSERT ON " +
+                          s +
+                          ".tpubsub_events FOR EACH ROW EXECUTE "
+                          "FUNCTION " +
+                          s + ".ro()")
                     .ok());
     write_behind wb(options());
     ASSERT_TRUE(wb.start().ok());
     acks a;
     for (event_id id = 1; id <= 300; ++id) {
-        wb.record(make_t(new_event(id, "after.failure"), event_status::pending, seq_pending,
-                         a.make()));
+        wb.record(
+            make_t(new_event(id, "after.failure"), event_status::pending, seq_pending, a.make()));
     }
     auto end = std::chrono::steady_clock::now() + hang_guard;
     while (wb.stats().failures == 0 && std::chrono::steady_clock::now() < end) {
@@ -159,8 +166,8 @@ TEST_F(write_behind_chunks_test, rows_created_by_sql_lie_in_chunks_after_their_f
                           "'by.sql', 'src:by.sql', now() - make_interval(secs => k) FROM "
                           "generate_series(1, 20) k")
                     .ok());
-    auto claimed = claim_open_events(conn(), schema(), options().node_id, 100, 1,
-                                     claim_kind::unclaimed);
+    auto claimed =
+        claim_open_events(conn(), schema(), options().node_id, 100, 1, claim_kind::unclaimed);
     ASSERT_TRUE(claimed.ok()) << claimed.message();
     ASSERT_EQ(claimed->size(), 20u);
     EXPECT_EQ(covered("by.sql").second, 0);

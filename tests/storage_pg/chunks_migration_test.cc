@@ -62,8 +62,9 @@ TEST(chunks_migration, events_of_an_older_schema_get_chunks_and_lose_the_created
     ASSERT_TRUE(applied.ok()) << applied.message();
     EXPECT_GE(*applied, 1);
     EXPECT_EQ(count(index_count), 0);
-    EXPECT_EQ(count("SELECT count(*) FROM " + q + ".tpubsub_events e WHERE NOT EXISTS (SELECT 1 FROM " +
-                    q + ".tpubsub_event_chunks c WHERE e.event_id BETWEEN c.first_id AND "
+    EXPECT_EQ(count("SELECT count(*) FROM " + q +
+                    ".tpubsub_events e WHERE NOT EXISTS (SELECT 1 FROM " + q +
+                    ".tpubsub_event_chunks c WHERE e.event_id BETWEEN c.first_id AND "
                     "c.last_id AND e.created_at BETWEEN c.min_created AND c.max_created)"),
               0);
     EXPECT_EQ(count("SELECT sum(n_events) FROM " + q + ".tpubsub_event_chunks"), 1000);
