@@ -120,6 +120,31 @@ TEST_F(write_behind_chunks_test, new_rows_lie_in_chunks_committed_with_them) {
               std::int64_t{chunk_max_events});
 }
 
+// A chunk of too many distinct values (a file path as each event's source) gets no filter: a
+// NULL that readers always read. Its ranges still cover its rows.
+TEST_F(write_behind_chunks_test, rows_of_many_values_lie_in_a_chunk_without_filter) {
+    write_behind_options o = options();
+    o.linger = std::chrono::seconds(1);  // one batch: the rows are recorded well within it
+    write_behind wb(o);
+    ASSERT_TRUE(wb.start().ok());
+    acks a;
+    for (event_id id = 1; id <= 256; ++id) {
+        auto ev = new_event(id, "many.values");
+        ev->source = "/data/in/file-" + std::to_string(id * 7919) + ".csv";
+        wb.record(make_t(ev, event_status::pending, seq_pending, a.make()));
+    }
+    ASSERT_TRUE(a.wait_ok(256));
+    wb.stop(std::chrono::steady_clock::now() + std::chrono::seconds(30));
+    const std::string s = schema();
+    EXPECT_EQ(
+        count("SELECT count(*) FROM " + s + ".tpubsub_event_chunks WHERE values_bloom IS NULL"), 1);
+    EXPECT_EQ(
+        count("SELECT count(*) FROM " + s + ".tpubsub_events e WHERE EXISTS (SELECT 1 FROM " + s +
+              ".tpubsub_event_chunks c WHERE e.event_id BETWEEN c.first_id AND c.last_id "
+              "AND e.created_at BETWEEN c.min_created AND c.max_created)"),
+        256);
+}
+
 // A write that fails (a trigger refusing with a transient error) puts the writer on its
 // idempotent path (staging table and merge); the chunks come with the rows there too.
 TEST_F(write_behind_chunks_test, rows_written_after_a_failure_lie_in_chunks) {
