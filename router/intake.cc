@@ -46,17 +46,18 @@ void intake::note_persisted(const event& ev) {
     if (ev.run_at_us != 0) router_.scheduled_persisted(ev);
 }
 
-void intake::submit(event_draft draft, ack_mode mode, ack_callback done) {
-    if (!draft.idempotency_key.empty()) {
-        submit_keyed(std::move(draft), [done = std::move(done)](const result<event_ack>& r) {
-            if (r.ok()) {
-                done(r->id);
-            } else {
-                done(r.error());
-            }
-        });
-        return;
-    }
+namespace {
+
+// The answer to an event without a key, in the shape each callback takes.
+void answer(const ack_callback& done, event_id id) { done(id); }
+void answer(const event_ack_callback& done, event_id id) { done(event_ack{id, false}); }
+
+}  // namespace
+
+// One wrapping of the caller's callback (the durable ack), none more: this is every unkeyed
+// event's path, and each std::function wrapper is an allocation and an indirect call.
+template <class Done>
+void intake::submit_unkeyed(event_draft&& draft, ack_mode mode, Done&& done) {
     if (status admitted = admit(draft); !admitted.ok()) {
         done(admitted);
         return;
@@ -74,7 +75,7 @@ void intake::submit(event_draft draft, ack_mode mode, ack_callback done) {
         t.on_durable = [this, assigned, scheduled, done = std::move(done)](const status& s) {
             if (s.ok()) {
                 if (scheduled) note_persisted(*scheduled);
-                done(assigned);
+                answer(done, assigned);
             } else {
                 done(s);
             }
@@ -89,8 +90,22 @@ void intake::submit(event_draft draft, ack_mode mode, ack_callback done) {
         }
         log_.record(std::move(t));
         router_.enqueue(std::move(ev));
-        done(assigned);
+        answer(done, assigned);
     }
+}
+
+void intake::submit(event_draft draft, ack_mode mode, ack_callback done) {
+    if (!draft.idempotency_key.empty()) {
+        submit_keyed(std::move(draft), [done = std::move(done)](const result<event_ack>& r) {
+            if (r.ok()) {
+                done(r->id);
+            } else {
+                done(r.error());
+            }
+        });
+        return;
+    }
+    submit_unkeyed(std::move(draft), mode, std::move(done));
 }
 
 void intake::submit(event_draft draft, ack_mode mode, event_ack_callback done) {
@@ -98,13 +113,7 @@ void intake::submit(event_draft draft, ack_mode mode, event_ack_callback done) {
         submit_keyed(std::move(draft), std::move(done));
         return;
     }
-    submit(std::move(draft), mode, [done = std::move(done)](const result<event_id>& r) {
-        if (r.ok()) {
-            done(event_ack{*r, false});
-        } else {
-            done(r.error());
-        }
-    });
+    submit_unkeyed(std::move(draft), mode, std::move(done));
 }
 
 // The key's outcome is known only once the write-behind committed the batch that holds it:

@@ -61,6 +61,9 @@ class intake {
 
   private:
     void submit_keyed(event_draft draft, event_ack_callback done);
+    // Done: ack_callback or event_ack_callback, wrapped once (for the durable ack).
+    template <class Done>
+    void submit_unkeyed(event_draft&& draft, ack_mode mode, Done&& done);
     status admit(const event_draft& draft) const;
     event_ptr make_event(event_draft&& draft, event_id id) const;
     void note_persisted(const event& ev);

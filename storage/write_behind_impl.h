@@ -68,6 +68,7 @@ struct write_behind::impl {
     std::string copy_buf;
     std::string stage_buf;
     std::string delivery_buf;
+    std::string chunk_sql;  // encode_chunks
     bool safe_mode = false;  // the last write failed: use the idempotent path
     pg_error_kind last_kind = pg_error_kind::transient;  // of the last failed write
     bool last_answered = false;  // the server sent that error and the connection still stands
@@ -122,6 +123,12 @@ struct write_behind::impl {
     // INSERT ... ON CONFLICT, so rows a lost COMMIT did write are updated, not duplicated.
     status write_merged(std::span<pending_row> rows,
                         const std::vector<delivery_record>& deliveries);
+    // Chunk rows (write_behind_chunks.cc). encode_chunks: the INSERT of the chunks summarising
+    // the rows of this batch that this node writes for the first time (after the key claim:
+    // duplicates are not written), into chunk_sql; commit_with_chunks: that INSERT and then
+    // `tail` (statements ending with COMMIT) as one exec, so the chunks cost no round trip.
+    void encode_chunks(std::span<const pending_row> rows);
+    status commit_with_chunks(const std::string& tail);
     // Inside the batch's transaction; idempotent (the highest version wins).
     status write_deliveries(const std::vector<delivery_record>& deliveries);
     // Best effort: a row that exists but refuses its next state ends `failed` with the reason,

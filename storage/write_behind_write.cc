@@ -8,6 +8,7 @@ namespace pubsub {
 using steady = std::chrono::steady_clock;
 
 const std::string commit_suffix = "; COMMIT";
+const std::string commit_sql = "COMMIT";
 
 void write_behind::impl::mark_failed(event_id id, const std::string& msg) {
     if (!conn) return;
@@ -75,15 +76,16 @@ status write_behind::impl::write_direct(std::span<pending_row> rows,
     if (status s = conn->exec("BEGIN"); !s.ok()) return s;
     if (status s = claim_keys(*conn, key_claim, rows, opts.idempotency_window); !s.ok()) return s;
     std::size_t fresh = encode_split_rows(rows, opts.node_id, copy_buf, stage_buf);
+    encode_chunks(rows);
     if (fresh > 0) {
         if (status s = conn->copy_in(events_copy, copy_buf); !s.ok()) return s;
     }
     if (status s = write_deliveries(deliveries); !s.ok()) return s;
     if (!stage_buf.empty()) {
         if (status s = conn->copy_in(stage_copy_sql(), stage_buf); !s.ok()) return s;
-        return conn->exec(merge + existing_rows_range(rows) + commit_suffix);
+        return commit_with_chunks(merge + existing_rows_range(rows) + commit_suffix);
     }
-    return conn->exec("COMMIT");
+    return commit_with_chunks(commit_sql);
 }
 
 status write_behind::impl::write_merged(std::span<pending_row> rows,
@@ -92,11 +94,12 @@ status write_behind::impl::write_merged(std::span<pending_row> rows,
     if (status s = conn->exec("BEGIN"); !s.ok()) return s;
     if (status s = claim_keys(*conn, key_claim, rows, opts.idempotency_window); !s.ok()) return s;
     encode_stage_rows(rows, copy_buf);
+    encode_chunks(rows);
     if (status s = conn->copy_in(stage_copy_sql(), copy_buf); !s.ok()) return s;
     // After the events' merge (new rows exist), before its COMMIT.
     if (status s = conn->exec(merge + existing_rows_range(rows)); !s.ok()) return s;
     if (status s = write_deliveries(deliveries); !s.ok()) return s;
-    return conn->exec("COMMIT");
+    return commit_with_chunks(commit_sql);
 }
 
 status write_behind::impl::write_deliveries(const std::vector<delivery_record>& deliveries) {
