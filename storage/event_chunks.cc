@@ -78,6 +78,10 @@ class chunk_builder {
     bool empty() const { return c_.n_events == 0; }
     int size() const { return c_.n_events; }
     event_id last_id() const { return c_.last_id; }
+    // Whether adding a row created at `us` would stretch the chunk past chunk_max_span_us.
+    bool too_wide_for(std::int64_t us) const {
+        return std::max(c_.max_created_us, us) - std::min(c_.min_created_us, us) > chunk_max_span_us;
+    }
 
     event_chunk take() {
         event_chunk out = std::move(c_);
@@ -122,7 +126,8 @@ std::vector<event_chunk> build_chunks(std::vector<chunk_input> rows) {
     event_id prev = 0;
     for (const auto& r : rows) {
         if (!b.empty() && r.id == prev) continue;
-        if (!b.empty() && (b.size() == chunk_max_events || r.id - prev > chunk_max_id_gap)) {
+        if (!b.empty() && (b.size() == chunk_max_events || r.id - prev > chunk_max_id_gap ||
+                           b.too_wide_for(r.created_us))) {
             out.push_back(b.take());
         }
         b.add(r);
@@ -211,6 +216,38 @@ status summarize_events(pg::connection& c, const std::string& schema, event_id f
         if (status st = c.copy_in(copy, buf); !st.ok()) return st;
     }
     return {};
+}
+
+result<event_id> summarize_gaps(pg::connection& c, const std::string& schema, event_id after) {
+    const std::string chunks = c.quote_identifier(schema) + ".tpubsub_event_chunks";
+    auto top = c.query("SELECT coalesce(max(last_id), 0) FROM " + chunks);
+    if (!top.ok()) return top.error();
+    const event_id highest = top->get_int(0, 0);
+    constexpr event_id page = 65536;
+    for (event_id lo = after + 1; lo <= highest; lo += page) {
+        const event_id hi = std::min(highest, lo + page - 1);
+        auto r = c.query("SELECT first_id, last_id FROM " + chunks +
+                             " WHERE last_id >= $1::bigint AND first_id <= $2::bigint ORDER BY "
+                             "first_id",
+                         {std::to_string(lo), std::to_string(hi)});
+        if (!r.ok()) return r.error();
+        event_id next = lo;  // the lowest id of the page not known to be covered
+        auto fill = [&](event_id upto) -> status {
+            if (upto < next) return {};
+            return summarize_events(c, schema, next, upto);
+        };
+        for (int i = 0; i < r->rows() && next <= hi; ++i) {
+            const event_id first = r->get_int(i, 0), last = r->get_int(i, 1);
+            if (first > next) {
+                if (status s = fill(std::min(hi, first - 1)); !s.ok()) return s;
+            }
+            next = std::max(next, last + 1);
+        }
+        if (next <= hi) {
+            if (status s = fill(hi); !s.ok()) return s;
+        }
+    }
+    return std::max(after, highest);
 }
 
 }  // namespace pubsub

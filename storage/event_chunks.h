@@ -30,6 +30,10 @@ inline constexpr int chunk_max_events = 256;
 // A gap larger than this between consecutive ids of one writer starts a new chunk, so that a
 // chunk never spans another node's block of ids.
 inline constexpr event_id chunk_max_id_gap = 1024;
+// A chunk spans at most this much created_at, so that the pruner, which removes events by
+// their chunk's newest time, and time-ranged searches stay close to each event's own time
+// (a writer's batch spans milliseconds; rows loaded by other means may not).
+inline constexpr std::int64_t chunk_max_span_us = 60'000'000;
 inline constexpr int chunk_bloom_bits = 8192;  // 1 KiB per chunk
 inline constexpr int chunk_bloom_hashes = 4;
 inline constexpr std::size_t chunk_prefix_max = 24;
@@ -51,8 +55,8 @@ struct event_chunk {
     std::string bloom;  // chunk_bloom_bits / 8 bytes; empty: no filter (NULL)
 };
 
-// Sorts `rows` by id and cuts them into chunks (at chunk_max_events rows or an id gap past
-// chunk_max_id_gap). Rows with the same id are summarised once.
+// Sorts `rows` by id and cuts them into chunks (at chunk_max_events rows, an id gap past
+// chunk_max_id_gap, or a created_at span past chunk_max_span_us). Rows with the same id are summarised once.
 std::vector<event_chunk> build_chunks(std::vector<chunk_input> rows);
 
 // COPY text rows for chunks_copy_sql(), one line per chunk.
@@ -76,5 +80,11 @@ std::vector<int> bloom_bits_for_like(chunk_field field, std::string_view like);
 // for events inserted by other means than pubsubd's writers (a bulk load, a benchmark's fill).
 // Chunks that exist already for these ids are kept: ranges may overlap.
 status summarize_events(pg::connection& c, const std::string& schema, event_id from, event_id to);
+
+// Summarises the events with ids in (after, highest chunk's last_id] that no chunk covers
+// (rows inserted by other means than pubsubd's writers, below newer summarised events, which
+// searches and the pruner would otherwise never see), and returns that last_id: the next call
+// starts there. Reads the chunks' ranges and only the uncovered id ranges of the table.
+result<event_id> summarize_gaps(pg::connection& c, const std::string& schema, event_id after);
 
 }  // namespace pubsub

@@ -2,6 +2,8 @@
 
 #include <libpq-fe.h>
 
+#include "storage/event_chunks.h"
+
 namespace pubsub {
 
 namespace {
@@ -134,6 +136,13 @@ void retention_pruner::cycle() {
         conn_.emplace(std::move(*c));
         (void)conn_->exec("SET application_name = 'pubsubd-retention'");
         cancel_ = PQgetCancel(conn_->raw());
+    }
+    // Rows loaded by other means below newer summarised ones get their chunks first, so that
+    // this cycle (and every search) sees them.
+    if (auto through = summarize_gaps(*conn_, opts_.schema, summarized_through_); through.ok()) {
+        summarized_through_ = *through;
+    } else if (!stopping()) {
+        log(log_level::warn, "retention: cannot summarise events: " + through.message());
     }
     const auto began = clock::now();
     auto r = run_prune_cycle(*conn_, opts_.schema, policy, opts_.batch_rows, opts_.batch_pause,

@@ -35,6 +35,16 @@ TEST(event_chunks, cut_at_the_size_limit_and_at_id_gaps_in_id_order) {
     EXPECT_EQ(chunks[3].min_created_us, 7);
 }
 
+TEST(event_chunks, cut_where_created_at_spans_more_than_a_minute) {
+    const std::int64_t minute = 60'000'000;
+    auto chunks = build_chunks({{1, "t", "s", 0}, {2, "t", "s", minute}, {3, "t", "s", minute + 1},
+                                {4, "t", "s", 0}});
+    ASSERT_EQ(chunks.size(), 3u);
+    EXPECT_EQ(chunks[0].last_id, 2);
+    EXPECT_EQ(chunks[1].first_id, 3);
+    EXPECT_EQ(chunks[2].first_id, 4);  // back in time by more than a minute
+}
+
 TEST(event_chunks, the_filter_holds_values_and_their_prefixes_per_field) {
     auto chunks = build_chunks({{1, "import.bulk_3", "batch2:cron", 0}, {2, "report_07", "host01:app3", 0}});
     ASSERT_EQ(chunks.size(), 1u);
@@ -74,7 +84,7 @@ TEST_F(event_chunks_pg_test, copied_filters_answer_get_bit_probes_and_summaries_
                     .exec("INSERT INTO " + schema() +
                           ".tpubsub_events (event_id, event_type, event_source, created_at) "
                           "SELECT k, CASE WHEN k = 300 THEN 'rare.one' ELSE 'common' END, 'host', "
-                          "'2026-01-01 00:00:00+00'::timestamptz + make_interval(secs => k) FROM "
+                          "'2026-01-01 00:00:00+00'::timestamptz + make_interval(secs => k / 100.0) FROM "
                           "generate_series(1, 600) k")
                     .ok());
     ASSERT_TRUE(conn().exec("DELETE FROM " + schema() + ".tpubsub_event_chunks").ok());
@@ -92,12 +102,34 @@ TEST_F(event_chunks_pg_test, copied_filters_answer_get_bit_probes_and_summaries_
     EXPECT_EQ(probe(bloom_bits_exact(chunk_field::type, "rare.one")), "257-512");
     EXPECT_EQ(probe(bloom_bits_for_like(chunk_field::type, "rare.%")), "257-512");
     EXPECT_EQ(probe(bloom_bits_exact(chunk_field::source, "nohost")), "");
-    auto times = conn().query("SELECT min_created = '2026-01-01 00:04:17+00', max_created = "
-                              "'2026-01-01 00:08:32+00' FROM " +
+    auto times = conn().query("SELECT min_created = '2026-01-01 00:00:02.57+00', "
+                              "max_created = '2026-01-01 00:00:05.12+00' FROM " +
                               schema() + ".tpubsub_event_chunks WHERE first_id = 257");
     ASSERT_TRUE(times.ok()) << times.message();
     EXPECT_EQ(times->get(0, 0), "t");
     EXPECT_EQ(times->get(0, 1), "t");
+}
+
+TEST_F(event_chunks_pg_test, gaps_below_the_newest_chunk_are_summarised_once) {
+    ASSERT_TRUE(conn()
+                    .exec("INSERT INTO " + schema() +
+                          ".tpubsub_events (event_id, event_type) SELECT k, 'loaded' FROM "
+                          "generate_series(1, 10) k UNION ALL SELECT 20, 'written'")
+                    .ok());
+    ASSERT_TRUE(conn().exec("DELETE FROM " + schema() + ".tpubsub_event_chunks").ok());
+    ASSERT_TRUE(summarize_events(conn(), schema(), 20, 20).ok());  // as a writer would
+    auto through = summarize_gaps(conn(), schema(), 0);
+    ASSERT_TRUE(through.ok()) << through.message();
+    EXPECT_EQ(*through, 20);
+    auto r = conn().query("SELECT string_agg(first_id || '-' || last_id, ',' ORDER BY first_id) FROM " +
+                          schema() + ".tpubsub_event_chunks");
+    ASSERT_TRUE(r.ok()) << r.message();
+    EXPECT_EQ(r->get(0, 0), "1-10,20-20");
+    through = summarize_gaps(conn(), schema(), *through);  // nothing new: no second chunk
+    ASSERT_TRUE(through.ok());
+    r = conn().query("SELECT count(*) FROM " + schema() + ".tpubsub_event_chunks");
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->get(0, 0), "2");
 }
 
 }  // namespace
