@@ -52,7 +52,10 @@ DROP INDEX IF EXISTS {{schema}}.tpubsub_events_created_idx;
 -- time range walks the failed events of the range's chunks newest id first and stops at its
 -- limit, where an index on created_at would have to be read over the whole span and sorted.
 -- The listing of recently failed events (newest id first, no range) reads it the same way.
--- Partial, so only an event's move to failed writes to it.
+-- It carries the columns a search tests (time, type, source), so failed events of a type are
+-- found by an index-only scan rather than a heap read per failed event. Partial, so only an
+-- event's move to failed writes to it (1% of the rows in a healthy system).
 DROP INDEX IF EXISTS {{schema}}.tpubsub_events_failed_created_idx;
 CREATE INDEX IF NOT EXISTS tpubsub_events_failed_idx
-    ON {{schema}}.tpubsub_events (event_id) WHERE status = 'failed';
+    ON {{schema}}.tpubsub_events (event_id) INCLUDE (created_at, event_type, event_source)
+    WHERE status = 'failed';

@@ -114,11 +114,12 @@ class chunk_search {
     }
 
     // The next chunks of a window (read once, without filters) whose filters can hold a match:
-    // about `size` of them, judging by the share that passed so far. Only these chunks' rows
-    // are read (by last_id), for their filters.
+    // about `size` of them, judging by the share that passed so far. Only the rows in these
+    // chunks' span of last_id are read, for their filters: one walk of the last_id index
+    // rather than a descent per chunk (a chunk in the span but not in the window, which
+    // overlapping ranges can put there, is read and dropped).
     result<std::vector<chunk_row>> next_in_window(int size) {
         std::vector<chunk_row> cand;
-        std::vector<std::int64_t> lasts;
         const double share = seen_ == 0 ? 1.0 : double(std::max<std::int64_t>(kept_, 1)) / seen_;
         const auto want = std::size_t(std::min(double(size) / share, 65536.0));
         for (; next_in_window_ < window_->size() && cand.size() < want; ++next_in_window_) {
@@ -128,14 +129,15 @@ class chunk_search {
                 break;
             }
             cand.push_back(k);
-            lasts.push_back(k.last);
         }
         more_ = next_in_window_ < window_->size();
         if (probe_.bloom_bits.empty() || cand.empty()) return cand;
+        // Candidates are in last_id order, highest first.
         auto r = c_.query("SELECT first_id, last_id FROM " + s_ +
-                              ".tpubsub_event_chunks WHERE last_id = ANY($1::bigint[])" +
+                              ".tpubsub_event_chunks WHERE last_id >= $1::bigint AND last_id "
+                              "<= $2::bigint" +
                               bloom_test(),
-                          {pg::bigint_array(lasts)});
+                          {std::to_string(cand.back().last), std::to_string(cand.front().last)});
         if (!r.ok()) return r.error();
         std::vector<std::pair<event_id, event_id>> pass;
         for (int i = 0; i < r->rows(); ++i) pass.emplace_back(r->get_int(i, 0), r->get_int(i, 1));
