@@ -102,6 +102,22 @@ result<params> selection_params(bulk_action a, const bulk_selection& s) {
     return p;
 }
 
+// The highest id below every event created at or after `since` that a search can find
+// (event_search.h): below the first chunk that ends at or after it, or below the
+// unsummarised tail when none does; 0 without chunks. Selections then walk the primary key (or
+// the failed events' index) from there instead of reading the table for created_at.
+result<event_id> ids_before(pg::connection& c, const std::string& schema,
+                            const std::optional<std::string>& since) {
+    if (!since) return event_id(0);
+    auto r = c.query("SELECT coalesce((SELECT min(first_id) FROM " + schema +
+                         ".tpubsub_event_chunks WHERE max_created >= $1::timestamptz), (SELECT "
+                         "max(last_id) + 1 FROM " +
+                         schema + ".tpubsub_event_chunks), 1) - 1",
+                     {since});
+    if (!r.ok()) return r.error();
+    return event_id(std::max<std::int64_t>(r->get_int(0, 0), 0));
+}
+
 bool retryable(const std::string& sqlstate) {
     return sqlstate == "40P01" || sqlstate == "40001";  // deadlock, serialization failure
 }
@@ -219,18 +235,22 @@ result<bulk_outcome> run_bulk(pg::connection& c, const std::string& schema, bulk
     }
     auto p = selection_params(a, s);
     if (!p.ok()) return p.error();
+    auto floor = ids_before(c, c.quote_identifier(schema), s.since);
+    if (!floor.ok()) return floor.error();
     bulk_outcome out;
     if (o.dry_run) {
+        params q = *p;
+        q.push_back(std::to_string(*floor));
         auto n = c.query("SELECT count(*) FROM " + c.quote_identifier(schema) + ".tpubsub_events" +
-                             selection_where,
-                         *p);
+                             selection_where + " AND event_id > $7::bigint",
+                         q);
         if (!n.ok()) return n.error();
         out.events = n->get_int(0, 0);
         return out;
     }
     if (o.actor.empty()) return status::error("bulk action without an actor for the audit");
     std::int64_t audit_id = 0;
-    event_id last = 0;
+    event_id last = *floor;
     for (;;) {
         result<batch_result> b = status::error("not run");
         for (int attempt = 0; attempt < 5; ++attempt) {

@@ -1,7 +1,6 @@
 #include "storage/event_search.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <limits>
 
 namespace pubsub {
@@ -43,17 +42,19 @@ class chunk_search {
           s_(c.quote_identifier(schema)),
           probe_(probe),
           params_(std::move(params)),
-          limit_(limit),
-          condition_(condition) {
+          limit_(limit) {
         // The condition's parameters come first; the ranges and the limit after them.
         params_t p = params_;
         const std::string lo = param(p, "", "bigint[]"), hi = param(p, "", "bigint[]");
         const std::string n = param(p, std::to_string(limit), "int");
+        // Failed events only: the status spelled out, so that each range is read through the
+        // failed events' partial index on event_id, newest first, stopping at the limit.
+        const std::string failed = probe.failed_only ? "status = 'failed' AND " : "";
         read_sql_ = "SELECT x.event_id FROM unnest(" + lo + ", " + hi +
                     ") r(lo, hi) CROSS JOIN LATERAL (SELECT event_id FROM " + s_ +
-                    ".tpubsub_events WHERE event_id >= r.lo AND event_id <= r.hi AND (" +
-                    condition + ") ORDER BY event_id DESC LIMIT " + n +
-                    ") x ORDER BY 1 DESC LIMIT " + n;
+                    ".tpubsub_events WHERE " + failed +
+                    "event_id >= r.lo AND event_id <= r.hi AND (" + condition +
+                    ") ORDER BY event_id DESC LIMIT " + n + ") x ORDER BY 1 DESC LIMIT " + n;
     }
 
     result<std::vector<event_id>> run() {
@@ -78,12 +79,12 @@ class chunk_search {
             std::vector<id_range> ranges;
             ranges.reserve(std::size_t(rows));
             for (const auto& k : *chunks) ranges.push_back({k.first, std::min(top, k.last)});
-            status st = probe_.failed_only ? read_failed(*chunks)
-                                           : read_ranges(merge_ranges_desc(std::move(ranges)));
+            status st = read_ranges(merge_ranges_desc(std::move(ranges)));
             if (!st.ok()) return st;
-            if (rows < size) break;
+            if (!more_) break;
             chunks_read += rows;
             size = next_page_size(size, chunks_read);
+            if (chunks->empty()) continue;  // a window's page whose filters held no value
             cursor.emplace(chunks->back().last, chunks->back().first);
             // Every unread chunk ends at or below the cursor's last_id, whose own id is read.
             if (full() && found_.back() >= cursor->first) break;
@@ -96,34 +97,74 @@ class chunk_search {
 
     struct chunk_row {
         event_id first = 0, last = 0;
-        std::int64_t min_us = 0, max_us = 0;  // created_at range, microseconds
     };
 
+    // The chunk filter's test of the probe's bits, or "" without bits.
+    std::string bloom_test() const {
+        if (probe_.bloom_bits.empty()) return "";
+        // A sum, not `get_bit(...) = 1 AND ...`: the planner takes each equality for 1 row in
+        // 200 and their conjunction for none, and then scans the whole table and sorts rather
+        // than walk last_id backwards to the first matches.
+        std::string sql = " AND (values_bloom IS NULL OR ";
+        for (std::size_t i = 0; i < probe_.bloom_bits.size(); ++i) {
+            sql += std::string(i ? " + " : "") + "get_bit(values_bloom, " +
+                   std::to_string(probe_.bloom_bits[i]) + ")";
+        }
+        return sql + " >= " + std::to_string(probe_.bloom_bits.size()) + ")";
+    }
+
+    // The next chunks of a window (read once, without filters) whose filters can hold a match:
+    // about `size` of them, judging by the share that passed so far. Only the rows in these
+    // chunks' span of last_id are read, for their filters: one walk of the last_id index
+    // rather than a descent per chunk (a chunk in the span but not in the window, which
+    // overlapping ranges can put there, is read and dropped).
+    result<std::vector<chunk_row>> next_in_window(int size) {
+        std::vector<chunk_row> cand;
+        const double share = seen_ == 0 ? 1.0 : double(std::max<std::int64_t>(kept_, 1)) / seen_;
+        const auto want = std::size_t(std::min(double(size) / share, 65536.0));
+        for (; next_in_window_ < window_->size() && cand.size() < want; ++next_in_window_) {
+            const auto& k = (*window_)[next_in_window_];
+            if (full() && k.last <= found_.back()) {
+                next_in_window_ = window_->size();
+                break;
+            }
+            cand.push_back(k);
+        }
+        more_ = next_in_window_ < window_->size();
+        if (probe_.bloom_bits.empty() || cand.empty()) return cand;
+        // Candidates are in last_id order, highest first.
+        auto r = c_.query("SELECT first_id, last_id FROM " + s_ +
+                              ".tpubsub_event_chunks WHERE last_id >= $1::bigint AND last_id "
+                              "<= $2::bigint" +
+                              bloom_test(),
+                          {std::to_string(cand.back().last), std::to_string(cand.front().last)});
+        if (!r.ok()) return r.error();
+        std::vector<std::pair<event_id, event_id>> pass;
+        for (int i = 0; i < r->rows(); ++i) pass.emplace_back(r->get_int(i, 0), r->get_int(i, 1));
+        std::sort(pass.begin(), pass.end());
+        std::vector<chunk_row> out;
+        for (const auto& k : cand) {
+            if (std::binary_search(pass.begin(), pass.end(), std::pair(k.first, k.last))) {
+                out.push_back(k);
+            }
+        }
+        seen_ += std::int64_t(cand.size());
+        kept_ += std::int64_t(out.size());
+        return out;
+    }
+
     // The next `size` chunks that can hold a match, after `cur` in (last_id, first_id)
-    // descending order. A window bounded on both sides is read whole by the first call (the
-    // planner then reads the narrower of the two time indexes: the chunks after the window's
-    // start or those before its end) and handed out in pages; otherwise each page is a query
+    // descending order; sets more_ to whether any may follow. A window bounded on both sides
+    // is read whole by the first call, without the filters (an index-only scan of the
+    // narrower of the two time indexes: the chunks after the window's start or those before
+    // its end) and handed out in pages (next_in_window); otherwise each page is a query
     // walking last_id down from the cursor, which stops at its page's last match.
     result<std::vector<chunk_row>> next_chunks(
         const std::optional<std::pair<event_id, event_id>>& cur, int size) {
         const bool whole = probe_.since && probe_.until;
-        if (whole && window_) {
-            std::vector<chunk_row> out;
-            for (; next_in_window_ < window_->size() && int(out.size()) < size; ++next_in_window_) {
-                const auto& k = (*window_)[next_in_window_];
-                if (full() && k.last <= found_.back()) {
-                    next_in_window_ = window_->size();
-                    break;
-                }
-                out.push_back(k);
-            }
-            return out;
-        }
+        if (whole && window_) return next_in_window(size);
         params_t p;
-        std::string sql =
-            "SELECT first_id, last_id, (extract(epoch FROM min_created) * 1000000)::bigint, "
-            "(extract(epoch FROM max_created) * 1000000)::bigint FROM " +
-            s_ + ".tpubsub_event_chunks WHERE true";
+        std::string sql = "SELECT first_id, last_id FROM " + s_ + ".tpubsub_event_chunks WHERE true";
         if (probe_.since) sql += " AND max_created >= " + param(p, *probe_.since, "timestamptz");
         if (probe_.until) sql += " AND min_created < " + param(p, *probe_.until, "timestamptz");
         if (probe_.before) {
@@ -136,28 +177,18 @@ class chunk_search {
             sql += " AND last_id <= " + last + " AND (last_id, first_id) < (" + last + ", " +
                    param(p, std::to_string(cur->second), "bigint") + ")";
         }
-        if (!probe_.bloom_bits.empty()) {
-            // A sum, not `get_bit(...) = 1 AND ...`: the planner takes each equality for 1 row in
-            // 200 and their conjunction for none, and then scans the whole table and sorts
-            // rather than walk last_id backwards to the first `size` matches.
-            sql += " AND (values_bloom IS NULL OR ";
-            for (std::size_t i = 0; i < probe_.bloom_bits.size(); ++i) {
-                sql += std::string(i ? " + " : "") + "get_bit(values_bloom, " +
-                       std::to_string(probe_.bloom_bits[i]) + ")";
-            }
-            sql += " >= " + std::to_string(probe_.bloom_bits.size()) + ")";
-        }
+        if (!whole) sql += bloom_test();
         sql += " ORDER BY last_id DESC, first_id DESC";
         if (!whole) sql += " LIMIT " + std::to_string(size);
         auto r = c_.query(sql, p);
         if (!r.ok()) return r.error();
         std::vector<chunk_row> rows;
         rows.reserve(std::size_t(r->rows()));
-        for (int i = 0; i < r->rows(); ++i) {
-            rows.push_back(
-                {r->get_int(i, 0), r->get_int(i, 1), r->get_int(i, 2), r->get_int(i, 3)});
+        for (int i = 0; i < r->rows(); ++i) rows.push_back({r->get_int(i, 0), r->get_int(i, 1)});
+        if (!whole) {
+            more_ = int(rows.size()) == size;
+            return rows;
         }
-        if (!whole) return rows;
         window_ = std::move(rows);
         return next_chunks(cur, size);
     }
@@ -208,56 +239,6 @@ class chunk_search {
         }
     }
 
-    // A search of failed events only: each page's ranges read through the failed events'
-    // index on created_at (015) over the page's time span, rather than every event of the
-    // ranges. Ranges read before are not taken out: an event inside one chunk's range but
-    // summarised by another (later) chunk can lie outside the first chunk's time span.
-    status read_failed(const std::vector<chunk_row>& chunks) {
-        std::vector<id_range> ranges;
-        std::int64_t min_us = std::numeric_limits<std::int64_t>::max(), max_us = 0;
-        for (const auto& k : chunks) {
-            id_range r{k.first, k.last};
-            if (full()) r.lo = std::max(r.lo, found_.back() + 1);
-            if (r.lo > r.hi) continue;
-            ranges.push_back(r);
-            min_us = std::min(min_us, k.min_us);
-            max_us = std::max(max_us, k.max_us);
-        }
-        if (ranges.empty()) return {};
-        std::string multirange = "{";
-        for (const auto& r : merge_ranges_desc(std::move(ranges))) {
-            if (multirange.size() > 1) multirange += ',';
-            multirange += "[" + std::to_string(r.lo) + "," + std::to_string(r.hi) + "]";
-        }
-        multirange += "}";
-        params_t p = params_;
-        const std::size_t n = p.size();
-        // Seconds with microseconds, widened by a millisecond for to_timestamp's rounding.
-        auto seconds = [](std::int64_t us) {
-            char b[40];
-            std::snprintf(b, sizeof b, "%lld.%06lld", static_cast<long long>(us / 1000000),
-                          static_cast<long long>(us % 1000000));
-            return std::string(b);
-        };
-        p.emplace_back(seconds(min_us - 1000));
-        p.emplace_back(seconds(max_us + 1000));
-        p.emplace_back(std::move(multirange));
-        p.emplace_back(std::to_string(limit_));
-        auto arg = [&](std::size_t i) { return "$" + std::to_string(n + i); };
-        auto r = c_.query("SELECT event_id FROM " + s_ +
-                              ".tpubsub_events WHERE status = 'failed' AND created_at >= "
-                              "to_timestamp(" +
-                              arg(1) + "::float8) AND created_at <= to_timestamp(" + arg(2) +
-                              "::float8) AND event_id <@ " + arg(3) + "::int8multirange AND (" +
-                              condition_ + ") ORDER BY event_id DESC LIMIT " + arg(4) + "::int",
-                          p);
-        if (!r.ok()) return r.error();
-        std::vector<event_id> ids;
-        for (int i = 0; i < r->rows(); ++i) ids.push_back(r->get_int(i, 0));
-        merge_found(found_, ids, limit_);
-        return {};
-    }
-
     status read(const std::vector<id_range>& ranges) {
         std::vector<std::int64_t> lo, hi;
         for (const auto& r : ranges) {
@@ -287,9 +268,10 @@ class chunk_search {
     std::vector<id_range> done_;   // read already (or above the search), highest first
     std::size_t group_size_ = first_read_ranges;
     std::size_t ranges_read_ = 0;
-    std::string condition_;
     std::optional<std::vector<chunk_row>> window_;  // a bounded window's chunks, read once
     std::size_t next_in_window_ = 0;
+    std::int64_t seen_ = 0, kept_ = 0;  // window chunks tested against the filters, and passed
+    bool more_ = true;                  // chunks may follow the last page
 };
 
 }  // namespace

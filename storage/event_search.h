@@ -27,8 +27,8 @@ struct chunk_probe {
     std::optional<std::string> since, until;  // timestamptz text: [since, until)
     std::optional<event_id> before;           // ids below this only
     std::vector<int> bloom_bits;              // every one set (a NULL filter: always read)
-    // Only failed events are wanted: read each page of chunks through the failed events'
-    // index over the page's time span instead of every event of its ranges.
+    // Only failed events are wanted: read each range through the failed events' partial
+    // index on event_id (newest first, to the limit) instead of every event of the range.
     bool failed_only = false;
 };
 

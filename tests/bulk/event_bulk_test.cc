@@ -10,6 +10,7 @@
 #include "storage/audit_log.h"
 #include "storage/event_actions.h"
 #include "storage/event_bulk.h"
+#include "storage/event_chunks.h"
 #include "tests/support/pg_test_env.h"
 
 namespace pubsub {
@@ -117,6 +118,33 @@ TEST_F(event_bulk, retry_changes_exactly_the_matching_events_in_batches) {
     EXPECT_EQ((*audit)[0].entry.action, "events.retry");
     EXPECT_EQ((*audit)[0].entry.rows, expected);
     EXPECT_EQ((*audit)[0].entry.target, R"({"status":["failed"],"type":"sales_*"})");
+}
+
+// With the events summarised as chunks, a time range starts from the chunks' ids (the first
+// chunk that ends at or after `since`); the same events change and the dry run counts them.
+TEST_F(event_bulk, a_time_range_over_summarised_events_starts_at_its_chunks) {
+    ASSERT_TRUE(summarize_events(conn(), schema(), 1, 2500).ok());  // 2501.. the tail
+    const auto before = statuses();
+    auto retried = [](const std::string& st) { return st == "failed" || st == "cancelled"; };
+    // In the tail first, then from a chunk's middle.
+    for (const auto& [since, from] : {std::pair("2026-01-02T20:00:00Z", event_id(2640)),
+                                      std::pair("2026-01-01T10:00:00Z", event_id(600))}) {
+        bulk_selection s;
+        s.since = since;
+        std::int64_t expected = 0;
+        for (const auto& [id, st] : statuses()) expected += id >= from && retried(st);
+        auto dry = run(bulk_action::retry, s, true);
+        ASSERT_TRUE(dry.ok()) << dry.message();
+        EXPECT_EQ(dry->events, expected) << since;
+        auto out = run(bulk_action::retry, s);
+        ASSERT_TRUE(out.ok()) << out.message();
+        EXPECT_EQ(out->events, expected) << since;
+        EXPECT_GT(expected, 0);
+    }
+    auto after = statuses();
+    for (const auto& [id, st] : before) {
+        EXPECT_EQ(after[id], id >= 600 && retried(st) ? "pending" : st) << "event " << id;
+    }
 }
 
 TEST_F(event_bulk, cancel_by_source_and_time_range) {
