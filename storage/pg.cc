@@ -196,6 +196,12 @@ result<connection> connection::open(const std::string& dsn) {
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
         c->conn.inhibit_reactivation(true);
 #pragma GCC diagnostic pop
+        // No JIT: our statements are short, and the planner overestimates some of them by
+        // orders of magnitude (a search's id ranges are parameters it cannot see), so past
+        // jit_above_cost it spent 30 to 60 ms compiling a plan that runs in 5
+        // (bench/RESULTS.md, the read side at 10,000,000 events). A server without the
+        // setting just refuses it.
+        PQclear(PQexec(c->conn.handle(), "SET jit = off"));
         return connection(std::move(c));
     } catch (const std::bad_alloc&) {
         return status::error("out of memory connecting to PostgreSQL");
