@@ -147,6 +147,8 @@ http_response admin_api::bulk_events(const std::string& body, const std::string&
     return json_reply(200, "{\"ok\":true,\"action\":\"" + action +
                                "\",\"dry_run\":" + (b->dry_run ? "true" : "false") +
                                ",\"events\":" + std::to_string(out->events) +
+                               (b->dry_run ? std::string(",\"more\":") + (out->more ? "true" : "false")
+                                           : std::string()) +
                                ",\"deliveries\":" + std::to_string(out->deliveries) +
                                ",\"batches\":" + std::to_string(out->batches) + "}");
 }

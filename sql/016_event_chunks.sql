@@ -59,3 +59,10 @@ DROP INDEX IF EXISTS {{schema}}.tpubsub_events_failed_created_idx;
 CREATE INDEX IF NOT EXISTS tpubsub_events_failed_idx
     ON {{schema}}.tpubsub_events (event_id) INCLUDE (created_at, event_type, event_source)
     WHERE status = 'failed';
+
+-- Cancelled events the same way: "retry all matching (N)" counts failed and cancelled events
+-- of a search (storage/event_bulk.h), each status through its own index, where a count over
+-- the table would read every event of the selection's ids (about a second at 10,000,000).
+CREATE INDEX IF NOT EXISTS tpubsub_events_cancelled_idx
+    ON {{schema}}.tpubsub_events (event_id) INCLUDE (created_at, event_type, event_source)
+    WHERE status = 'cancelled';

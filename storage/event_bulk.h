@@ -44,6 +44,10 @@ const char* bulk_action_name(bulk_action a);  // "retry", "cancel"
 struct bulk_options {
     bool dry_run = false;   // count what would change; change nothing, record nothing
     int batch_size = 1000;  // events per transaction (1 to 10,000)
+    // A dry run stops counting past this many events (and says so: bulk_outcome::more), so
+    // that the page's "retry all matching (N)", counted at every refresh, reads at most that
+    // many index entries per status however large the selection; 0 counts them all.
+    std::int64_t count_limit = 10'000;
     std::string actor;      // the audit's who (audit_log.h); required unless dry_run
 };
 
@@ -51,6 +55,7 @@ struct bulk_outcome {
     std::int64_t events = 0;      // events changed (dry run: that would change)
     std::int64_t deliveries = 0;  // delivery rows re-queued or cancelled (0 for a dry run)
     int batches = 0;              // transactions committed
+    bool more = false;            // dry run: more than `events` (= count_limit) match
 };
 
 // A filter glob as a LIKE pattern: `*` -> %, `?` -> _, `\*` `\?` `\\` literal, and LIKE's own

@@ -95,7 +95,7 @@ function describe(f) {
 async function bulkDryRun(action, body) {
     try {
         const r = await api('POST', '/api/events/' + action, {...body, dry_run: true});
-        if (r.status === 200) return {events: r.body.events};
+        if (r.status === 200) return {events: r.body.events, more: r.body.more === true};
         return {error: (r.body && r.body.error) || 'HTTP ' + r.status};
     } catch (e) {
         return {error: e.message};
@@ -112,7 +112,8 @@ async function bulkCount() {
              ['bulk-retry-all', 'Retry', retry], ['bulk-cancel-all', 'Cancel', cancel]]) {
         const b = $(id);
         const count = n.events === undefined ? 0 : n.events;
-        b.textContent = verb + ' all matching (' + count + ')';
+        // A dry run stops counting at its limit: "(10000+)".
+        b.textContent = verb + ' all matching (' + count + (n.more ? '+' : '') + ')';
         b.disabled = count === 0;
         b.title = n.error || '';
     }
@@ -144,7 +145,8 @@ async function bulkAllMatching(action) {
     if (n.error) return showMessage(n.error, true);
     if (n.events === 0) return showMessage('no event matches: nothing to ' + action);
     const verb = action === 'retry' ? 'Retry' : 'Cancel';
-    if (!confirm(verb + ' all ' + n.events + ' events matching ' + describe(f) + '?')) return;
+    const many = (n.more ? 'more than ' : '') + n.events;
+    if (!confirm(verb + ' all ' + many + ' events matching ' + describe(f) + '?')) return;
     await bulkRun(action, f, 'all matching ' + describe(f));
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "bench/retention/fill.h"
+#include "storage/event_bulk.h"
 #include "storage/event_chunks.h"
 #include "storage/event_queries.h"
 #include "storage/status_queries.h"
@@ -121,6 +122,37 @@ std::vector<timed_query> the_queries(pg::connection& c, const std::string& schem
     q.push_back({"search: type exact, 7 days", week_search([=](event_filter& f, auto& g) {
                      f.type_like = like_exact("import_" + type_no(g));
                  })});
+    // The Event Log's "retry all matching (N)" / "cancel all matching (N)": a dry run of each
+    // for the log's search, on every refresh of its rows (admin/web/bulk.js).
+    auto matching = [=](bulk_action a, std::optional<std::vector<std::pair<std::string, std::string>>> windows,
+                        std::function<void(bulk_selection&, std::mt19937_64&)> set) {
+        return [=](pg::connection& cn, std::mt19937_64& g) {
+            bulk_selection sel;
+            if (windows) {
+                auto w = pick(*windows, g);
+                sel.since = w.first;
+                sel.until = w.second;
+            }
+            set(sel, g);
+            bulk_options o;
+            o.dry_run = true;
+            return done(run_bulk(cn, schema, a, sel, o));
+        };
+    };
+    q.push_back({"page: retry all matching (N), failed", matching(bulk_action::retry, std::nullopt,
+                     [](bulk_selection& s, auto&) { s.statuses = {"failed"}; })});
+    q.push_back({"page: retry all matching (N), failed, 1 day",
+                 matching(bulk_action::retry, day,
+                          [](bulk_selection& s, auto&) { s.statuses = {"failed"}; })});
+    q.push_back({"page: retry all matching (N), type, 7 days",
+                 matching(bulk_action::retry, week,
+                          [=](bulk_selection& s, auto& g) { s.type_glob = "import_" + type_no(g); })});
+    q.push_back({"page: cancel all matching (N), type, 7 days",
+                 matching(bulk_action::cancel, week,
+                          [=](bulk_selection& s, auto& g) { s.type_glob = "import_" + type_no(g); })});
+    q.push_back({"page: retry all matching (N), type (no range)",
+                 matching(bulk_action::retry, std::nullopt,
+                          [=](bulk_selection& s, auto& g) { s.type_glob = "import_" + type_no(g); })});
     q.push_back({"api: one event with deliveries", [=](pg::connection& cn, auto& g) {
                      return done(show_event_json(cn, schema, 1 + std::int64_t(g() % top)));
                  }});

@@ -147,6 +147,34 @@ TEST_F(event_bulk, a_time_range_over_summarised_events_starts_at_its_chunks) {
     }
 }
 
+TEST_F(event_bulk, a_dry_run_counts_each_status_up_to_its_limit_and_ends_at_the_chunks_of_until) {
+    ASSERT_TRUE(summarize_events(conn(), schema(), 1, 2500).ok());  // 2501.. the tail
+    auto retried = [](const std::string& st) { return st == "failed" || st == "cancelled"; };
+    // Before a chunk's time (ids below 600), and in the tail's (ids below 2820).
+    for (const auto& [until, below] : {std::pair("2026-01-01T10:00:00Z", event_id(600)),
+                                       std::pair("2026-01-02T23:00:00Z", event_id(2820))}) {
+        bulk_selection s;
+        s.until = until;
+        std::int64_t expected = 0;
+        for (const auto& [id, st] : statuses()) expected += id < below && retried(st);
+        bulk_options o;
+        o.dry_run = true;
+        for (std::int64_t limit : {std::int64_t(0), std::int64_t(10'000), expected}) {
+            o.count_limit = limit;
+            auto all = run_bulk(conn(), schema(), bulk_action::retry, s, o);
+            ASSERT_TRUE(all.ok()) << all.message();
+            EXPECT_EQ(all->events, expected) << until << " limit " << limit;
+            EXPECT_FALSE(all->more) << until << " limit " << limit;
+        }
+        o.count_limit = expected - 1;  // failed and cancelled together pass it
+        auto capped = run_bulk(conn(), schema(), bulk_action::retry, s, o);
+        ASSERT_TRUE(capped.ok()) << capped.message();
+        EXPECT_EQ(capped->events, expected - 1) << until;
+        EXPECT_TRUE(capped->more) << until;
+        EXPECT_GT(expected, 100);
+    }
+}
+
 TEST_F(event_bulk, cancel_by_source_and_time_range) {
     auto before = statuses();
     bulk_selection s;

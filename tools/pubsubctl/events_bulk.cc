@@ -51,6 +51,7 @@ int events_bulk(const context& ctx, const bulk_args& a, bool retry) {
     if (!c.ok()) return fail(c.message());
     bulk_options o;
     o.dry_run = a.dry_run;
+    o.count_limit = 0;  // the exact count (SPEC 7.4); the page's automatic counts stop at 10,000
     o.batch_size = a.batch_size;
     o.actor = os_user_actor();
     auto out = run_bulk(*c, ctx.schema, action, s, o);
