@@ -53,7 +53,7 @@ class admin_server final : public service {
     std::string_view name() const override { return "http admin"; }
     status start() override;
     void stop(clock::time_point deadline) noexcept override;  // as http_server's
-    std::uint16_t port() const;  // the bound port (useful with port 0)
+    std::uint16_t port() const;                               // the bound port (useful with port 0)
 
   private:
     struct impl;

@@ -4,8 +4,8 @@
 #include <algorithm>
 #include <iterator>
 
-#include "base/json_text.h"
 #include "admin/http_access.h"
+#include "base/json_text.h"
 
 #include "admin/prometheus.h"
 #include "admin/web_assets.h"

@@ -144,13 +144,13 @@ http_response admin_api::bulk_events(const std::string& body, const std::string&
     o.actor = actor;
     auto out = run_bulk(**c, opts_.schema, a, b->selection, o);
     if (!out.ok()) return error_reply(500, out.message());
-    return json_reply(200, "{\"ok\":true,\"action\":\"" + action +
-                               "\",\"dry_run\":" + (b->dry_run ? "true" : "false") +
-                               ",\"events\":" + std::to_string(out->events) +
-                               (b->dry_run ? std::string(",\"more\":") + (out->more ? "true" : "false")
-                                           : std::string()) +
-                               ",\"deliveries\":" + std::to_string(out->deliveries) +
-                               ",\"batches\":" + std::to_string(out->batches) + "}");
+    return json_reply(
+        200, "{\"ok\":true,\"action\":\"" + action + "\",\"dry_run\":" +
+                 (b->dry_run ? "true" : "false") + ",\"events\":" + std::to_string(out->events) +
+                 (b->dry_run ? std::string(",\"more\":") + (out->more ? "true" : "false")
+                             : std::string()) +
+                 ",\"deliveries\":" + std::to_string(out->deliveries) +
+                 ",\"batches\":" + std::to_string(out->batches) + "}");
 }
 
 http_response admin_api::list_audit(const parsed_target& t) {

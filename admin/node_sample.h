@@ -47,9 +47,9 @@ struct node_sources {
     std::function<std::uint64_t()> http_refused_connections;  // beyond --http-max-connections
     // The daemon's phase; empty: always serving.
     std::function<serving_phase()> phase;
-    const persistent_workers* workers = nullptr;              // persistent handlers' workers
-    const node_heartbeat* heartbeat = nullptr;                // null in tools and tests
-    const retention_pruner* pruner = nullptr;                 // null in tools and tests
+    const persistent_workers* workers = nullptr;  // persistent handlers' workers
+    const node_heartbeat* heartbeat = nullptr;    // null in tools and tests
+    const retention_pruner* pruner = nullptr;     // null in tools and tests
 };
 
 struct door_sample {

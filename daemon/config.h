@@ -31,12 +31,12 @@ struct daemon_config {
     std::string config_file;
     std::string log_level = "info";
     std::string log_format = "logfmt";  // or "json": one JSON object per line
-    std::string node_name;  // default host:socket path
+    std::string node_name;              // default host:socket path
     std::size_t max_batch_rows = 16384;
     int linger_us = 200;
     std::size_t max_unpersisted = 1'000'000;
     std::size_t max_unpersisted_bytes = std::size_t{256} << 20;  // the memory budget
-    std::size_t max_scheduled = 2'500'000;  // events held until their run_at
+    std::size_t max_scheduled = 2'500'000;                       // events held until their run_at
     int drain_timeout_s = 10;
     int db_wait_s = 30;
     int sweep_interval_ms = 1000;
@@ -46,8 +46,8 @@ struct daemon_config {
     std::size_t max_line_bytes = 1 << 20;
     std::string http_listen;  // --http PORT or ADDR:PORT; empty: no HTTP admin endpoint
     std::string http_token;   // bearer token for changes; PUBSUB_HTTP_TOKEN
-    bool http_allow_unauthenticated = false;  // changes without a token (else 403)
-    std::string http_auth = "changes";        // or "all": the token also for reads
+    bool http_allow_unauthenticated = false;    // changes without a token (else 403)
+    std::string http_auth = "changes";          // or "all": the token also for reads
     std::vector<std::string> http_allow_hosts;  // Host names taken as loopback
     std::size_t http_max_connections = 64;
     int http_header_timeout_s = 10;       // to receive a request's header

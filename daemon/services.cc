@@ -58,7 +58,7 @@ persistent_options worker_options(const daemon_config& cfg,
 router_options router_opts(const daemon_config& cfg, write_behind& wb, pool_set& pools,
                            memory_budget& budget, scheduled_rows& rows) {
     router_options ro;
-    ro.budget = &budget;  // scheduled events held in memory
+    ro.budget = &budget;        // scheduled events held in memory
     ro.scheduled.rows = &rows;  // far-off ones are held as (id, due time), read back when due
     ro.scheduled.max_events = cfg.max_scheduled;
     ro.scheduled.log = log_hook("scheduler");
@@ -248,21 +248,18 @@ void node_services::load_delivery_rows(pg::connection& c, const std::vector<even
 }
 
 void node_services::set_delivery_hooks() {
-    dbd_.set_delivery_hooks({[this] { return pools_.full_job_types() == 0; },
-                             [this](std::vector<delivery_record> rows) {
-                                 pools_.add_resume(std::move(rows));
-                             },
-                             [this](event_id id, bool cancelled) {
-                                 if (!cancelled) return pools_.forget_cancel(id);
-                                 rt_.cancel_scheduled(id);
-                                 pools_.cancel(id);
-                                 log_line(log_level::info, "event action",
-                                          log_field("action", "cancel " + std::to_string(id)));
-                             },
-                             [this](pg::connection& c) { load_pauses_into_pools(c); },
-                             [this](const subscriber_snapshot& snap) {
-                                 workers_->set_subscribers(snap);
-                             }});
+    dbd_.set_delivery_hooks(
+        {[this] { return pools_.full_job_types() == 0; },
+         [this](std::vector<delivery_record> rows) { pools_.add_resume(std::move(rows)); },
+         [this](event_id id, bool cancelled) {
+             if (!cancelled) return pools_.forget_cancel(id);
+             rt_.cancel_scheduled(id);
+             pools_.cancel(id);
+             log_line(log_level::info, "event action",
+                      log_field("action", "cancel " + std::to_string(id)));
+         },
+         [this](pg::connection& c) { load_pauses_into_pools(c); },
+         [this](const subscriber_snapshot& snap) { workers_->set_subscribers(snap); }});
 }
 
 void node_services::load_pauses_into_pools(pg::connection& c) {
@@ -277,8 +274,8 @@ void node_services::load_pauses_into_pools(pg::connection& c) {
 void node_services::resume_open_events() {
     std::size_t resumed = 0;
     for (event_id after = 0;;) {
-        auto open = load_own_open_events(db_.conn(), cfg_.schema, db_.node().node_id, 20'000,
-                                         after);
+        auto open =
+            load_own_open_events(db_.conn(), cfg_.schema, db_.node().node_id, 20'000, after);
         if (!open.ok()) return log_line(log_level::error, open.message());
         if (open->empty()) break;
         after = open->back()->id;

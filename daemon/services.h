@@ -114,8 +114,8 @@ class node_services {
     std::optional<admin::history_sampler> sampler_;  // fills history_; only with --http
     std::optional<admin::admin_server> http_;
     pg_listener listener_;
-    retention_pruner pruner_;  // its own thread and connection (retention_pruner.h)
-    daemon_config running_;  // the settings in effect; SIGHUP changes the reloadable ones
+    retention_pruner pruner_;       // its own thread and connection (retention_pruner.h)
+    daemon_config running_;         // the settings in effect; SIGHUP changes the reloadable ones
     std::deque<service_fn> steps_;  // the steps that are not a service of their own
     std::vector<service*> order_;   // in start order; built once, never grows after
 };

@@ -1,6 +1,5 @@
 #include "ingest/db_door.h"
 
-
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>

@@ -216,8 +216,8 @@ void scheduled_events::run_loader() {
         auto rows = opts_.rows->load(ids);
         if (!rows.ok()) {
             if (pause_us == 0 && opts_.log) {
-                opts_.log(log_level::error, "cannot read due scheduled events, retrying: " +
-                                                rows.message());
+                opts_.log(log_level::error,
+                          "cannot read due scheduled events, retrying: " + rows.message());
             }
             pause_us = std::clamp(pause_us * 2, opts_.retry_min_us, opts_.retry_max_us);
         } else if (pause_us != 0) {

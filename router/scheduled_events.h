@@ -90,11 +90,11 @@ class scheduled_events {
     };
     using heap = std::vector<entry>;
     static bool later(const entry& a, const entry& b) { return a.due_us > b.due_us; }
-    bool live(const entry& e) const;  // mu_ held
-    void push(heap& h, entry e);      // mu_ held
-    void keep_body(event_ptr ev);     // mu_ held
-    void drop_body(event_id id);      // mu_ held
-    void prune_heaps();               // mu_ held
+    bool live(const entry& e) const;                                       // mu_ held
+    void push(heap& h, entry e);                                           // mu_ held
+    void keep_body(event_ptr ev);                                          // mu_ held
+    void drop_body(event_id id);                                           // mu_ held
+    void prune_heaps();                                                    // mu_ held
     std::int64_t take_due(std::int64_t now, std::vector<event_ptr>& due);  // mu_ held
     void run_timer();
     void run_loader();
@@ -104,14 +104,14 @@ class scheduled_events {
     scheduled_options opts_;
     mutable std::mutex mu_;
     std::condition_variable timer_cv_, loader_cv_;
-    std::unordered_map<event_id, std::int64_t> due_;       // guarded by mu_: every held event
-    std::unordered_map<event_id, event_ptr> bodies_;       // guarded by mu_
-    std::size_t body_bytes_ = 0;                           // guarded by mu_
-    heap near_, far_;                                      // guarded by mu_
-    std::deque<event_id> to_load_;                         // guarded by mu_
-    std::unordered_set<event_id> loading_;                 // guarded by mu_: queued or loading
-    counters counts_;                                      // guarded by mu_ (held/bodies unused)
-    bool stopping_ = false;                                // guarded by mu_
+    std::unordered_map<event_id, std::int64_t> due_;  // guarded by mu_: every held event
+    std::unordered_map<event_id, event_ptr> bodies_;  // guarded by mu_
+    std::size_t body_bytes_ = 0;                      // guarded by mu_
+    heap near_, far_;                                 // guarded by mu_
+    std::deque<event_id> to_load_;                    // guarded by mu_
+    std::unordered_set<event_id> loading_;            // guarded by mu_: queued or loading
+    counters counts_;                                 // guarded by mu_ (held/bodies unused)
+    bool stopping_ = false;                           // guarded by mu_
     std::thread timer_, loader_;
 };
 

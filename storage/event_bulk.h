@@ -48,7 +48,7 @@ struct bulk_options {
     // that the page's "retry all matching (N)", counted at every refresh, reads at most that
     // many index entries per status however large the selection; 0 counts them all.
     std::int64_t count_limit = 10'000;
-    std::string actor;      // the audit's who (audit_log.h); required unless dry_run
+    std::string actor;  // the audit's who (audit_log.h); required unless dry_run
 };
 
 struct bulk_outcome {

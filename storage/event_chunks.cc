@@ -26,13 +26,15 @@ std::uint64_t finish(std::uint64_t h) {
 }
 
 std::uint64_t start(chunk_field f, char kind) {
-    return feed(feed(fnv_offset, f == chunk_field::type ? 't' : 's'), static_cast<unsigned char>(kind));
+    return feed(feed(fnv_offset, f == chunk_field::type ? 't' : 's'),
+                static_cast<unsigned char>(kind));
 }
 
 // Double hashing: positions h1 + i * h2 (h2 odd, so they differ modulo a power of two).
 template <class F>
 void for_each_bit(std::uint64_t h, F&& f) {
-    const std::uint32_t h1 = static_cast<std::uint32_t>(h), h2 = static_cast<std::uint32_t>(h >> 32) | 1u;
+    const std::uint32_t h1 = static_cast<std::uint32_t>(h),
+                        h2 = static_cast<std::uint32_t>(h >> 32) | 1u;
     for (int i = 0; i < chunk_bloom_hashes; ++i) {
         f(static_cast<int>((h1 + std::uint32_t(i) * h2) % std::uint32_t(chunk_bloom_bits)));
     }
@@ -80,7 +82,8 @@ class chunk_builder {
     event_id last_id() const { return c_.last_id; }
     // Whether adding a row created at `us` would stretch the chunk past chunk_max_span_us.
     bool too_wide_for(std::int64_t us) const {
-        return std::max(c_.max_created_us, us) - std::min(c_.min_created_us, us) > chunk_max_span_us;
+        return std::max(c_.max_created_us, us) - std::min(c_.min_created_us, us) >
+               chunk_max_span_us;
     }
 
     event_chunk take() {
@@ -91,7 +94,8 @@ class chunk_builder {
         if (set * 10 <= std::size_t(chunk_bloom_bits) * 6) {
             out.bloom.resize(chunk_bloom_bits / 8);
             for (int i = 0; i < chunk_bloom_bits / 8; ++i) {
-                out.bloom[std::size_t(i)] = static_cast<char>(bits_[std::size_t(i / 8)] >> (8 * (i % 8)));
+                out.bloom[std::size_t(i)] =
+                    static_cast<char>(bits_[std::size_t(i / 8)] >> (8 * (i % 8)));
             }
         }
         c_ = {};
@@ -197,12 +201,13 @@ status summarize_events(pg::connection& c, const std::string& schema, event_id f
     const std::string copy = chunks_copy_sql(s);
     std::string buf;
     for (event_id next = from; next <= to;) {
-        auto r = c.query("SELECT event_id, event_type, event_source, (extract(epoch FROM "
-                         "created_at) * 1000000)::bigint FROM " +
-                             s +
-                             ".tpubsub_events WHERE event_id >= $1::bigint AND event_id <= "
-                             "$2::bigint ORDER BY event_id LIMIT 65536",
-                         {std::to_string(next), std::to_string(to)});
+        auto r = c.query(
+            "SELECT event_id, event_type, event_source, (extract(epoch FROM "
+            "created_at) * 1000000)::bigint FROM " +
+                s +
+                ".tpubsub_events WHERE event_id >= $1::bigint AND event_id <= "
+                "$2::bigint ORDER BY event_id LIMIT 65536",
+            {std::to_string(next), std::to_string(to)});
         if (!r.ok()) return r.error();
         if (r->rows() == 0) break;
         std::vector<chunk_input> rows;

@@ -56,7 +56,8 @@ struct event_chunk {
 };
 
 // Sorts `rows` by id and cuts them into chunks (at chunk_max_events rows, an id gap past
-// chunk_max_id_gap, or a created_at span past chunk_max_span_us). Rows with the same id are summarised once.
+// chunk_max_id_gap, or a created_at span past chunk_max_span_us). Rows with the same id are
+// summarised once.
 std::vector<event_chunk> build_chunks(std::vector<chunk_input> rows);
 
 // COPY text rows for chunks_copy_sql(), one line per chunk.

@@ -164,7 +164,8 @@ class chunk_search {
         const bool whole = probe_.since && probe_.until;
         if (whole && window_) return next_in_window(size);
         params_t p;
-        std::string sql = "SELECT first_id, last_id FROM " + s_ + ".tpubsub_event_chunks WHERE true";
+        std::string sql =
+            "SELECT first_id, last_id FROM " + s_ + ".tpubsub_event_chunks WHERE true";
         if (probe_.since) sql += " AND max_created >= " + param(p, *probe_.since, "timestamptz");
         if (probe_.until) sql += " AND min_created < " + param(p, *probe_.until, "timestamptz");
         if (probe_.before) {

@@ -136,8 +136,7 @@ result<std::vector<event_ptr>> load_own_open_events(pg::connection& conn, const 
                                                     const std::string& node_id, std::size_t limit,
                                                     event_id after) {
     return select_open(conn, schema, "e.claimed_by = $1 AND e.event_id > $3::bigint", "$2::bigint",
-                       {node_id, std::to_string(limit), std::to_string(after)},
-                       "load open events");
+                       {node_id, std::to_string(limit), std::to_string(after)}, "load open events");
 }
 
 result<std::vector<event_ptr>> load_own_events(pg::connection& conn, const std::string& schema,

@@ -27,17 +27,18 @@ status heartbeat(pg::connection& conn, const std::string& schema, const node_ide
     std::string table = conn.quote_identifier(schema) + ".tpubsub_nodes";
     std::string started = first ? ", started_at = now()" : "";
     // clock_timestamp(), not now(): inside a long transaction now() would lag the real time.
-    auto r = conn.query("INSERT INTO " + table +
-                            " (node_id, host, pid, version, info, dead_after_s, idempotency_window_s) "
-                            "VALUES ($1, $2, $3::int, $4, $5::jsonb, $6::int, "
-                            "nullif($7::bigint, 0)) ON CONFLICT (node_id) DO UPDATE SET "
-                            "host = EXCLUDED.host, pid = EXCLUDED.pid, version = EXCLUDED.version, "
-                            "info = EXCLUDED.info, dead_after_s = EXCLUDED.dead_after_s, "
-                            "idempotency_window_s = EXCLUDED.idempotency_window_s, "
-                            "last_heartbeat = clock_timestamp()" +
-                            started,
-                        {id.node_id, id.host, std::to_string(id.pid), id.version, info_json,
-                         std::to_string(dead_after_s), std::to_string(id.idempotency_window_s)});
+    auto r =
+        conn.query("INSERT INTO " + table +
+                       " (node_id, host, pid, version, info, dead_after_s, idempotency_window_s) "
+                       "VALUES ($1, $2, $3::int, $4, $5::jsonb, $6::int, "
+                       "nullif($7::bigint, 0)) ON CONFLICT (node_id) DO UPDATE SET "
+                       "host = EXCLUDED.host, pid = EXCLUDED.pid, version = EXCLUDED.version, "
+                       "info = EXCLUDED.info, dead_after_s = EXCLUDED.dead_after_s, "
+                       "idempotency_window_s = EXCLUDED.idempotency_window_s, "
+                       "last_heartbeat = clock_timestamp()" +
+                       started,
+                   {id.node_id, id.host, std::to_string(id.pid), id.version, info_json,
+                    std::to_string(dead_after_s), std::to_string(id.idempotency_window_s)});
     if (!r.ok()) return status::error("heartbeat failed: " + r.message());
     return status();
 }

@@ -257,9 +257,7 @@ std::string connection::failure(const std::string& message, const std::string& s
 // libpqxx 6.4 leaks the PGresult of a statement run on a connection that is already broken
 // (make_result asks the dead connection for its encoding and throws before it owns the result),
 // so a connection known to be lost is reported here without running anything.
-status connection::lost() {
-    return status::error(failure("connection lost: " + last_error(), ""));
-}
+status connection::lost() { return status::error(failure("connection lost: " + last_error(), "")); }
 
 status connection::exec(const std::string& sql) {
     if (!is_ok()) return lost();
@@ -407,11 +405,20 @@ void append_copy_text(std::string& out, std::string_view s) {
         for (const std::size_t end = std::min(i + 8, s.size()); i < end; ++i) {
             char esc;
             switch (s[i]) {
-                case '\\': esc = '\\'; break;
-                case '\t': esc = 't'; break;
-                case '\n': esc = 'n'; break;
-                case '\r': esc = 'r'; break;
-                default: continue;
+                case '\\':
+                    esc = '\\';
+                    break;
+                case '\t':
+                    esc = 't';
+                    break;
+                case '\n':
+                    esc = 'n';
+                    break;
+                case '\r':
+                    esc = 'r';
+                    break;
+                default:
+                    continue;
             }
             out.append(s.data() + start, i - start);
             out += '\\';

@@ -96,12 +96,12 @@ class retention_pruner final : public service {
     retention_pruner_options opts_;
     mutable std::mutex mu_;
     std::condition_variable cv_;
-    bool stopping_ = false;               // guarded by mu_
-    bool wake_ = false;                   // guarded by mu_: set_policy asked for a cycle now
-    retention_policy policy_;             // guarded by mu_
-    std::optional<pg::connection> conn_;  // the pruner thread only
-    std::int64_t summarized_through_ = 0;   // the pruner thread only: summarize_gaps' resume point
-    void* cancel_ = nullptr;              // guarded by mu_: libpq's PGcancel for conn_, for stop()
+    bool stopping_ = false;                // guarded by mu_
+    bool wake_ = false;                    // guarded by mu_: set_policy asked for a cycle now
+    retention_policy policy_;              // guarded by mu_
+    std::optional<pg::connection> conn_;   // the pruner thread only
+    std::int64_t summarized_through_ = 0;  // the pruner thread only: summarize_gaps' resume point
+    void* cancel_ = nullptr;               // guarded by mu_: libpq's PGcancel for conn_, for stop()
     std::thread thread_;
     // Counters: each a total read alone, so relaxed (a reader may pair the last success with
     // the duration of the cycle before it; /metrics takes that).

@@ -43,8 +43,8 @@ struct write_behind::impl {
     memory_budget& budget;     // charged with approx_bytes of every admitted, unwritten event
     boost::asio::io_context io;
     std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work;
-    boost::asio::steady_timer timer;        // linger cut
-    boost::asio::steady_timer retry_timer;  // reconnect backoff
+    boost::asio::steady_timer timer;            // linger cut
+    boost::asio::steady_timer retry_timer;      // reconnect backoff
     boost::asio::steady_timer key_sweep_timer;  // expired idempotency keys
     std::thread thread;
 
@@ -68,7 +68,7 @@ struct write_behind::impl {
     std::string copy_buf;
     std::string stage_buf;
     std::string delivery_buf;
-    std::string chunk_sql;  // encode_chunks
+    std::string chunk_sql;   // encode_chunks
     bool safe_mode = false;  // the last write failed: use the idempotent path
     pg_error_kind last_kind = pg_error_kind::transient;  // of the last failed write
     bool last_answered = false;  // the server sent that error and the connection still stands

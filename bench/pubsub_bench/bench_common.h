@@ -46,12 +46,12 @@ struct bench_options {
     std::size_t payload_bytes = 64;
     std::size_t window = 4096;  // unanswered lines per producer
     int noop_threads = 1;
-    std::string handler = "noop";  // noop | sleep (RSS under saturated handlers)
-    int sleep_ms = 1000;           // handler sleep in `sleep` mode
-    int timeout_s = 300;           // bound on every wait
-    int soak_s = 0;                // > 0: the soak mode (soak.h) for this many seconds
-    std::string key_prefix;        // an idempotency key on every line (producers.h)
-    std::int64_t spread_ms = 0;    // > 0: delay_ms spread over this many ms (producers.h)
+    std::string handler = "noop";    // noop | sleep (RSS under saturated handlers)
+    int sleep_ms = 1000;             // handler sleep in `sleep` mode
+    int timeout_s = 300;             // bound on every wait
+    int soak_s = 0;                  // > 0: the soak mode (soak.h) for this many seconds
+    std::string key_prefix;          // an idempotency key on every line (producers.h)
+    std::int64_t spread_ms = 0;      // > 0: delay_ms spread over this many ms (producers.h)
     std::int64_t delay_base_ms = 0;  // added to every event's delay_ms (producers.h)
     bool held_only = false;  // measure the daemon's memory while the events are held, then stop
     // Baselines

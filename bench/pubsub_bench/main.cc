@@ -209,11 +209,11 @@ double run_pubsub(const bench_options& opt, run_context& ctx, bench_report& rep,
 }
 
 // The soak phase: the series of daemon RSS and open fds, a row every tenth of the run.
-void run_soak_phase(const bench_options& opt, run_context& ctx, bench_report& rep,
-                    json_object& j) {
+void run_soak_phase(const bench_options& opt, run_context& ctx, bench_report& rep, json_object& j) {
     auto s = run_soak(opt, ctx.socket_path, ctx.daemon.pid(), opt.soak_s);
-    if (s.errors) rep.errors.push_back("soak load: " + std::to_string(s.errors) + " refused (" +
-                                       s.first_error + ")");
+    if (s.errors)
+        rep.errors.push_back("soak load: " + std::to_string(s.errors) + " refused (" +
+                             s.first_error + ")");
     std::string series = "[";
     std::size_t step = std::max<std::size_t>(1, s.samples.size() / 10);
     std::int64_t peak_rss = 0, peak_fds = 0;
@@ -242,11 +242,11 @@ void run_soak_phase(const bench_options& opt, run_context& ctx, bench_report& re
     rep.facts.push_back({"soak open fds start / peak / end",
                          std::to_string(first.open_fds) + " / " + std::to_string(peak_fds) + " / " +
                              std::to_string(last.open_fds)});
-    rep.facts.push_back({"soak hostile rounds / unread bytes",
-                         std::to_string(s.hostile_rounds) + " / " +
-                             std::to_string(s.unread_bytes)});
-    rep.rates.push_back({"soak steady load acked", per_s(s.ok, opt.soak_s), double(opt.soak_s),
-                         ""});
+    rep.facts.push_back(
+        {"soak hostile rounds / unread bytes",
+         std::to_string(s.hostile_rounds) + " / " + std::to_string(s.unread_bytes)});
+    rep.rates.push_back(
+        {"soak steady load acked", per_s(s.ok, opt.soak_s), double(opt.soak_s), ""});
     j.raw("soak", json_object()
                       .num("seconds", opt.soak_s)
                       .num("ok", static_cast<double>(s.ok))

@@ -216,8 +216,7 @@ int run_partitions(pg::connection& c, const std::string& schema, const partition
         auto peak = both_trees(c, s);
         if (!events_peak.ok() || !peak.ok()) return 1;
         removal rm;
-        if (!report(remove_expired(c, s, o, ids, alive, rm), "remove").ok())
-            return 1;
+        if (!report(remove_expired(c, s, o, ids, alive, rm), "remove").ok()) return 1;
         auto after = both_trees(c, s);
         if (!after.ok()) return 1;
         if (i == 1) first_peak = mib(*peak);

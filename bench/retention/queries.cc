@@ -124,7 +124,8 @@ std::vector<timed_query> the_queries(pg::connection& c, const std::string& schem
                  })});
     // The Event Log's "retry all matching (N)" / "cancel all matching (N)": a dry run of each
     // for the log's search, on every refresh of its rows (admin/web/bulk.js).
-    auto matching = [=](bulk_action a, std::optional<std::vector<std::pair<std::string, std::string>>> windows,
+    auto matching = [=](bulk_action a,
+                        std::optional<std::vector<std::pair<std::string, std::string>>> windows,
                         std::function<void(bulk_selection&, std::mt19937_64&)> set) {
         return [=](pg::connection& cn, std::mt19937_64& g) {
             bulk_selection sel;
@@ -139,20 +140,35 @@ std::vector<timed_query> the_queries(pg::connection& c, const std::string& schem
             return done(run_bulk(cn, schema, a, sel, o));
         };
     };
-    q.push_back({"page: retry all matching (N), failed", matching(bulk_action::retry, std::nullopt,
-                     [](bulk_selection& s, auto&) { s.statuses = {"failed"}; })});
-    q.push_back({"page: retry all matching (N), failed, 1 day",
+    q.push_back({"page count: retry, failed",
+                 matching(bulk_action::retry, std::nullopt,
+                          [](bulk_selection& s, auto&) { s.statuses = {"failed"}; })});
+    q.push_back({"page count: retry, failed, 1 day",
                  matching(bulk_action::retry, day,
                           [](bulk_selection& s, auto&) { s.statuses = {"failed"}; })});
-    q.push_back({"page: retry all matching (N), type, 7 days",
-                 matching(bulk_action::retry, week,
-                          [=](bulk_selection& s, auto& g) { s.type_glob = "import_" + type_no(g); })});
-    q.push_back({"page: cancel all matching (N), type, 7 days",
-                 matching(bulk_action::cancel, week,
-                          [=](bulk_selection& s, auto& g) { s.type_glob = "import_" + type_no(g); })});
-    q.push_back({"page: retry all matching (N), type (no range)",
-                 matching(bulk_action::retry, std::nullopt,
-                          [=](bulk_selection& s, auto& g) { s.type_glob = "import_" + type_no(g); })});
+    q.push_back({"page count: retry, type, 7 days",
+                 matching(bulk_action::retry, week, [=](bulk_selection& s, auto& g) {
+                     s.type_glob = "import_" + type_no(g);
+                 })});
+    q.push_back({"page count: cancel, type, 7 days",
+                 matching(bulk_action::cancel, week, [=](bulk_selection& s, auto& g) {
+                     s.type_glob = "import_" + type_no(g);
+                 })});
+    q.push_back({"page count: retry, type (no range)",
+                 matching(bulk_action::retry, std::nullopt, [=](bulk_selection& s, auto& g) {
+                     s.type_glob = "import_" + type_no(g);
+                 })});
+    q.push_back({"page count: retry, source (no range)",
+                 matching(bulk_action::retry, std::nullopt, [=](bulk_selection& s, auto& g) {
+                     s.source_glob = "host" + type_no(g) + ":app3";
+                 })});
+    q.push_back({"page count: retry, rare type (no range)",
+                 matching(bulk_action::retry, std::nullopt, [](bulk_selection& s, auto& g) {
+                     s.type_glob = "import.bulk_" + std::to_string(g() % 5);
+                 })});
+    q.push_back({"page count: retry, type *_07, 1 day",
+                 matching(bulk_action::retry, day,
+                          [](bulk_selection& s, auto&) { s.type_glob = "*_07"; })});
     q.push_back({"api: one event with deliveries", [=](pg::connection& cn, auto& g) {
                      return done(show_event_json(cn, schema, 1 + std::int64_t(g() % top)));
                  }});

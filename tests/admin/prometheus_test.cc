@@ -7,11 +7,11 @@
 #include <regex>
 #include <sstream>
 
-#include "tests/admin/http_client.h"
 #include "admin/admin_server.h"
 #include "admin/heartbeat_info.h"
 #include "admin/http_util.h"
 #include "admin/prometheus.h"
+#include "tests/admin/http_client.h"
 
 namespace pubsub::admin {
 namespace {

@@ -80,9 +80,9 @@ TEST_F(scheduled_e2e, FarOffEventsDoNotDrawOnTheMemoryBudget) {
     lo.count = n;
     lo.window = 256;
     lo.line = [](std::size_t i) {
-        return R"({"event_type":"far","event_data":{"i":)" + std::to_string(i) +
-               R"(,"pad":")" + std::string(100, 'p') + R"("},"delay_ms":)" +
-               std::to_string(4000 + i * 1000 / n) + "}";
+        return R"({"event_type":"far","event_data":{"i":)" + std::to_string(i) + R"(,"pad":")" +
+               std::string(100, 'p') + R"("},"delay_ms":)" + std::to_string(4000 + i * 1000 / n) +
+               "}";
     };
     auto load = run_load(lo);
     ASSERT_TRUE(load.ok()) << load.message();
