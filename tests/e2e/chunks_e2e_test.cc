@@ -17,12 +17,6 @@ using namespace std::chrono_literals;
 
 class chunks_e2e : public e2e_test {
   protected:
-    std::string qs() { return conn().quote_identifier(schema()); }
-    std::int64_t count(const std::string& sql) {
-        auto r = conn().query(sql);
-        EXPECT_TRUE(r.ok()) << r.message();
-        return r.ok() ? r->get_int(0, 0) : -1;
-    }
     // Rows of `type` from `source`, and how many of them lie inside a chunk whose id and
     // created_at ranges hold them and whose filter has their type's and source's bits.
     counts covered(const std::string& type, const std::string& source) {

@@ -26,8 +26,6 @@ std::int64_t wall_us() {
 
 class producers_e2e : public e2e_test {
   protected:
-    std::string qs() { return conn().quote_identifier(schema()); }
-
     // A custom subscriber on `type` whose handler appends "<event id> <wall clock us>\n".
     void add_recorder(const std::string& type) {
         scripts_ = tmp().path() / "scripts";
@@ -52,11 +50,6 @@ class producers_e2e : public e2e_test {
         std::int64_t id, at;
         while (in >> id >> at) out[id].push_back(at);
         return out;
-    }
-    std::int64_t count(const std::string& sql) {
-        auto r = conn().query(sql);
-        EXPECT_TRUE(r.ok()) << r.message();
-        return r.ok() ? r->get_int(0, 0) : -1;
     }
     std::int64_t rows_of(const std::string& type) {
         return count("SELECT count(*) FROM " + qs() + ".tpubsub_events WHERE event_type = '" +

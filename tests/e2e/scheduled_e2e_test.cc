@@ -22,12 +22,6 @@ namespace fs = std::filesystem;
 
 class scheduled_e2e : public e2e_test {
   protected:
-    std::string qs() { return conn().quote_identifier(schema()); }
-    std::int64_t count(const std::string& sql) {
-        auto r = conn().query(sql);
-        EXPECT_TRUE(r.ok()) << r.message();
-        return r.ok() ? r->get_int(0, 0) : -1;
-    }
     std::int64_t count_of(const std::string& type, const std::string& condition) {
         return count("SELECT count(*) FROM " + qs() + ".tpubsub_events WHERE event_type = '" +
                      type + "' AND " + condition);

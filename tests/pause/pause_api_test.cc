@@ -28,11 +28,6 @@ class pause_api_test : public admin_test {
         }
         ADD_FAILURE() << family << "{job_type=" << job_type << "} is " << v << ", want " << want;
     }
-    std::int64_t count(const std::string& sql) {
-        auto r = conn().query(sql);
-        EXPECT_TRUE(r.ok()) << r.message();
-        return r.ok() ? r->get_int(0, 0) : -1;
-    }
 };
 
 TEST_F(pause_api_test, pause_holds_shows_in_status_and_metrics_and_resume_runs) {

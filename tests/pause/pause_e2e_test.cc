@@ -76,11 +76,6 @@ class pause_test : public e2e_test {
         return out;
     }
 
-    std::int64_t count(const std::string& sql) {
-        auto r = conn().query(sql);
-        EXPECT_TRUE(r.ok()) << r.message();
-        return r.ok() ? r->get_int(0, 0) : -1;
-    }
     std::int64_t held_rows() {
         return count("SELECT count(*) FROM " + schema() +
                      ".tpubsub_deliveries WHERE status = 'held'");
@@ -201,9 +196,8 @@ TEST_F(pause_test, held_deliveries_draw_on_the_memory_budget) {
     ASSERT_FALSE(refusal.empty()) << acked.size() << " events held without a refusal";
     EXPECT_NE(refusal.find("--max-unpersisted-bytes"), std::string::npos) << refusal;
     EXPECT_LT(acked.size(), 100u);
-    wait_for("every acked delivery held", [&] {
-        return held_rows() == static_cast<std::int64_t>(acked.size());
-    });
+    wait_for("every acked delivery held",
+             [&] { return held_rows() == static_cast<std::int64_t>(acked.size()); });
     EXPECT_TRUE(runs("w").empty());
     ctl_ok({"subscribers", "resume", "w"});
     ASSERT_TRUE(wait_completed(dsn(), schema(), acked, 20s).ok());

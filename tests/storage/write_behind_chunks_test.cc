@@ -5,14 +5,13 @@
 // witness is the tables read over the test's own connection.
 #include <gtest/gtest.h>
 
-#include <condition_variable>
-#include <mutex>
 #include <thread>
 
 #include "router/delivery.h"
 #include "storage/event_chunks.h"
 #include "storage/event_store.h"
 #include "storage/write_behind.h"
+#include "tests/storage/write_behind_helpers.h"
 #include "tests/support/pg_test_env.h"
 
 namespace pubsub {
@@ -21,7 +20,7 @@ namespace {
 // Rows, and how many of them a chunk covers.
 using counts = std::pair<std::int64_t, std::int64_t>;
 
-constexpr auto hang_guard = std::chrono::seconds(60);
+using test::hang_guard;
 
 std::shared_ptr<event> new_event(event_id id, const std::string& type) {
     auto ev = std::make_shared<event>();
@@ -33,35 +32,7 @@ std::shared_ptr<event> new_event(event_id id, const std::string& type) {
     return ev;
 }
 
-transition make_t(const event_ptr& ev, event_status s, std::uint32_t seq, durable_callback ack) {
-    transition t;
-    t.ev = ev;
-    t.status = s;
-    t.seq = seq;
-    t.at_us = now_us();
-    t.on_durable = std::move(ack);
-    return t;
-}
-
-class acks {
-  public:
-    durable_callback make() {
-        return [this](const status& s) {
-            std::lock_guard lock(mu_);
-            ++(s.ok() ? ok_ : failed_);
-            cv_.notify_all();
-        };
-    }
-    bool wait_ok(int n) {
-        std::unique_lock lock(mu_);
-        return cv_.wait_for(lock, hang_guard, [&] { return ok_ + failed_ >= n; }) && failed_ == 0;
-    }
-
-  private:
-    std::mutex mu_;
-    std::condition_variable cv_;
-    int ok_ = 0, failed_ = 0;
-};
+using test::make_t;
 
 class write_behind_chunks_test : public test::pg_schema_test {
   protected:
@@ -72,11 +43,6 @@ class write_behind_chunks_test : public test::pg_schema_test {
         o.reconnect_min = std::chrono::milliseconds(5);
         o.reconnect_max = std::chrono::milliseconds(50);
         return o;
-    }
-    std::int64_t count(const std::string& sql) {
-        auto r = conn().query(sql);
-        EXPECT_TRUE(r.ok()) << r.message();
-        return r.ok() ? r->get_int(0, 0) : -1;
     }
     // Rows of `type` in the events table, and how many of them lie inside a chunk whose ranges
     // hold them and whose filter has the bits of their type and source.
@@ -105,7 +71,7 @@ class write_behind_chunks_test : public test::pg_schema_test {
 TEST_F(write_behind_chunks_test, new_rows_lie_in_chunks_committed_with_them) {
     write_behind wb(options());
     ASSERT_TRUE(wb.start().ok());
-    acks a;
+    test::ack_counter a;
     for (event_id id = 1; id <= 700; ++id) {
         wb.record(make_t(new_event(id, id % 2 ? "odd.one" : "even.one"), event_status::pending,
                          seq_pending, a.make()));
@@ -127,7 +93,7 @@ TEST_F(write_behind_chunks_test, rows_of_many_values_lie_in_a_chunk_without_filt
     o.linger = std::chrono::seconds(1);  // one batch: the rows are recorded well within it
     write_behind wb(o);
     ASSERT_TRUE(wb.start().ok());
-    acks a;
+    test::ack_counter a;
     for (event_id id = 1; id <= 256; ++id) {
         auto ev = new_event(id, "many.values");
         ev->source = "/data/in/file-" + std::to_string(id * 7919) + ".csv";
@@ -165,7 +131,7 @@ TEST_F(write_behind_chunks_test, rows_written_after_a_failure_lie_in_chunks) {
                     .ok());
     write_behind wb(options());
     ASSERT_TRUE(wb.start().ok());
-    acks a;
+    test::ack_counter a;
     for (event_id id = 1; id <= 300; ++id) {
         wb.record(
             make_t(new_event(id, "after.failure"), event_status::pending, seq_pending, a.make()));
@@ -199,7 +165,7 @@ TEST_F(write_behind_chunks_test, rows_created_by_sql_lie_in_chunks_after_their_f
     EXPECT_EQ(covered("by.sql").second, 0);
     write_behind wb(options());
     ASSERT_TRUE(wb.start().ok());
-    acks a;
+    test::ack_counter a;
     for (const auto& ev : claimed) {
         wb.record(make_t(ev, event_status::processing, seq_processing, a.make()));
     }

@@ -17,13 +17,14 @@
 #include "router/delivery.h"
 #include "storage/event_store.h"
 #include "storage/migrations.h"
+#include "tests/storage/write_behind_helpers.h"
 #include "tests/support/pg_test_env.h"
 
 namespace pubsub {
 namespace {
 
 using steady = std::chrono::steady_clock;
-constexpr auto hang_guard = std::chrono::seconds(60);
+using test::hang_guard;
 
 auto deadline_in(std::chrono::seconds s) { return steady::now() + s; }
 
@@ -38,56 +39,8 @@ std::shared_ptr<event> new_event(event_id id, std::string type = "t") {
     return ev;
 }
 
-transition make_t(const event_ptr& ev, event_status s, std::uint32_t seq, durable_callback ack = {},
-                  std::string error = {}) {
-    transition t;
-    t.ev = ev;
-    t.status = s;
-    t.seq = seq;
-    t.at_us = now_us();
-    t.error = std::move(error);
-    t.on_durable = std::move(ack);
-    return t;
-}
-
-// Counts durable callbacks; wait() blocks until n arrived (hang guard only).
-class ack_counter {
-  public:
-    durable_callback make() {
-        return [this](const status& s) {
-            std::lock_guard lock(mu_);
-            if (s.ok()) {
-                ++ok_;
-            } else {
-                ++failed_;
-                last_error_ = s.message();
-            }
-            cv_.notify_all();
-        };
-    }
-    bool wait(int n) {
-        std::unique_lock lock(mu_);
-        return cv_.wait_for(lock, hang_guard, [&] { return ok_ + failed_ >= n; });
-    }
-    int ok() const {
-        std::lock_guard lock(mu_);
-        return ok_;
-    }
-    int failed() const {
-        std::lock_guard lock(mu_);
-        return failed_;
-    }
-    std::string last_error() const {
-        std::lock_guard lock(mu_);
-        return last_error_;
-    }
-
-  private:
-    mutable std::mutex mu_;
-    std::condition_variable cv_;
-    int ok_ = 0, failed_ = 0;
-    std::string last_error_;
-};
+using test::ack_counter;
+using test::make_t;
 
 // Polls pred every few ms until true or the hang guard (not a timing assertion).
 template <class Pred>
@@ -588,9 +541,10 @@ TEST_F(write_behind_test, transient_errors_fail_no_row_and_everything_commits_af
 TEST_F(write_behind_test, row_that_always_draws_a_transient_error_fails_alone) {
     for (const char* code : {"40001", "57014", "25006"}) {
         SCOPED_TRACE(code);
-        ASSERT_TRUE(conn().exec("DROP TRIGGER IF EXISTS poison ON " + schema() +
-                                ".tpubsub_events; DROP FUNCTION IF EXISTS " + schema() +
-                                ".poison(); TRUNCATE " + schema() + ".tpubsub_events")
+        ASSERT_TRUE(conn()
+                        .exec("DROP TRIGGER IF EXISTS poison ON " + schema() +
+                              ".tpubsub_events; DROP FUNCTION IF EXISTS " + schema() +
+                              ".poison(); TRUNCATE " + schema() + ".tpubsub_events")
                         .ok());
         plant_poison_trigger(conn(), schema(), code, false);
         write_behind wb(options());

@@ -65,6 +65,12 @@ void pg_schema_test::SetUp() {
     conn_.emplace(std::move(*conn));
 }
 
+std::int64_t pg_schema_test::count(const std::string& sql) {
+    auto r = conn().query(sql);
+    EXPECT_TRUE(r.ok()) << r.message();
+    return r.ok() ? r->get_int(0, 0) : -1;
+}
+
 void pg_schema_test::TearDown() {
     conn_.reset();
     drop_test_schema(dsn_, schema_);

@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -37,6 +38,11 @@ class pg_schema_test : public ::testing::Test {
     const std::string& schema() const { return schema_; }
     // A connection opened by SetUp(), for the test's own use.
     pg::connection& conn() { return *conn_; }
+    // schema(), quoted for SQL text.
+    std::string qs() { return conn().quote_identifier(schema()); }
+    // The integer in the first row and column of `sql` (a count, a max) read over conn();
+    // -1, and a failed expectation naming the error, when the query fails.
+    std::int64_t count(const std::string& sql);
 
   private:
     std::string dsn_;
