@@ -102,7 +102,13 @@ config_outcome parse_config(int argc, char** argv) {
         ->check(CLI::IsMember({"logfmt", "json"}));
     app.add_option("--node-name", c.node_name, "Name of this node in tpubsub_nodes")
         ->envname("PUBSUB_NODE_NAME");
-    app.add_option("--max-batch-rows", c.max_batch_rows, "Rows per write-behind transaction")
+    app.add_option("--write-connections", c.write_connections,
+                   "PostgreSQL connections the write-behind writes on at once (events are split "
+                   "over them by id)")
+        ->envname("PUBSUB_WRITE_CONNECTIONS")
+        ->check(CLI::Range(1, 16));
+    app.add_option("--max-batch-rows", c.max_batch_rows,
+                   "Rows per write-behind transaction (per write connection)")
         ->envname("PUBSUB_MAX_BATCH_ROWS");
     app.add_option("--linger-us", c.linger_us, "Longest wait to fill a write-behind batch")
         ->envname("PUBSUB_LINGER_US");

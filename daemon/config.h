@@ -32,6 +32,7 @@ struct daemon_config {
     std::string log_level = "info";
     std::string log_format = "logfmt";  // or "json": one JSON object per line
     std::string node_name;              // default host:socket path
+    std::size_t write_connections = 2;
     std::size_t max_batch_rows = 16384;
     int linger_us = 200;
     std::size_t max_unpersisted = 1'000'000;

@@ -31,6 +31,7 @@ reload_plan plan_reload(const daemon_config& a, const daemon_config& b) {
     note(r, "watch", a.watch_dirs, b.watch_dirs);
     note(r, "watch-ignore", a.watch_ignore, b.watch_ignore);
     note(r, "node-name", a.node_name, b.node_name);
+    note(r, "write-connections", a.write_connections, b.write_connections);
     note(r, "max-batch-rows", a.max_batch_rows, b.max_batch_rows);
     note(r, "linger-us", a.linger_us, b.linger_us);
     note(r, "max-unpersisted", a.max_unpersisted, b.max_unpersisted);

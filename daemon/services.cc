@@ -25,6 +25,7 @@ write_behind_options wb_options(const daemon_config& cfg, const database& db, me
     wo.dsn = db.dsn();
     wo.node_id = db.node().node_id;
     wo.schema = cfg.schema;
+    wo.connections = cfg.write_connections;
     wo.max_batch_rows = cfg.max_batch_rows;
     wo.linger = std::chrono::microseconds(cfg.linger_us);
     wo.max_unpersisted_events = cfg.max_unpersisted;
@@ -33,7 +34,7 @@ write_behind_options wb_options(const daemon_config& cfg, const database& db, me
     wo.log = log_hook("write_behind");
     // An event whose row PostgreSQL refuses for good is treated like a cancelled one: its
     // scheduled retries are dropped, a running handler's outcome is discarded. Called on the
-    // writer thread, which wb.start() starts once the pools are built.
+    // write-behind's writer threads, which wb.start() starts once the pools are built.
     wo.on_rejected = [&pools](event_id id) { pools.cancel(id); };
     return wo;
 }

@@ -1,6 +1,7 @@
 // row_state: what the write-behind knows of an event's stored row, kept in the event's opaque
 // log_slot (router/event.h) so that merging a transition needs no lookup by event id.
-// Writer thread only: nothing but the write-behind's thread may call these.
+// Writer thread only: nothing but the writer thread of the event's lane (write_behind.h) may
+// call these.
 #pragma once
 
 #include <cstdint>

@@ -1,248 +1,128 @@
+// write_behind: the lanes (write_behind_lane.h) and what they share: routing by event id, the
+// admission bound, the memory budget and the summed stats.
 #include "storage/write_behind.h"
 
 #include <algorithm>
 
-#include "storage/write_behind_impl.h"
+#include "storage/write_behind_lane.h"
 
 namespace pubsub {
 
 namespace asio = boost::asio;
 using steady = std::chrono::steady_clock;
 
-void write_behind::impl::drain() {
-    transition buf[256];
-    std::size_t n;
-    std::int64_t now = now_us();
-    while ((n = queue.try_dequeue_bulk(buf, 256)) > 0) {
-        for (std::size_t i = 0; i < n; ++i) {
-            if (row_rejected(*buf[i].ev)) {
-                drop_rejected(std::move(buf[i]));
-            } else {
-                durable_callback ready;
-                batch.add(std::move(buf[i]), now, ready);
-                if (ready) ready(status());
-            }
-            buf[i] = transition();
-        }
-        std::lock_guard lock(stats_mu);
-        st.transitions += n;
+write_behind::write_behind(write_behind_options opts) {
+    if (!opts.budget) {
+        own_budget_ = std::make_unique<memory_budget>(opts.max_unpersisted_bytes);
+        opts.budget = own_budget_.get();
     }
-    delivery_record d;
-    while (delivery_queue.try_dequeue(d)) batch.add_delivery(std::move(d), now);
-    unpersisted.fetch_sub(batch.take_stale_pending(), std::memory_order_relaxed);
-    budget.release(batch.take_stale_pending_bytes());
-    std::lock_guard lock(stats_mu);
-    st.held_rows = batch.size();
-}
-
-void write_behind::impl::drop_rejected(transition&& t) {
-    if (t.status == event_status::pending && !t.ev->from_table) release_pending(*t.ev);
-    if (t.on_durable) {
-        t.on_durable(status::error("event " + std::to_string(t.ev->id) +
-                                   " was rejected by PostgreSQL earlier; not written"));
+    const std::size_t n = std::max<std::size_t>(1, opts.connections);
+    lanes_.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        auto lane_opts = opts;
+        // One lane removes expired keys for all: the sweep deletes by age, not by event.
+        lanes_.push_back(std::make_unique<lane>(std::move(lane_opts), i == 0));
     }
 }
-
-void write_behind::impl::release_pending(const event& ev) {
-    unpersisted.fetch_sub(1, std::memory_order_relaxed);
-    budget.release(approx_bytes(ev));
-}
-
-void write_behind::impl::on_wake() {
-    wake_posted.store(false, std::memory_order_release);
-    drain();
-    maybe_flush();
-}
-
-void write_behind::impl::maybe_flush() {
-    if (waiting_retry || batch.empty()) return;
-    auto age_us = now_us() - batch.oldest_us();
-    bool full = batch.size() >= opts.max_batch_rows;
-    if (!full && !stopping && age_us < opts.linger.count()) {
-        if (!timer_armed) {
-            timer_armed = true;
-            timer.expires_after(std::chrono::microseconds(opts.linger.count() - age_us));
-            timer.async_wait([this](const boost::system::error_code&) {
-                timer_armed = false;
-                drain();
-                maybe_flush();
-            });
-        }
-        return;
-    }
-    flush_all();
-}
-
-void write_behind::impl::flush_all() {
-    while (!batch.empty()) {
-        auto rows = batch.take(opts.max_batch_rows);
-        auto deliveries = batch.take_deliveries();
-        if (status s = write(rows, deliveries); !s.ok()) {
-            if (!settle_failed(rows, deliveries, s)) return;
-        } else {
-            on_committed(rows);
-        }
-        drain();  // what arrived during the write joins the next batch (group commit)
-        if (!stopping && !batch.empty() && batch.size() < opts.max_batch_rows &&
-            now_us() - batch.oldest_us() < opts.linger.count()) {
-            maybe_flush();
-            return;
-        }
-    }
-    if (stopping) finish_stop();
-}
-
-void write_behind::impl::on_committed(std::span<pending_row> rows) {
-    std::int64_t committed_pending = 0;
-    std::size_t committed_bytes = 0;
-    for (auto& row : rows) {
-        if (row.has_pending) {
-            ++committed_pending;
-            committed_bytes += approx_bytes(*row.ev);
-        }
-        set_persisted_seq(*row.ev, row.seq);
-        if (row.duplicate_of != 0) row.ev->duplicate_of = row.duplicate_of;
-    }
-    unpersisted.fetch_sub(committed_pending, std::memory_order_relaxed);
-    budget.release(committed_bytes);
-    answered_repeats = 0;
-    {
-        std::lock_guard lock(stats_mu);
-        ++st.batches;
-        st.rows += rows.size();
-        st.last_commit_us = now_us();
-        if (!st.healthy)
-            log(log_level::info, "database writes recovered; write-behind healthy again");
-        st.healthy = true;
-        st.last_error.clear();
-    }
-    healthy.store(true, std::memory_order_relaxed);
-    backoff = std::chrono::milliseconds(0);
-    for (auto& row : rows) {
-        for (auto& ack : row.acks) ack(status());
-    }
-}
-
-void write_behind::impl::on_failure(const status& s) {
-    {
-        std::lock_guard lock(stats_mu);
-        ++st.failures;
-        if (st.healthy || st.last_error != s.message()) {
-            log(log_level::error, "write-behind: " + s.message() + "; holding " +
-                                      std::to_string(batch.size()) + " rows and retrying");
-        }
-        st.healthy = false;
-        st.last_error = s.message();
-    }
-    healthy.store(false, std::memory_order_relaxed);
-    backoff = backoff.count() == 0 ? opts.reconnect_min : std::min(backoff * 2, opts.reconnect_max);
-    if (stopping && steady::now() + backoff > deadline) {
-        finish_stop();
-        return;
-    }
-    waiting_retry = true;
-    retry_timer.expires_after(backoff);
-    retry_timer.async_wait([this](const boost::system::error_code&) {
-        waiting_retry = false;
-        drain();
-        flush_all();
-    });
-}
-
-void write_behind::impl::begin_stop(steady::time_point d) {
-    stopping = true;
-    deadline = d;
-    drain();
-    if (waiting_retry) return;  // the retry timer will flush and finish
-    flush_all();
-}
-
-void write_behind::impl::finish_stop() {
-    drain();
-    if (!batch.empty()) {
-        auto rows = batch.take(batch.size());
-        std::size_t acks = 0;
-        for (auto& row : rows) {
-            if (row.has_pending) release_pending(*row.ev);
-            for (auto& ack : row.acks) {
-                ack(status::error("pubsubd stopped before the event was committed"));
-                ++acks;
-            }
-        }
-        log(log_level::error, "write-behind stopped with " + std::to_string(rows.size()) +
-                                  " rows unwritten (" + std::to_string(acks) +
-                                  " durable acks failed)");
-    }
-    timer.cancel();
-    retry_timer.cancel();
-    key_sweep_timer.cancel();
-    work.reset();
-    io.stop();
-}
-
-write_behind::write_behind(write_behind_options opts)
-    : impl_(std::make_unique<impl>(std::move(opts))) {}
 
 write_behind::~write_behind() { stop(steady::now()); }
 
+write_behind::lane& write_behind::lane_of(event_id id) const {
+    return *lanes_[static_cast<std::size_t>(id) % lanes_.size()];
+}
+
 status write_behind::start() {
-    if (impl_->thread.joinable()) return status();
-    impl_->work.emplace(asio::make_work_guard(impl_->io));
-    asio::post(impl_->io, [this] { impl_->arm_key_sweep(); });
-    impl_->thread = std::thread([this] { impl_->io.run(); });
+    for (auto& l : lanes_) {
+        if (l->thread.joinable()) continue;
+        l->work.emplace(asio::make_work_guard(l->io));
+        asio::post(l->io, [l = l.get()] { l->arm_key_sweep(); });
+        l->thread = std::thread([l = l.get()] { l->io.run(); });
+    }
     return status();
 }
 
 void write_behind::stop(steady::time_point deadline) noexcept {
-    if (!impl_->thread.joinable()) return;
-    asio::post(impl_->io, [this, deadline] { impl_->begin_stop(deadline); });
-    impl_->thread.join();
+    // Every lane flushes at once, each to the same deadline.
+    for (auto& l : lanes_) {
+        if (l->thread.joinable())
+            asio::post(l->io, [l = l.get(), deadline] { l->begin_stop(deadline); });
+    }
+    for (auto& l : lanes_) {
+        if (l->thread.joinable()) l->thread.join();
+    }
 }
 
 void write_behind::record(transition t) {
+    lane& l = lane_of(t.ev->id);
     if (t.status == event_status::pending && !t.ev->from_table) {
-        impl_->unpersisted.fetch_add(1, std::memory_order_relaxed);
-        impl_->budget.charge(approx_bytes(*t.ev));
+        l.unpersisted.fetch_add(1, std::memory_order_relaxed);
+        l.budget.charge(approx_bytes(*t.ev));
     }
-    impl_->queue.enqueue(std::move(t));
-    impl_->post_wake();
+    l.queue.enqueue(std::move(t));
+    l.post_wake();
 }
 
 void write_behind::record_delivery(delivery_record r) {
-    impl_->delivery_queue.enqueue(std::move(r));
-    impl_->post_wake();
+    // With its event's rows: the lane writes both in one transaction, in order.
+    lane& l = lane_of(r.event);
+    l.delivery_queue.enqueue(std::move(r));
+    l.post_wake();
+}
+
+std::int64_t write_behind::unpersisted() const {
+    std::int64_t held = 0;
+    for (const auto& l : lanes_) held += l->unpersisted.load(std::memory_order_relaxed);
+    return held;
 }
 
 status write_behind::admit() const {
-    auto held = impl_->unpersisted.load(std::memory_order_relaxed);
+    const auto held = unpersisted();
+    const auto& opts = lanes_.front()->opts;
+    memory_budget& budget = lanes_.front()->budget;
     std::string why;
-    if (held >= static_cast<std::int64_t>(impl_->opts.max_unpersisted_events)) {
+    if (held >= static_cast<std::int64_t>(opts.max_unpersisted_events)) {
         why = "event refused: " + std::to_string(held) +
               " events are waiting to be written (limit " +
-              std::to_string(impl_->opts.max_unpersisted_events) + ")";
-    } else if (!impl_->budget.has_room()) {
-        why = "event refused: the memory budget is full (" + std::to_string(impl_->budget.used()) +
+              std::to_string(opts.max_unpersisted_events) + ")";
+    } else if (!budget.has_room()) {
+        why = "event refused: the memory budget is full (" + std::to_string(budget.used()) +
               " bytes held by events not yet written, scheduled, or held by a pause; limit "
               "--max-unpersisted-bytes " +
-              std::to_string(impl_->budget.limit()) + ")";
+              std::to_string(budget.limit()) + ")";
     }
-    if (!why.empty()) {
-        if (!impl_->healthy.load(std::memory_order_relaxed)) {
-            std::lock_guard lock(impl_->stats_mu);
-            why += "; database error: " + impl_->st.last_error;
-        }
-        return status::error(why);
+    if (why.empty()) return status();
+    for (const auto& l : lanes_) {
+        if (l->healthy.load(std::memory_order_relaxed)) continue;
+        std::lock_guard lock(l->stats_mu);
+        why += "; database error: " + l->st.last_error;
+        break;
     }
-    return status();
+    return status::error(why);
 }
 
 write_behind_stats write_behind::stats() const {
-    std::lock_guard lock(impl_->stats_mu);
-    write_behind_stats s = impl_->st;
-    s.unpersisted_events =
-        static_cast<std::size_t>(std::max<std::int64_t>(0, impl_->unpersisted.load()));
-    s.healthy = impl_->healthy.load();
-    s.budget_bytes = impl_->budget.used();
+    write_behind_stats s;
+    for (const auto& l : lanes_) {
+        std::lock_guard lock(l->stats_mu);
+        const write_behind_stats& ls = l->st;
+        s.batches += ls.batches;
+        s.rows += ls.rows;
+        s.transitions += ls.transitions;
+        s.failures += ls.failures;
+        s.rejected += ls.rejected;
+        s.held_rows += ls.held_rows;
+        if (!l->healthy.load() && s.healthy) {
+            s.healthy = false;
+            s.last_error = ls.last_error;
+        }
+        if (ls.last_commit_us > s.last_commit_us) {
+            s.last_commit_us = ls.last_commit_us;
+            s.last_batch_ms = ls.last_batch_ms;
+            s.last_batch_rows = ls.last_batch_rows;
+        }
+    }
+    s.unpersisted_events = static_cast<std::size_t>(std::max<std::int64_t>(0, unpersisted()));
+    s.budget_bytes = lanes_.front()->budget.used();
     return s;
 }
 

@@ -1,12 +1,17 @@
 // write_behind: persists every event transition to <schema>.tpubsub_events in batches.
 //
-// DESIGN: record() pushes onto a lock-free queue (any thread, never blocks) and posts one wake
-// to the writer's io_context. The writer thread coalesces all transitions of one event into one
-// row (row_batch.h) and cuts a batch at max_batch_rows or after `linger`; while a batch is
-// written the next one accumulates (group commit). One batch = one idempotent transaction (COPY
-// into staging, then merge), so a batch whose COMMIT outcome is unknown is written again.
-// Durable acks are called after their batch commits. Delivery records travel on a second queue
-// into the same transaction; a `cancelled` event's rows are never overwritten.
+// DESIGN: events are split by id over `connections` lanes (write_behind_lane.h), each with its
+// own writer thread, PostgreSQL connection and transactions, so that several backends write at
+// once. All transitions and delivery records of one event go to the same lane, which commits
+// them in order: a later transition of an event is never committed before an earlier one.
+// record() pushes onto the lane's lock-free queue (any thread, never blocks) and posts one wake
+// to its io_context. The lane coalesces all transitions of one event into one row (row_batch.h)
+// and cuts a batch at max_batch_rows or after `linger`; while a batch is written the next one
+// accumulates (group commit). One batch = one idempotent transaction (COPY into staging, then
+// merge), so a batch whose COMMIT outcome is unknown is written again. Durable acks are called
+// after their batch commits. Delivery records travel on a second queue into the same
+// transaction; a `cancelled` event's rows are never overwritten. Lanes fail and recover on
+// their own; admission (admit) and the memory budget are shared.
 // Failure policy (STYLE 7), by SQLSTATE (storage/pg_errors.h): a transient error keeps the batch
 // in memory and reconnects with backoff; the error sticks in stats() until a batch commits, and
 // admit() refuses new events once max_unpersisted_events rows or the memory budget are held.
@@ -23,6 +28,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "base/logger.h"
 #include "base/service.h"
@@ -36,7 +42,9 @@ struct write_behind_options {
     std::string dsn;
     std::string schema = "dba";
     std::string node_id;  // new rows are inserted claimed by this node (see event_store.h)
-    std::size_t max_batch_rows = 16384;
+    // Lanes: PostgreSQL connections writing at once, each with a writer thread (see above).
+    std::size_t connections = 2;
+    std::size_t max_batch_rows = 16384;  // per lane
     std::chrono::microseconds linger{200};
     std::size_t max_unpersisted_events = 1'000'000;
     // Bytes (router/memory_budget.h approx_bytes) admitted events may hold while unwritten:
@@ -53,8 +61,9 @@ struct write_behind_options {
     std::chrono::seconds idempotency_window{24 * 3600};
     std::chrono::milliseconds key_sweep_interval{10'000};
     log_sink log;
-    // Called on the writer thread when PostgreSQL refuses an event's row for good (a data
-    // error): nothing more of it is written, so its deliveries should stop.
+    // Called on a lane's writer thread (lanes call it concurrently) when PostgreSQL refuses an
+    // event's row for good (a data error): nothing more of it is written, so its deliveries should
+    // stop.
     std::function<void(event_id)> on_rejected;
 };
 
@@ -93,8 +102,11 @@ class write_behind final : public transition_log, public delivery_log, public se
     write_behind_stats stats() const;
 
   private:
-    struct impl;
-    std::unique_ptr<impl> impl_;
+    struct lane;  // write_behind_lane.h
+    lane& lane_of(event_id id) const;
+    std::int64_t unpersisted() const;            // summed over the lanes
+    std::unique_ptr<memory_budget> own_budget_;  // when opts.budget is not given
+    std::vector<std::unique_ptr<lane>> lanes_;
 };
 
 }  // namespace pubsub

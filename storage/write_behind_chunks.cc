@@ -1,10 +1,10 @@
 // The write-behind's chunk rows (storage/event_chunks.h): the summary of the events a batch
 // writes for the first time, inserted by the same transaction as their rows, on the writer
-// thread (write_behind_impl.h).
+// thread (write_behind_lane.h).
 #include <charconv>
 
 #include "storage/event_chunks.h"
-#include "storage/write_behind_impl.h"
+#include "storage/write_behind_lane.h"
 
 namespace pubsub {
 
@@ -22,7 +22,7 @@ void append_int(std::string& out, std::int64_t v) {
 // existing row this node never wrote (an event created by SQL and claimed, whose row no writer
 // summarised; also one resumed or taken over, which gets a second, overlapping chunk: readers
 // merge them). A duplicate of an idempotency key is not written, so not summarised.
-void write_behind::impl::encode_chunks(std::span<const pending_row> rows) {
+void write_behind::lane::encode_chunks(std::span<const pending_row> rows) {
     chunk_sql.clear();
     std::vector<chunk_input> in;
     for (const auto& row : rows) {
@@ -73,7 +73,7 @@ void write_behind::impl::encode_chunks(std::span<const pending_row> rows) {
     chunk_sql += "; ";
 }
 
-status write_behind::impl::commit_with_chunks(const std::string& tail) {
+status write_behind::lane::commit_with_chunks(const std::string& tail) {
     if (chunk_sql.empty()) return conn->exec(tail);
     chunk_sql += tail;
     return conn->exec(chunk_sql);

@@ -1,16 +1,16 @@
 // The write-behind's data errors: a failed batch is retried, probed or bisected so that only
-// the rows PostgreSQL refuses fail, on the writer thread (write_behind_impl.h).
+// the rows PostgreSQL refuses fail, on the writer thread (write_behind_lane.h).
 #include <algorithm>
 #include <unordered_map>
 
 #include "storage/bisect.h"
-#include "storage/write_behind_impl.h"
+#include "storage/write_behind_lane.h"
 
 namespace pubsub {
 
 constexpr int answered_repeats_before_probe = 5;
 
-bool write_behind::impl::settle_failed(std::vector<pending_row>& rows,
+bool write_behind::lane::settle_failed(std::vector<pending_row>& rows,
                                        std::vector<delivery_record>& deliveries, status s) {
     const std::size_t n = rows.size() + deliveries.size();
     if (last_kind == pg_error_kind::suspect) {
@@ -44,7 +44,7 @@ bool write_behind::impl::settle_failed(std::vector<pending_row>& rows,
     return false;
 }
 
-status write_behind::impl::isolate(std::vector<pending_row>& rows,
+status write_behind::lane::isolate(std::vector<pending_row>& rows,
                                    std::vector<delivery_record>& deliveries,
                                    const std::string& error, bool probe) {
     const std::size_t nrows = rows.size();
@@ -124,7 +124,7 @@ status write_behind::impl::isolate(std::vector<pending_row>& rows,
     return stopped;
 }
 
-void write_behind::impl::reject(pending_row* row, const std::vector<delivery_record>& ds,
+void write_behind::lane::reject(pending_row* row, const std::vector<delivery_record>& ds,
                                 const std::string& why) {
     {
         std::lock_guard lock(stats_mu);

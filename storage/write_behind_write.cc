@@ -1,7 +1,7 @@
 // The write-behind's writes: one batch of event and delivery rows as one transaction, on the
-// writer thread (write_behind_impl.h).
+// writer thread (write_behind_lane.h).
 #include "storage/idempotency_keys.h"
-#include "storage/write_behind_impl.h"
+#include "storage/write_behind_lane.h"
 
 namespace pubsub {
 
@@ -10,7 +10,7 @@ using steady = std::chrono::steady_clock;
 const std::string commit_suffix = "; COMMIT";
 const std::string commit_sql = "COMMIT";
 
-void write_behind::impl::mark_failed(event_id id, const std::string& msg) {
+void write_behind::lane::mark_failed(event_id id, const std::string& msg) {
     if (!conn) return;
     auto r = conn->query("UPDATE " + quoted_schema +
                              ".tpubsub_events SET status = 'failed', completed_at = now(), "
@@ -24,7 +24,7 @@ void write_behind::impl::mark_failed(event_id id, const std::string& msg) {
             "write-behind: cannot mark event " + std::to_string(id) + " failed: " + r.message());
 }
 
-status write_behind::impl::connect() {
+status write_behind::lane::connect() {
     auto c = pg::connection::open(opts.dsn);
     if (!c.ok()) return c.error();
     if (status s = c->exec(stage_table_sql() + "; " + delivery_stage_table_sql()); !s.ok()) {
@@ -39,7 +39,7 @@ status write_behind::impl::connect() {
     return status();
 }
 
-status write_behind::impl::write(std::span<pending_row> rows,
+status write_behind::lane::write(std::span<pending_row> rows,
                                  const std::vector<delivery_record>& deliveries) {
     if (!conn || !conn->is_ok()) {
         conn.reset();
@@ -69,7 +69,7 @@ status write_behind::impl::write(std::span<pending_row> rows,
     return status();
 }
 
-status write_behind::impl::write_direct(std::span<pending_row> rows,
+status write_behind::lane::write_direct(std::span<pending_row> rows,
                                         const std::vector<delivery_record>& deliveries) {
     copy_buf.clear();
     stage_buf.clear();
@@ -88,7 +88,7 @@ status write_behind::impl::write_direct(std::span<pending_row> rows,
     return commit_with_chunks(commit_sql);
 }
 
-status write_behind::impl::write_merged(std::span<pending_row> rows,
+status write_behind::lane::write_merged(std::span<pending_row> rows,
                                         const std::vector<delivery_record>& deliveries) {
     copy_buf.clear();
     if (status s = conn->exec("BEGIN"); !s.ok()) return s;
@@ -102,7 +102,7 @@ status write_behind::impl::write_merged(std::span<pending_row> rows,
     return commit_with_chunks(commit_sql);
 }
 
-status write_behind::impl::write_deliveries(const std::vector<delivery_record>& deliveries) {
+status write_behind::lane::write_deliveries(const std::vector<delivery_record>& deliveries) {
     if (deliveries.empty()) return status();
     delivery_buf.clear();
     encode_delivery_rows(deliveries, delivery_buf);
@@ -110,8 +110,8 @@ status write_behind::impl::write_deliveries(const std::vector<delivery_record>& 
     return conn->exec(delivery_merge);
 }
 
-void write_behind::impl::arm_key_sweep() {
-    if (opts.idempotency_window.count() <= 0 || stopping) return;
+void write_behind::lane::arm_key_sweep() {
+    if (!sweeps_keys || opts.idempotency_window.count() <= 0 || stopping) return;
     key_sweep_timer.expires_after(opts.key_sweep_interval);
     key_sweep_timer.async_wait([this](const boost::system::error_code& ec) {
         if (ec || stopping) return;
@@ -120,7 +120,7 @@ void write_behind::impl::arm_key_sweep() {
     });
 }
 
-void write_behind::impl::sweep_keys() {
+void write_behind::lane::sweep_keys() {
     // Between batches only (this thread), and never while a write waits to be retried.
     constexpr std::size_t per_statement = 5000;
     constexpr int max_statements = 20;  // per sweep: bounds the pause of the writer

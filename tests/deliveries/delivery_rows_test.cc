@@ -22,6 +22,9 @@ class delivery_rows : public test::pg_schema_test {
         o.dsn = dsn();
         o.schema = schema();
         o.node_id = "node-a";
+        // One lane, so that flush() below is a barrier: lanes commit on their own, and a
+        // filler event's commit says nothing of another lane's rows.
+        o.connections = 1;
         wb_.emplace(o);
         ASSERT_TRUE(wb_->start().ok());
     }

@@ -91,6 +91,7 @@ TEST_F(write_behind_chunks_test, new_rows_lie_in_chunks_committed_with_them) {
 TEST_F(write_behind_chunks_test, rows_of_many_values_lie_in_a_chunk_without_filter) {
     write_behind_options o = options();
     o.linger = std::chrono::seconds(1);  // one batch: the rows are recorded well within it
+    o.connections = 1;                   // all 256 in that batch
     write_behind wb(o);
     ASSERT_TRUE(wb.start().ok());
     test::ack_counter a;

@@ -514,13 +514,13 @@ TEST_F(write_behind_test, transient_errors_fail_no_row_and_everything_commits_af
     ASSERT_TRUE(conn().exec("DELETE FROM " + schema() + ".read_only").ok());
     ASSERT_TRUE(acks.wait(500));
     EXPECT_EQ(acks.ok(), 500);
-    // Now kill the writer's connection between batches and keep writing.
+    // Now kill the writers' connections (one per lane) between batches and keep writing.
     auto killed = conn().query(
         "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = "
         "$1",
         {app});
     ASSERT_TRUE(killed.ok()) << killed.message();
-    EXPECT_EQ(killed->get_int(0, 0), 1);
+    EXPECT_EQ(killed->get_int(0, 0), static_cast<std::int64_t>(o.connections));
     for (int i = 501; i <= 1000; ++i) {
         wb.record(make_t(new_event(i), event_status::pending, seq_pending, acks.make()));
     }
@@ -531,6 +531,47 @@ TEST_F(write_behind_test, transient_errors_fail_no_row_and_everything_commits_af
     EXPECT_EQ(st.rejected, 0u);
     EXPECT_TRUE(st.healthy) << st.last_error;
     wb.stop(deadline_in(std::chrono::seconds(30)));
+}
+
+// Lanes fail on their own: while one lane's events (even ids) draw a transient error, the other
+// lane's commit and are acknowledged; the held ones commit once the database takes them, each
+// with its later transition (completed) after its first (pending), whichever lane a batch is on.
+TEST_F(write_behind_test, a_lane_that_cannot_write_holds_only_its_own_events) {
+    status s = conn().exec(
+        "CREATE TABLE " + schema() + ".hold_even (x int); INSERT INTO " + schema() +
+        ".hold_even VALUES (1); CREATE FUNCTION " + schema() +
+        ".he() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.event_id % 2 = 0 AND EXISTS "
+        "(SELECT 1 FROM " +
+        schema() +
+        ".hold_even) THEN RAISE EXCEPTION 'even ids wait' USING ERRCODE = '25006'; END IF; "
+        "RETURN NEW; END $$; CREATE TRIGGER he BEFORE INSERT ON " +
+        schema() + ".tpubsub_events FOR EACH ROW EXECUTE FUNCTION " + schema() + ".he()");
+    ASSERT_TRUE(s.ok()) << s.message();
+    write_behind_options o = options();
+    o.connections = 2;  // lane 0: even ids, lane 1: odd ids
+    write_behind wb(o);
+    ASSERT_TRUE(wb.start().ok());
+    ack_counter odd, even;
+    std::vector<event_ptr> evs;
+    for (event_id id = 1; id <= 400; ++id) {
+        evs.push_back(new_event(id));
+        wb.record(
+            make_t(evs.back(), event_status::pending, seq_pending, (id % 2 ? odd : even).make()));
+    }
+    ASSERT_TRUE(odd.wait_ok(200));
+    ASSERT_TRUE(eventually([&] { return wb.stats().failures >= 2; }));
+    EXPECT_EQ(even.ok() + even.failed(), 0);
+    EXPECT_FALSE(wb.stats().healthy);
+    EXPECT_EQ(count("true"), 200);
+    EXPECT_EQ(count("event_id % 2 = 0"), 0);
+    for (auto& ev : evs) wb.record(make_t(ev, event_status::completed, seq_pending + 1));
+    ASSERT_TRUE(eventually([&] { return count("status = 'completed'") == 200; }));
+    ASSERT_TRUE(conn().exec("DELETE FROM " + schema() + ".hold_even").ok());
+    ASSERT_TRUE(even.wait_ok(200));
+    wb.stop(deadline_in(std::chrono::seconds(30)));
+    EXPECT_EQ(count("status = 'completed'"), 400);
+    EXPECT_TRUE(wb.stats().healthy) << wb.stats().last_error;
+    EXPECT_EQ(wb.stats().unpersisted_events, 0u);
 }
 
 // A row that always draws a "transient" SQLSTATE (a trigger raising 40001, 57014 or 25006

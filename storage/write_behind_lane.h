@@ -1,8 +1,10 @@
-// write_behind_impl: the write-behind's state and the steps of its writer thread, shared by the
-// files that implement them: write_behind.cc (queues, batching, commit, retry, stop),
+// write_behind_lane: one lane of the write-behind (write_behind.h): the events whose id falls to
+// it, its writer thread and connection, and the steps of that thread, shared by the files that
+// implement them: write_behind_lane.cc (queues, batching, commit, retry, stop),
 // write_behind_write.cc (one batch as one transaction) and write_behind_isolate.cc (data
 // errors: bisection and rejection). Internal to storage/.
-// Thread-safety: the atomics and `st` (under stats_mu) are shared with producers and stats();
+// Thread-safety: the atomics, the queues and `st` (under stats_mu) are shared with producers and
+// stats();
 // everything else belongs to the writer thread.
 #pragma once
 
@@ -29,18 +31,19 @@
 
 namespace pubsub {
 
-struct write_behind::impl {
-    explicit impl(write_behind_options o)
+struct write_behind::lane {
+    // o.budget must be set (write_behind shares one budget between its lanes).
+    lane(write_behind_options o, bool sweeper)
         : opts(std::move(o)),
-          own_budget(opts.max_unpersisted_bytes),
-          budget(opts.budget ? *opts.budget : own_budget),
+          sweeps_keys(sweeper),
+          budget(*opts.budget),
           timer(io),
           retry_timer(io),
           key_sweep_timer(io) {}
 
     write_behind_options opts;
-    memory_budget own_budget;  // used when opts.budget is not given
-    memory_budget& budget;     // charged with approx_bytes of every admitted, unwritten event
+    const bool sweeps_keys;  // this lane removes expired idempotency keys (one lane does)
+    memory_budget& budget;   // charged with approx_bytes of every admitted, unwritten event
     boost::asio::io_context io;
     std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work;
     boost::asio::steady_timer timer;            // linger cut
