@@ -88,7 +88,8 @@ std::size_t encode_split_rows(std::span<const pending_row> rows, std::string_vie
                               std::string& new_rows, std::string& existing_rows);
 std::string events_copy_sql(const std::string& quoted_schema);
 
-// SQL of the staging table and of the merge that moves it into <schema>.tpubsub_events.
+// SQL of the staging table (with its index) and of the merge that moves it into
+// <schema>.tpubsub_events.
 std::string stage_table_sql();
 std::string stage_copy_sql();
 // node_literal: this node's id as a quoted SQL literal; new rows are inserted claimed by it, and
