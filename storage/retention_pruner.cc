@@ -19,13 +19,15 @@ result<prune_cycle_result> run_prune_cycle(pg::connection& c, const std::string&
                                            const retention_policy& policy, int batch_rows,
                                            std::chrono::milliseconds batch_pause,
                                            std::int64_t vacuum_after_rows,
-                                           const std::function<bool()>& keep_going) {
+                                           const std::function<bool()>& keep_going,
+                                           const std::function<void()>& first) {
     prune_cycle_result out;
     if (policy.keeps_everything()) return out;
     auto locked = c.query("SELECT pg_try_advisory_lock(" + lock_key(c, schema) + ")");
     if (!locked.ok()) return locked.error();
     if (locked->get(0, 0) != "t") return out;
     out.ran = true;
+    if (first) first();
     auto between = [&] {
         if (keep_going && !keep_going()) return false;
         if (batch_pause.count() > 0) std::this_thread::sleep_for(batch_pause);
@@ -138,15 +140,19 @@ void retention_pruner::cycle() {
         cancel_ = PQgetCancel(conn_->raw());
     }
     // Rows loaded by other means below newer summarised ones get their chunks first, so that
-    // this cycle (and every search) sees them.
-    if (auto through = summarize_gaps(*conn_, opts_.schema, summarized_through_); through.ok()) {
-        summarized_through_ = *through;
-    } else if (!stopping()) {
-        log(log_level::warn, "retention: cannot summarise events: " + through.message());
-    }
+    // this cycle (and every search) sees them; under the prune lock, by one node at a time.
+    auto summarize = [this] {
+        auto through = summarize_gaps(*conn_, opts_.schema, summarized_through_);
+        if (through.ok()) {
+            summarized_through_ = *through;
+        } else if (!stopping()) {
+            log(log_level::warn, "retention: cannot summarise events: " + through.message());
+        }
+    };
     const auto began = clock::now();
-    auto r = run_prune_cycle(*conn_, opts_.schema, policy, opts_.batch_rows, opts_.batch_pause,
-                             opts_.vacuum_after_rows, [this] { return !stopping(); });
+    auto r = run_prune_cycle(
+        *conn_, opts_.schema, policy, opts_.batch_rows, opts_.batch_pause, opts_.vacuum_after_rows,
+        [this] { return !stopping(); }, summarize);
     if (!r.ok()) {
         if (stopping()) return;  // the cancel of stop()
         errors_.fetch_add(1, std::memory_order_relaxed);

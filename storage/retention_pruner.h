@@ -52,14 +52,17 @@ struct prune_cycle_result {
     bool vacuumed = false;
 };
 
-// One cycle on the caller's connection: the schema's advisory lock, the pass's batches, the
-// unlock, then VACUUM when at least vacuum_after_rows were removed. keep_going() is asked
-// between batches (a stop in progress ends the cycle early).
+// One cycle on the caller's connection: the schema's advisory lock, first(), the pass's
+// batches, the unlock, then VACUUM when at least vacuum_after_rows were removed. keep_going() is
+// asked between batches (a stop in progress ends the cycle early). first() runs only on the node
+// that holds the lock (the pruner summarises uncovered id ranges there, so nodes do not
+// summarise the same range twice).
 result<prune_cycle_result> run_prune_cycle(pg::connection& c, const std::string& schema,
                                            const retention_policy& policy, int batch_rows,
                                            std::chrono::milliseconds batch_pause,
                                            std::int64_t vacuum_after_rows,
-                                           const std::function<bool()>& keep_going);
+                                           const std::function<bool()>& keep_going,
+                                           const std::function<void()>& first = {});
 
 class retention_pruner final : public service {
   public:
