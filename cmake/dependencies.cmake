@@ -6,6 +6,8 @@ pkg_check_modules(LIBPQ REQUIRED IMPORTED_TARGET libpq)
 pkg_check_modules(LIBPQXX REQUIRED IMPORTED_TARGET libpqxx)
 # sd_notify for pubsubd.service (Type=notify, watchdog).
 pkg_check_modules(SYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
+# pubsubd's allocator (tools/pubsubd/CMakeLists.txt).
+pkg_check_modules(JEMALLOC REQUIRED IMPORTED_TARGET jemalloc)
 find_package(simdjson REQUIRED)
 find_package(Boost 1.74 REQUIRED)
 find_package(CLI11 REQUIRED)

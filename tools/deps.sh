@@ -7,7 +7,7 @@ set -euo pipefail
 PUBSUB_PACKAGES=(
   g++ cmake make pkg-config ccache
   libpq-dev libpqxx-dev libboost-dev libsimdjson-dev libconcurrentqueue-dev
-  libcli11-dev libsystemd-dev
+  libcli11-dev libsystemd-dev libjemalloc-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   postgresql-15 python3
 )

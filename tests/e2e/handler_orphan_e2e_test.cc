@@ -100,6 +100,17 @@ TEST_F(handler_orphan_e2e, KillNineDuringCustomHandlerKillsTheOrphanAndRerunsAsA
     const fs::path record = tmp().path() / "data" / "handlers" / std::to_string(pgid);
     for (int i = 0; i < 500 && !fs::exists(record); ++i) std::this_thread::sleep_for(10ms);
     ASSERT_TRUE(fs::exists(record)) << "the running handler was not recorded";
+    // Attempt 1 counts after a restart only once its `processing` row is committed (the
+    // write-behind's next batch); a kill before that rightly runs attempt 1 again.
+    bool processing = false;
+    for (int i = 0; i < 1000 && !processing; ++i) {
+        auto st = conn().query("SELECT status FROM " + conn().quote_identifier(schema()) +
+                                   ".tpubsub_events WHERE event_id = $1::bigint",
+                               {id});
+        processing = st.ok() && st->rows() == 1 && st->get(0, 0) == "processing";
+        if (!processing) std::this_thread::sleep_for(10ms);
+    }
+    ASSERT_TRUE(processing) << "attempt 1's processing row was never committed";
     ASSERT_TRUE(daemon().signal(SIGKILL).ok());
     ASSERT_EQ(daemon().wait(10s), std::optional<int>(128 + SIGKILL));
     ASSERT_TRUE(process_group_alive(pgid)) << "the handler did not outlive pubsubd";

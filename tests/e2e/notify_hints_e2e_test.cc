@@ -168,7 +168,13 @@ TEST_F(notify_hints_e2e, AHundredThousandForgedCancelsDoNotGrowMemory) {
     ASSERT_GT(before, 0);
     forge("cancel", 1'000'000'000'000, 1'000'000'099'999);
     barrier(20s);
+    // pubsubd's allocator gives freed pages back about a second after a burst
+    // (tools/pubsubd/jemalloc_conf.cc): what stays above the bound after 5 s is held.
     long after = rss_kib();
+    for (int i = 0; i < 50 && after - before >= 4 * 1024; ++i) {
+        std::this_thread::sleep_for(100ms);
+        after = rss_kib();
+    }
     RecordProperty("rss_growth_kib", std::to_string(after - before));
 #ifndef __SANITIZE_ADDRESS__  // ASan's quarantine holds freed memory: RSS says nothing there
     // Measured: ~0.2 MiB; before the hints were re-read, 8.2 MiB (and 14 s to get through).
