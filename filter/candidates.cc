@@ -39,7 +39,7 @@ struct record_condition {
     op kind() const { return r->kind; }
     bool exists() const { return r->exists; }
     const value_ref& operand() const { return value; }
-    glob_token_bytes glob() const { return {arena + r->str, r->size, r->extra}; }
+    stored_glob glob() const { return {arena + r->str, r->size, r->extra != 0}; }
     bool in_list(const value_ref& v) const {
         for (std::uint32_t k = 1; k <= r->extra; ++k) {
             if (values_equal(r[k].operand(arena), v)) return true;
@@ -176,16 +176,20 @@ void candidate_arena::add_string(std::string_view s, std::string& bytes) {
     bytes.append(s);
 }
 
-// Like add_string, for a glob's tokens (size: the token count), 2-byte aligned in the run.
+// Like add_string, for a glob: its segments (size: how many, extra: 1) when it has no ?,
+// else its tokens (size: how many, extra: 0).
 void candidate_arena::add_glob(const glob_tokens& t, std::string& bytes) {
     flat_record& r = records_.back();
-    r.size = static_cast<std::uint32_t>(t.size());
-    r.extra = glob_token_bytes::single_star_of(t);
-    if (t.empty()) return;
-    if (bytes.size() % 2 != 0) bytes.push_back('\0');
+    const bool segments = glob_segments::fits(t);
+    r.extra = segments ? 1 : 0;
+    r.size = segments ? glob_segments::count_of(t) : static_cast<std::uint32_t>(t.size());
     fixups_.push_back({static_cast<std::uint32_t>(records_.size() - 1), 0,
                        static_cast<std::uint32_t>(bytes.size()), r.size});
-    glob_token_bytes::append(t, bytes);
+    if (segments) {
+        glob_segments::append(t, bytes);
+    } else {
+        glob_token_bytes::append(t, bytes);
+    }
 }
 
 void candidate_arena::finish() {

@@ -27,7 +27,7 @@ namespace pubsub::filter_detail {
 // 32 bytes: a header, a condition, a node, a list value, or raw string bytes.
 struct alignas(32) flat_record {
     std::uint32_t slot = 0;   // condition: the slot; header: the program-local id
-    std::uint32_t extra = 0;  // condition: list size ($in/$nin), glob: single_star; header: out
+    std::uint32_t extra = 0;  // condition: list size ($in/$nin), glob: 1 for segments; header: out
                               // index; node: the records after it that it spans
     op kind = op::eq;         // condition
     bool exists = true;       // condition ($exists)
@@ -37,7 +37,7 @@ struct alignas(32) flat_record {
     std::uint8_t node = 0;                // 0: a condition; else a node: 1 + its node::kind_t
     std::uint16_t count = 0;              // header (an implicit `all`), node: number of items
     std::uint32_t str = 0;   // string operand (glob: its tokens): offset from the arena's start
-    std::uint32_t size = 0;  // string operand: length; glob: the number of tokens
+    std::uint32_t size = 0;  // string operand: length; glob: the number of segments or tokens
     union {
         std::int64_t i = 0;
         std::uint64_t u;
