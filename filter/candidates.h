@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "filter/compiled_filter.h"
+#include "filter/huge_pages.h"
 
 namespace pubsub::filter_detail {
 
@@ -89,7 +90,7 @@ class candidate_arena {
     struct fixup {
         std::uint32_t record, base, offset, size;  // records_[record].str = offset of the bytes
     };
-    std::vector<flat_record> records_;
+    std::vector<flat_record, huge_page_allocator<flat_record>> records_;
     std::vector<fixup> fixups_;  // build time only
 };
 

@@ -10,6 +10,8 @@
 #include <span>
 #include <vector>
 
+#include "filter/huge_pages.h"
+
 namespace pubsub::filter_detail {
 
 class flat_table {
@@ -58,7 +60,7 @@ class flat_table {
         cells_[i] = c;
     }
     void grow() {
-        std::vector<cell> old = std::move(cells_);
+        std::vector<cell, huge_page_allocator<cell>> old = std::move(cells_);
         const std::size_t size = old.empty() ? 16 : old.size() * 2;
         cells_.assign(size, cell{});
         mask_ = size - 1;
@@ -69,7 +71,7 @@ class flat_table {
         }
     }
 
-    std::vector<cell> cells_;
+    std::vector<cell, huge_page_allocator<cell>> cells_;
     std::size_t count_ = 0;
     std::size_t mask_ = 0;
     unsigned shift_ = 64;
