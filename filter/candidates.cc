@@ -93,15 +93,17 @@ value_ref flat_record::operand(const char* arena) const {
 }
 
 candidate_ref candidate_arena::add(std::uint32_t id, std::uint32_t out_index,
-                                   const compiled_node& n) {
+                                   const compiled_node& n, std::uint64_t key) {
     const auto at = static_cast<std::uint32_t>(records_.size());
     if (at >= 1u << run_shift) std::abort();  // 8 GB of records: far beyond any subscriber set
     flat_record& h = records_.emplace_back();
     h.slot = id;
     h.extra = out_index;
+    h.u = key;
+    h.size = 1;
     if (!fits(n)) {
         h.tree = true;
-        return at | 1u << run_shift;
+        return ref_of(at, 1);
     }
     std::string bytes;
     if (n.kind == kind_t::all) {
@@ -117,8 +119,8 @@ candidate_ref candidate_arena::add(std::uint32_t id, std::uint32_t out_index,
                     std::min(sizeof(flat_record), bytes.size() - k));
     }
     for (std::size_t k = fixups_.size(); k-- > 0 && fixups_[k].record > at;) fixups_[k].base = base;
-    const std::size_t run = std::min<std::size_t>(records_.size() - at, 15);
-    return at | static_cast<std::uint32_t>(run) << run_shift;
+    records_[at].size = static_cast<std::uint32_t>(records_.size() - at);
+    return ref_of(at, records_[at].size);
 }
 
 void candidate_arena::add_items(const compiled_node& n, std::string& bytes) {
