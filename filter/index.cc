@@ -16,9 +16,9 @@ void hashed_postings::finish(const candidate_arena& arena, const place_fn& place
     for (const auto& [h, sub] : pending_) {
         bloom_[(h >> 6) & bloom_mask_] |= std::uint64_t{1} << (h & 63);
     }
-    std::size_t buckets = 2;  // two to four keys each
+    std::size_t buckets = 2;  // one or two per key
     shift_ = 63;
-    while (buckets * 4 <= pending_.size()) buckets *= 2, --shift_;
+    while (buckets <= pending_.size()) buckets *= 2, --shift_;
     std::stable_sort(pending_.begin(), pending_.end(), [&](const auto& x, const auto& y) {
         return bucket(x.first) < bucket(y.first);
     });

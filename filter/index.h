@@ -43,9 +43,10 @@ using probe_list = std::vector<hash_probe>;
 // share a list, which only adds a candidate that its filter then rejects (every candidate's
 // whole filter is evaluated).
 //
-// Three levels, the first two small enough to stay in cache at 100,000 subscribers: a
-// one-bit-per-hash filter (8 bits per key) that stops most values nobody indexed; a directory
-// of buckets (one 4-byte record number per one to two keys); and the candidate runs
+// Three levels, the first two much smaller than the runs (they stay in cache where the runs do
+// not): a one-bit-per-hash filter (8 to 16 bits per key) that stops most values nobody
+// indexed; a directory of buckets (a 4-byte record number per bucket, one or two buckets per
+// key, so most buckets hold one run or none); and the candidate runs
 // themselves, which finish() lays out in the arena bucket by bucket, each header holding the
 // hash it is posted under. A probe that passes the filter reads its bucket's entry, then the
 // bucket's records, which are already the runs to check: one memory latency per event where a
