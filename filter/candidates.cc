@@ -206,7 +206,8 @@ void candidate_arena::finish() {
 
 namespace {
 
-// The commonest conditions (string equality and prefix, integer bounds) decided straight from
+// The commonest conditions (string equality and prefix, integer bounds, globs without ?)
+// decided straight from
 // the record, without building the operand or going through condition_eval's switches: 1 or
 // 0; -1 leaves the condition to condition_eval. Same type rules: a string equals a string
 // only, a missing field or one without scalar items fails, any element of an array may hold.
@@ -241,6 +242,14 @@ int quick_holds(const flat_record& r, const slot_state& st, const value_ref* ite
                                    : r.kind == op::lt  ? v.i < r.i
                                                        : v.i <= r.i;
                 if (holds) return 1;
+            }
+            return 0;
+        }
+        case op::glob: {
+            if (r.extra == 0) return -1;  // tokens (a ?): condition_eval
+            const glob_segments g(arena + r.str, r.size);
+            for (std::uint32_t k = st.begin; k < st.end; ++k) {
+                if (items[k].kind == value_kind::string && g.match(items[k].s)) return 1;
             }
             return 0;
         }

@@ -2,6 +2,7 @@
 #include "filter/glob.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace pubsub::filter_detail {
 
@@ -123,17 +124,26 @@ void glob_segments::append(const glob_tokens& t, std::string& out) {
     out += text;
 }
 
+namespace {
+
+// Whether n bytes at a and b are equal (a may be null when n is 0: an empty string_view).
+bool same_bytes(const char* a, const char* b, std::size_t n) {
+    return n == 0 || std::memcmp(a, b, n) == 0;
+}
+
+}  // namespace
+
 bool glob_segments::match(std::string_view s) const {
     const char* text = bytes_ + std::size_t{count_} * sizeof(std::uint16_t);
-    const std::string_view first(text, length(0));
-    if (count_ == 1) return s == first;
-    if (!s.starts_with(first)) return false;
-    std::size_t total = first.size();
-    for (std::uint32_t k = 1; k < count_; ++k) total += length(k);
-    const std::string_view last(text + total - length(count_ - 1), length(count_ - 1));
-    if (s.size() < first.size() + last.size() || !s.ends_with(last)) return false;
-    std::string_view between = s.substr(first.size(), s.size() - first.size() - last.size());
-    text += first.size();
+    const std::size_t first = length(0);
+    if (count_ == 1) return s.size() == first && same_bytes(s.data(), text, first);
+    const std::size_t last = length(count_ - 1);
+    if (s.size() < first + last || !same_bytes(s.data(), text, first)) return false;
+    std::size_t middle_bytes = 0;
+    for (std::uint32_t k = 1; k + 1 < count_; ++k) middle_bytes += length(k);
+    if (!same_bytes(s.data() + s.size() - last, text + first + middle_bytes, last)) return false;
+    std::string_view between = s.substr(first, s.size() - first - last);
+    text += first;
     for (std::uint32_t k = 1; k + 1 < count_; ++k) {
         const std::string_view middle(text, length(k));
         const std::size_t at = between.find(middle);
