@@ -46,14 +46,16 @@ struct huge_page_allocator {
     }
 
     T* allocate(std::size_t n) {
-        if (!huge(n)) return static_cast<T*>(::operator new(n * sizeof(T)));
+        if (!huge(n)) {
+            return static_cast<T*>(::operator new (n * sizeof(T), std::align_val_t{alignof(T)}));
+        }
         return static_cast<T*>(map_huge(rounded(n)));
     }
     void deallocate(T* p, std::size_t n) {
         if (huge(n)) {
             ::munmap(p, rounded(n));
         } else {
-            ::operator delete(p);
+            ::operator delete (p, std::align_val_t{alignof(T)});
         }
     }
     template <class U>
