@@ -14,7 +14,7 @@ void hashed_postings::finish(const candidate_arena& arena, const place_fn& place
     bloom_.assign(bits / 64, 0);
     bloom_mask_ = bits / 64 - 1;
     for (const auto& [h, sub] : pending_) {
-        bloom_[(h >> 6) & bloom_mask_] |= std::uint64_t{1} << (h & 63);
+        bloom_[(h >> 6) & bloom_mask_] |= bloom_bits(h);
     }
     std::size_t buckets = 2;  // one or two per key
     shift_ = 63;
