@@ -39,7 +39,7 @@ struct record_condition {
     op kind() const { return r->kind; }
     bool exists() const { return r->exists; }
     const value_ref& operand() const { return value; }
-    glob_token_bytes glob() const { return {arena + r->str, r->size, r->extra}; }
+    stored_glob glob() const { return {arena + r->str, r->size, r->extra != 0}; }
     bool in_list(const value_ref& v) const {
         for (std::uint32_t k = 1; k <= r->extra; ++k) {
             if (values_equal(r[k].operand(arena), v)) return true;
@@ -93,15 +93,17 @@ value_ref flat_record::operand(const char* arena) const {
 }
 
 candidate_ref candidate_arena::add(std::uint32_t id, std::uint32_t out_index,
-                                   const compiled_node& n) {
+                                   const compiled_node& n, std::uint64_t key) {
     const auto at = static_cast<std::uint32_t>(records_.size());
     if (at >= 1u << run_shift) std::abort();  // 8 GB of records: far beyond any subscriber set
     flat_record& h = records_.emplace_back();
     h.slot = id;
     h.extra = out_index;
+    h.u = key;
+    h.size = 1;
     if (!fits(n)) {
         h.tree = true;
-        return at | 1u << run_shift;
+        return ref_of(at, 1);
     }
     std::string bytes;
     if (n.kind == kind_t::all) {
@@ -117,8 +119,8 @@ candidate_ref candidate_arena::add(std::uint32_t id, std::uint32_t out_index,
                     std::min(sizeof(flat_record), bytes.size() - k));
     }
     for (std::size_t k = fixups_.size(); k-- > 0 && fixups_[k].record > at;) fixups_[k].base = base;
-    const std::size_t run = std::min<std::size_t>(records_.size() - at, 15);
-    return at | static_cast<std::uint32_t>(run) << run_shift;
+    records_[at].size = static_cast<std::uint32_t>(records_.size() - at);
+    return ref_of(at, records_[at].size);
 }
 
 void candidate_arena::add_items(const compiled_node& n, std::string& bytes) {
@@ -176,16 +178,20 @@ void candidate_arena::add_string(std::string_view s, std::string& bytes) {
     bytes.append(s);
 }
 
-// Like add_string, for a glob's tokens (size: the token count), 2-byte aligned in the run.
+// Like add_string, for a glob: its segments (size: how many, extra: 1) when it has no ?,
+// else its tokens (size: how many, extra: 0).
 void candidate_arena::add_glob(const glob_tokens& t, std::string& bytes) {
     flat_record& r = records_.back();
-    r.size = static_cast<std::uint32_t>(t.size());
-    r.extra = glob_token_bytes::single_star_of(t);
-    if (t.empty()) return;
-    if (bytes.size() % 2 != 0) bytes.push_back('\0');
+    const bool segments = glob_segments::fits(t);
+    r.extra = segments ? 1 : 0;
+    r.size = segments ? glob_segments::count_of(t) : static_cast<std::uint32_t>(t.size());
     fixups_.push_back({static_cast<std::uint32_t>(records_.size() - 1), 0,
                        static_cast<std::uint32_t>(bytes.size()), r.size});
-    glob_token_bytes::append(t, bytes);
+    if (segments) {
+        glob_segments::append(t, bytes);
+    } else {
+        glob_token_bytes::append(t, bytes);
+    }
 }
 
 void candidate_arena::finish() {
@@ -200,7 +206,8 @@ void candidate_arena::finish() {
 
 namespace {
 
-// The commonest conditions (string equality and prefix, integer bounds) decided straight from
+// The commonest conditions (string equality and prefix, integer bounds, globs without ?)
+// decided straight from
 // the record, without building the operand or going through condition_eval's switches: 1 or
 // 0; -1 leaves the condition to condition_eval. Same type rules: a string equals a string
 // only, a missing field or one without scalar items fails, any element of an array may hold.
@@ -235,6 +242,14 @@ int quick_holds(const flat_record& r, const slot_state& st, const value_ref* ite
                                    : r.kind == op::lt  ? v.i < r.i
                                                        : v.i <= r.i;
                 if (holds) return 1;
+            }
+            return 0;
+        }
+        case op::glob: {
+            if (r.extra == 0) return -1;  // tokens (a ?): condition_eval
+            const glob_segments g(arena + r.str, r.size);
+            for (std::uint32_t k = st.begin; k < st.end; ++k) {
+                if (items[k].kind == value_kind::string && g.match(items[k].s)) return 1;
             }
             return 0;
         }

@@ -17,17 +17,19 @@
 // (it is not copyable).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
 #include "filter/compiled_filter.h"
+#include "filter/huge_pages.h"
 
 namespace pubsub::filter_detail {
 
 // 32 bytes: a header, a condition, a node, a list value, or raw string bytes.
 struct alignas(32) flat_record {
     std::uint32_t slot = 0;   // condition: the slot; header: the program-local id
-    std::uint32_t extra = 0;  // condition: list size ($in/$nin), glob: single_star; header: out
+    std::uint32_t extra = 0;  // condition: list size ($in/$nin), glob: 1 for segments; header: out
                               // index; node: the records after it that it spans
     op kind = op::eq;         // condition
     bool exists = true;       // condition ($exists)
@@ -37,8 +39,9 @@ struct alignas(32) flat_record {
     std::uint8_t node = 0;                // 0: a condition; else a node: 1 + its node::kind_t
     std::uint16_t count = 0;              // header (an implicit `all`), node: number of items
     std::uint32_t str = 0;   // string operand (glob: its tokens): offset from the arena's start
-    std::uint32_t size = 0;  // string operand: length; glob: the number of tokens
-    union {
+    std::uint32_t size = 0;  // string operand: length; glob: the number of segments or tokens;
+                             // header: the records of the run
+    union {                  // header: u, the key hash the run is posted under (0: none)
         std::int64_t i = 0;
         std::uint64_t u;
         double d;
@@ -62,11 +65,26 @@ class candidate_arena {
     candidate_arena(const candidate_arena&) = delete;
     candidate_arena& operator=(const candidate_arena&) = delete;
 
-    // Appends a subscriber; returns its reference.
-    candidate_ref add(std::uint32_t id, std::uint32_t out_index, const compiled_node& n);
+    // Appends a subscriber's run, its header holding `key`; returns its reference. A
+    // subscriber may have several runs (one per key it is posted under).
+    candidate_ref add(std::uint32_t id, std::uint32_t out_index, const compiled_node& n,
+                      std::uint64_t key);
+    std::uint32_t size() const { return static_cast<std::uint32_t>(records_.size()); }
+    static candidate_ref ref_of(std::uint32_t record, std::uint32_t run) {
+        return record | std::min<std::uint32_t>(run, 15) << run_shift;
+    }
     void finish();  // points the records' strings into the arena; call once, after every add
 
     const flat_record& header(candidate_ref r) const { return records_[record_of(r)]; }
+    const flat_record& record(std::uint32_t k) const { return records_[k]; }
+    // The cache lines of records [first, last), at most 8 of them.
+    void prefetch(std::uint32_t first, std::uint32_t last) const {
+        const char* p = reinterpret_cast<const char*>(records_.data() + first);
+        const char* end = reinterpret_cast<const char*>(records_.data() + last);
+        end = std::min(end, p + 8 * 64);
+        for (; p < end; p += 64) __builtin_prefetch(p);
+        __builtin_prefetch(end - 1);
+    }
     // Every cache line of the run (__builtin_prefetch never faults).
     void prefetch(candidate_ref r) const {
         const char* p = reinterpret_cast<const char*>(records_.data() + record_of(r));
@@ -89,7 +107,7 @@ class candidate_arena {
     struct fixup {
         std::uint32_t record, base, offset, size;  // records_[record].str = offset of the bytes
     };
-    std::vector<flat_record> records_;
+    std::vector<flat_record, huge_page_allocator<flat_record>> records_;
     std::vector<fixup> fixups_;  // build time only
 };
 

@@ -34,16 +34,19 @@ anchor affix_anchor(anchor_kind kind, std::uint32_t slot, const compiled_conditi
 }
 
 // A glob offers its literal prefix, its literal suffix and every gram of its literal runs;
-// the cheapest wins.
+// the cheapest wins. A run of 6 bytes or more offers only its 6-byte grams: each of its 3-byte
+// grams lies inside one of them, which is then at least as selective and shared by no more
+// subscribers; and the fewer gram lengths a slot has, the fewer probes every event pays (one
+// per byte of the string and length).
 void glob_anchors(std::uint32_t slot, const compiled_condition& c, std::vector<anchor>& out) {
     std::string pre = glob_literal_prefix(c.glob), suf = glob_literal_suffix(c.glob);
     if (!pre.empty()) out.push_back(affix_anchor(anchor_kind::prefix, slot, c, pre));
     if (!suf.empty()) out.push_back(affix_anchor(anchor_kind::suffix, slot, c, suf));
     for (const std::string& run : glob_literal_runs(c.glob)) {
-        for (std::size_t len : {gram_index::short_len, gram_index::long_len}) {
-            for (std::size_t i = 0; i + len <= run.size(); ++i) {
-                out.push_back(affix_anchor(anchor_kind::infix, slot, c, run.substr(i, len)));
-            }
+        const std::size_t len =
+            run.size() >= gram_index::long_len ? gram_index::long_len : gram_index::short_len;
+        for (std::size_t i = 0; i + len <= run.size(); ++i) {
+            out.push_back(affix_anchor(anchor_kind::infix, slot, c, run.substr(i, len)));
         }
     }
 }
@@ -155,17 +158,14 @@ std::unique_ptr<compiled_matcher::program> compiled_matcher::program::build(
     p->size = static_cast<std::uint32_t>(filters.size());
     p->slots.resize(p->paths.slot_count());
     p->trees.resize(filters.size());
-    std::vector<std::uint32_t> record(filters.size());  // program-local id -> header record
     std::vector<std::vector<anchor>> candidates(filters.size());
     share_counts counts;
     for (std::uint32_t s = 0; s < filters.size(); ++s) {
-        record[s] = p->candidates.add(s, entries[s]->subscriber_index, filters[s]);
         collect(filters[s], candidates[s]);
         for (const anchor& a : candidates[s]) {
             for (const std::string& k : a.keys) ++counts[k];
         }
     }
-    p->candidates.finish();
     for (std::uint32_t s = 0; s < filters.size(); ++s) {
         const anchor* best = nullptr;
         std::uint64_t best_cost = 0;
@@ -174,14 +174,23 @@ std::unique_ptr<compiled_matcher::program> compiled_matcher::program::build(
             if (!best || c < best_cost) best = &a, best_cost = c;
         }
         if (best) {
-            insert(*best, record[s], p->slots[best->slot]);
+            insert(*best, s, p->slots[best->slot]);
         } else {
-            p->always.push_back(record[s]);
+            p->always.push_back(s);
         }
     }
-    for (slot_index& idx : p->slots) idx.finish();
+    std::vector<bool> tree(filters.size());
+    const place_fn place = [&](std::uint32_t s, std::uint64_t key) {
+        const candidate_ref r = p->candidates.add(s, entries[s]->subscriber_index, filters[s], key);
+        tree[s] = p->candidates.header(r).tree;
+        return r;
+    };
+    for (slot_index& idx : p->slots) idx.finish_hashed(p->candidates, place);
+    for (slot_index& idx : p->slots) idx.finish_others(place);
+    for (std::uint32_t& s : p->always) s = place(s, 0);
+    p->candidates.finish();
     for (std::uint32_t s = 0; s < filters.size(); ++s) {
-        if (p->candidates.header(record[s]).tree) p->trees[s] = std::move(filters[s]);
+        if (tree[s]) p->trees[s] = std::move(filters[s]);
     }
     return p;
 }

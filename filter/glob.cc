@@ -1,6 +1,9 @@
 // Glob compilation and the greedy matcher.
 #include "filter/glob.h"
 
+#include <algorithm>
+#include <cstring>
+
 namespace pubsub::filter_detail {
 
 glob_tokens compile_glob(std::string_view raw) {
@@ -60,30 +63,8 @@ std::vector<std::string> glob_literal_runs(const glob_tokens& t) {
     return runs;
 }
 
-namespace {
-
-// A pattern `prefix*suffix` (no other wildcard): both literals, no backtracking.
-template <class T>
-bool match_single_star(const T& t, std::size_t star, std::string_view s) {
-    const std::size_t suffix = t.size() - star - 1;
-    if (s.size() < star + suffix) return false;
-    for (std::size_t k = 0; k < star; ++k) {
-        if (t[k] != static_cast<unsigned char>(s[k])) return false;
-    }
-    const std::size_t from = s.size() - suffix;
-    for (std::size_t k = 0; k < suffix; ++k) {
-        if (t[star + 1 + k] != static_cast<unsigned char>(s[from + k])) return false;
-    }
-    return true;
-}
-
-}  // namespace
-
 template <class T>
 bool glob_match(const T& t, std::string_view s) {
-    if constexpr (requires { t.single_star(); }) {
-        if (t.single_star() != 0) return match_single_star(t, t.single_star() - 1, s);
-    }
     std::size_t p = 0, i = 0;
     std::size_t star_p = std::string_view::npos, star_i = 0;
     while (i < s.size()) {
@@ -109,5 +90,73 @@ bool glob_match(const T& t, std::string_view s) {
 
 template bool glob_match(const glob_tokens&, std::string_view);
 template bool glob_match(const glob_token_bytes&, std::string_view);
+
+bool glob_segments::fits(const glob_tokens& t) {
+    std::size_t run = 0;
+    for (std::int16_t tok : t) {
+        if (tok == glob_any) return false;
+        run = tok == glob_star ? 0 : run + 1;
+        if (run > UINT16_MAX) return false;
+    }
+    return true;
+}
+
+std::uint32_t glob_segments::count_of(const glob_tokens& t) {
+    return 1 + static_cast<std::uint32_t>(std::count(t.begin(), t.end(), glob_star));
+}
+
+void glob_segments::append(const glob_tokens& t, std::string& out) {
+    std::string text;
+    std::uint16_t length = 0;
+    auto end_segment = [&] {
+        out.append(reinterpret_cast<const char*>(&length), sizeof length);
+        length = 0;
+    };
+    for (std::int16_t tok : t) {
+        if (tok == glob_star) {
+            end_segment();
+        } else {
+            text += static_cast<char>(tok);
+            ++length;
+        }
+    }
+    end_segment();
+    out += text;
+}
+
+namespace {
+
+// Whether n bytes at a and b are equal (a may be null when n is 0: an empty string_view).
+bool same_bytes(const char* a, const char* b, std::size_t n) {
+    return n == 0 || std::memcmp(a, b, n) == 0;
+}
+
+}  // namespace
+
+bool glob_segments::match(std::string_view s) const {
+    const char* text = bytes_ + std::size_t{count_} * sizeof(std::uint16_t);
+    const std::size_t first = length(0);
+    if (count_ == 1) return s.size() == first && same_bytes(s.data(), text, first);
+    const std::size_t last = length(count_ - 1);
+    if (s.size() < first + last || !same_bytes(s.data(), text, first)) return false;
+    std::size_t middle_bytes = 0;
+    for (std::uint32_t k = 1; k + 1 < count_; ++k) middle_bytes += length(k);
+    if (!same_bytes(s.data() + s.size() - last, text + first + middle_bytes, last)) return false;
+    std::string_view between = s.substr(first, s.size() - first - last);
+    text += first;
+    for (std::uint32_t k = 1; k + 1 < count_; ++k) {
+        const std::string_view middle(text, length(k));
+        const std::size_t at = between.find(middle);
+        if (at == std::string_view::npos) return false;
+        between.remove_prefix(at + middle.size());
+        text += middle.size();
+    }
+    return true;
+}
+
+bool glob_match(const stored_glob& g, std::string_view s) {
+    if (g.segments) return glob_segments(g.bytes, g.count).match(s);
+    return glob_match(glob_token_bytes(g.bytes, g.count), s);
+}
 
 }  // namespace pubsub::filter_detail

@@ -30,21 +30,7 @@ std::vector<std::string> glob_literal_runs(const glob_tokens& t);  // the litera
 // matcher's candidate records: read through memcpy, so any byte buffer may hold them.
 class glob_token_bytes {
   public:
-    // single_star: for a pattern whose only wildcard is one *, its position plus one (0: any
-    // other pattern), so that glob_match checks a literal prefix and suffix without
-    // backtracking.
-    glob_token_bytes(const char* bytes, std::size_t count, std::uint32_t single_star = 0)
-        : bytes_(bytes), count_(count), single_star_(single_star) {}
-    // What single_star should be for t.
-    static std::uint32_t single_star_of(const glob_tokens& t) {
-        std::uint32_t star = 0;
-        for (std::size_t k = 0; k < t.size(); ++k) {
-            if (t[k] == glob_any || (t[k] == glob_star && star != 0)) return 0;
-            if (t[k] == glob_star) star = static_cast<std::uint32_t>(k + 1);
-        }
-        return star;
-    }
-    std::uint32_t single_star() const { return single_star_; }
+    glob_token_bytes(const char* bytes, std::size_t count) : bytes_(bytes), count_(count) {}
     static void append(const glob_tokens& t, std::string& out) {
         out.append(reinterpret_cast<const char*>(t.data()), t.size() * sizeof(std::int16_t));
     }
@@ -58,8 +44,42 @@ class glob_token_bytes {
   private:
     const char* bytes_;
     std::size_t count_;
-    std::uint32_t single_star_;
 };
+
+// A pattern without ? as its literal segments, "seg0*seg1*...*segN" (stars are merged, so
+// only the first and the last segment may be empty), stored as bytes inside another structure:
+// the N+1 lengths (2 bytes each, native order, read through memcpy), then the segments' bytes.
+// Matching needs no backtracking: the first segment is a prefix, the last a suffix, and each
+// middle one is found leftmost in what lies between (leftmost is exact when * is the only
+// wildcard), so a probe costs a few memcmp and string searches.
+class glob_segments {
+  public:
+    // Whether t can be stored so: no ?, and every segment shorter than 65,536 bytes.
+    static bool fits(const glob_tokens& t);
+    static std::uint32_t count_of(const glob_tokens& t);  // its stars plus one
+    static void append(const glob_tokens& t, std::string& out);
+
+    glob_segments(const char* bytes, std::uint32_t count) : bytes_(bytes), count_(count) {}
+    bool match(std::string_view s) const;
+
+  private:
+    std::size_t length(std::uint32_t k) const {
+        std::uint16_t v;
+        std::memcpy(&v, bytes_ + k * sizeof v, sizeof v);
+        return v;
+    }
+    const char* bytes_;
+    std::uint32_t count_;
+};
+
+// How the matcher's candidate records keep a glob: segments when glob_segments fits, tokens
+// otherwise; `count` is the number of segments or of tokens.
+struct stored_glob {
+    const char* bytes;
+    std::uint32_t count;
+    bool segments;
+};
+bool glob_match(const stored_glob& g, std::string_view s);
 
 // Greedy matcher with one backtrack point (linear in practice, O(n*m) at worst). T is
 // glob_tokens or glob_token_bytes.

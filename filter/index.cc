@@ -5,29 +5,32 @@
 
 namespace pubsub::filter_detail {
 
-void hashed_postings::add(std::uint64_t h, std::uint32_t sub) { pending_.emplace_back(h, sub); }
-
-void hashed_postings::finish() {
+void hashed_postings::finish(const candidate_arena& arena, const place_fn& place) {
     std::sort(pending_.begin(), pending_.end());
     pending_.erase(std::unique(pending_.begin(), pending_.end()), pending_.end());
+    if (pending_.empty()) return;
     std::size_t bits = 64;
     while (bits < pending_.size() * 8) bits *= 2;
-    if (!pending_.empty()) bloom_.assign(bits / 64, 0);
+    bloom_.assign(bits / 64, 0);
     bloom_mask_ = bits / 64 - 1;
-    for (std::size_t k = 0; k < pending_.size();) {
-        const std::uint64_t h = pending_[k].first;
-        std::size_t end = k;
-        while (end < pending_.size() && pending_[end].first == h) ++end;
-        if (end - k == 1) {
-            table_.insert(h, pending_[k].second, 1);
-        } else {
-            table_.insert(h, static_cast<std::uint32_t>(subs_.size()),
-                          static_cast<std::uint32_t>(end - k));
-            for (; k < end; ++k) subs_.push_back(pending_[k].second);
-        }
-        k = end;
-        bloom_[(h >> 6) & bloom_mask_] |= std::uint64_t{1} << (h & 63);
+    for (const auto& [h, sub] : pending_) {
+        bloom_[(h >> 6) & bloom_mask_] |= bloom_bits(h);
     }
+    std::size_t buckets = 2;  // one or two per key
+    shift_ = 63;
+    while (buckets <= pending_.size()) buckets *= 2, --shift_;
+    std::stable_sort(pending_.begin(), pending_.end(), [&](const auto& x, const auto& y) {
+        return bucket(x.first) < bucket(y.first);
+    });
+    dir_.assign(buckets + 1, 0);
+    std::size_t k = 0;
+    for (std::size_t b = 0; b < buckets; ++b) {
+        dir_[b] = arena.size();
+        for (; k < pending_.size() && bucket(pending_[k].first) == b; ++k) {
+            place(pending_[k].second, pending_[k].first);
+        }
+    }
+    dir_[buckets] = arena.size();
     pending_.clear();
     pending_.shrink_to_fit();
 }
@@ -51,7 +54,9 @@ void range_index::add(const compiled_condition& c, std::uint32_t sub) {
     }
 }
 
-void range_index::finish() {
+void range_index::finish(const place_fn& place) {
+    for (bound& b : lower_) b.sub = place(b.sub, 0);
+    for (bound& b : upper_) b.sub = place(b.sub, 0);
     std::sort(lower_.begin(), lower_.end(),
               [](const bound& a, const bound& b) { return *compare_values(a.value, b.value) < 0; });
     std::sort(upper_.begin(), upper_.end(),

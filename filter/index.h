@@ -1,21 +1,23 @@
 // The per-path indexes of a compiled_matcher program and the program itself.
 //
-// Each index maps an event value to the subscribers (program-local ids) anchored on a
-// condition that value may satisfy; the caller then runs the full filter of each. Build with
-// add(), then finish() once: postings move into one flat array and keys into a flat_table
-// (single-subscriber lists inline in the table).
-// After that the index is immutable; probes are const and thread-safe.
+// Each index maps an event value to the subscribers anchored on a condition that value may
+// satisfy; the caller then runs the full filter of each. Build with add() (program-local ids),
+// then finish() once, which lays the candidate runs out in the arena (candidates.h): the runs
+// of a hashed index bucket by bucket, so that its directory leads straight to them; the other
+// indexes keep candidate references. After that the index is immutable; probes are const and
+// thread-safe.
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "filter/candidates.h"
 #include "filter/compiled_filter.h"
-#include "filter/flat_table.h"
 #include "filter/matcher.h"
 
 namespace pubsub::filter_detail {
@@ -23,44 +25,68 @@ namespace pubsub::filter_detail {
 using posting = std::vector<std::uint32_t>;
 using posting_span = std::span<const std::uint32_t>;
 
+// Build time: appends program-local subscriber `sub`'s run to the arena, its header holding
+// `key` (the hash it is posted under, 0 for none), and returns the run's reference.
+using place_fn = std::function<candidate_ref(std::uint32_t sub, std::uint64_t key)>;
+
 class hashed_postings;
 // One pending look-up of an event value's hash. The matcher collects every probe of an event
 // before resolving any, so that the cache misses of different probes overlap instead of
-// following each other (each probe is a chain: table cell, list, candidate).
+// following each other (each probe is a chain: filter, directory, the bucket's runs).
 struct hash_probe {
     const hashed_postings* postings;
     std::uint64_t hash;
 };
 using probe_list = std::vector<hash_probe>;
 
-// Subscriber lists by key hash. Keys themselves are not kept: two keys whose 64-bit hashes
-// collide share a list, which only adds a candidate that its filter then rejects (every
-// candidate's whole filter is evaluated). A one-bit-per-hash filter in front (8 bits per key,
-// small enough to stay in cache) saves the table probe for most values nobody indexed.
+// Subscribers by key hash. Keys themselves are not kept: two keys whose 64-bit hashes collide
+// share a list, which only adds a candidate that its filter then rejects (every candidate's
+// whole filter is evaluated).
+//
+// Three levels, the first two much smaller than the runs (they stay in cache where the runs do
+// not): a filter (8 to 16 bits per key, two bits of one word per hash) that stops most values
+// nobody indexed; a directory of buckets (a 4-byte record number per bucket, one or two
+// buckets per key, so most buckets hold one run or none); and the candidate runs themselves,
+// which finish() lays out in the arena bucket by bucket, each header holding the hash it is
+// posted under. A probe that passes the filter reads its bucket's entry, then the bucket's
+// records, which are already the runs to check: one memory latency per event where a hash
+// table of references cost two (the table cell, then the run it names). A subscriber posted
+// under several keys ($in) has one run per key.
 class hashed_postings {
   public:
-    void add(std::uint64_t h, std::uint32_t sub);
-    void finish();
+    void add(std::uint64_t h, std::uint32_t sub) { pending_.emplace_back(h, sub); }
+    void finish(const candidate_arena& arena, const place_fn& place);
     bool empty() const { return bloom_.empty(); }
     // Two steps of a look-up, for the matcher to interleave across probes: queue (which tests
-    // the filter, small enough to stay in cache, and prefetches the table cell of a hash that
-    // passes), then find. Most probes (every 3-byte substring of a string, for globs) stop at
-    // the filter, so only the few that pass are kept.
+    // the filter and prefetches the directory entry of a hash that passes), then records.
+    // Most probes (every 6-byte substring of a string, for globs) stop at the filter, so only
+    // the few that pass are kept.
     void queue(std::uint64_t h, probe_list& out) const {
-        if (!(bloom_[(h >> 6) & bloom_mask_] >> (h & 63) & 1)) return;
-        table_.prefetch(h);
+        const std::uint64_t bits = bloom_bits(h);
+        if ((bloom_[(h >> 6) & bloom_mask_] & bits) != bits) return;
+        __builtin_prefetch(&dir_[bucket(h)]);
         out.push_back({this, h});
     }
-    template <class F>
-    [[gnu::always_inline]] inline void find(std::uint64_t h, F&& f) const {
-        table_.find(h, subs_, f);
+    // The arena records [first, last) of h's bucket: the runs whose header key may be h.
+    std::pair<std::uint32_t, std::uint32_t> records(std::uint64_t h) const {
+        const std::size_t b = bucket(h);
+        return {dir_[b], dir_[b + 1]};
     }
 
   private:
-    flat_table table_;                 // hash -> list (a single subscriber inline)
-    std::vector<std::uint32_t> subs_;  // the lists longer than one
+    // Two bits of one filter word per hash: one load, like one bit, and at 8 to 16 bits per key
+    // 1.4-4.9% false positives against 6-12% (each costs a directory entry and perhaps a
+    // bucket's records).
+    static std::uint64_t bloom_bits(std::uint64_t h) {
+        return std::uint64_t{1} << (h & 63) | std::uint64_t{1} << (h >> 58);
+    }
+    std::size_t bucket(std::uint64_t h) const {
+        return static_cast<std::size_t>((h * 0x9E3779B97F4A7C15ULL) >> shift_);
+    }
     std::vector<std::uint64_t> bloom_;
     std::size_t bloom_mask_ = 0;
+    std::vector<std::uint32_t> dir_;  // bucket -> its first record; one more at the end
+    unsigned shift_ = 63;
     std::vector<std::pair<std::uint64_t, std::uint32_t>> pending_;  // build time only
 };
 
@@ -68,7 +94,7 @@ class hashed_postings {
 class eq_index {
   public:
     void add(const value_ref& key, std::uint32_t sub) { postings_.add(hash_value(key), sub); }
-    void finish() { postings_.finish(); }
+    void finish(const candidate_arena& a, const place_fn& place) { postings_.finish(a, place); }
     void probe(const value_ref& v, probe_list& out) const {
         if (!postings_.empty()) postings_.queue(hash_value(v), out);
     }
@@ -83,7 +109,7 @@ class affix_index {
   public:
     explicit affix_index(bool from_end) : from_end_(from_end) {}
     void add(const std::string& literal, std::uint32_t sub);
-    void finish() { postings_.finish(); }
+    void finish(const candidate_arena& a, const place_fn& place) { postings_.finish(a, place); }
     void probe(std::string_view s, probe_list& out) const {
         if (postings_.empty()) return;
         std::uint64_t h = fnv_offset;
@@ -118,7 +144,7 @@ class gram_index {
         postings_.add(hash(w, gram.size()), sub);
         has_[gram.size() == long_len] = true;
     }
-    void finish() { postings_.finish(); }
+    void finish(const candidate_arena& a, const place_fn& place) { postings_.finish(a, place); }
     void probe(std::string_view s, probe_list& out) const {
         if (postings_.empty()) return;
         std::uint64_t w = 0;
@@ -148,7 +174,7 @@ class gram_index {
 class range_index {
   public:
     void add(const compiled_condition& c, std::uint32_t sub);
-    void finish();  // sorts
+    void finish(const place_fn& place);  // sorts; places the runs
     template <class F>
     [[gnu::always_inline]] inline void probe(const value_ref& v, F&& f) const {
         if (!is_number(v.kind)) return;
@@ -178,14 +204,18 @@ struct slot_index {
     affix_index prefix{false}, suffix{true};
     gram_index infix;
     range_index range;
-    posting exists;
+    posting exists;  // program-local ids until finish(), then candidate references
 
-    void finish() {
-        eq.finish();
-        prefix.finish();
-        suffix.finish();
-        infix.finish();
-        range.finish();
+    // The hashed indexes' runs first, bucket by bucket; then the others'.
+    void finish_hashed(const candidate_arena& a, const place_fn& place) {
+        eq.finish(a, place);
+        prefix.finish(a, place);
+        suffix.finish(a, place);
+        infix.finish(a, place);
+    }
+    void finish_others(const place_fn& place) {
+        range.finish(place);
+        for (std::uint32_t& sub : exists) sub = place(sub, 0);
     }
 };
 
@@ -199,7 +229,7 @@ struct compiled_matcher::program {
     filter_detail::candidate_arena candidates;
     std::vector<filter_detail::compiled_node> trees;  // by program-local id; only $or/$not ones
     std::vector<filter_detail::slot_index> slots;     // by slot
-    filter_detail::posting always;                    // evaluated on every event
+    filter_detail::posting always;                    // evaluated on every event (references)
     std::uint32_t size = 0;                           // subscribers
 
     static std::unique_ptr<program> build(const std::vector<const matcher_entry*>& entries);

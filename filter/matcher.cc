@@ -11,12 +11,19 @@ namespace pubsub {
 
 using namespace filter_detail;
 
+namespace {
+struct bucket_span {
+    std::uint32_t first, last;  // arena records
+    std::uint64_t hash;
+};
+}  // namespace
+
 struct match_scratch::impl {
     extract_state fields;
     std::vector<std::uint32_t> seen;        // per program-local subscriber: epoch of its last check
     std::vector<candidate_ref> candidates;  // proposed by the indexes
     probe_list probes;                      // hash look-ups of this event, in stages
-    std::vector<posting_span> lists;        // posting lists longer than one, to gather
+    std::vector<bucket_span> buckets;       // the records of the buckets they lead to
     std::uint32_t epoch = 0;
 };
 
@@ -24,6 +31,8 @@ match_scratch::match_scratch() : impl_(std::make_unique<impl>()) {}
 match_scratch::~match_scratch() = default;
 
 namespace {
+constexpr std::size_t few_candidates = 16;
+
 struct string_hash {
     using is_transparent = void;
     std::size_t operator()(std::string_view s) const { return hash_bytes(s); }
@@ -61,10 +70,11 @@ const compiled_matcher::program* compiled_matcher::program_for(std::string_view 
 }
 
 // The probes run in stages so that the memory loads of one event overlap: every hash probe of
-// every value is tested against its filter first (prefetching the table cell of those that
-// pass), then resolved into posting lists (prefetching lists longer than one), then the lists
-// are gathered into candidates (prefetching each candidate's whole run), and only then is each
-// candidate checked. Done one probe at a time, each step waits for the previous miss.
+// every value is tested against its filter first (prefetching the directory entry of those
+// that pass), then resolved into bucket record ranges (prefetching those records, which are
+// the candidates' runs), then the buckets are scanned for the runs posted under the probe's
+// hash, and only then is each candidate checked. Done one probe at a time, each step would
+// wait for the previous miss.
 void compiled_matcher::match(const event_view& e, match_scratch& scratch,
                              std::vector<std::uint32_t>& out) const {
     const program* p = program_for(e.type);
@@ -78,7 +88,7 @@ void compiled_matcher::match(const event_view& e, match_scratch& scratch,
     s.fields.extract(p->paths, e);
     s.candidates.clear();
     s.probes.clear();
-    s.lists.clear();
+    s.buckets.clear();
     auto gather = [&](candidate_ref at) {
         p->candidates.prefetch(at);
         s.candidates.push_back(at);
@@ -102,23 +112,31 @@ void compiled_matcher::match(const event_view& e, match_scratch& scratch,
         }
     }
     for (const hash_probe& q : s.probes) {
-        q.postings->find(q.hash, [&](posting_span list) {
-            if (list.size() == 1) return gather(list[0]);
-            __builtin_prefetch(list.data());
-            s.lists.push_back(list);
-        });
+        const auto [first, last] = q.postings->records(q.hash);
+        if (first == last) continue;
+        p->candidates.prefetch(first, last);
+        s.buckets.push_back({first, last, q.hash});
     }
-    for (posting_span list : s.lists) gather_all(list);
+    for (const bucket_span& b : s.buckets) {
+        for (std::uint32_t r = b.first; r < b.last;) {
+            const flat_record& h = p->candidates.record(r);
+            if (h.u == b.hash) s.candidates.push_back(candidate_arena::ref_of(r, h.size));
+            r += h.size;
+        }
+    }
     gather_all(p->always);
-    // A subscriber may be proposed twice (an array value, a repeated gram): a few candidates
-    // are deduplicated by a scan, more through the per-subscriber epochs.
+    // A subscriber may be proposed twice (an array value, a repeated gram, several $in
+    // values, each with a run of its own): a few candidates are deduplicated by a scan of
+    // their ids, more through the per-subscriber epochs.
     const std::vector<std::uint32_t>& cands = s.candidates;
-    const bool few = cands.size() <= 16;
-    for (std::size_t i = 0; i < cands.size(); ++i) {
-        const std::uint32_t at = cands[i];
+    const bool few = cands.size() <= few_candidates;
+    std::uint32_t ids[few_candidates];
+    std::size_t checked = 0;
+    for (const candidate_ref at : cands) {
         const flat_record& h = p->candidates.header(at);
         if (few) {
-            if (std::find(cands.begin(), cands.begin() + i, at) != cands.begin() + i) continue;
+            if (std::find(ids, ids + checked, h.slot) != ids + checked) continue;
+            ids[checked++] = h.slot;
         } else {
             if (s.seen[h.slot] == s.epoch) continue;
             s.seen[h.slot] = s.epoch;

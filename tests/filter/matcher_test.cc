@@ -2,7 +2,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <random>
 
+#include "filter/reference.h"
 #include "router/event_view.h"
 #include "tests/filter/test_util.h"
 
@@ -45,6 +47,53 @@ TEST(CompiledMatcher, EachSubscriberAtMostOnce) {
     });
     std::string data = R"({"v":[1,2,3,1],"w":[]})";
     EXPECT_EQ(run(m, {"t", "s", data}), (std::vector<std::uint32_t>{7, 8, 9}));
+}
+
+// The hashed indexes keep each subscriber's run in the bucket of every key it is posted under
+// ($in: one run per value), several keys to a bucket: buckets of one to hundreds of runs, a
+// subscriber proposed through several of its values (fewer and more than 16 candidates),
+// against the reference.
+TEST(CompiledMatcher, RunsInBucketsOfEveryKeyComeOutOnce) {
+    std::mt19937 rng(7);
+    auto value = [&] { return std::to_string(rng() % 300); };
+    std::vector<matcher_entry> entries;
+    for (std::uint32_t s = 0; s < 6000; ++s) {
+        std::string f;
+        switch (s % 4) {
+            case 0:
+                f = R"({"event_data.v":{"$in":[)" + value() + "," + value() + "," + value() + "]}}";
+                break;
+            case 1:
+                f = R"({"event_data.v":)" + value() + R"(,"event_data.w":{"$exists":true}})";
+                break;
+            case 2:
+                f = R"({"event_data.w":{"$prefix":"p)" + value() + R"("}})";
+                break;
+            default:
+                f = R"({"event_data.w":"*_)" + value() + R"(_end"})";
+        }
+        entries.push_back({s, "t", must_parse(f)});
+    }
+    compiled_matcher m(entries);
+    match_scratch scratch;
+    for (int e = 0; e < 300; ++e) {
+        std::string v = "[";
+        for (int k = e % 7; k > 0; --k) v += (v.size() > 1 ? "," : "") + value();
+        v += (v.size() > 1 ? "," : "") + value() + "," + value() + "]";
+        const std::string data =
+            R"({"v":)" + v + R"(,"w":"p)" + value() + "_" + value() + R"(_end"})";
+        event_view view{"t", "s", data};
+        filter_detail::reference_event ref(view);
+        std::vector<std::uint32_t> expected;
+        for (const matcher_entry& en : entries) {
+            if (filter_detail::reference_match(*en.filter, ref))
+                expected.push_back(en.subscriber_index);
+        }
+        std::vector<std::uint32_t> got;
+        m.match(view, scratch, got);
+        std::sort(got.begin(), got.end());
+        ASSERT_EQ(got, expected) << data;
+    }
 }
 
 TEST(CompiledMatcher, PaddedAndCopiedPathsAgree) {
