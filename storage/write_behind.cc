@@ -18,11 +18,8 @@ write_behind::write_behind(write_behind_options opts) {
     }
     const std::size_t n = std::max<std::size_t>(1, opts.connections);
     lanes_.reserve(n);
-    for (std::size_t i = 0; i < n; ++i) {
-        auto lane_opts = opts;
-        // One lane removes expired keys for all: the sweep deletes by age, not by event.
-        lanes_.push_back(std::make_unique<lane>(std::move(lane_opts), i == 0));
-    }
+    // One lane removes expired keys for all: the sweep deletes by age, not by event.
+    for (std::size_t i = 0; i < n; ++i) lanes_.push_back(std::make_unique<lane>(opts, i == 0));
 }
 
 write_behind::~write_behind() { stop(steady::now()); }

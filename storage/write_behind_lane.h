@@ -4,8 +4,7 @@
 // write_behind_write.cc (one batch as one transaction) and write_behind_isolate.cc (data
 // errors: bisection and rejection). Internal to storage/.
 // Thread-safety: the atomics, the queues and `st` (under stats_mu) are shared with producers and
-// stats();
-// everything else belongs to the writer thread.
+// stats(); everything else belongs to the lane's writer thread.
 #pragma once
 
 #include <concurrentqueue/concurrentqueue.h>
